@@ -1,0 +1,201 @@
+import type { Writable } from "node:stream";
+import type { ConnectionOptions } from "node:tls";
+import { Client, FTPError } from "basic-ftp";
+import {
+  DataConnectionError,
+  type Ftp2s3Error,
+  FtpConnectionError,
+  FtpLoginError,
+  FtpReplyError,
+  TransferTimeoutError,
+} from "../core/errors.js";
+import { assertSafeRemotePath, type FtpSecurity, formatFtpUrl } from "../core/locations.js";
+import type { FileSource, FtpReply, RemoteFileInfo } from "../core/ports.js";
+
+export interface FtpSourceOptions {
+  host: string;
+  port: number;
+  /** Login name; undefined logs in as "anonymous". */
+  user: string | undefined;
+  /** Never logged, never part of a message. */
+  password: string | undefined;
+  secure: FtpSecurity;
+  /** PEM certificates to trust for FTPS instead of Node's built-in CAs. Verification is always on. */
+  ca?: string | Buffer;
+  /** Milliseconds without progress before giving up: connecting, waiting for a reply, or a stalled data connection. */
+  timeoutMs: number;
+  /** Receives basic-ftp's protocol log (it writes PASS as "PASS ###"). */
+  log?: (line: string) => void;
+}
+
+export const defaultFtpTimeoutMs = 30_000;
+
+/** Builds the basic-ftp client; injected so tests can observe or replace it. */
+export type FtpClientFactory = (timeoutMs: number) => Client;
+
+// allowSeparateTransferHost stays false (basic-ftp's default): a PASV reply naming another host than
+// the control connection's is refused, so a server cannot point our data connection anywhere else.
+const defaultClientFactory: FtpClientFactory = (timeoutMs) =>
+  new Client(timeoutMs, { allowSeparateTransferHost: false });
+
+/**
+ * Connects and logs in: plain FTP, explicit TLS (AUTH TLS) or implicit TLS, then binary mode
+ * (basic-ftp sends TYPE I). Transfers use passive mode, EPSV first and PASV when EPSV is refused.
+ */
+export async function connectFtpSource(
+  options: FtpSourceOptions,
+  createClient: FtpClientFactory = defaultClientFactory,
+): Promise<FileSource> {
+  const client = createClient(options.timeoutMs);
+  if (options.log) {
+    client.ftp.verbose = true;
+    client.ftp.log = options.log;
+  }
+  const endpoint = formatFtpUrl(options, "");
+  const secureOptions: ConnectionOptions = options.ca === undefined ? {} : { ca: options.ca };
+  try {
+    await client.access({
+      host: options.host,
+      port: options.port,
+      user: options.user ?? "anonymous",
+      // An account without a password still gets a PASS command: some servers expect an empty one.
+      password: options.password ?? (options.user === undefined ? "anonymous@" : ""),
+      secure: options.secure === false ? false : options.secure === "explicit" ? true : "implicit",
+      secureOptions,
+    });
+  } catch (error) {
+    client.close();
+    throw classifyConnectError(error, endpoint, options);
+  }
+  return new FtpSource(client, options);
+}
+
+class FtpSource implements FileSource {
+  constructor(
+    private readonly client: Client,
+    private readonly location: Omit<FtpSourceOptions, "password">,
+  ) {}
+
+  urlOf(path: string): string {
+    return formatFtpUrl(this.location, path);
+  }
+
+  async stat(path: string): Promise<RemoteFileInfo> {
+    assertSafeRemotePath(path);
+    const size = await this.ask(() => this.client.size(path));
+    const modifiedAt = await this.ask(() => this.client.lastMod(path));
+    // basic-ftp turns an MDTM reply it cannot read into an Invalid Date rather than an error.
+    return {
+      size,
+      modifiedAt: modifiedAt !== null && Number.isFinite(modifiedAt.getTime()) ? modifiedAt : null,
+    };
+  }
+
+  async download(path: string, destination: Writable, signal: AbortSignal): Promise<FtpReply> {
+    assertSafeRemotePath(path);
+    if (signal.aborted) throw signal.reason;
+    // Closing the client is the only way to stop a running RETR in basic-ftp; it rejects the task.
+    const onAbort = () => this.client.close();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      const response = await this.client.downloadTo(destination, path);
+      return parseReply(response.code, response.message);
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      throw classifyTransferError(error, this.urlOf(path), this.location.timeoutMs);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  close(): void {
+    // basic-ftp sends QUIT and destroys the socket at once, without waiting for the reply.
+    this.client.close();
+  }
+
+  /** SIZE and MDTM are optional extensions: an error reply means "unknown", not a failed copy. */
+  private async ask<T>(question: () => Promise<T>): Promise<T | null> {
+    try {
+      return await question();
+    } catch (error) {
+      if (error instanceof FTPError) return null;
+      if (error instanceof Error && error.message.startsWith("Can't parse response")) return null;
+      throw classifyTransferError(error, formatFtpUrl(this.location, ""), this.location.timeoutMs);
+    }
+  }
+}
+
+/** "226 Transfer complete." -> { code: 226, message: "Transfer complete." }; multi-line replies keep their lines. */
+export function parseReply(code: number, text: string): FtpReply {
+  const message = text.replace(/^\d{3}[ -]?/, "").trim();
+  return { code, message };
+}
+
+function classifyConnectError(error: unknown, endpoint: string, options: FtpSourceOptions): Ftp2s3Error {
+  if (error instanceof FTPError) {
+    const reply = parseReply(error.code, error.message);
+    if (error.code === 530 || error.code === 331 || error.code === 332) {
+      const who = options.user === undefined ? "anonymous login" : `login as "${options.user}"`;
+      const hint =
+        options.user !== undefined && options.password === undefined ? " (FTP_PASSWORD is not set)" : "";
+      return new FtpLoginError(
+        `${endpoint}: ${who} refused: ${reply.code} ${reply.message}${hint}`,
+        error.code,
+        {
+          cause: error,
+        },
+      );
+    }
+    return new FtpReplyError(
+      `${endpoint} refused the session: ${reply.code} ${reply.message}`,
+      reply.code,
+      reply.message,
+      {
+        cause: error,
+      },
+    );
+  }
+  const message = describe(error);
+  if (/^Timeout/.test(message)) {
+    return new TransferTimeoutError(
+      `${endpoint}: no answer within ${options.timeoutMs / 1000} s while connecting`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return new FtpConnectionError(`cannot connect to ${endpoint}: ${message}`, { cause: error });
+}
+
+/** Maps what basic-ftp rejects with during a command or transfer onto our errors. */
+export function classifyTransferError(error: unknown, url: string, timeoutMs: number): Ftp2s3Error {
+  if (error instanceof FTPError) {
+    const reply = parseReply(error.code, error.message);
+    return new FtpReplyError(
+      `RETR ${url} failed: ${reply.code} ${reply.message}`,
+      reply.code,
+      reply.message,
+      {
+        cause: error,
+      },
+    );
+  }
+  const message = describe(error);
+  const onDataConnection = /\(data socket\)$|data connection|passive mode|PASV|EPSV/.test(message);
+  if (/^Timeout/.test(message)) {
+    const what = onDataConnection ? "no data arrived" : "the server did not answer";
+    return new TransferTimeoutError(`${url}: ${what} for ${timeoutMs / 1000} s (${message})`, {
+      cause: error,
+    });
+  }
+  if (onDataConnection) {
+    return new DataConnectionError(`${url}: the data connection failed: ${message}`, { cause: error });
+  }
+  return new FtpConnectionError(`${url}: the control connection failed: ${message}`, { cause: error });
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as NodeJS.ErrnoException).code;
+  return code !== undefined && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
+}

@@ -1,0 +1,51 @@
+import { S3Client } from "@aws-sdk/client-s3";
+
+export type ChecksumMode = "when-supported" | "when-required";
+
+export interface S3ClientSettings {
+  /** An S3-compatible endpoint (MinIO, Ceph, s3rver...); implies path-style addressing. */
+  endpoint?: string;
+  region?: string;
+  /**
+   * "when-supported" (the SDK's default) sends CRC32 checksums with every upload; "when-required"
+   * sends them only where S3 demands one, for servers that reject the newer checksum headers.
+   * Unset, the SDK reads AWS_REQUEST_CHECKSUM_CALCULATION.
+   */
+  checksums?: ChecksumMode;
+}
+
+/**
+ * Builds the S3 client once per process. The endpoint comes from the settings or from
+ * AWS_ENDPOINT_URL_S3, as the AWS CLI does; credentials from the SDK's usual chain.
+ */
+export function createS3Client(
+  settings: S3ClientSettings = {},
+  env: NodeJS.ProcessEnv = process.env,
+): S3Client {
+  const endpoint = settings.endpoint ?? nonEmpty(env.AWS_ENDPOINT_URL_S3) ?? nonEmpty(env.AWS_ENDPOINT_URL);
+  const checksums =
+    settings.checksums === undefined ? undefined : settings.checksums.toUpperCase().replace("-", "_");
+  const accessKeyId = nonEmpty(env.AWS_ACCESS_KEY_ID);
+  const secretAccessKey = nonEmpty(env.AWS_SECRET_ACCESS_KEY);
+  return new S3Client({
+    // Keys in the given environment win, so a caller (or a test) can run with an env of its own;
+    // otherwise the SDK's default chain (process env, profile, container or instance role).
+    ...(accessKeyId && secretAccessKey
+      ? { credentials: { accessKeyId, secretAccessKey, sessionToken: nonEmpty(env.AWS_SESSION_TOKEN) } }
+      : {}),
+    region: settings.region ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION) ?? "us-east-1",
+    ...(endpoint === undefined ? {} : { endpoint, forcePathStyle: true }),
+    ...(checksums === undefined
+      ? {}
+      : {
+          requestChecksumCalculation: checksums as "WHEN_SUPPORTED" | "WHEN_REQUIRED",
+          responseChecksumValidation: checksums as "WHEN_SUPPORTED" | "WHEN_REQUIRED",
+        }),
+    // A bucket in another region than the configured one still works (one extra round trip).
+    followRegionRedirects: true,
+  });
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === "" ? undefined : value;
+}

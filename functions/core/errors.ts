@@ -1,0 +1,116 @@
+/**
+ * The errors a transfer can end with. Each has a stable `code` that callers map to exit statuses or
+ * HTTP statuses, and a one-line message that names what failed and where (host, path, bucket, key),
+ * never a password.
+ */
+
+export type ErrorCode =
+  | "INVALID_INPUT"
+  | "FTP_CONNECTION"
+  | "FTP_LOGIN"
+  | "FTP_REPLY"
+  | "FTP_DATA_CONNECTION"
+  | "SIZE_MISMATCH"
+  | "TIMEOUT"
+  | "ABORTED"
+  | "OBJECT_EXISTS"
+  | "S3";
+
+export abstract class Ftp2s3Error extends Error {
+  abstract readonly code: ErrorCode;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = this.constructor.name;
+  }
+}
+
+/** Bad input found before anything was sent: a malformed URL, key or option. */
+export class InvalidInputError extends Ftp2s3Error {
+  readonly code = "INVALID_INPUT";
+}
+
+/** The FTP server could not be reached, the TLS handshake failed, or the control connection broke. */
+export class FtpConnectionError extends Ftp2s3Error {
+  readonly code = "FTP_CONNECTION";
+}
+
+/** The FTP server refused the user name or password. */
+export class FtpLoginError extends Ftp2s3Error {
+  readonly code = "FTP_LOGIN";
+  constructor(
+    message: string,
+    readonly ftpCode: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The FTP server answered a command with an error reply (4xx/5xx), e.g. 550 or 426. */
+export class FtpReplyError extends Ftp2s3Error {
+  readonly code = "FTP_REPLY";
+  constructor(
+    message: string,
+    readonly ftpCode: number,
+    readonly ftpMessage: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The data connection failed: it could not be opened, or it was reset before the file was complete. */
+export class DataConnectionError extends Ftp2s3Error {
+  readonly code = "FTP_DATA_CONNECTION";
+}
+
+/** The server confirmed the transfer but sent another number of bytes than its SIZE reply announced. */
+export class SizeMismatchError extends Ftp2s3Error {
+  readonly code = "SIZE_MISMATCH";
+  constructor(
+    message: string,
+    readonly expectedBytes: number,
+    readonly receivedBytes: number,
+  ) {
+    super(message);
+  }
+}
+
+/** No progress within the idle timeout, or the caller's deadline arrived. */
+export class TransferTimeoutError extends Ftp2s3Error {
+  readonly code = "TIMEOUT";
+}
+
+/** The caller cancelled the transfer (its AbortSignal fired with a reason that is not one of ours). */
+export class TransferAbortedError extends Ftp2s3Error {
+  readonly code = "ABORTED";
+}
+
+/** The target key already holds an object and the caller did not allow overwriting it. */
+export class ObjectExistsError extends Ftp2s3Error {
+  readonly code = "OBJECT_EXISTS";
+}
+
+/** S3 refused or failed a request (HeadObject, an upload part, CompleteMultipartUpload, ...). */
+export class S3Error extends Ftp2s3Error {
+  readonly code = "S3";
+  constructor(
+    message: string,
+    readonly httpStatus: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The reason an AbortSignal fired, as one of our errors. */
+export function abortReason(signal: AbortSignal): Ftp2s3Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Ftp2s3Error) return reason;
+  const text = reason instanceof Error ? reason.message : String(reason ?? "no reason given");
+  if (reason instanceof Error && reason.name === "TimeoutError") {
+    return new TransferTimeoutError(`transfer stopped: the deadline arrived (${text})`, { cause: reason });
+  }
+  return new TransferAbortedError(`transfer cancelled: ${text}`, { cause: reason });
+}

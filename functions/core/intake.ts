@@ -1,0 +1,69 @@
+import { createHash, type Hash } from "node:crypto";
+import { Writable } from "node:stream";
+
+/**
+ * The stream the FTP download writes into. It counts and hashes every chunk and passes it on to the
+ * upload body, with one deliberate gap: ending or destroying the intake never ends the body.
+ *
+ * That gap is the commit gate. basic-ftp ends its destination when the data connection closes,
+ * whatever the final reply says (a `finally` in `Client.downloadTo`), and lib-storage completes the
+ * upload as soon as its body ends. Piped straight together, a 426 after the data still stores the
+ * object. Here only the core, after checking the reply and the byte count, ends the body.
+ */
+export class Intake extends Writable {
+  private receivedBytes = 0;
+  private readonly hash: Hash = createHash("sha256");
+
+  constructor(
+    private readonly body: Writable,
+    private readonly onBytes: (total: number) => void,
+  ) {
+    super();
+  }
+
+  get bytes(): number {
+    return this.receivedBytes;
+  }
+
+  /** SHA-256 of every byte received, hex. Call once, after the intake has finished. */
+  digest(): string {
+    return this.hash.digest("hex");
+  }
+
+  /** Resolves when every chunk written so far has been handed to the body. */
+  async flush(): Promise<void> {
+    if (this.writableFinished) return;
+    if (this.destroyed) throw new Error("the intake was destroyed before the download finished");
+    await new Promise<void>((resolve, reject) => {
+      this.once("finish", resolve);
+      this.once("error", reject);
+      this.end();
+    });
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.receivedBytes += chunk.length;
+    this.hash.update(chunk);
+    this.onBytes(this.receivedBytes);
+    // The chunk is in the body's buffer once write() returns; waiting for "drain" only holds back the
+    // next one, so backpressure from S3 reaches the FTP data socket (and, by TCP, the server).
+    if (this.body.write(chunk)) {
+      callback();
+      return;
+    }
+    const onDrain = () => {
+      this.body.off("close", onClose);
+      callback();
+    };
+    const onClose = () => {
+      this.body.off("drain", onDrain);
+      callback(new Error("the upload stopped accepting data"));
+    };
+    this.body.once("drain", onDrain);
+    this.body.once("close", onClose);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    callback(); // Deliberately does not end the body: see the class comment.
+  }
+}

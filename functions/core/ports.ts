@@ -1,0 +1,80 @@
+import type { Writable } from "node:stream";
+import type { S3Location } from "./locations.js";
+
+/**
+ * The two sides the core talks to. Adapters implement them over basic-ftp and the AWS SDK; tests
+ * implement them in memory. The core imports neither library.
+ */
+
+/** A reply on the FTP control connection. */
+export interface FtpReply {
+  code: number;
+  /** The reply text without the code, e.g. "Transfer complete." */
+  message: string;
+}
+
+/** What the server says about a file before it is read. Either field is null when it gave none. */
+export interface RemoteFileInfo {
+  size: number | null;
+  modifiedAt: Date | null;
+}
+
+/** A logged-in session with one FTP server. */
+export interface FileSource {
+  /** The file's URL for metadata and messages (no password). */
+  urlOf(path: string): string;
+  /** SIZE and MDTM; a server that cannot answer yields nulls, not an error. */
+  stat(path: string): Promise<RemoteFileInfo>;
+  /**
+   * RETR in binary mode, writing the bytes into `destination`. Resolves with the final reply once the
+   * data connection has closed cleanly and the server sent a 2xx; rejects with one of our errors
+   * otherwise. May end or destroy `destination` when done. Rejects promptly with `signal.reason`
+   * when the signal fires.
+   */
+  download(path: string, destination: Writable, signal: AbortSignal): Promise<FtpReply>;
+  /** Ends the session. Never waits for the server: a server that hangs on QUIT cannot hold us. */
+  close(): void;
+}
+
+export interface UploadOptions {
+  partSize: number;
+  /** Parts uploaded at once. */
+  queueSize: number;
+  /** User metadata stored with the object (x-amz-meta-*). ASCII values. */
+  metadata: Record<string, string>;
+  /** Fail rather than replace an object that appears at the key while we upload (S3 conditional write). */
+  ifNoneMatch: boolean;
+}
+
+export interface CommittedObject {
+  etag: string;
+  versionId: string | undefined;
+}
+
+/** What became of an upload that was cancelled. */
+export interface CancelReport {
+  /** The multipart upload id, when one had been created. */
+  uploadId: string | undefined;
+  /** True when nothing is left open: no upload was created, or S3 confirmed the abort. */
+  clean: boolean;
+  /** Why the abort failed, when it did. */
+  error: Error | undefined;
+}
+
+/** One upload in progress. Bytes written to `body` are uploaded; nothing is stored before `commit`. */
+export interface ObjectUpload {
+  readonly body: Writable;
+  /** Rejects (with an S3 error) as soon as the upload fails on its own, before any commit. */
+  readonly failed: Promise<never>;
+  /** Ends the body and completes the upload: the object becomes visible. */
+  commit(): Promise<CommittedObject>;
+  /** Discards everything uploaded so far; waits until parts in flight are done and the upload is aborted. */
+  cancel(reason: Error): Promise<CancelReport>;
+}
+
+export interface ObjectSink {
+  exists(target: S3Location): Promise<boolean>;
+  startUpload(target: S3Location, options: UploadOptions): ObjectUpload;
+  /** Adds tags to a committed object. */
+  tag(target: S3Location, tags: Record<string, string>): Promise<void>;
+}

@@ -1,0 +1,70 @@
+import { mkdir } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { FtpSrv } from "ftp-srv";
+
+export interface EmbeddedFtpServer {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  /** The folder the server serves as "/". */
+  root: string;
+  close(): Promise<void>;
+}
+
+// ftp-srv logs through bunyan; the tests and the demo want quiet servers.
+const silentLogger = {
+  child() {
+    return silentLogger;
+  },
+  trace() {},
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  fatal() {},
+};
+
+/** ftp-srv on 127.0.0.1 with one account, serving `root`; passive ports picked by the OS range given. */
+export async function startEmbeddedFtp(options: {
+  root: string;
+  user?: string;
+  password?: string;
+  pasvRange?: [number, number];
+}): Promise<EmbeddedFtpServer> {
+  const user = options.user ?? "demo";
+  const password = options.password ?? "demo-password";
+  const [pasvMin, pasvMax] = options.pasvRange ?? randomRange();
+  await mkdir(options.root, { recursive: true });
+  const server = new FtpSrv({
+    url: "ftp://127.0.0.1:0",
+    pasv_url: "127.0.0.1",
+    pasv_min: pasvMin,
+    pasv_max: pasvMax,
+    anonymous: false,
+    greeting: "ftp2s3 embedded FTP server",
+    log: silentLogger as never,
+  });
+  server.on("login", ({ username, password: given }, resolve, reject) => {
+    if (username === user && given === password) resolve({ root: options.root });
+    else reject(new Error("Invalid user name or password"));
+  });
+  await server.listen();
+  const address = (server as unknown as { server: { address(): AddressInfo } }).server.address();
+  return {
+    host: "127.0.0.1",
+    port: address.port,
+    user,
+    password,
+    root: options.root,
+    close: async () => {
+      await server.close();
+    },
+  };
+}
+
+/** A passive range of its own for each server, so servers started at once do not collide. */
+function randomRange(): [number, number] {
+  const start = 40_000 + Math.floor(Math.random() * 200) * 100;
+  return [start, start + 99];
+}

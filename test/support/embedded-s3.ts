@@ -1,0 +1,57 @@
+import { mkdir } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { startFauxqs } from "fauxqs";
+import S3rver from "s3rver";
+
+export interface EmbeddedS3Server {
+  /** "s3rver" keeps objects in a folder; "fauxqs" in memory, and implements AbortMultipartUpload. */
+  kind: "s3rver" | "fauxqs";
+  endpoint: string;
+  /** Environment for the SDK (and the CLI) to reach this server. */
+  env: Record<string, string>;
+  client(): S3Client;
+  createBucket(name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+const credentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+
+function describe(
+  kind: EmbeddedS3Server["kind"],
+  endpoint: string,
+  close: () => Promise<void>,
+): EmbeddedS3Server {
+  const client = () => new S3Client({ endpoint, forcePathStyle: true, region: "us-east-1", credentials });
+  return {
+    kind,
+    endpoint,
+    env: {
+      AWS_ENDPOINT_URL_S3: endpoint,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_REGION: "us-east-1",
+    },
+    client,
+    async createBucket(name) {
+      await client().send(new CreateBucketCommand({ Bucket: name }));
+    },
+    close,
+  };
+}
+
+/** s3rver on 127.0.0.1, storing objects under `directory` where a person can look at them. */
+export async function startS3rver(directory: string): Promise<EmbeddedS3Server> {
+  await mkdir(directory, { recursive: true });
+  const server = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory });
+  const address = (await server.run()) as AddressInfo;
+  return describe("s3rver", `http://127.0.0.1:${address.port}`, async () => {
+    await server.close();
+  });
+}
+
+/** fauxqs (S3, SQS, SNS in memory) on 127.0.0.1. */
+export async function startFauxqsS3(): Promise<EmbeddedS3Server> {
+  const server = await startFauxqs({ port: 0, host: "127.0.0.1", logger: false });
+  return describe("fauxqs", server.address, () => server.stop());
+}
