@@ -1,0 +1,139 @@
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** One S3 request as it reached the server, named by what it does. */
+export interface RecordedS3Request {
+  operation:
+    | "CreateMultipartUpload"
+    | "UploadPart"
+    | "CompleteMultipartUpload"
+    | "AbortMultipartUpload"
+    | "PutObject"
+    | "PutObjectTagging"
+    | "HeadObject"
+    | "Other";
+  method: string;
+  path: string;
+  uploadId: string | undefined;
+  status: number;
+}
+
+/** Decides the answer to a request instead of the server: return a status to fail it, or undefined to pass it on. */
+export type S3Fault = (request: {
+  operation: RecordedS3Request["operation"];
+  partNumber: number | undefined;
+}) => number | undefined;
+
+export interface S3Recorder {
+  endpoint: string;
+  requests: RecordedS3Request[];
+  /** Set or clear the fault injected into the following requests. */
+  fault: S3Fault | undefined;
+  /** Upload ids created and then neither completed nor aborted with a 2xx: what a failure must never leave. */
+  openUploads(): string[];
+  close(): Promise<void>;
+}
+
+/**
+ * An HTTP proxy in front of an S3-compatible server that records every request the SDK sends, so a
+ * test sees what really went over the wire, including the upload ids and whether S3 accepted the
+ * abort. It can also answer chosen requests with an error status, to play a failing S3.
+ */
+export async function startS3Recorder(targetEndpoint: string): Promise<S3Recorder> {
+  const target = new URL(targetEndpoint);
+  const requests: RecordedS3Request[] = [];
+  const recorder: S3Recorder = {
+    endpoint: "",
+    requests,
+    fault: undefined,
+    openUploads() {
+      const created = requests
+        .filter((r) => r.operation === "CreateMultipartUpload" && r.uploadId !== undefined)
+        .map((r) => r.uploadId as string);
+      return created.filter(
+        (id) =>
+          !requests.some(
+            (r) =>
+              r.uploadId === id &&
+              (r.operation === "CompleteMultipartUpload" || r.operation === "AbortMultipartUpload") &&
+              r.status >= 200 &&
+              r.status < 300,
+          ),
+      );
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://recorder");
+    const operation = classify(req.method ?? "GET", url);
+    const partNumber = url.searchParams.has("partNumber")
+      ? Number(url.searchParams.get("partNumber"))
+      : undefined;
+    const record: RecordedS3Request = {
+      operation,
+      method: req.method ?? "GET",
+      path: url.pathname,
+      uploadId: url.searchParams.get("uploadId") ?? undefined,
+      status: 0,
+    };
+    requests.push(record);
+    const faultStatus = recorder.fault?.({ operation, partNumber });
+    if (faultStatus !== undefined) {
+      req.resume();
+      record.status = faultStatus;
+      res.writeHead(faultStatus, { "content-type": "application/xml" });
+      res.end(
+        `<?xml version="1.0"?><Error><Code>InjectedFault</Code><Message>injected by the test</Message></Error>`,
+      );
+      return;
+    }
+    forward(req, res, target, record);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  recorder.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return recorder;
+}
+
+function forward(req: IncomingMessage, res: ServerResponse, target: URL, record: RecordedS3Request): void {
+  const upstream = httpRequest(
+    {
+      host: target.hostname,
+      port: target.port,
+      method: req.method,
+      path: req.url,
+      // The signature covers the Host header; keep the one the SDK signed.
+      headers: req.headers,
+    },
+    (upstreamRes) => {
+      record.status = upstreamRes.statusCode ?? 0;
+      const chunks: Buffer[] = [];
+      upstreamRes.on("data", (chunk: Buffer) => chunks.push(chunk));
+      upstreamRes.on("end", () => {
+        const body = Buffer.concat(chunks);
+        if (record.operation === "CreateMultipartUpload") {
+          record.uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(body.toString("utf8"))?.[1];
+        }
+        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+        res.end(body);
+      });
+    },
+  );
+  upstream.on("error", () => {
+    record.status = 502;
+    res.destroy();
+  });
+  req.pipe(upstream);
+}
+
+function classify(method: string, url: URL): RecordedS3Request["operation"] {
+  const q = url.searchParams;
+  if (method === "POST" && q.has("uploads")) return "CreateMultipartUpload";
+  if (method === "PUT" && q.has("uploadId") && q.has("partNumber")) return "UploadPart";
+  if (method === "POST" && q.has("uploadId")) return "CompleteMultipartUpload";
+  if (method === "DELETE" && q.has("uploadId")) return "AbortMultipartUpload";
+  if (method === "PUT" && q.has("tagging")) return "PutObjectTagging";
+  if (method === "PUT") return "PutObject";
+  if (method === "HEAD") return "HeadObject";
+  return "Other";
+}
