@@ -1,0 +1,352 @@
+import type { S3Client } from "@aws-sdk/client-s3";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { connectFtpSource } from "../../functions/adapters/ftp-source.js";
+import { createS3Client } from "../../functions/adapters/s3-client.js";
+import { createS3Sink } from "../../functions/adapters/s3-sink.js";
+import { FtpReplyError, SizeMismatchError } from "../../functions/core/errors.js";
+import { copyFile } from "../../functions/core/transfer.js";
+import { runInProcess } from "../support/cli.js";
+import { type EmbeddedS3Server, startFauxqsS3, startS3rver } from "../support/embedded-s3.js";
+import {
+  type FakeFtpOptions,
+  type FakeFtpServer,
+  retrScripts,
+  startFakeFtpServer,
+} from "../support/fake-ftp-server.js";
+import { objectExists, randomFile, readObject, sha256 } from "../support/objects.js";
+import { type S3Recorder, startS3Recorder } from "../support/s3-recorder.js";
+
+const MiB = 1024 * 1024;
+const bucket = "gate";
+// 12 MiB in 5 MiB parts: a multipart upload is open with parts stored when the fault arrives at the end.
+const fileSize = 12 * MiB;
+const path = "/outbox/data.bin";
+
+let s3: EmbeddedS3Server;
+let recorder: S3Recorder;
+let client: S3Client;
+let ftp: FakeFtpServer | undefined;
+let counter = 0;
+
+beforeAll(async () => {
+  s3 = await startFauxqsS3(); // fauxqs implements AbortMultipartUpload; s3rver answers it with 405
+  await s3.createBucket(bucket);
+  recorder = await startS3Recorder(s3.endpoint);
+  client = s3.client();
+});
+afterAll(async () => {
+  await recorder.close();
+  await s3.close();
+});
+afterEach(async () => {
+  recorder.fault = undefined;
+  await ftp?.close();
+  ftp = undefined;
+});
+
+async function serve(options: FakeFtpOptions): Promise<string> {
+  ftp = await startFakeFtpServer({ user: "u", password: "p", ...options });
+  return `ftp://u@127.0.0.1:${ftp.port}${path}`;
+}
+
+function env(): Record<string, string> {
+  return { ...s3.env, AWS_ENDPOINT_URL_S3: recorder.endpoint, FTP_PASSWORD: "p" };
+}
+
+/** Runs the command into a fresh key; returns what the user saw and what reached S3. */
+async function copy(url: string, extraArgs: string[] = []) {
+  counter += 1;
+  const key = `case-${counter}.bin`;
+  recorder.requests.length = 0;
+  const run = await runInProcess(
+    [url, `s3://${bucket}/${key}`, "--part-size", "5", "--no-tag", "--progress", "json", ...extraArgs],
+    env(),
+  );
+  const operations = recorder.requests.map((r) => r.operation);
+  return { run, key, operations, lastLine: run.stderr.trim().split("\n").at(-1) ?? "" };
+}
+
+describe("the commit gate: nothing is stored unless the server confirmed the whole file", () => {
+  it.each([
+    ["426 Connection closed; transfer aborted.", 426],
+    ["451 Requested action aborted: local error in processing.", 451],
+    ["500 Internal error after the data.", 500],
+  ])("full data then %j: exit 1, no object, upload aborted", async (reply, code) => {
+    const url = await serve({
+      files: { [path]: randomFile(fileSize) },
+      retr: retrScripts.fullDataThen(reply),
+    });
+
+    const { run, key, operations, lastLine } = await copy(url);
+
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(lastLine).toBe(`ftp2s3: FTP_REPLY: RETR ftp://u@127.0.0.1:${ftp?.port}${path} failed: ${reply}`);
+    expect(lastLine).toContain(String(code));
+    expect(await objectExists(client, bucket, key)).toBe(false);
+    expect(operations).toContain("CreateMultipartUpload");
+    expect(operations).toContain("AbortMultipartUpload");
+    expect(operations).not.toContain("CompleteMultipartUpload");
+    expect(recorder.openUploads()).toEqual([]);
+  });
+
+  it("550 on RETR: exit 1 naming the reply, nothing sent to S3 but the existence check", async () => {
+    const url = await serve({
+      files: { [path]: randomFile(1000) },
+      retr: retrScripts.replyOnly("550 Permission denied."),
+    });
+
+    const { run, key, operations, lastLine } = await copy(url);
+
+    expect(run.exitCode).toBe(1);
+    expect(lastLine).toMatch(/^ftp2s3: FTP_REPLY: RETR .* failed: 550 Permission denied\.$/);
+    expect(operations).toEqual(["HeadObject"]);
+    expect(await objectExists(client, bucket, key)).toBe(false);
+  });
+
+  it("a data connection reset mid-transfer: exit 1, no object, upload aborted", async () => {
+    const url = await serve({
+      files: { [path]: randomFile(fileSize) },
+      retr: retrScripts.resetAfter(7 * MiB),
+    });
+
+    const { run, key, operations, lastLine } = await copy(url);
+
+    expect(run.exitCode).toBe(1);
+    expect(lastLine).toMatch(
+      /^ftp2s3: FTP_DATA_CONNECTION: .*data\.bin: the data connection failed: .*ECONNRESET/,
+    );
+    expect(await objectExists(client, bucket, key)).toBe(false);
+    expect(operations).toContain("AbortMultipartUpload");
+    expect(recorder.openUploads()).toEqual([]);
+  });
+
+  it("short data confirmed with 226 while SIZE announced more: exit 1, no object, upload aborted", async () => {
+    const url = await serve({
+      files: { [path]: randomFile(fileSize) },
+      retr: retrScripts.shortDataThen226(7 * MiB),
+    });
+
+    const { run, key, operations, lastLine } = await copy(url);
+
+    expect(run.exitCode).toBe(1);
+    expect(lastLine).toBe(
+      `ftp2s3: SIZE_MISMATCH: ftp://u@127.0.0.1:${ftp?.port}${path}: the server confirmed the transfer (226 Transfer complete) after 7340032 bytes, but SIZE announced 12582912`,
+    );
+    expect(await objectExists(client, bucket, key)).toBe(false);
+    expect(operations).toContain("AbortMultipartUpload");
+    expect(recorder.openUploads()).toEqual([]);
+  });
+
+  it("a stalled data connection fails within the idle timeout", async () => {
+    const url = await serve({
+      files: { [path]: randomFile(fileSize) },
+      retr: retrScripts.stallAfter(6 * MiB),
+    });
+
+    const { run, key, lastLine } = await copy(url, ["--timeout", "1"]);
+
+    expect(run.exitCode).toBe(1);
+    expect(lastLine).toMatch(/^ftp2s3: TIMEOUT: .*: no data arrived for 1 s/);
+    expect(await objectExists(client, bucket, key)).toBe(false);
+    expect(recorder.openUploads()).toEqual([]);
+  });
+
+  it("the control connection dropped while data flows: exit 1, no object", async () => {
+    const url = await serve({
+      files: { [path]: randomFile(fileSize) },
+      retr: retrScripts.dropControlDuringData(6 * MiB),
+    });
+
+    const { run, key, lastLine } = await copy(url);
+
+    expect(run.exitCode).toBe(1);
+    expect(lastLine).toMatch(/^ftp2s3: FTP_CONNECTION: .*the control connection failed/);
+    expect(await objectExists(client, bucket, key)).toBe(false);
+    expect(recorder.openUploads()).toEqual([]);
+  });
+
+  it("rejects the library promise with a typed error naming the FTP reply", async () => {
+    await serve({ files: { [path]: randomFile(fileSize) }, retr: retrScripts.fullDataThen("426 Aborted.") });
+    const source = await connectFtpSource({
+      host: "127.0.0.1",
+      port: ftp?.port ?? 0,
+      user: "u",
+      password: "p",
+      secure: false,
+      timeoutMs: 5000,
+    });
+    const sink = createS3Sink(createS3Client({ endpoint: recorder.endpoint }, s3.env));
+
+    const copying = copyFile(
+      source,
+      sink,
+      { path, target: { bucket, key: "library.bin" }, overwrite: true },
+      {
+        partSize: 5 * MiB,
+        tagWithSha256: false,
+      },
+    );
+
+    await expect(copying).rejects.toBeInstanceOf(FtpReplyError);
+    await expect(copying).rejects.toMatchObject({ code: "FTP_REPLY", ftpCode: 426, ftpMessage: "Aborted." });
+    source.close();
+    expect(await objectExists(client, bucket, "library.bin")).toBe(false);
+    expect(new SizeMismatchError("x", 1, 0).code).toBe("SIZE_MISMATCH");
+  });
+});
+
+describe("servers that are odd but right still get their files stored", () => {
+  it.each([
+    ["250 instead of 226", { retr: retrScripts.reply250() }, 250],
+    ["226 before the data ends", { retr: retrScripts.reply226BeforeData() }, 226],
+    ["no EPSV (PASV fallback)", { epsv: false }, 226],
+    ["LF-only line endings", { lineEnding: "\n" as const }, 226],
+    ["a server that hangs on QUIT", { quit: "hang" as const }, 226],
+  ])("%s", async (_name, options, code) => {
+    const data = randomFile(fileSize);
+    const url = await serve({ files: { [path]: data }, ...options });
+
+    const { run, key } = await copy(url);
+
+    expect(run.exitCode).toBe(0);
+    expect(run.result).toMatchObject({ bytes: fileSize, sha256: sha256(data), ftpReply: { code } });
+    expect(sha256(await readObject(client, bucket, key))).toBe(sha256(data));
+    expect(recorder.openUploads()).toEqual([]);
+  });
+
+  it.each([
+    ["data before the 150", retrScripts.dataBefore150()],
+    ["150 and 226 in one packet", retrScripts.repliesInOnePacket()],
+  ])("%s (a file small enough for the socket buffers)", async (_name, retr) => {
+    const data = randomFile(64 * 1024);
+    const url = await serve({ files: { [path]: data }, retr });
+
+    const { run, key } = await copy(url);
+
+    expect(run.exitCode).toBe(0);
+    expect(sha256(await readObject(client, bucket, key))).toBe(sha256(data));
+  });
+
+  it("a server without SIZE: the copy succeeds and says the size check was skipped", async () => {
+    const data = randomFile(6 * MiB);
+    const url = await serve({
+      files: { [path]: data },
+      handlers: { SIZE: (ctx) => ctx.reply("502 Command not implemented.") },
+    });
+
+    const { run, key } = await copy(url);
+
+    expect(run.exitCode).toBe(0);
+    expect(run.result).toMatchObject({ bytes: 6 * MiB, sizeCheck: "skipped", source: { size: null } });
+    expect(sha256(await readObject(client, bucket, key))).toBe(sha256(data));
+  });
+});
+
+describe("S3 failing under a transfer", () => {
+  it("an upload part failing for good stops the download and aborts the upload", async () => {
+    const size = 64 * MiB;
+    const url = await serve({ files: { [path]: randomFile(size) }, retr: retrScripts.slow(256 * 1024, 1) });
+    recorder.fault = ({ operation, partNumber }) =>
+      operation === "UploadPart" && partNumber === 2 ? 500 : undefined;
+
+    const { run, key, operations, lastLine } = await copy(url);
+
+    expect(run.exitCode).toBe(1);
+    expect(lastLine).toMatch(/^ftp2s3: S3: upload to s3:\/\/gate\/case-\d+\.bin failed: .*\(HTTP 500\)$/);
+    const progress = run.stderr
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as { bytes: number });
+    expect(Math.max(...progress.map((p) => p.bytes))).toBeLessThan(size); // the FTP side stopped early
+    expect(operations).toContain("AbortMultipartUpload");
+    expect(recorder.openUploads()).toEqual([]);
+    expect(await objectExists(client, bucket, key)).toBe(false);
+  });
+
+  it("an upload part failing once is retried by the SDK and the object is exact", async () => {
+    const data = randomFile(fileSize);
+    const url = await serve({ files: { [path]: data } });
+    let failures = 0;
+    recorder.fault = ({ operation, partNumber }) =>
+      operation === "UploadPart" && partNumber === 2 && failures++ === 0 ? 500 : undefined;
+
+    const { run, key } = await copy(url);
+
+    expect(run.exitCode).toBe(0);
+    expect(failures).toBeGreaterThan(1);
+    expect(sha256(await readObject(client, bucket, key))).toBe(sha256(data));
+  });
+
+  it("CompleteMultipartUpload failing leaves no object and no open upload", async () => {
+    const url = await serve({ files: { [path]: randomFile(fileSize) } });
+    recorder.fault = ({ operation }) => (operation === "CompleteMultipartUpload" ? 500 : undefined);
+
+    const { run, key, lastLine } = await copy(url);
+
+    expect(run.exitCode).toBe(1);
+    expect(lastLine).toMatch(
+      /^ftp2s3: S3: completing the upload to s3:\/\/gate\/case-\d+\.bin failed: .*\(HTTP 500\)$/,
+    );
+    expect(await objectExists(client, bucket, key)).toBe(false);
+    expect(recorder.openUploads()).toEqual([]);
+  });
+});
+
+describe("cancelling", () => {
+  it("Ctrl-C (the CLI's abort signal) aborts the upload and exits 130", async () => {
+    const url = await serve({
+      files: { [path]: randomFile(fileSize) },
+      retr: retrScripts.slow(64 * 1024, 5),
+    });
+    const interrupt = new AbortController();
+    recorder.requests.length = 0;
+    recorder.fault = ({ operation, partNumber }) => {
+      // Interrupt once the upload is under way, so there is something to abort.
+      if (operation === "UploadPart" && partNumber === 1)
+        setImmediate(() => interrupt.abort(new Error("SIGINT")));
+      return undefined;
+    };
+
+    const run = await runInProcess(
+      [url, `s3://${bucket}/interrupted.bin`, "--part-size", "5", "--no-tag", "--progress", "none"],
+      env(),
+      { signal: interrupt.signal },
+    );
+
+    expect(run.exitCode).toBe(130);
+    expect(run.stderr).toBe("ftp2s3: ABORTED: transfer cancelled: SIGINT\n");
+    expect(await objectExists(client, bucket, "interrupted.bin")).toBe(false);
+    expect(recorder.openUploads()).toEqual([]);
+  });
+});
+
+describe("when the abort itself fails", () => {
+  it("the failed abort is reported as a warning and the original error stays the error", async () => {
+    const work = await import("node:fs/promises").then((fs) => fs.mkdtemp("/tmp/ftp2s3-s3rver-"));
+    const s3rver = await startS3rver(work);
+    await s3rver.createBucket(bucket);
+    try {
+      const url = await serve({
+        files: { [path]: randomFile(fileSize) },
+        retr: retrScripts.fullDataThen("426 Gone."),
+      });
+
+      // s3rver does not implement AbortMultipartUpload: it answers 405.
+      const run = await runInProcess(
+        [url, `s3://${bucket}/abort-fails.bin`, "--part-size", "5", "--progress", "none"],
+        { ...s3rver.env, FTP_PASSWORD: "p" },
+      );
+
+      const lines = run.stderr.trim().split("\n");
+      expect(run.exitCode).toBe(1);
+      expect(lines[0]).toMatch(
+        /^ftp2s3: warning: could not abort the multipart upload of s3:\/\/gate\/abort-fails\.bin; the lifecycle rule will \{"uploadId":"\w+","reason":"aborting upload \w+: .*\(HTTP 405\)"\}$/,
+      );
+      expect(lines[1]).toMatch(/^ftp2s3: FTP_REPLY: RETR .* failed: 426 Gone\.$/);
+      expect(await objectExists(s3rver.client(), bucket, "abort-fails.bin")).toBe(false);
+    } finally {
+      await s3rver.close();
+    }
+  });
+});
