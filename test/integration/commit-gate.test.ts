@@ -1,4 +1,8 @@
+import { once } from "node:events";
+import { PassThrough } from "node:stream";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { Client } from "basic-ftp";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { connectFtpSource } from "../../functions/adapters/ftp-source.js";
 import { createS3Client } from "../../functions/adapters/s3-client.js";
@@ -66,6 +70,15 @@ async function copy(url: string, extraArgs: string[] = []) {
   return { run, key, operations, lastLine: run.stderr.trim().split("\n").at(-1) ?? "" };
 }
 
+/** 150, 7 MiB, a clean close of the data connection, then 426: the server says the file is incomplete. */
+const shortDataThen426: RetrScript = async (ctx) => {
+  const data = await ctx.dataSocket();
+  ctx.reply("150 Opening BINARY mode data connection");
+  data.end(ctx.file?.subarray(0, 7 * MiB));
+  await once(data, "close");
+  ctx.reply("426 Connection closed; transfer aborted.");
+};
+
 describe("the commit gate: nothing is stored unless the server confirmed the whole file", () => {
   it.each([
     ["426 Connection closed; transfer aborted.", 426],
@@ -87,6 +100,20 @@ describe("the commit gate: nothing is stored unless the server confirmed the who
     expect(operations).toContain("CreateMultipartUpload");
     expect(operations).toContain("AbortMultipartUpload");
     expect(operations).not.toContain("CompleteMultipartUpload");
+    expect(recorder.openUploads()).toEqual([]);
+  });
+
+  it("short data closed cleanly, then 426: exit 1, no object, upload aborted", async () => {
+    const url = await serve({ files: { [path]: randomFile(fileSize) }, retr: shortDataThen426 });
+
+    const { run, key, operations, lastLine } = await copy(url);
+
+    expect(run.exitCode).toBe(1);
+    expect(lastLine).toMatch(
+      /^ftp2s3: FTP_REPLY: RETR .* failed: 426 Connection closed; transfer aborted\.$/,
+    );
+    expect(await objectExists(client, bucket, key)).toBe(false);
+    expect(operations).toContain("AbortMultipartUpload");
     expect(recorder.openUploads()).toEqual([]);
   });
 
@@ -193,6 +220,32 @@ describe("the commit gate: nothing is stored unless the server confirmed the who
     source.close();
     expect(await objectExists(client, bucket, "library.bin")).toBe(false);
     expect(new SizeMismatchError("x", 1, 0).code).toBe("SIZE_MISMATCH");
+  });
+});
+
+describe("why the gate exists", () => {
+  it("the naive pipe, downloadTo(passThrough) feeding an Upload, stores a truncated object after a 426", async () => {
+    // Not our code: the pipeline the design rejects, kept as a test so a change in basic-ftp or
+    // lib-storage that makes it safe (or our reason for the Intake obsolete) is noticed.
+    const data = randomFile(fileSize);
+    await serve({ files: { [path]: data }, retr: shortDataThen426 });
+    const ftpClient = new Client(5000);
+    await ftpClient.access({ host: "127.0.0.1", port: ftp?.port ?? 0, user: "u", password: "p" });
+    const body = new PassThrough();
+    const upload = new Upload({
+      client: createS3Client({ endpoint: s3.endpoint }, s3.env),
+      params: { Bucket: bucket, Key: "naive.bin", Body: body },
+      partSize: 5 * MiB,
+    });
+    const uploading = upload.done();
+
+    await expect(ftpClient.downloadTo(body, path)).rejects.toMatchObject({ code: 426 });
+    await uploading;
+    ftpClient.close();
+
+    const stored = await readObject(client, bucket, "naive.bin");
+    expect(stored.length).toBeGreaterThan(0);
+    expect(stored.length).toBeLessThan(data.length); // truncated, yet committed
   });
 });
 
