@@ -14,6 +14,7 @@ import { type EmbeddedS3Server, startFauxqsS3, startS3rver } from "../support/em
 import {
   type FakeFtpOptions,
   type FakeFtpServer,
+  type RetrScript,
   retrScripts,
   startFakeFtpServer,
 } from "../support/fake-ftp-server.js";
