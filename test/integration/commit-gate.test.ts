@@ -75,7 +75,7 @@ async function copy(url: string, extraArgs: string[] = []) {
 const shortDataThen426: RetrScript = async (ctx) => {
   const data = await ctx.dataSocket();
   ctx.reply("150 Opening BINARY mode data connection");
-  data.end(ctx.file?.subarray(0, 7 * MiB));
+  data.end((ctx.file ?? Buffer.alloc(0)).subarray(0, 7 * MiB));
   await once(data, "close");
   ctx.reply("426 Connection closed; transfer aborted.");
 };
