@@ -1,0 +1,113 @@
+import { z } from "zod";
+import { InvalidInputError } from "./core/errors.js";
+
+/**
+ * The Lambda's configuration: one JSON document in the environment variable FTP2S3_CONFIG, written
+ * by the stack. Connections are the only way an API caller or an event can name an FTP server: they
+ * give a connection's name and a path, never a host or a password (the SSRF fence).
+ */
+
+const absolutePath = z
+  .string()
+  .regex(/^\//, "must be an absolute path")
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+  .refine((p) => !/[\r\n\0]/.test(p), "must not contain CR, LF or NUL");
+
+export const connectionSchema = z
+  .object({
+    /** Host name or address of the FTP server. */
+    host: z.string().min(1),
+    /** Control port; default 21 (990 for implicit TLS). */
+    port: z.number().int().min(1).max(65535).optional(),
+    /** Login name; leave out together with `anonymous: true` for an anonymous login. */
+    user: z.string().min(1).optional(),
+    /** Log in as "anonymous" (no secret needed). Default false. */
+    anonymous: z.boolean().default(false),
+    /** "explicit" (AUTH TLS, the default), "implicit", or false for plain FTP. */
+    secure: z.union([z.literal(false), z.literal("explicit"), z.literal("implicit")]).default("explicit"),
+    /** Secrets Manager secret holding the password: a plain string, or JSON with a "password" field. */
+    passwordSecretArn: z.string().min(1).optional(),
+    /** PEM CA certificates to trust for this server's TLS certificate (default: Node's CAs). */
+    caPem: z.string().optional(),
+    /** Remote directories that may be read; a requested path must lie inside one of them. */
+    roots: z.array(absolutePath).min(1),
+    /** Idle timeout in seconds for this server (connect, replies, stalled data). Default 30. */
+    timeoutSeconds: z.number().positive().default(30),
+  })
+  .strict()
+  .refine((c) => c.anonymous === (c.user === undefined), {
+    message: 'give either "user" or "anonymous": true',
+    path: ["user"],
+  })
+  .refine((c) => c.anonymous || c.passwordSecretArn !== undefined, {
+    message: 'a connection with a user needs "passwordSecretArn"',
+    path: ["passwordSecretArn"],
+  });
+
+export type ConnectionConfig = z.infer<typeof connectionSchema>;
+
+const prefix = z
+  .string()
+  .refine((p) => p === "" || p.endsWith("/"), 'must be empty or end with "/"')
+  .refine((p) => !p.startsWith("/"), 'must not start with "/"');
+
+export const configSchema = z
+  .object({
+    /** The bucket every object is written to. */
+    bucket: z.string().min(3),
+    /** Every key starts with this prefix ("" or ending in "/"). */
+    prefix: prefix.default(""),
+    /** The ingestion queue; needed for `async: true` API calls. */
+    queueUrl: z.url().optional(),
+    /** Named FTP connections. */
+    connections: z.record(
+      z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, _ . - only"),
+      connectionSchema,
+    ),
+    transfer: z
+      .object({
+        /** Preferred part size in MiB (grown for big files). */
+        partSizeMiB: z.number().min(5).max(5120).default(8),
+        /** Parts uploaded in parallel. */
+        queueSize: z.number().int().min(1).max(64).default(4),
+        /** Seconds between two progress log lines. */
+        progressIntervalSeconds: z.number().positive().default(5),
+        /** Seconds before the Lambda deadline at which a transfer is stopped and its upload aborted. */
+        deadlineMarginSeconds: z.number().positive().default(30),
+        /** Tag objects with their SHA-256 (needs s3:PutObjectTagging). */
+        tagWithSha256: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+
+export const CONFIG_ENV = "FTP2S3_CONFIG";
+
+/** Reads and validates the configuration once; a bad one fails the cold start with a clear message. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const text = env[CONFIG_ENV];
+  if (text === undefined || text === "") throw new InvalidInputError(`${CONFIG_ENV} is not set`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new InvalidInputError(`${CONFIG_ENV} is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseConfig(json);
+}
+
+export function parseConfig(json: unknown): Config {
+  const parsed = configSchema.safeParse(json);
+  if (!parsed.success) throw new InvalidInputError(`invalid ${CONFIG_ENV}: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Zod issues as one line: `connections.partner.roots: Too small ...; bucket: Required`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`)
+    .join("; ");
+}
