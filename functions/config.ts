@@ -10,7 +10,6 @@ import { InvalidInputError } from "./core/errors.js";
 const absolutePath = z
   .string()
   .regex(/^\//, "must be an absolute path")
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
   .refine((p) => !/[\r\n\0]/.test(p), "must not contain CR, LF or NUL");
 
 export const connectionSchema = z
