@@ -1,6 +1,6 @@
 import type { Writable } from "node:stream";
 import type { ConnectionOptions } from "node:tls";
-import { Client, FTPError } from "basic-ftp";
+import { Client, FileType, FTPError } from "basic-ftp";
 import {
   DataConnectionError,
   type Ftp2s3Error,
@@ -10,7 +10,7 @@ import {
   TransferTimeoutError,
 } from "../core/errors.js";
 import { assertSafeRemotePath, type FtpSecurity, formatFtpUrl } from "../core/locations.js";
-import type { FileSource, FtpReply, RemoteFileInfo } from "../core/ports.js";
+import type { FileSource, FtpReply, RemoteEntry, RemoteFileInfo } from "../core/ports.js";
 
 export interface FtpSourceOptions {
   host: string;
@@ -78,6 +78,22 @@ class FtpSource implements FileSource {
 
   urlOf(path: string): string {
     return formatFtpUrl(this.location, path);
+  }
+
+  async list(dir: string): Promise<RemoteEntry[]> {
+    assertSafeRemotePath(dir);
+    try {
+      const entries = await this.client.list(dir);
+      return entries.map((entry) => ({
+        name: entry.name,
+        kind:
+          entry.type === FileType.File ? "file" : entry.type === FileType.Directory ? "directory" : "other",
+        size: entry.type === FileType.File && Number.isSafeInteger(entry.size) ? entry.size : null,
+        modifiedAt: entry.modifiedAt && Number.isFinite(entry.modifiedAt.getTime()) ? entry.modifiedAt : null,
+      }));
+    } catch (error) {
+      throw classifyTransferError(error, this.urlOf(dir), this.location.timeoutMs, "LIST");
+    }
   }
 
   async stat(path: string): Promise<RemoteFileInfo> {
@@ -168,11 +184,16 @@ function classifyConnectError(error: unknown, endpoint: string, options: FtpSour
 }
 
 /** Maps what basic-ftp rejects with during a command or transfer onto our errors. */
-export function classifyTransferError(error: unknown, url: string, timeoutMs: number): Ftp2s3Error {
+export function classifyTransferError(
+  error: unknown,
+  url: string,
+  timeoutMs: number,
+  command = "RETR",
+): Ftp2s3Error {
   if (error instanceof FTPError) {
     const reply = parseReply(error.code, error.message);
     return new FtpReplyError(
-      `RETR ${url} failed: ${reply.code} ${reply.message}`,
+      `${command} ${url} failed: ${reply.code} ${reply.message}`,
       reply.code,
       reply.message,
       {

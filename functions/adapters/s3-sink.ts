@@ -20,12 +20,16 @@ import type {
 /** Writes objects with lib-storage over an S3 client built once per process and injected here. */
 export function createS3Sink(client: S3Client): ObjectSink {
   return {
-    async exists(target) {
+    async head(target) {
       try {
-        await client.send(new HeadObjectCommand({ Bucket: target.bucket, Key: target.key }));
-        return true;
+        const head = await client.send(new HeadObjectCommand({ Bucket: target.bucket, Key: target.key }));
+        return {
+          size: head.ContentLength ?? 0,
+          etag: (head.ETag ?? "").replace(/^"|"$/g, ""),
+          metadata: head.Metadata ?? {},
+        };
       } catch (error) {
-        if (httpStatus(error) === 404) return false;
+        if (httpStatus(error) === 404) return null;
         throw s3Error(`cannot check whether ${formatS3Url(target)} exists`, error);
       }
     },

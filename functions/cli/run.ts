@@ -31,6 +31,7 @@ interface CopyCommandOptions {
   caFile?: string;
   passwordFile?: string;
   overwrite: boolean;
+  skipUnchanged: boolean;
   partSize?: number;
   queueSize: number;
   timeout: number;
@@ -88,6 +89,11 @@ function buildProgram(
     .option("--password-file <path>", "read the FTP password from this file instead of FTP_PASSWORD")
     .option("--overwrite", "replace an object that already exists at the key", false)
     .option(
+      "--skip-unchanged",
+      "leave an object that records this source with the same size and modification time; copy otherwise",
+      false,
+    )
+    .option(
       "--part-size <MiB>",
       `upload part size in MiB (default ${DEFAULT_PART_SIZE / 2 ** 20}, grown for big files)`,
       mebibytes,
@@ -130,6 +136,9 @@ async function copyCommand(
     const s3 = parseS3Url(s3Url);
     const target = { bucket: s3.bucket, key: resolveKey(s3.key, location.path) };
     if (options.partSize !== undefined) assertValidPartSize(options.partSize);
+    if (options.overwrite && options.skipUnchanged) {
+      throw new InvalidInputError("--overwrite and --skip-unchanged exclude each other");
+    }
     const password = options.passwordFile
       ? await readSecretFile(options.passwordFile)
       : nonEmpty(io.env.FTP_PASSWORD);
@@ -153,7 +162,11 @@ async function copyCommand(
       const result = await copyFile(
         source,
         sink,
-        { path: location.path, target, overwrite: options.overwrite },
+        {
+          path: location.path,
+          target,
+          ifExists: options.overwrite ? "replace" : options.skipUnchanged ? "skip-unchanged" : "fail",
+        },
         {
           ...(options.partSize === undefined ? {} : { partSize: options.partSize }),
           queueSize: options.queueSize,

@@ -14,6 +14,8 @@ export type ErrorCode =
   | "TIMEOUT"
   | "ABORTED"
   | "OBJECT_EXISTS"
+  | "NOT_ALLOWED"
+  | "MIRROR_INCOMPLETE"
   | "S3";
 
 export abstract class Ftp2s3Error extends Error {
@@ -90,6 +92,16 @@ export class TransferAbortedError extends Ftp2s3Error {
 /** The target key already holds an object and the caller did not allow overwriting it. */
 export class ObjectExistsError extends Ftp2s3Error {
   readonly code = "OBJECT_EXISTS";
+}
+
+/** The request names a connection that does not exist or a path outside the connection's roots. */
+export class NotAllowedError extends Ftp2s3Error {
+  readonly code = "NOT_ALLOWED";
+}
+
+/** A mirror run copied some files but not all; the summary names the failures. */
+export class MirrorIncompleteError extends Ftp2s3Error {
+  readonly code = "MIRROR_INCOMPLETE";
 }
 
 /** S3 refused or failed a request (HeadObject, an upload part, CompleteMultipartUpload, ...). */

@@ -19,10 +19,21 @@ export interface RemoteFileInfo {
   modifiedAt: Date | null;
 }
 
+/** One line of a directory listing. */
+export interface RemoteEntry {
+  /** The name as the server sent it (not yet checked: see the mirror's name rules). */
+  name: string;
+  kind: "file" | "directory" | "other";
+  size: number | null;
+  modifiedAt: Date | null;
+}
+
 /** A logged-in session with one FTP server. */
 export interface FileSource {
   /** The file's URL for metadata and messages (no password). */
   urlOf(path: string): string;
+  /** The entries of a directory (MLSD where the server has it, else LIST). */
+  list(dir: string): Promise<RemoteEntry[]>;
   /** SIZE and MDTM; a server that cannot answer yields nulls, not an error. */
   stat(path: string): Promise<RemoteFileInfo>;
   /**
@@ -72,8 +83,17 @@ export interface ObjectUpload {
   cancel(reason: Error): Promise<CancelReport>;
 }
 
+/** What S3 says about an object already at a key. */
+export interface ExistingObject {
+  size: number;
+  etag: string;
+  /** User metadata (x-amz-meta-*), keys in lower case. */
+  metadata: Record<string, string>;
+}
+
 export interface ObjectSink {
-  exists(target: S3Location): Promise<boolean>;
+  /** The object at the key, or null when there is none. */
+  head(target: S3Location): Promise<ExistingObject | null>;
   startUpload(target: S3Location, options: UploadOptions): ObjectUpload;
   /** Adds tags to a committed object. */
   tag(target: S3Location, tags: Record<string, string>): Promise<void>;

@@ -9,15 +9,21 @@ import {
 import { Intake } from "./intake.js";
 import { assertRemoteFilePath, assertValidKey, formatS3Url, type S3Location } from "./locations.js";
 import { choosePartSize } from "./part-size.js";
-import type { CancelReport, FileSource, FtpReply, ObjectSink, RemoteFileInfo } from "./ports.js";
+import type { ExistingObject, FileSource, FtpReply, ObjectSink, RemoteFileInfo } from "./ports.js";
 import { ProgressReporter, type ProgressSnapshot } from "./progress.js";
+
+/**
+ * What to do when the key already holds an object: refuse ("fail"), replace it ("replace"), or
+ * leave it when it records the same source, size and modification time ("skip-unchanged"; without
+ * SIZE and MDTM from the server nothing can be proven unchanged, so the file is copied again).
+ */
+export type IfExists = "fail" | "replace" | "skip-unchanged";
 
 export interface CopyRequest {
   /** Absolute path of the remote file. */
   path: string;
   target: S3Location;
-  /** Replace an object already at the key. */
-  overwrite: boolean;
+  ifExists: IfExists;
 }
 
 export interface CopyOptions {
@@ -45,6 +51,7 @@ export const defaultCopyOptions: CopyOptions = {
 };
 
 export interface CopyResult {
+  status: "copied";
   bucket: string;
   key: string;
   bytes: number;
@@ -61,11 +68,18 @@ export interface CopyResult {
   tagged: boolean;
 }
 
-/** The error a failed copy ends with: one of ours, plus what became of the upload. */
-export interface CopyFailure {
-  error: Ftp2s3Error;
-  cleanup: CancelReport | undefined;
+/** The key already held this very version of the file: nothing was read or written. */
+export interface UnchangedResult {
+  status: "unchanged";
+  bucket: string;
+  key: string;
+  bytes: number;
+  etag: string;
+  durationMs: number;
+  source: { url: string; size: number; modifiedAt: string };
 }
+
+export type CopyOutcome = CopyResult | UnchangedResult;
 
 /** Metadata keys written on every object; the mirror reads them back to skip unchanged files. */
 export const METADATA_SOURCE_URL = "source-url";
@@ -83,7 +97,7 @@ export async function copyFile(
   sink: ObjectSink,
   request: CopyRequest,
   options: Partial<CopyOptions> = {},
-): Promise<CopyResult> {
+): Promise<CopyOutcome> {
   const opts = { ...defaultCopyOptions, ...options };
   const now = opts.now ?? Date.now;
   const startedAt = now();
@@ -93,18 +107,32 @@ export async function copyFile(
   throwIfAborted(opts.signal);
 
   const info = await source.stat(path);
-  if (!request.overwrite && (await sink.exists(target))) {
-    throw new ObjectExistsError(`${formatS3Url(target)} already exists and overwriting was not allowed`);
+  const url = source.urlOf(path);
+  if (request.ifExists !== "replace") {
+    const existing = await sink.head(target);
+    if (existing !== null && request.ifExists === "fail") {
+      throw new ObjectExistsError(`${formatS3Url(target)} already exists and overwriting was not allowed`);
+    }
+    if (existing !== null && isSameVersion(existing, url, info)) {
+      return {
+        status: "unchanged",
+        bucket: target.bucket,
+        key: target.key,
+        bytes: existing.size,
+        etag: existing.etag,
+        durationMs: Math.round(now() - startedAt),
+        source: { url, size: info.size as number, modifiedAt: (info.modifiedAt as Date).toISOString() },
+      };
+    }
   }
   throwIfAborted(opts.signal);
 
-  const url = source.urlOf(path);
   const partSize = choosePartSize(info.size, opts.partSize);
   const upload = sink.startUpload(target, {
     partSize,
     queueSize: opts.queueSize,
     metadata: sourceMetadata(url, info),
-    ifNoneMatch: !request.overwrite,
+    ifNoneMatch: request.ifExists === "fail",
   });
 
   const progress = new ProgressReporter({
@@ -136,6 +164,7 @@ export async function copyFile(
     const sha256 = intake.digest();
     const tagged = opts.tagWithSha256 ? await tagObject(sink, target, sha256, opts.onWarning) : false;
     return {
+      status: "copied",
       bucket: target.bucket,
       key: target.key,
       bytes: intake.bytes,
@@ -189,6 +218,18 @@ function checkConfirmed(
       receivedBytes,
     );
   }
+}
+
+/** The object was written by us from this source at this size and modification time. */
+function isSameVersion(existing: ExistingObject, url: string, info: RemoteFileInfo): boolean {
+  if (info.size === null || info.modifiedAt === null) return false;
+  const recorded = existing.metadata;
+  return (
+    recorded[METADATA_SOURCE_URL] === url &&
+    recorded[METADATA_SOURCE_SIZE] === String(info.size) &&
+    recorded[METADATA_SOURCE_MTIME] === info.modifiedAt.toISOString() &&
+    existing.size === info.size
+  );
 }
 
 function sourceMetadata(url: string, info: RemoteFileInfo): Record<string, string> {

@@ -1,7 +1,8 @@
 import { mkdir } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { startFauxqs } from "fauxqs";
+import { CreateQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { buildApp } from "fauxqs";
 import S3rver from "s3rver";
 
 export interface EmbeddedS3Server {
@@ -50,8 +51,24 @@ export async function startS3rver(directory: string): Promise<EmbeddedS3Server> 
   });
 }
 
-/** fauxqs (S3, SQS, SNS in memory) on 127.0.0.1. */
-export async function startFauxqsS3(): Promise<EmbeddedS3Server> {
-  const server = await startFauxqs({ port: 0, host: "127.0.0.1", logger: false });
-  return describe("fauxqs", server.address, () => server.stop());
+/**
+ * fauxqs (S3, SQS, SNS in memory) listening on 127.0.0.1 only (its startFauxqs binds 0.0.0.0).
+ * Queues are created through the SQS API and named by the URL fauxqs returns, which it matches exactly.
+ */
+export async function startFauxqsS3(): Promise<
+  EmbeddedS3Server & { createQueue(name: string): Promise<string> }
+> {
+  const app = buildApp({ logger: false });
+  const endpoint = await app.listen({ port: 0, host: "127.0.0.1" });
+  const server = describe("fauxqs", endpoint, async () => {
+    await app.close();
+  });
+  return {
+    ...server,
+    async createQueue(name) {
+      const sqs = new SQSClient({ endpoint, region: "us-east-1", credentials });
+      const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name }));
+      return QueueUrl ?? "";
+    },
+  };
 }

@@ -19,10 +19,10 @@ import type {
   UploadOptions,
 } from "../../functions/core/ports.js";
 import type { ProgressSnapshot } from "../../functions/core/progress.js";
-import { copyFile } from "../../functions/core/transfer.js";
+import { type CopyRequest, copyFile } from "../../functions/core/transfer.js";
 
 const target = { bucket: "b", key: "k.bin" };
-const request = { path: "/in/k.bin", target, overwrite: false };
+const request: CopyRequest = { path: "/in/k.bin", target, ifExists: "fail" };
 const modifiedAt = new Date("2026-01-02T03:04:05Z");
 
 type DownloadScript = (destination: Writable, signal: AbortSignal) => Promise<FtpReply>;
@@ -32,6 +32,7 @@ function fakeSource(info: RemoteFileInfo, script: DownloadScript): FileSource & 
   return {
     closed: false,
     urlOf: (path) => `ftp://h${path}`,
+    list: async () => [],
     stat: async () => info,
     download: async (_path, destination, signal) => {
       try {
@@ -66,6 +67,7 @@ interface MemoryUpload {
 function memorySink(
   behaviour: {
     existing?: string[];
+    existingMetadata?: Record<string, string>;
     failUploadWith?: Error;
     cancelReport?: CancelReport;
     tagError?: Error;
@@ -76,7 +78,12 @@ function memorySink(
   const uploads: MemoryUpload[] = [];
   for (const key of behaviour.existing ?? []) objects.set(key, Buffer.from("old"));
   const sink: ObjectSink = {
-    exists: async ({ key }) => objects.has(key),
+    head: async ({ key }) => {
+      const object = objects.get(key);
+      return object === undefined
+        ? null
+        : { size: object.length, etag: "old-etag", metadata: behaviour.existingMetadata ?? {} };
+    },
     startUpload({ key }, options): ObjectUpload {
       const body = new PassThrough();
       const record: MemoryUpload = {
@@ -252,8 +259,45 @@ describe("copyFile", () => {
     expect(uploads).toHaveLength(0);
     expect(objects.get("k.bin")?.toString()).toBe("old");
 
-    await copyFile(source, sink, { ...request, overwrite: true });
+    await copyFile(source, sink, { ...request, ifExists: "replace" });
     expect(objects.get("k.bin")?.toString()).toBe("abc");
+  });
+
+  describe("skip-unchanged", () => {
+    const recorded = {
+      "source-url": "ftp://h/in/k.bin",
+      "source-size": "3",
+      "source-mtime": "2026-01-02T03:04:05.000Z",
+    };
+
+    it("leaves an object that records the same source, size and time, without reading the file", async () => {
+      const retr = vi.fn(serve(Buffer.from("new")));
+      const source = fakeSource({ size: 3, modifiedAt }, retr);
+      const { sink, objects, uploads } = memorySink({ existing: ["k.bin"], existingMetadata: recorded });
+
+      const result = await copyFile(source, sink, { ...request, ifExists: "skip-unchanged" });
+
+      expect(result).toMatchObject({ status: "unchanged", key: "k.bin", bytes: 3, etag: "old-etag" });
+      expect(retr).not.toHaveBeenCalled();
+      expect(uploads).toHaveLength(0);
+      expect(objects.get("k.bin")?.toString()).toBe("old");
+    });
+
+    it.each([
+      ["a newer modification time", { size: 3, modifiedAt: new Date("2026-02-01T00:00:00Z") }, recorded],
+      ["another size", { size: 4, modifiedAt }, recorded],
+      ["no SIZE from the server", { size: null, modifiedAt }, recorded],
+      ["another source", { size: 3, modifiedAt }, { ...recorded, "source-url": "ftp://other/in/k.bin" }],
+    ])("copies again given %s", async (_name, info, metadata) => {
+      const data = Buffer.alloc(info.size ?? 3, 7);
+      const source = fakeSource(info, serve(data));
+      const { sink, objects } = memorySink({ existing: ["k.bin"], existingMetadata: metadata });
+
+      const result = await copyFile(source, sink, { ...request, ifExists: "skip-unchanged" });
+
+      expect(result.status).toBe("copied");
+      expect(objects.get("k.bin")).toEqual(data);
+    });
   });
 
   it("warns about a failed abort but rejects with the original error", async () => {
@@ -278,7 +322,7 @@ describe("copyFile", () => {
 
     const result = await copyFile(source, sink, request, { onWarning });
 
-    expect(result.tagged).toBe(false);
+    expect(result).toMatchObject({ status: "copied", tagged: false });
     expect(objects.get("k.bin")?.toString()).toBe("abc");
     expect(onWarning).toHaveBeenCalledWith("committed s3://b/k.bin but could not tag it with its SHA-256", {
       reason: "AccessDenied",

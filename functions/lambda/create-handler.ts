@@ -1,0 +1,65 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import middy from "@middy/core";
+import type { APIGatewayProxyEventV2, Context, SQSEvent } from "aws-lambda";
+import { TransferTimeoutError } from "../core/errors.js";
+import { handleApi } from "./api.js";
+import { triggerOf } from "./event-kind.js";
+import { handleQueue } from "./queue.js";
+import { handleSchedule } from "./schedule.js";
+import { type HandlerDeps, Transfers } from "./transfers.js";
+
+/**
+ * The one Lambda entry: recognises the event, hands it to its trigger, and wraps everything in the
+ * middleware every invocation needs (logger context, EMF metrics, the deadline as an AbortSignal).
+ */
+export function createHandler(deps: HandlerDeps) {
+  const transfers = new Transfers(deps);
+  const marginMs = deps.config.transfer.deadlineMarginSeconds * 1000;
+
+  async function dispatch(event: unknown, _context: Context, { signal }: { signal: AbortSignal }) {
+    const deadline = deadlineSignal(signal, marginMs);
+    const trigger = triggerOf(event);
+    deps.metrics.addDimension("trigger", trigger);
+    switch (trigger) {
+      case "api":
+        return handleApi(event as APIGatewayProxyEventV2, transfers, deps, deadline);
+      case "queue":
+        return handleQueue(event as SQSEvent, transfers, deps, deadline);
+      case "schedule":
+        return handleSchedule(event as Record<string, unknown>, transfers, deadline);
+    }
+  }
+
+  return middy(dispatch, {
+    timeoutEarlyInMillis: marginMs,
+    // middy answers with this as soon as the margin is reached, racing the handler. The handler is
+    // told through its signal at the same moment and needs a few seconds to abort the upload and
+    // close the FTP session, then answers itself (a 504, a batch failure, a failed mirror). So this
+    // only answers if the handler has not done so well before the hard deadline.
+    timeoutEarlyResponse: () =>
+      new Promise((_, reject) =>
+        setTimeout(
+          () =>
+            reject(new TransferTimeoutError("the handler did not finish cleaning up before the deadline")),
+          Math.max(marginMs - 2000, 500),
+        ).unref(),
+      ),
+  })
+    .use(injectLambdaContext(deps.logger, { clearState: true }))
+    .use(logMetrics(deps.metrics, { captureColdStartMetric: true }));
+}
+
+/** middy's abort (no reason) as our timeout error, so every layer reports "TIMEOUT". */
+function deadlineSignal(signal: AbortSignal, marginMs: number): AbortSignal {
+  const deadline = new AbortController();
+  const stop = () =>
+    deadline.abort(
+      new TransferTimeoutError(
+        `stopped ${Math.round(marginMs / 1000)} s before the Lambda deadline; the upload was aborted`,
+      ),
+    );
+  if (signal.aborted) stop();
+  else signal.addEventListener("abort", stop, { once: true });
+  return deadline.signal;
+}

@@ -1,0 +1,34 @@
+import { z } from "zod";
+import { MirrorIncompleteError } from "../core/errors.js";
+import type { MirrorSummary } from "../core/mirror.js";
+import { scheduleInput } from "./event-kind.js";
+import { mirrorJobSchema, parseInput } from "./schemas.js";
+import type { Transfers } from "./transfers.js";
+
+const scheduleInputSchema = z.object({ mirror: mirrorJobSchema }).strict();
+
+/**
+ * A scheduled mirror. Single files failing do not stop the others; the invocation fails when any
+ * did, so the schedule's retry policy and alarms see it, and the error names them.
+ */
+export async function handleSchedule(
+  event: Record<string, unknown>,
+  transfers: Transfers,
+  signal: AbortSignal,
+): Promise<MirrorSummary> {
+  const { mirror } = parseInput(scheduleInputSchema, scheduleInput(event), "schedule input");
+  const summary = await transfers.mirror(mirror, signal);
+  if (summary.failed.length > 0) {
+    const named = summary.failed
+      .slice(0, 5)
+      .map((f) => `${f.path} (${f.code})`)
+      .join(", ");
+    const more = summary.failed.length > 5 ? ` and ${summary.failed.length - 5} more` : "";
+    throw new MirrorIncompleteError(
+      `mirror of ${mirror.connection}:${summary.remoteDir}: ${summary.failed.length} of ${
+        summary.copied + summary.unchanged + summary.failed.length
+      } files failed: ${named}${more}`,
+    );
+  }
+  return summary;
+}

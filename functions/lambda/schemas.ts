@@ -1,0 +1,46 @@
+import { z } from "zod";
+import { describeIssues } from "../config.js";
+import { InvalidInputError } from "../core/errors.js";
+
+/** A request to copy one file: what API callers send and what queue messages carry. */
+export const transferRequestSchema = z
+  .object({
+    /** The configured connection to read from. */
+    connection: z.string().min(1),
+    /** Absolute path of the file on that server. */
+    path: z.string().min(1),
+    /** Key below the configured prefix; default: "<connection><path>". */
+    key: z.string().min(1).optional(),
+    /** Replace an object already at the key (API default false; queue messages skip an unchanged one). */
+    overwrite: z.boolean().optional(),
+    /** API only: queue the copy and answer 202 at once. */
+    async: z.boolean().default(false),
+    /** Set by the API when it queues a request, so logs of both legs share it. */
+    transferId: z.string().optional(),
+  })
+  .strict();
+
+export type TransferRequest = z.infer<typeof transferRequestSchema>;
+
+/** A scheduled mirror job. */
+export const mirrorJobSchema = z
+  .object({
+    connection: z.string().min(1),
+    /** Absolute directory on the server. */
+    remoteDir: z.string().min(1),
+    /** Key prefix below the configured prefix ("" or ending in "/"). */
+    prefix: z.string().refine((p) => p === "" || p.endsWith("/"), 'must be "" or end with "/"'),
+    include: z.array(z.string().min(1)).default([]),
+    exclude: z.array(z.string().min(1)).default([]),
+    recursive: z.boolean().default(false),
+  })
+  .strict();
+
+export type MirrorJob = z.infer<typeof mirrorJobSchema>;
+
+/** Validates `input`; an InvalidInputError names every field that is wrong. */
+export function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw new InvalidInputError(`invalid ${what}: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}

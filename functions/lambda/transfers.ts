@@ -1,0 +1,202 @@
+import { randomUUID } from "node:crypto";
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { connectFtpSource, type FtpSourceOptions } from "../adapters/ftp-source.js";
+import type { PasswordSource } from "../adapters/passwords.js";
+import { createS3Sink } from "../adapters/s3-sink.js";
+import type { TransferQueue } from "../adapters/transfer-queue.js";
+import type { Config, ConnectionConfig } from "../config.js";
+import { Ftp2s3Error, FtpReplyError, NotAllowedError } from "../core/errors.js";
+import { assertValidKey } from "../core/locations.js";
+import { type MirrorSummary, runMirror } from "../core/mirror.js";
+import { resolveAllowedDirectory, resolveAllowedFile } from "../core/paths.js";
+import type { FileSource, ObjectSink } from "../core/ports.js";
+import { type CopyOptions, type CopyOutcome, copyFile, type IfExists } from "../core/transfer.js";
+import type { MirrorJob, TransferRequest } from "./schemas.js";
+
+export type Trigger = "api" | "schedule" | "queue";
+
+/** Everything the handler needs from outside, built once per container (or by a test). */
+export interface HandlerDeps {
+  config: Config;
+  s3: S3Client;
+  /** The ingestion queue; absent when none is configured (async API calls are then refused). */
+  queue: TransferQueue | undefined;
+  passwords: PasswordSource;
+  logger: Logger;
+  metrics: Metrics;
+  /** Opens an FTP session; replaced in tests that need another client. */
+  connect?: (options: FtpSourceOptions) => Promise<FileSource>;
+  newId?: () => string;
+}
+
+/** The transfers the triggers ask for, with the connection fence, logs and metrics around the core. */
+export class Transfers {
+  private readonly sink: ObjectSink;
+  private readonly connect: (options: FtpSourceOptions) => Promise<FileSource>;
+  readonly newId: () => string;
+
+  constructor(private readonly deps: HandlerDeps) {
+    this.sink = createS3Sink(deps.s3);
+    this.connect = deps.connect ?? connectFtpSource;
+    this.newId = deps.newId ?? randomUUID;
+  }
+
+  /** The configured connection of that name; callers cannot name anything else. */
+  connection(name: string): ConnectionConfig {
+    const connection = Object.hasOwn(this.deps.config.connections, name)
+      ? this.deps.config.connections[name]
+      : undefined;
+    if (connection === undefined) throw new NotAllowedError(`no connection named "${name}" is configured`);
+    return connection;
+  }
+
+  /** Checks a request against the fence and the key rules without transferring anything. */
+  resolve(request: TransferRequest): { connection: ConnectionConfig; path: string; key: string } {
+    const connection = this.connection(request.connection);
+    const path = resolveAllowedFile(request.path, connection.roots, request.connection);
+    const key = this.deps.config.prefix + (request.key ?? `${request.connection}${path}`);
+    assertValidKey(key);
+    return { connection, path, key };
+  }
+
+  async copy(
+    request: TransferRequest,
+    trigger: Trigger,
+    ifExists: IfExists,
+    signal: AbortSignal,
+  ): Promise<CopyOutcome> {
+    const { path, key } = this.resolve(request);
+    const { bucket } = this.deps.config;
+    const log = this.deps.logger.createChild({
+      persistentKeys: {
+        transferId: request.transferId ?? this.newId(),
+        trigger,
+        connection: request.connection,
+        path,
+        bucket,
+        key,
+      },
+    });
+    log.info("transfer started");
+    const startedAt = Date.now();
+    try {
+      const source = await this.openSource(request.connection);
+      try {
+        const outcome = await copyFile(
+          source,
+          this.sink,
+          { path, target: { bucket, key }, ifExists },
+          {
+            ...this.copyOptions(signal),
+            onProgress: (progress) => log.info("transfer progress", { ...progress }),
+          },
+        );
+        log.info(outcome.status === "copied" ? "transfer completed" : "transfer skipped: unchanged", {
+          ...outcome,
+        });
+        this.recordMetrics(outcome.status === "copied" ? outcome.bytes : 0, Date.now() - startedAt, false);
+        return outcome;
+      } finally {
+        source.close();
+      }
+    } catch (error) {
+      log.error("transfer failed", logFields(error));
+      this.recordMetrics(0, Date.now() - startedAt, true);
+      throw error;
+    }
+  }
+
+  async mirror(job: MirrorJob, signal: AbortSignal): Promise<MirrorSummary> {
+    const connection = this.connection(job.connection);
+    const remoteDir = resolveAllowedDirectory(job.remoteDir, connection.roots, job.connection);
+    const { bucket, prefix } = this.deps.config;
+    const log = this.deps.logger.createChild({
+      persistentKeys: {
+        mirrorId: this.newId(),
+        trigger: "schedule",
+        connection: job.connection,
+        remoteDir,
+        bucket,
+      },
+    });
+    log.info("mirror started", { prefix: prefix + job.prefix, include: job.include, exclude: job.exclude });
+    const summary = await runMirror(
+      () => this.openSource(job.connection),
+      this.sink,
+      bucket,
+      {
+        remoteDir,
+        keyPrefix: prefix + job.prefix,
+        include: job.include,
+        exclude: job.exclude,
+        recursive: job.recursive,
+      },
+      {
+        copy: this.copyOptions(undefined),
+        signal,
+        onFile: (file) => {
+          log.info(`file ${file.outcome}`, { ...file });
+          if (file.outcome !== "unchanged")
+            this.recordMetrics(file.bytes, file.durationMs, file.outcome === "failed");
+        },
+      },
+    );
+    const { plan, ...totals } = summary;
+    const fields = { ...totals, skippedEntries: plan.skipped };
+    if (summary.failed.length > 0) log.error("mirror finished with failures", fields);
+    else log.info("mirror completed", fields);
+    return totals;
+  }
+
+  private async openSource(name: string): Promise<FileSource> {
+    const connection = this.connection(name);
+    const password =
+      connection.passwordSecretArn === undefined
+        ? undefined
+        : await this.deps.passwords(connection.passwordSecretArn);
+    return this.connect({
+      host: connection.host,
+      port: connection.port ?? (connection.secure === "implicit" ? 990 : 21),
+      user: connection.anonymous ? undefined : connection.user,
+      password,
+      secure: connection.secure,
+      ...(connection.caPem === undefined ? {} : { ca: connection.caPem }),
+      timeoutMs: connection.timeoutSeconds * 1000,
+    });
+  }
+
+  private copyOptions(signal: AbortSignal | undefined): Partial<CopyOptions> {
+    const { transfer } = this.deps.config;
+    return {
+      partSize: transfer.partSizeMiB * 1024 * 1024,
+      queueSize: transfer.queueSize,
+      progressIntervalMs: transfer.progressIntervalSeconds * 1000,
+      tagWithSha256: transfer.tagWithSha256,
+      ...(signal ? { signal } : {}),
+      onWarning: (message, details) => this.deps.logger.warn(message, details),
+    };
+  }
+
+  private recordMetrics(bytes: number, durationMs: number, failed: boolean): void {
+    const { metrics } = this.deps;
+    metrics.addMetric("BytesTransferred", MetricUnit.Bytes, bytes);
+    metrics.addMetric("TransferDuration", MetricUnit.Milliseconds, Math.round(durationMs));
+    metrics.addMetric("TransferFailed", MetricUnit.Count, failed ? 1 : 0);
+  }
+}
+
+/** A failure in a log line: "message" is the log line's own key, so the error's text goes in "error". */
+export function logFields(error: unknown): { code: string; error: string; ftpCode?: number } {
+  const { message, ...rest } = failureFields(error);
+  return { ...rest, error: message };
+}
+
+/** The fields a failure log line (and an API error body) carries: code, message, and the FTP reply code. */
+export function failureFields(error: unknown): { code: string; message: string; ftpCode?: number } {
+  if (error instanceof FtpReplyError)
+    return { code: error.code, message: error.message, ftpCode: error.ftpCode };
+  if (error instanceof Ftp2s3Error) return { code: error.code, message: error.message };
+  return { code: "INTERNAL", message: error instanceof Error ? error.message : String(error) };
+}

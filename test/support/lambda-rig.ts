@@ -1,0 +1,233 @@
+import { randomUUID } from "node:crypto";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics } from "@aws-lambda-powertools/metrics";
+import { S3Client } from "@aws-sdk/client-s3";
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
+import { mockClient } from "aws-sdk-client-mock";
+import { vi } from "vitest";
+import { secretsManagerPasswords } from "../../functions/adapters/passwords.js";
+import { sqsTransferQueue } from "../../functions/adapters/transfer-queue.js";
+import { parseConfig } from "../../functions/config.js";
+import { createHandler } from "../../functions/lambda/create-handler.js";
+import { type EmbeddedFtpServer, startEmbeddedFtp } from "./embedded-ftp.js";
+import { startFauxqsS3 } from "./embedded-s3.js";
+import { type S3Recorder, startS3Recorder } from "./s3-recorder.js";
+
+export const bucket = "landing-bucket";
+export const secretArn = "arn:aws:secretsmanager:us-east-1:000000000000:secret:partner-ftp";
+const credentials = { accessKeyId: "test", secretAccessKey: "test" };
+const region = "us-east-1";
+
+export interface LogLine {
+  level: string;
+  message: string;
+  [key: string]: unknown;
+}
+
+/**
+ * The real handler over real servers on loopback: ftp-srv as the partner's FTP server, fauxqs as S3
+ * and SQS (behind a recording proxy for S3), and Secrets Manager mocked (it cannot run here).
+ */
+export async function startLambdaRig(
+  options: { connections?: Record<string, unknown>; transfer?: Record<string, unknown> } = {},
+) {
+  const work = await mkdtemp(join(tmpdir(), "ftp2s3-lambda-"));
+  const ftp: EmbeddedFtpServer = await startEmbeddedFtp({
+    root: join(work, "ftp"),
+    password: "partner-secret-pw",
+  });
+  const aws = await startFauxqsS3();
+  const recorder: S3Recorder = await startS3Recorder(aws.endpoint);
+  const s3 = aws.client();
+  await aws.createBucket(bucket);
+  const queueUrl = await aws.createQueue("ingest");
+  const sqs = new SQSClient({ endpoint: aws.endpoint, region, credentials });
+
+  const secrets = mockClient(SecretsManagerClient);
+  secrets.on(GetSecretValueCommand, { SecretId: secretArn }).resolves({ SecretString: ftp.password });
+
+  // Powertools writes INFO and EMF to stdout and WARN/ERROR to stderr: collect both, in order, and
+  // keep the JSON lines out of the test report (set FTP2S3_TEST_LOGS=1 to see them).
+  const lines: string[] = [];
+  const spies = [process.stdout, process.stderr].map((stream) => {
+    const write = stream.write.bind(stream);
+    return vi.spyOn(stream, "write").mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
+      const json = text.split("\n").filter((line) => line.startsWith("{"));
+      lines.push(...json);
+      if (json.length === 0 || process.env.FTP2S3_TEST_LOGS) return write(chunk, ...(rest as []));
+      return true;
+    });
+  });
+
+  const config = parseConfig({
+    bucket,
+    prefix: "landing/",
+    queueUrl,
+    connections: {
+      partner: {
+        host: "127.0.0.1",
+        port: ftp.port,
+        user: ftp.user,
+        secure: false,
+        passwordSecretArn: secretArn,
+        roots: ["/outbox", "/shared/reports"],
+        timeoutSeconds: 5,
+      },
+      ...options.connections,
+    },
+    // fauxqs takes PutObjectTagging for a PutObject (see README), so no tag here.
+    transfer: { tagWithSha256: false, progressIntervalSeconds: 0.001, partSizeMiB: 5, ...options.transfer },
+  });
+  const handler = createHandler({
+    config,
+    s3: new S3Client({ endpoint: recorder.endpoint, forcePathStyle: true, region, credentials }),
+    queue: sqsTransferQueue(sqs, queueUrl),
+    passwords: secretsManagerPasswords(new SecretsManagerClient({ region, credentials })),
+    logger: new Logger({ serviceName: "ftp2s3" }),
+    metrics: new Metrics({ namespace: "ftp2s3", serviceName: "ftp2s3" }),
+  });
+
+  return {
+    ftp,
+    s3,
+    sqs,
+    queueUrl,
+    recorder,
+    secrets,
+    config,
+    /** Puts a file on the partner's FTP server. */
+    async serve(path: string, data: Buffer) {
+      const local = join(ftp.root, path);
+      await mkdir(dirname(local), { recursive: true });
+      await writeFile(local, data);
+    },
+    /** Invokes the handler as Lambda would, with this much time left. */
+    invoke(event: unknown, remainingMs = 15 * 60 * 1000): Promise<unknown> {
+      return handler(event as never, fakeContext(remainingMs));
+    },
+    /** Structured log lines written so far (Powertools Logger and EMF). */
+    logs(): LogLine[] {
+      return lines.map((line) => JSON.parse(line) as LogLine);
+    },
+    /** Every raw line written, for scanning for secrets. */
+    rawLines(): string[] {
+      return [...lines];
+    },
+    clearLogs() {
+      lines.length = 0;
+    },
+    /** Takes the messages waiting on the ingestion queue, as the SQS trigger would receive them. */
+    async receive(): Promise<SQSRecord[]> {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+      );
+      for (const m of Messages) {
+        await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
+      }
+      return Messages.map((m) => sqsRecord(m.Body ?? "", m.MessageId));
+    },
+    async close() {
+      for (const spy of spies) spy.mockRestore();
+      secrets.restore();
+      await recorder.close();
+      await ftp.close();
+      await aws.close();
+      await rm(work, { recursive: true, force: true });
+    },
+  };
+}
+
+export type LambdaRig = Awaited<ReturnType<typeof startLambdaRig>>;
+
+export function fakeContext(remainingMs: number): Context {
+  const deadline = Date.now() + remainingMs;
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: "ftp2s3",
+    functionVersion: "$LATEST",
+    invokedFunctionArn: "arn:aws:lambda:us-east-1:000000000000:function:ftp2s3",
+    memoryLimitInMB: "1024",
+    awsRequestId: randomUUID(),
+    logGroupName: "/aws/lambda/ftp2s3",
+    logStreamName: "test",
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+export function sqsRecord(body: string, messageId: string = randomUUID()): SQSRecord {
+  return {
+    messageId,
+    receiptHandle: `handle-${messageId}`,
+    body,
+    attributes: {
+      ApproximateReceiveCount: "1",
+      SentTimestamp: String(Date.now()),
+      SenderId: "000000000000",
+      ApproximateFirstReceiveTimestamp: String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: "",
+    eventSource: "aws:sqs",
+    eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:ingest",
+    awsRegion: region,
+  };
+}
+
+export function sqsEvent(...records: SQSRecord[]): SQSEvent {
+  return { Records: records };
+}
+
+/** A Function URL request (payload 2.0). */
+export function urlRequest(method: string, path: string, body?: unknown) {
+  return {
+    version: "2.0",
+    routeKey: "$default",
+    rawPath: path,
+    rawQueryString: "",
+    headers: { "content-type": "application/json" },
+    requestContext: {
+      accountId: "000000000000",
+      apiId: "url",
+      domainName: "url.lambda-url.us-east-1.on.aws",
+      domainPrefix: "url",
+      http: { method, path, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "test" },
+      requestId: randomUUID(),
+      routeKey: "$default",
+      stage: "$default",
+      time: new Date().toISOString(),
+      timeEpoch: Date.now(),
+    },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    isBase64Encoded: false,
+  };
+}
+
+export interface HttpResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: Record<string, unknown>;
+}
+
+export async function callApi(
+  rig: LambdaRig,
+  method: string,
+  path: string,
+  body?: unknown,
+  remainingMs?: number,
+) {
+  const response = (await rig.invoke(urlRequest(method, path, body), remainingMs)) as {
+    statusCode: number;
+    headers: Record<string, string>;
+    body: string;
+  };
+  return { ...response, body: JSON.parse(response.body) as Record<string, unknown> } as HttpResult;
+}
