@@ -71,6 +71,9 @@ export async function connectFtpSource(
 }
 
 class FtpSource implements FileSource {
+  /** The 550 a server gave to SIZE, per path: the truth when RETR then only shows a reset (proftpd). */
+  private readonly sizeRefusals = new Map<string, FTPError>();
+
   constructor(
     private readonly client: Client,
     private readonly location: Omit<FtpSourceOptions, "password">,
@@ -98,7 +101,13 @@ class FtpSource implements FileSource {
 
   async stat(path: string): Promise<RemoteFileInfo> {
     assertSafeRemotePath(path);
-    const size = await this.ask(() => this.client.size(path));
+    this.sizeRefusals.delete(path);
+    const size = await this.ask(
+      () => this.client.size(path),
+      (refusal) => {
+        if (refusal.code === 550) this.sizeRefusals.set(path, refusal);
+      },
+    );
     const modifiedAt = await this.ask(() => this.client.lastMod(path));
     // basic-ftp turns an MDTM reply it cannot read into an Invalid Date rather than an error.
     return {
@@ -118,7 +127,14 @@ class FtpSource implements FileSource {
       return parseReply(response.code, response.message);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
-      throw classifyTransferError(error, this.urlOf(path), this.location.timeoutMs);
+      const failure = classifyTransferError(error, this.urlOf(path), this.location.timeoutMs);
+      const refusal = this.sizeRefusals.get(path);
+      // proftpd opens the data connection, resets it, and only then replies 550 to RETR of a missing
+      // file; basic-ftp reports the reset and closes. The 550 it gave to SIZE says what happened.
+      if (failure instanceof DataConnectionError && refusal !== undefined) {
+        throw classifyTransferError(refusal, this.urlOf(path), this.location.timeoutMs);
+      }
+      throw failure;
     } finally {
       signal.removeEventListener("abort", onAbort);
     }
@@ -130,11 +146,17 @@ class FtpSource implements FileSource {
   }
 
   /** SIZE and MDTM are optional extensions: an error reply means "unknown", not a failed copy. */
-  private async ask<T>(question: () => Promise<T>): Promise<T | null> {
+  private async ask<T>(
+    question: () => Promise<T>,
+    onRefusal?: (refusal: FTPError) => void,
+  ): Promise<T | null> {
     try {
       return await question();
     } catch (error) {
-      if (error instanceof FTPError) return null;
+      if (error instanceof FTPError) {
+        onRefusal?.(error);
+        return null;
+      }
       if (error instanceof Error && error.message.startsWith("Can't parse response")) return null;
       throw classifyTransferError(error, formatFtpUrl(this.location, ""), this.location.timeoutMs);
     }

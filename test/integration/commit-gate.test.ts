@@ -132,6 +132,23 @@ describe("the commit gate: nothing is stored unless the server confirmed the who
     expect(await objectExists(client, bucket, key)).toBe(false);
   });
 
+  it("a 550 given to SIZE names the failure when RETR only shows a reset (as proftpd does)", async () => {
+    const url = await serve({
+      handlers: { SIZE: (ctx) => ctx.reply("550 data.bin: No such file or directory") },
+      retr: async (ctx) => {
+        (await ctx.dataSocket()).resetAndDestroy();
+        ctx.reply("550 data.bin: No such file or directory");
+      },
+    });
+
+    const { run, lastLine } = await copy(url);
+
+    expect(run.exitCode).toBe(1);
+    expect(lastLine).toMatch(
+      /^ftp2s3: FTP_REPLY: RETR .*data\.bin failed: 550 data\.bin: No such file or directory$/,
+    );
+  });
+
   it("a data connection reset mid-transfer: exit 1, no object, upload aborted", async () => {
     const url = await serve({
       files: { [path]: randomFile(fileSize) },
@@ -141,8 +158,9 @@ describe("the commit gate: nothing is stored unless the server confirmed the who
     const { run, key, operations, lastLine } = await copy(url);
 
     expect(run.exitCode).toBe(1);
+    // The RST on the data socket and the 426 on the control connection race; either names the failure.
     expect(lastLine).toMatch(
-      /^ftp2s3: FTP_DATA_CONNECTION: .*data\.bin: the data connection failed: .*ECONNRESET/,
+      /^ftp2s3: (FTP_DATA_CONNECTION: .*data\.bin: the data connection failed: .*ECONNRESET|FTP_REPLY: .* 426 Connection reset)/,
     );
     expect(await objectExists(client, bucket, key)).toBe(false);
     expect(operations).toContain("AbortMultipartUpload");
@@ -209,7 +227,7 @@ describe("the commit gate: nothing is stored unless the server confirmed the who
     const copying = copyFile(
       source,
       sink,
-      { path, target: { bucket, key: "library.bin" }, overwrite: true },
+      { path, target: { bucket, key: "library.bin" }, ifExists: "replace" },
       {
         partSize: 5 * MiB,
         tagWithSha256: false,

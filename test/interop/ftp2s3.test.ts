@@ -1,0 +1,197 @@
+/**
+ * ftp2s3 itself against the real servers: the command's byte-exact copies (0 B, 1 MiB, 64 MiB), a
+ * missing file as FTP_REPLY 550, a mirror of a tree with spaces and non-ASCII names, and FTPS on
+ * vsftpd (explicit and implicit, with the session reuse vsftpd demands; a certificate from an unknown
+ * CA refused). S3 is s3rver on loopback.
+ */
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectFtpSource } from "../../functions/adapters/ftp-source.js";
+import { createS3Client } from "../../functions/adapters/s3-client.js";
+import { createS3Sink } from "../../functions/adapters/s3-sink.js";
+import { runMirror } from "../../functions/core/mirror.js";
+import { runInProcess } from "../support/cli.js";
+import { type EmbeddedS3Server, startS3rver } from "../support/embedded-s3.js";
+import { objectExists, randomFile, readObject, sha256 } from "../support/objects.js";
+import {
+  type InteropServer,
+  type InteropServerKind,
+  interopServerKinds,
+  interopUnavailableReason,
+  startInteropServer,
+} from "./servers.js";
+import { makeTestCertificates, type TestCertificates } from "./tls.js";
+
+const MiB = 1024 * 1024;
+const USER = "interop";
+const PASSWORD = "s3cret pässword";
+const required = process.env.FTP2S3_INTEROP_REQUIRE === "1";
+const files: Record<string, Buffer> = {
+  "empty.bin": randomFile(0),
+  "one-mib.bin": randomFile(MiB),
+  "sixty-four-mib.bin": randomFile(64 * MiB),
+  "tree/dir with space/ünïcødé #1.csv": randomFile(1000),
+  "tree/dir with space/plain.csv": randomFile(2000),
+  "tree/top.csv": randomFile(3000),
+};
+
+let work: string;
+let root: string;
+let s3: EmbeddedS3Server;
+
+beforeAll(async () => {
+  work = await mkdtemp(path.join(os.tmpdir(), "ftp2s3-interop-"));
+  await chmod(work, 0o755); // the servers' session account must reach the served tree
+  root = path.join(work, "root");
+  for (const [name, data] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(root, name)), { recursive: true, mode: 0o755 });
+    await writeFile(path.join(root, name), data, { mode: 0o644 });
+  }
+  s3 = await startS3rver(path.join(work, "s3"));
+});
+afterAll(async () => {
+  await s3?.close();
+  await rm(work, { recursive: true, force: true });
+});
+
+function urlOf(server: InteropServer, file: string, scheme = "ftp"): string {
+  const encoded = file.split("/").map(encodeURIComponent).join("/");
+  return `${scheme}://${USER}@127.0.0.1:${server.port}/${encoded}`;
+}
+
+for (const kind of interopServerKinds) {
+  const unavailable = interopUnavailableReason(kind);
+  describe.skipIf(unavailable !== undefined && !required)(`ftp2s3 against ${kind}`, () => {
+    let server: InteropServer;
+    const bucket = `interop-${kind}`;
+    const env = () => ({ ...s3.env, FTP_PASSWORD: PASSWORD });
+
+    beforeAll(async () => {
+      server = await startInteropServer(kind as InteropServerKind, { root, user: USER, password: PASSWORD });
+      await s3.createBucket(bucket);
+    });
+    afterAll(() => server?.stop());
+
+    it.each(["empty.bin", "one-mib.bin", "sixty-four-mib.bin"])("copies %s byte-exact", async (file) => {
+      const data = files[file] as Buffer;
+
+      const run = await runInProcess(
+        [urlOf(server, file), `s3://${bucket}/copies/`, "--progress", "none"],
+        env(),
+      );
+
+      expect(run.stderr).toBe("");
+      expect(run.exitCode).toBe(0);
+      expect(run.result).toMatchObject({ bytes: data.length, sha256: sha256(data), ftpReply: { code: 226 } });
+      expect(sha256(await readObject(s3.client(), bucket, `copies/${file}`))).toBe(sha256(data));
+    });
+
+    it("reports a missing file as the server's 550 and stores nothing", async () => {
+      const run = await runInProcess([urlOf(server, "missing.bin"), `s3://${bucket}/missing.bin`], env());
+
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr).toMatch(/^ftp2s3: FTP_REPLY: RETR .*\/missing\.bin failed: 550 /m);
+      expect(await objectExists(s3.client(), bucket, "missing.bin")).toBe(false);
+    });
+
+    it("mirrors a tree with spaces and non-ASCII names to the same keys", async () => {
+      const source = () =>
+        connectFtpSource({
+          host: "127.0.0.1",
+          port: server.port,
+          user: USER,
+          password: PASSWORD,
+          secure: false,
+          timeoutMs: 10_000,
+        });
+      const sink = createS3Sink(createS3Client({}, s3.env));
+
+      const summary = await runMirror(
+        source,
+        sink,
+        bucket,
+        { remoteDir: "/tree", keyPrefix: "mirror/", include: [], exclude: [], recursive: true },
+        { copy: { tagWithSha256: true } },
+      );
+
+      expect(summary).toMatchObject({ copied: 3, failed: [] });
+      for (const name of ["dir with space/ünïcødé #1.csv", "dir with space/plain.csv", "top.csv"]) {
+        const stored = await readObject(s3.client(), bucket, `mirror/${name}`);
+        expect(sha256(stored)).toBe(sha256(files[`tree/${name}`] as Buffer));
+      }
+    });
+  });
+}
+
+describe.skipIf(interopUnavailableReason("vsftpd") !== undefined && !required)(
+  "ftp2s3 over FTPS (vsftpd)",
+  () => {
+    let certs: TestCertificates;
+    let explicit: InteropServer;
+    let implicit: InteropServer;
+    const bucket = "interop-ftps";
+    const data = () => files["one-mib.bin"] as Buffer;
+
+    beforeAll(async () => {
+      certs = await makeTestCertificates();
+      const tls = { certFile: certs.certFile, keyFile: certs.keyFile };
+      explicit = await startInteropServer("vsftpd", { root, user: USER, password: PASSWORD, tls });
+      implicit = await startInteropServer("vsftpd", {
+        root,
+        user: USER,
+        password: PASSWORD,
+        tls: { ...tls, implicit: true },
+      });
+      await s3.createBucket(bucket);
+    });
+    afterAll(async () => {
+      await explicit?.stop();
+      await implicit?.stop();
+      await certs?.remove();
+    });
+
+    it("copies byte-exact over explicit TLS, trusting the test CA", async () => {
+      const run = await runInProcess(
+        [urlOf(explicit, "one-mib.bin", "ftps"), `s3://${bucket}/explicit.bin`, "--ca-file", certs.caFile],
+        { ...s3.env, FTP_PASSWORD: PASSWORD },
+      );
+
+      expect(run.exitCode).toBe(0);
+      expect(sha256(await readObject(s3.client(), bucket, "explicit.bin"))).toBe(sha256(data()));
+    });
+
+    it("copies byte-exact over implicit TLS", async () => {
+      const run = await runInProcess(
+        [
+          urlOf(implicit, "one-mib.bin", "ftps"),
+          `s3://${bucket}/implicit.bin`,
+          "--implicit-tls",
+          "--ca-file",
+          certs.caFile,
+        ],
+        { ...s3.env, FTP_PASSWORD: PASSWORD },
+      );
+
+      expect(run.exitCode).toBe(0);
+      expect(sha256(await readObject(s3.client(), bucket, "implicit.bin"))).toBe(sha256(data()));
+    });
+
+    it("refuses a certificate from a CA it was not told to trust", async () => {
+      const run = await runInProcess(
+        [urlOf(explicit, "one-mib.bin", "ftps"), `s3://${bucket}/untrusted.bin`],
+        {
+          ...s3.env,
+          FTP_PASSWORD: PASSWORD,
+        },
+      );
+
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr).toMatch(
+        /^ftp2s3: FTP_CONNECTION: cannot connect to ftps:\/\/interop@127\.0\.0\.1:\d+: .*(certificate|UNABLE_TO_VERIFY)/m,
+      );
+      expect(await objectExists(s3.client(), bucket, "untrusted.bin")).toBe(false);
+    });
+  },
+);
