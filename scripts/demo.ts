@@ -5,12 +5,13 @@
  */
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startEmbeddedFtp } from "../test/support/embedded-ftp.js";
 import { startS3rver } from "../test/support/embedded-s3.js";
 import { readObject } from "../test/support/objects.js";
+import { LOCAL_BUCKET, startLocalLambda } from "./local-lambda.js";
 
 const repo = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const dataDir = join(repo, "demo-data");
@@ -60,10 +61,36 @@ async function main(): Promise<number> {
     );
     say(`The object lies in ${relative(repo, join(dataDir, "s3", bucket, `${key}._S3rver_object`))}`);
     say(`(s3rver keeps its metadata beside it; the folder stays until the next demo run).`);
-    return 0;
   } finally {
     await ftp.close();
     await s3.close();
+  }
+  return await throughTheHandler();
+}
+
+/** The same pipe through the Lambda handler, as an API call on its Function URL would run it. */
+async function throughTheHandler(): Promise<number> {
+  say("\nNow through the Lambda handler: POST /transfers with events/api-fetch.json.");
+  say("These are the log lines CloudWatch would receive (and the EMF metrics line):\n");
+  const lambda = await startLocalLambda(join(dataDir, "lambda"));
+  try {
+    const event = JSON.parse(await readFile(join(repo, "events", "api-fetch.json"), "utf8")) as unknown;
+    const response = (await lambda.invoke(event)) as { statusCode: number; body: string };
+    say(`\nresponse ${response.statusCode}: ${response.body}`);
+    if (response.statusCode !== 200) return 1;
+    const { key: storedKey, sha256: digest } = JSON.parse(response.body) as { key: string; sha256: string };
+    const stored = await readObject(lambda.s3.client(), LOCAL_BUCKET, storedKey);
+    if (sha256(stored) !== digest) {
+      say("The object stored by the handler does not match the digest it reported.");
+      return 1;
+    }
+    say(
+      `Verified: s3://${LOCAL_BUCKET}/${storedKey} (in ${relative(repo, join(dataDir, "lambda", "s3"))}/).`,
+    );
+    say("Try the other events with: npm run invoke -- events/<file>.json");
+    return 0;
+  } finally {
+    await lambda.close();
   }
 }
 

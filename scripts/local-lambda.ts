@@ -1,0 +1,96 @@
+/**
+ * The real Lambda handler on one machine: an FTP server (ftp-srv) playing the partner, s3rver as S3
+ * (objects in a folder), fauxqs as the SQS ingestion queue, all on loopback. Only the password store
+ * differs from AWS: the connection's secret is answered from memory instead of Secrets Manager.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics } from "@aws-lambda-powertools/metrics";
+import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { sqsTransferQueue } from "../functions/adapters/transfer-queue.js";
+import { parseConfig } from "../functions/config.js";
+import { createHandler } from "../functions/lambda/create-handler.js";
+import { startEmbeddedFtp } from "../test/support/embedded-ftp.js";
+import { startFauxqsS3, startS3rver } from "../test/support/embedded-s3.js";
+import { fakeContext, sqsEvent, sqsRecord } from "../test/support/lambda-rig.js";
+
+export const LOCAL_BUCKET = "landing-bucket";
+
+/** The partner's files, matching the sample events in events/. */
+const sampleFiles: Record<string, number> = {
+  "outbox/report.csv": 1_259_161,
+  "outbox/archive.zip": 6 * 1024 * 1024 + 7,
+  "shared/reports/2026/jan.csv": 4096,
+  "shared/reports/2026/feb.csv": 8192,
+  "shared/reports/2026/notes.txt": 100,
+  "shared/reports/summary.csv": 2048,
+};
+
+export async function startLocalLambda(dataDir: string) {
+  const ftp = await startEmbeddedFtp({
+    root: join(dataDir, "ftp"),
+    user: "partner",
+    password: "partner-password",
+  });
+  for (const [path, size] of Object.entries(sampleFiles)) {
+    const local = join(ftp.root, path);
+    await mkdir(dirname(local), { recursive: true });
+    await writeFile(local, Buffer.alloc(size, path.length));
+  }
+  const s3 = await startS3rver(join(dataDir, "s3"));
+  await s3.createBucket(LOCAL_BUCKET).catch(() => {}); // already there from an earlier run
+  const sqsServer = await startFauxqsS3();
+  const queueUrl = await sqsServer.createQueue("ingest");
+  const sqs = new SQSClient({
+    endpoint: sqsServer.endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
+
+  const config = parseConfig({
+    bucket: LOCAL_BUCKET,
+    prefix: "landing/",
+    queueUrl,
+    connections: {
+      partner: {
+        host: "127.0.0.1",
+        port: ftp.port,
+        user: ftp.user,
+        secure: false,
+        passwordSecretArn: "arn:aws:secretsmanager:local:000000000000:secret:partner",
+        roots: ["/outbox", "/shared"],
+      },
+    },
+  });
+  const handler = createHandler({
+    config,
+    s3: s3.client(),
+    queue: sqsTransferQueue(sqs, queueUrl),
+    passwords: async () => ftp.password,
+    logger: new Logger({ serviceName: "ftp2s3" }),
+    metrics: new Metrics({ namespace: "ftp2s3", serviceName: "ftp2s3" }),
+  });
+
+  return {
+    s3,
+    invoke: (event: unknown) => handler(event as never, fakeContext(15 * 60 * 1000)),
+    /** What the SQS trigger would receive next, as an SQS event; undefined when the queue is empty. */
+    async takeQueued() {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }),
+      );
+      for (const m of Messages)
+        await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
+      return Messages.length === 0
+        ? undefined
+        : sqsEvent(...Messages.map((m) => sqsRecord(m.Body ?? "", m.MessageId ?? randomUUID())));
+    },
+    async close() {
+      await ftp.close();
+      await s3.close();
+      await sqsServer.close();
+    },
+  };
+}
