@@ -21,6 +21,7 @@ export function isInsideRoot(path: string, root: string): boolean {
 /** The normalised file path, when it names a file inside one of the roots; NotAllowedError otherwise. */
 export function resolveAllowedFile(path: string, roots: readonly string[], connection: string): string {
   if (!path.startsWith("/")) throw new InvalidInputError(`path ${JSON.stringify(path)} is not absolute`);
+  assertRemoteFilePath(path); // before normalising, which would turn "/outbox/" into "/outbox"
   const normalised = normaliseRemotePath(path);
   assertRemoteFilePath(normalised);
   assertInsideRoots(normalised, roots, connection);
