@@ -171,6 +171,7 @@ describe("ftp2s3 command behaviour", () => {
     const frames = run.stderr.split("\r").filter((frame) => frame !== "");
     expect(frames[0]).toMatch(/^Received 0 of 3145728 bytes \(0\.0%\)/);
     expect(frames.at(-1)).toMatch(
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's erase-line sequence is the point
       /^Received 3145728 of 3145728 bytes \(100\.0%\) {2}[\d.]+ \w*B\/s\u001b\[K\n$/,
     );
   });

@@ -180,7 +180,7 @@ describe("schedule trigger: mirror a directory", () => {
       /mirror of partner:\/shared\/reports\/2026: 3 of 3 files failed: .*jan\.csv \(S3\)/,
     );
     const summaryLine = rig.logs().find((l) => l.message === "mirror finished with failures");
-    expect((summaryLine?.failed as unknown[]).length).toBe(3);
+    expect(summaryLine?.failed).toHaveLength(3);
   });
 
   it("refuses a directory outside the connection's roots", async () => {
