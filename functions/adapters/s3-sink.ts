@@ -30,7 +30,10 @@ export function createS3Sink(client: S3Client): ObjectSink {
         };
       } catch (error) {
         if (httpStatus(error) === 404) return null;
-        throw s3Error(`cannot check whether ${formatS3Url(target)} exists`, error);
+        // S3 answers 403, not 404, for a missing key when the caller may not list the bucket there.
+        const hint =
+          httpStatus(error) === 403 ? " (a missing key reads 403 without s3:ListBucket on its prefix)" : "";
+        throw s3Error(`cannot check whether ${formatS3Url(target)} exists${hint}`, error);
       }
     },
 

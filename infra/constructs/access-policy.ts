@@ -1,0 +1,101 @@
+import { Stack } from "aws-cdk-lib";
+import { type IRole, Policy, PolicyStatement } from "aws-cdk-lib/aws-iam";
+import type { IKey } from "aws-cdk-lib/aws-kms";
+import type { IBucket } from "aws-cdk-lib/aws-s3";
+import type { ISecret } from "aws-cdk-lib/aws-secretsmanager";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { acknowledge, nagResource } from "./nag.js";
+
+export interface TransferAccessPolicyProps {
+  /** The function's role. */
+  readonly role: IRole;
+  /** The landing bucket. */
+  readonly bucket: IBucket;
+  /** The key prefix the function may write under ("" or ending in "/"). Default "". */
+  readonly prefix?: string;
+  /** The bucket's KMS key, when objects are encrypted with SSE-KMS. Default: none (SSE-S3). */
+  readonly encryptionKey?: IKey;
+  /** The secrets holding connection passwords. Default: none. */
+  readonly secrets?: readonly ISecret[];
+  /** The ingestion queue: the function sends to it (async API calls, mirror fan-out) and consumes it. */
+  readonly queue: IQueue;
+  /** Where Lambda puts scheduled runs that failed. */
+  readonly failedEventsQueue: IQueue;
+}
+
+/**
+ * Every permission of the transfer function except its logs, written out in one place so a
+ * reviewer reads the whole grant here. No managed policy, no `grant*()` helper, no `*` resource
+ * beyond the prefix.
+ */
+export class TransferAccessPolicy extends Construct {
+  readonly policy: Policy;
+
+  constructor(scope: Construct, id: string, props: TransferAccessPolicyProps) {
+    super(scope, id);
+    const prefix = props.prefix ?? "";
+    const statements = [
+      new PolicyStatement({
+        sid: "ObjectsUnderPrefix",
+        // GetObject covers HeadObject (the does-it-exist check); PutObject covers
+        // CreateMultipartUpload, UploadPart and CompleteMultipartUpload.
+        actions: ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"],
+        resources: [props.bucket.arnForObjects(`${prefix}*`)],
+      }),
+      new PolicyStatement({
+        sid: "ListUnderPrefix",
+        // Mirroring lists what the bucket holds; and without ListBucket a HeadObject of a missing
+        // key answers 403 instead of 404, so the no-overwrite check could not tell "absent".
+        actions: ["s3:ListBucket"],
+        resources: [props.bucket.bucketArn],
+        ...(prefix === "" ? {} : { conditions: { StringLike: { "s3:prefix": [`${prefix}*`] } } }),
+      }),
+      new PolicyStatement({
+        sid: "SendToIngestionQueue",
+        actions: ["sqs:SendMessage"],
+        resources: [props.queue.queueArn],
+      }),
+      new PolicyStatement({
+        sid: "ConsumeIngestionQueue",
+        // What the event source mapping does with the function's role.
+        actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+        resources: [props.queue.queueArn],
+      }),
+      new PolicyStatement({
+        sid: "ReportFailedScheduledRuns",
+        actions: ["sqs:SendMessage"],
+        resources: [props.failedEventsQueue.queueArn],
+      }),
+    ];
+    const secrets = props.secrets ?? [];
+    if (secrets.length > 0) {
+      statements.push(
+        new PolicyStatement({
+          sid: "ReadConnectionPasswords",
+          actions: ["secretsmanager:GetSecretValue"],
+          resources: secrets.map((secret) => secret.secretArn),
+        }),
+      );
+    }
+    if (props.encryptionKey !== undefined) {
+      statements.push(
+        new PolicyStatement({
+          sid: "UseBucketKeyThroughS3",
+          // SSE-KMS: GenerateDataKey for new objects and parts, Decrypt to complete a multipart
+          // upload. Only through S3, never directly.
+          actions: ["kms:Decrypt", "kms:GenerateDataKey"],
+          resources: [props.encryptionKey.keyArn],
+          conditions: { StringEquals: { "kms:ViaService": `s3.${Stack.of(this).region}.amazonaws.com` } },
+        }),
+      );
+    }
+    this.policy = new Policy(this, "Policy", { statements });
+    this.policy.attachToRole(props.role);
+    acknowledge(
+      this.policy,
+      `AwsSolutions-IAM5[${nagResource(this, props.bucket.arnForObjects(`${prefix}*`))}]`,
+      "The function writes objects whose keys come from callers, events and FTP listings, so the grant covers every key under the configured prefix (the narrowest fixed scope), and only the object actions a transfer needs.",
+    );
+  }
+}

@@ -1,0 +1,52 @@
+import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { builtinModules } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { synth } from "./synth.js";
+
+/** The one test that runs esbuild, as `cdk synth` does: the other infra tests skip bundling. */
+describe("the function's bundle", () => {
+  let code: string;
+  let codeBytes: number;
+  let mapBytes: number;
+
+  beforeAll(() => {
+    const outdir = mkdtempSync(join(tmpdir(), "ftp2s3-synth-"));
+    synth(() => {}, { bundle: true, outdir });
+    // The function's code is the stack's only asset.
+    const assets = readdirSync(outdir).filter((name) => name.startsWith("asset."));
+    expect(assets).toHaveLength(1);
+    const assetDir = join(outdir, assets[0] as string);
+    expect(readdirSync(assetDir).sort()).toEqual(["index.mjs", "index.mjs.map"]);
+    code = readFileSync(join(assetDir, "index.mjs"), "utf8");
+    codeBytes = statSync(join(assetDir, "index.mjs")).size;
+    mapBytes = statSync(join(assetDir, "index.mjs.map")).size;
+  }, 60_000);
+
+  it("is an ES module smaller than 1.5 MB, with a source map next to it", () => {
+    console.info(`bundle: index.mjs ${codeBytes} bytes, index.mjs.map ${mapBytes} bytes`);
+    expect(codeBytes).toBeLessThan(1.5 * 1024 * 1024);
+    expect(code.trimEnd().endsWith("//# sourceMappingURL=index.mjs.map")).toBe(true);
+  });
+
+  it("defines require for its CommonJS dependencies", () => {
+    expect(
+      code.startsWith(
+        "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+      ),
+    ).toBe(true);
+  });
+
+  it("carries the AWS SDK and every other dependency: it imports nothing but Node's built-in modules", () => {
+    const imported = [...code.matchAll(/(?:^|[;\s}])import\s*(?:[\w*${}\s,]+from\s*)?["']([^"']+)["']/g)].map(
+      (m) => m[1],
+    );
+    const external = imported.filter(
+      (name) => !builtinModules.includes((name as string).replace(/^node:/, "")),
+    );
+    expect(external).toEqual([]);
+    // The SDK's user agent ("aws-sdk-js/<version>") is in the bundle, so the SDK is.
+    expect(code.includes("aws-sdk-js")).toBe(true);
+  });
+});

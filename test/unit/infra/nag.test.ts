@@ -1,0 +1,80 @@
+import { Validations } from "aws-cdk-lib";
+import { AwsSolutionsChecks } from "cdk-nag";
+import type { IConstruct } from "constructs";
+import { describe, expect, it } from "vitest";
+import { type ConfigJson, synth } from "./synth.js";
+
+/** Every acknowledged cdk-nag finding in the app: construct path, rule id, reason. */
+function acknowledgments(root: IConstruct): { path: string; id: string; reason: string }[] {
+  return root.node.findAll().flatMap((construct) =>
+    construct.node.metadata
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) =>
+        Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({
+          path: construct.node.path,
+          id: id.replace(/^annotation::/i, ""),
+          reason,
+        })),
+      ),
+  );
+}
+
+/** Synthesizes with the AWS Solutions pack, as infra/app.ts does, and returns what it found. */
+function nag(edit?: (json: ConfigJson) => void) {
+  const { app } = synth(edit);
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  // Synthesis throws when the pack reports an unacknowledged error.
+  app.synth({ force: true });
+  const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(app);
+  const findings = report.violations.map((v) => ({
+    rule: v.ruleName,
+    severity: v.severity,
+    resources: v.violatingResources.map((r) => r.constructPath),
+  }));
+  return { findings, acknowledged: acknowledgments(app) };
+}
+
+describe("cdk-nag AwsSolutionsChecks", () => {
+  it("finds nothing unacknowledged in the sample stack, and every acknowledgment gives its reason", () => {
+    const { findings, acknowledged } = nag();
+
+    expect(findings).toEqual([]);
+    for (const a of acknowledged) expect(a.reason.length, `${a.id} on ${a.path}`).toBeGreaterThan(60);
+    expect(acknowledged.map((a) => `${a.path} ${a.id}`).sort()).toEqual([
+      "Test/Connections/Password-partner-ftp AwsSolutions-SMG4",
+      "Test/FailedEventsQueue AwsSolutions-SQS3",
+      "Test/Landing/Bucket AwsSolutions-S1",
+      "Test/SchedulerRoleForTarget-e367d5 AwsSolutions-IAM5[Resource::<TransferFunction476439FD.Arn>:*]",
+      "Test/Transfer/Function AwsSolutions-L1",
+      "Test/TransferAccess/Policy AwsSolutions-IAM5[Resource::<LandingBucket6D60388F.Arn>/ftp/*]",
+    ]);
+  });
+
+  it("finds nothing with every option on: KMS, versions, access logs, an alarm topic, an imported secret", () => {
+    const { findings, acknowledged } = nag((json) => {
+      json.bucket = { encryption: "KMS", versioned: true, accessLogs: { bucketName: "acme-access-logs" } };
+      json.connections["partner-ftp"].passwordSecretArn =
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:partner-ftp-AbCdEf";
+      json.alarms = { emails: ["ops@example.com"], topicArn: "arn:aws:sns:eu-west-1:123456789012:pager" };
+      json.function.reservedConcurrency = 10;
+    });
+
+    expect(findings).toEqual([]);
+    // With access logs on and no secret created, those two acknowledgments are gone.
+    expect(acknowledged.map((a) => a.id)).not.toContain("AwsSolutions-S1");
+    expect(acknowledged.map((a) => a.id)).not.toContain("AwsSolutions-SMG4");
+  });
+
+  it("finds nothing with an existing bucket and its KMS key", () => {
+    const { findings } = nag((json) => {
+      json.bucket = {
+        name: "acme-existing",
+        existing: true,
+        encryption: "KMS",
+        kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0",
+        prefix: "incoming/",
+      };
+    });
+    expect(findings).toEqual([]);
+  });
+});
