@@ -30,6 +30,11 @@ export const connectionSchema = z
     caPem: z.string().optional(),
     /** Remote directories that may be read; a requested path must lie inside one of them. */
     roots: z.array(absolutePath).min(1),
+    /**
+     * Allow a host that is or resolves to a loopback, private, link-local or other non-public address.
+     * Default false: besides naming only configured hosts, the fence keeps callers off internal networks.
+     */
+    allowPrivateAddresses: z.boolean().default(false),
     /** Idle timeout in seconds for this server (connect, replies, stalled data). Default 30. */
     timeoutSeconds: z.number().positive().default(30),
   })

@@ -58,6 +58,8 @@ const connectionSchema = z
     roots: z.array(absolutePath).min(1),
     /** Idle timeout in seconds (connect, replies, stalled data). Default 30. */
     timeoutSeconds: z.number().positive().default(30),
+    /** Allow a host on a loopback, private or link-local address (e.g. inside a VPC). Default false. */
+    allowPrivateAddresses: z.boolean().default(false),
   })
   .strict()
   .refine((c) => c.anonymous === (c.user === undefined), {

@@ -38,6 +38,7 @@ export function buildFunctionConfig(config: StackConfig, refs: FunctionConfigRef
         caPem: c.caPem,
         roots: c.roots,
         timeoutSeconds: c.timeoutSeconds,
+        allowPrivateAddresses: c.allowPrivateAddresses,
       }),
     ]),
   );

@@ -61,6 +61,7 @@ export async function startLocalLambda(dataDir: string) {
         secure: false,
         passwordSecretArn: "arn:aws:secretsmanager:local:000000000000:secret:partner",
         roots: ["/outbox", "/shared"],
+        allowPrivateAddresses: true, // the local partner listens on loopback
       },
     },
   });

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import type { Writable } from "node:stream";
 import type { ConnectionOptions } from "node:tls";
 import { Client, FileType, FTPError } from "basic-ftp";
@@ -13,7 +14,10 @@ import { assertSafeRemotePath, type FtpSecurity, formatFtpUrl } from "../core/lo
 import type { FileSource, FtpReply, RemoteEntry, RemoteFileInfo } from "../core/ports.js";
 
 export interface FtpSourceOptions {
+  /** The server's name: shown in URLs and checked against its TLS certificate. */
   host: string;
+  /** The address to connect to when it was resolved (and checked) beforehand; default: resolve `host`. */
+  address?: string;
   port: number;
   /** Login name; undefined logs in as "anonymous". */
   user: string | undefined;
@@ -52,10 +56,14 @@ export async function connectFtpSource(
     client.ftp.log = options.log;
   }
   const endpoint = formatFtpUrl(options, "");
-  const secureOptions: ConnectionOptions = options.ca === undefined ? {} : { ca: options.ca };
+  const secureOptions: ConnectionOptions = {
+    // Connecting to a pinned address must not weaken TLS: the certificate is checked against the name.
+    ...(isIP(options.host) === 0 ? { servername: options.host } : {}),
+    ...(options.ca === undefined ? {} : { ca: options.ca }),
+  };
   try {
     await client.access({
-      host: options.host,
+      host: options.address ?? options.host,
       port: options.port,
       user: options.user ?? "anonymous",
       // An account without a password still gets a PASS command: some servers expect an empty one.

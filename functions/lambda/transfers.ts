@@ -3,6 +3,7 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { connectFtpSource, type FtpSourceOptions } from "../adapters/ftp-source.js";
+import { type Lookup, resolveAllowedAddress } from "../adapters/host-resolution.js";
 import type { PasswordSource } from "../adapters/passwords.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
 import type { TransferQueue } from "../adapters/transfer-queue.js";
@@ -28,6 +29,8 @@ export interface HandlerDeps {
   metrics: Metrics;
   /** Opens an FTP session; replaced in tests that need another client. */
   connect?: (options: FtpSourceOptions) => Promise<FileSource>;
+  /** Resolves host names; replaced in tests. */
+  lookup?: Lookup;
   newId?: () => string;
 }
 
@@ -152,12 +155,19 @@ export class Transfers {
 
   private async openSource(name: string): Promise<FileSource> {
     const connection = this.connection(name);
+    const address = await resolveAllowedAddress(
+      name,
+      connection.host,
+      connection.allowPrivateAddresses,
+      this.deps.lookup,
+    );
     const password =
       connection.passwordSecretArn === undefined
         ? undefined
         : await this.deps.passwords(connection.passwordSecretArn);
     return this.connect({
       host: connection.host,
+      address,
       port: connection.port ?? (connection.secure === "implicit" ? 990 : 21),
       user: connection.anonymous ? undefined : connection.user,
       password,

@@ -45,7 +45,10 @@ describe("API trigger: POST /transfers on the Function URL", () => {
           passwordSecretArn: secretArn,
           roots: ["/outbox"],
           timeoutSeconds: 5,
+          allowPrivateAddresses: true,
         },
+        // The same server by name, without the opt-in: the fence keeps it out.
+        internal: { host: "localhost", port: fake.port, anonymous: true, secure: false, roots: ["/outbox"] },
       },
       transfer: { deadlineMarginSeconds: 3 },
     });
@@ -182,6 +185,21 @@ describe("API trigger: POST /transfers on the Function URL", () => {
     expect(response.statusCode).toBe(403);
     expect(response.body.error).toEqual({ code: "NOT_ALLOWED", message: expect.stringContaining(message) });
     expect(fake?.commands.length).toBe(commandsBefore);
+  });
+
+  it("answers 403 for a connection whose host is a loopback address it does not allow", async () => {
+    const response = await callApi(rig, "POST", "/transfers", {
+      connection: "internal",
+      path: "/outbox/x.bin",
+    });
+
+    expect(response.statusCode).toBe(403);
+    expect(response.body.error).toEqual({
+      code: "NOT_ALLOWED",
+      message: expect.stringMatching(
+        /^connection "internal": localhost \((127\.0\.0\.1|::1)\) is a loopback address; set "allowPrivateAddresses": true on the connection to allow it$/,
+      ),
+    });
   });
 
   it("answers 404 for an FTP 550", async () => {

@@ -78,6 +78,7 @@ export async function startLambdaRig(
         passwordSecretArn: secretArn,
         roots: ["/outbox", "/shared/reports"],
         timeoutSeconds: 5,
+        allowPrivateAddresses: true, // the partner is on loopback here
       },
       ...options.connections,
     },
