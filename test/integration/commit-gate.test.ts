@@ -26,6 +26,7 @@ const bucket = "gate";
 // 12 MiB in 5 MiB parts: a multipart upload is open with parts stored when the fault arrives at the end.
 const fileSize = 12 * MiB;
 const path = "/outbox/data.bin";
+const PASSWORD = "gate-secret-pw";
 
 let s3: EmbeddedS3Server;
 let recorder: S3Recorder;
@@ -50,12 +51,12 @@ afterEach(async () => {
 });
 
 async function serve(options: FakeFtpOptions): Promise<string> {
-  ftp = await startFakeFtpServer({ user: "u", password: "p", ...options });
+  ftp = await startFakeFtpServer({ user: "u", password: PASSWORD, ...options });
   return `ftp://u@127.0.0.1:${ftp.port}${path}`;
 }
 
 function env(): Record<string, string> {
-  return { ...s3.env, AWS_ENDPOINT_URL_S3: recorder.endpoint, FTP_PASSWORD: "p" };
+  return { ...s3.env, AWS_ENDPOINT_URL_S3: recorder.endpoint, FTP_PASSWORD: PASSWORD };
 }
 
 /** Runs the command into a fresh key; returns what the user saw and what reached S3. */
@@ -218,7 +219,7 @@ describe("the commit gate: nothing is stored unless the server confirmed the who
       host: "127.0.0.1",
       port: ftp?.port ?? 0,
       user: "u",
-      password: "p",
+      password: PASSWORD,
       secure: false,
       timeoutMs: 5000,
     });
@@ -242,6 +243,80 @@ describe("the commit gate: nothing is stored unless the server confirmed the who
   });
 });
 
+describe("more faults of the FTP side", () => {
+  it.each([
+    ["425 Can't open data connection.", 425],
+    ["421 Service not available, closing control connection.", 421],
+  ])("%j after 150 (no data at all): exit 1 naming the reply, no object", async (reply, code) => {
+    const url = await serve({
+      files: { [path]: randomFile(fileSize) },
+      retr: retrScripts.replyOnly(["150 Opening BINARY mode data connection", reply]),
+    });
+
+    const { run, key, lastLine } = await copy(url);
+
+    expect(run.exitCode).toBe(1);
+    expect(lastLine).toBe(`ftp2s3: FTP_REPLY: RETR ftp://u@127.0.0.1:${ftp?.port}${path} failed: ${reply}`);
+    expect(lastLine).toContain(String(code));
+    expect(await objectExists(client, bucket, key)).toBe(false);
+    expect(recorder.openUploads()).toEqual([]);
+  });
+
+  it("an overlong reply line: exit 1 within the idle timeout, no object", async () => {
+    // basic-ftp caps an unterminated multi-line reply at 64 KiB; a single overlong line it takes as a
+    // reply of its own, and then waits for data that never comes. Either way: bounded, and nothing stored.
+    const url = await serve({
+      files: { [path]: randomFile(1000) },
+      retr: (ctx) => ctx.writeRaw(`150 ${"x".repeat(100_000)}\r\n`),
+    });
+
+    const { run, key, lastLine } = await copy(url, ["--timeout", "1"]);
+
+    expect(run.exitCode).toBe(1);
+    expect(lastLine).toMatch(/^ftp2s3: (TIMEOUT|FTP_CONNECTION): /);
+    expect(await objectExists(client, bucket, key)).toBe(false);
+  });
+
+  it("a PASV reply naming another host is refused before any data connection is opened", async () => {
+    const url = await serve({ files: { [path]: randomFile(1000) }, epsv: false, pasvHost: "10.1.2.3" });
+
+    const { run, key, lastLine } = await copy(url);
+
+    expect(run.exitCode).toBe(1);
+    expect(lastLine).toMatch(/^ftp2s3: FTP_DATA_CONNECTION: .*PASV returned another host \(10\.1\.2\.3\)/);
+    expect(ftp?.dataConnections).toBe(0);
+    expect(await objectExists(client, bucket, key)).toBe(false);
+  });
+
+  it("never shows the password, even in the --verbose protocol log of a failing copy", async () => {
+    const url = await serve({
+      files: { [path]: randomFile(1000) },
+      retr: retrScripts.fullDataThen("426 Gone."),
+    });
+
+    const { run } = await copy(url, ["--verbose"]);
+
+    expect(run.stderr).toContain("> PASS ###");
+    expect(`${run.stdout}${run.stderr}`).not.toContain(env().FTP_PASSWORD);
+  });
+});
+
+describe("a slow S3", () => {
+  it("pauses the FTP read by backpressure without a false idle timeout, and stores the file exact", async () => {
+    // Each part takes 1.5 s to reach S3 while the FTP idle timeout is 1 s: only a transfer that
+    // tells "waiting for S3" from "the server stopped" survives this.
+    const data = randomFile(24 * MiB);
+    const url = await serve({ files: { [path]: data } });
+    recorder.fault = ({ operation }) => (operation === "UploadPart" ? { delayMs: 1500 } : undefined);
+
+    const { run, key } = await copy(url, ["--timeout", "1", "--queue-size", "1"]);
+
+    expect(run.stderr.split("\n").filter((l) => l.startsWith("ftp2s3:"))).toEqual([]);
+    expect(run.exitCode).toBe(0);
+    expect(sha256(await readObject(client, bucket, key))).toBe(sha256(data));
+  });
+});
+
 describe("why the gate exists", () => {
   it("the naive pipe, downloadTo(passThrough) feeding an Upload, stores a truncated object after a 426", async () => {
     // Not our code: the pipeline the design rejects, kept as a test so a change in basic-ftp or
@@ -249,7 +324,7 @@ describe("why the gate exists", () => {
     const data = randomFile(fileSize);
     await serve({ files: { [path]: data }, retr: shortDataThen426 });
     const ftpClient = new Client(5000);
-    await ftpClient.access({ host: "127.0.0.1", port: ftp?.port ?? 0, user: "u", password: "p" });
+    await ftpClient.access({ host: "127.0.0.1", port: ftp?.port ?? 0, user: "u", password: PASSWORD });
     const body = new PassThrough();
     const upload = new Upload({
       client: createS3Client({ endpoint: s3.endpoint }, s3.env),
@@ -407,7 +482,7 @@ describe("when the abort itself fails", () => {
       // s3rver does not implement AbortMultipartUpload: it answers 405.
       const run = await runInProcess(
         [url, `s3://${bucket}/abort-fails.bin`, "--part-size", "5", "--progress", "none"],
-        { ...s3rver.env, FTP_PASSWORD: "p" },
+        { ...s3rver.env, FTP_PASSWORD: PASSWORD },
       );
 
       const lines = run.stderr.trim().split("\n");

@@ -18,11 +18,14 @@ export interface RecordedS3Request {
   status: number;
 }
 
-/** Decides the answer to a request instead of the server: return a status to fail it, or undefined to pass it on. */
+/**
+ * Decides the answer to a request instead of the server: a status fails it, `{ delayMs }` passes it on
+ * that much later (a slow S3), undefined passes it on at once.
+ */
 export type S3Fault = (request: {
   operation: RecordedS3Request["operation"];
   partNumber: number | undefined;
-}) => number | undefined;
+}) => number | { delayMs: number } | undefined;
 
 export interface S3Recorder {
   endpoint: string;
@@ -78,7 +81,14 @@ export async function startS3Recorder(targetEndpoint: string): Promise<S3Recorde
       status: 0,
     };
     requests.push(record);
-    const faultStatus = recorder.fault?.({ operation, partNumber });
+    const fault = recorder.fault?.({ operation, partNumber });
+    if (typeof fault === "object") {
+      // Hold the request back, its body unread meanwhile, as a slow server would.
+      req.pause();
+      setTimeout(() => forward(req, res, target, record), fault.delayMs);
+      return;
+    }
+    const faultStatus = fault;
     if (faultStatus !== undefined) {
       req.resume();
       record.status = faultStatus;
