@@ -57,6 +57,9 @@ export async function connectFtpSource(
   }
   const endpoint = formatFtpUrl(options, "");
   const secureOptions: ConnectionOptions = {
+    // Stated, not left to the default: NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment would
+    // otherwise turn verification off for implicit TLS (basic-ftp checks it itself only after AUTH TLS).
+    rejectUnauthorized: true,
     // Connecting to a pinned address must not weaken TLS: the certificate is checked against the name.
     ...(isIP(options.host) === 0 ? { servername: options.host } : {}),
     ...(options.ca === undefined ? {} : { ca: options.ca }),

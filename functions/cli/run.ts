@@ -156,7 +156,7 @@ async function copyCommand(
       password,
       ...(ca === undefined ? {} : { ca }),
       timeoutMs: options.timeout * 1000,
-      ...(options.verbose ? { log: (line: string) => io.stderr.write(`${line}\n`) } : {}),
+      ...(options.verbose ? { log: (line: string) => io.stderr.write(`${line.trimEnd()}\n`) } : {}),
     });
     try {
       const result = await copyFile(

@@ -9,7 +9,7 @@ import { createS3Client } from "../../functions/adapters/s3-client.js";
 import { createS3Sink } from "../../functions/adapters/s3-sink.js";
 import { FtpReplyError, SizeMismatchError } from "../../functions/core/errors.js";
 import { copyFile } from "../../functions/core/transfer.js";
-import { runInProcess } from "../support/cli.js";
+import { type CliOutcome, runInProcess } from "../support/cli.js";
 import { type EmbeddedS3Server, startFauxqsS3, startS3rver } from "../support/embedded-s3.js";
 import {
   type FakeFtpOptions,
@@ -19,6 +19,7 @@ import {
   startFakeFtpServer,
 } from "../support/fake-ftp-server.js";
 import { objectExists, randomFile, readObject, sha256 } from "../support/objects.js";
+import { observe } from "../support/observations.js";
 import { type S3Recorder, startS3Recorder } from "../support/s3-recorder.js";
 
 const MiB = 1024 * 1024;
@@ -44,7 +45,26 @@ afterAll(async () => {
   await recorder.close();
   await s3.close();
 });
+interface CopyRun {
+  run: CliOutcome;
+  key: string;
+  operations: string[];
+  lastLine: string;
+}
+let lastCopy: CopyRun | undefined;
 afterEach(async () => {
+  if (lastCopy !== undefined) {
+    const { run, key, operations, lastLine } = lastCopy;
+    observe({
+      exitCode: run.exitCode,
+      said:
+        run.exitCode === 0 ? `${String(run.result?.status)} ${String(run.result?.bytes)} bytes` : lastLine,
+      objectStored: await objectExists(client, bucket, key),
+      openUploads: recorder.openUploads().length,
+      s3Requests: operations,
+    });
+  }
+  lastCopy = undefined;
   recorder.fault = undefined;
   await ftp?.close();
   ftp = undefined;
@@ -60,7 +80,7 @@ function env(): Record<string, string> {
 }
 
 /** Runs the command into a fresh key; returns what the user saw and what reached S3. */
-async function copy(url: string, extraArgs: string[] = []) {
+async function copy(url: string, extraArgs: string[] = []): Promise<CopyRun> {
   counter += 1;
   const key = `case-${counter}.bin`;
   recorder.requests.length = 0;
@@ -69,7 +89,8 @@ async function copy(url: string, extraArgs: string[] = []) {
     env(),
   );
   const operations = recorder.requests.map((r) => r.operation);
-  return { run, key, operations, lastLine: run.stderr.trim().split("\n").at(-1) ?? "" };
+  lastCopy = { run, key, operations, lastLine: run.stderr.trim().split("\n").at(-1) ?? "" };
+  return lastCopy;
 }
 
 /** 150, 7 MiB, a clean close of the data connection, then 426: the server says the file is incomplete. */
@@ -133,7 +154,7 @@ describe("the commit gate: nothing is stored unless the server confirmed the who
     expect(await objectExists(client, bucket, key)).toBe(false);
   });
 
-  it("a 550 given to SIZE names the failure when RETR only shows a reset (as proftpd does)", async () => {
+  it("SIZE 550, then RETR shows only a reset (as proftpd does): exit 1 naming the 550, no object", async () => {
     const url = await serve({
       handlers: { SIZE: (ctx) => ctx.reply("550 data.bin: No such file or directory") },
       retr: async (ctx) => {
@@ -185,7 +206,7 @@ describe("the commit gate: nothing is stored unless the server confirmed the who
     expect(recorder.openUploads()).toEqual([]);
   });
 
-  it("a stalled data connection fails within the idle timeout", async () => {
+  it("a stalled data connection: exit 1 within the idle timeout, no object, upload aborted", async () => {
     const url = await serve({
       files: { [path]: randomFile(fileSize) },
       retr: retrScripts.stallAfter(6 * MiB),
@@ -277,7 +298,7 @@ describe("more faults of the FTP side", () => {
     expect(await objectExists(client, bucket, key)).toBe(false);
   });
 
-  it("a PASV reply naming another host is refused before any data connection is opened", async () => {
+  it("a PASV reply naming another host: refused before any data connection, exit 1, no object", async () => {
     const url = await serve({ files: { [path]: randomFile(1000) }, epsv: false, pasvHost: "10.1.2.3" });
 
     const { run, key, lastLine } = await copy(url);
@@ -288,7 +309,7 @@ describe("more faults of the FTP side", () => {
     expect(await objectExists(client, bucket, key)).toBe(false);
   });
 
-  it("never shows the password, even in the --verbose protocol log of a failing copy", async () => {
+  it("a failing copy with --verbose: exit 1, and the password appears nowhere in the output", async () => {
     const url = await serve({
       files: { [path]: randomFile(1000) },
       retr: retrScripts.fullDataThen("426 Gone."),
@@ -302,7 +323,7 @@ describe("more faults of the FTP side", () => {
 });
 
 describe("a slow S3", () => {
-  it("pauses the FTP read by backpressure without a false idle timeout, and stores the file exact", async () => {
+  it("every part held 1.5 s by S3 while the FTP idle timeout is 1 s: backpressure, no false timeout, object exact", async () => {
     // Each part takes 1.5 s to reach S3 while the FTP idle timeout is 1 s: only a transfer that
     // tells "waiting for S3" from "the server stopped" survives this.
     const data = randomFile(24 * MiB);
@@ -350,7 +371,7 @@ describe("servers that are odd but right still get their files stored", () => {
     ["no EPSV (PASV fallback)", { epsv: false }, 226],
     ["LF-only line endings", { lineEnding: "\n" as const }, 226],
     ["a server that hangs on QUIT", { quit: "hang" as const }, 226],
-  ])("%s", async (_name, options, code) => {
+  ])("%s: the object is stored exact", async (_name, options, code) => {
     const data = randomFile(fileSize);
     const url = await serve({ files: { [path]: data }, ...options });
 
@@ -365,7 +386,7 @@ describe("servers that are odd but right still get their files stored", () => {
   it.each([
     ["data before the 150", retrScripts.dataBefore150()],
     ["150 and 226 in one packet", retrScripts.repliesInOnePacket()],
-  ])("%s (a file small enough for the socket buffers)", async (_name, retr) => {
+  ])("%s (a file small enough for the socket buffers): the object is stored exact", async (_name, retr) => {
     const data = randomFile(64 * 1024);
     const url = await serve({ files: { [path]: data }, retr });
 
@@ -391,7 +412,7 @@ describe("servers that are odd but right still get their files stored", () => {
 });
 
 describe("S3 failing under a transfer", () => {
-  it("an upload part failing for good stops the download and aborts the upload", async () => {
+  it("an upload part failing for good: exit 1, the FTP read stopped early, no object, upload aborted", async () => {
     const size = 64 * MiB;
     const url = await serve({ files: { [path]: randomFile(size) }, retr: retrScripts.slow(256 * 1024, 1) });
     recorder.fault = ({ operation, partNumber }) =>
@@ -411,7 +432,7 @@ describe("S3 failing under a transfer", () => {
     expect(await objectExists(client, bucket, key)).toBe(false);
   });
 
-  it("an upload part failing once is retried by the SDK and the object is exact", async () => {
+  it("an upload part failing once: retried by the SDK, the object is exact", async () => {
     const data = randomFile(fileSize);
     const url = await serve({ files: { [path]: data } });
     let failures = 0;
@@ -425,7 +446,7 @@ describe("S3 failing under a transfer", () => {
     expect(sha256(await readObject(client, bucket, key))).toBe(sha256(data));
   });
 
-  it("CompleteMultipartUpload failing leaves no object and no open upload", async () => {
+  it("CompleteMultipartUpload failing: exit 1, no object, upload aborted", async () => {
     const url = await serve({ files: { [path]: randomFile(fileSize) } });
     recorder.fault = ({ operation }) => (operation === "CompleteMultipartUpload" ? 500 : undefined);
 

@@ -9,6 +9,8 @@ export interface EmbeddedFtpServer {
   password: string;
   /** The folder the server serves as "/". */
   root: string;
+  /** Logins the server was asked for: a client that refuses its certificate must never get that far. */
+  readonly logins: number;
   close(): Promise<void>;
 }
 
@@ -31,13 +33,19 @@ export async function startEmbeddedFtp(options: {
   user?: string;
   password?: string;
   pasvRange?: [number, number];
+  /**
+   * A certificate: explicit TLS (AUTH TLS), or implicit TLS (TLS from the first byte). Once the control
+   * connection is secure, ftp-srv's passive data server is TLS too: PROT P gets 200, PROT C 536.
+   */
+  tls?: { key: string; cert: string; implicit?: boolean };
 }): Promise<EmbeddedFtpServer> {
   const user = options.user ?? "demo";
   const password = options.password ?? "demo-password";
   const [pasvMin, pasvMax] = options.pasvRange ?? randomRange();
   await mkdir(options.root, { recursive: true });
   const server = new FtpSrv({
-    url: "ftp://127.0.0.1:0",
+    url: `${options.tls?.implicit ? "ftps" : "ftp"}://127.0.0.1:0`,
+    ...(options.tls ? { tls: { key: options.tls.key, cert: options.tls.cert } } : {}),
     pasv_url: "127.0.0.1",
     pasv_min: pasvMin,
     pasv_max: pasvMax,
@@ -45,7 +53,9 @@ export async function startEmbeddedFtp(options: {
     greeting: "ftp2s3 embedded FTP server",
     log: silentLogger as never,
   });
+  let logins = 0;
   server.on("login", ({ username, password: given }, resolve, reject) => {
+    logins += 1;
     if (username === user && given === password) resolve({ root: options.root });
     else reject(new Error("Invalid user name or password"));
   });
@@ -57,6 +67,9 @@ export async function startEmbeddedFtp(options: {
     user,
     password,
     root: options.root,
+    get logins() {
+      return logins;
+    },
     close: async () => {
       await server.close();
     },

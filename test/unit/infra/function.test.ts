@@ -92,6 +92,7 @@ describe("the transfer function", () => {
           passwordSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:partner-AbCdEf",
           roots: ["/outbox", "/reports"],
           timeoutSeconds: 30,
+          allowPrivateAddresses: false,
         },
         "public-mirror": {
           host: "ftp.example.org",
@@ -99,6 +100,7 @@ describe("the transfer function", () => {
           secure: false,
           roots: ["/pub"],
           timeoutSeconds: 30,
+          allowPrivateAddresses: false,
         },
       },
       transfer: {
