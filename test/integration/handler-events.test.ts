@@ -112,7 +112,7 @@ describe("schedule trigger: mirror a directory", () => {
     "shared/reports/2026/feb.csv": 200,
     "shared/reports/2026/notes.txt": 50,
     "shared/reports/tmp/partial.csv": 10,
-    "shared/reports/top level.csv": 300,
+    "shared/reports/top level ü.csv": 300,
   };
 
   beforeAll(async () => {
@@ -141,7 +141,7 @@ describe("schedule trigger: mirror a directory", () => {
       failed: [],
       bytes: 600,
     });
-    for (const key of ["reports/2026/jan.csv", "reports/2026/feb.csv", "reports/top level.csv"]) {
+    for (const key of ["reports/2026/jan.csv", "reports/2026/feb.csv", "reports/top level ü.csv"]) {
       expect(await objectExists(rig.s3, bucket, `landing/${key}`)).toBe(true);
     }
     expect(await objectExists(rig.s3, bucket, "landing/reports/2026/notes.txt")).toBe(false);
