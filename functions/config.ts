@@ -83,6 +83,20 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    mirror: z
+      .object({
+        /** FTP sessions one mirror run opens at once (servers limit sessions per user). */
+        concurrency: z.number().int().min(1).max(16).default(4),
+        /**
+         * Copies one invocation makes itself; the rest goes to the ingestion queue (fan-out), where
+         * the queue's maxConcurrency caps the load on the FTP server.
+         */
+        inlineFiles: z.number().int().min(1).default(2000),
+        /** Bytes (in MiB) one invocation copies itself before handing the rest to the queue. */
+        inlineMiB: z.number().positive().default(8192),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

@@ -93,6 +93,8 @@ const mirrorSchema = z
     exclude: z.array(z.string().min(1)).optional(),
     /** Descend into subdirectories. Default: the handler's default. */
     recursive: z.boolean().optional(),
+    /** Delete objects whose source file is gone (grants s3:DeleteObject under the prefix). Default false. */
+    deleteExtraneous: z.boolean().optional(),
   })
   .strict();
 

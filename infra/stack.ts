@@ -96,6 +96,7 @@ export class Ftp2s3Stack extends Stack {
       secrets: Object.values(secrets.byConnection),
       queue: this.ingestion.queue,
       failedEventsQueue: this.failedEventsQueue,
+      allowDelete: config.mirrors.some((m) => m.deleteExtraneous === true),
     });
     // Lambda checks the role can read the queue when it creates the mapping.
     this.ingestion.consumeWith(fn).node.addDependency(this.accessPolicy);

@@ -104,6 +104,7 @@ class FtpSource implements FileSource {
           entry.type === FileType.File ? "file" : entry.type === FileType.Directory ? "directory" : "other",
         size: entry.type === FileType.File && Number.isSafeInteger(entry.size) ? entry.size : null,
         modifiedAt: entry.modifiedAt && Number.isFinite(entry.modifiedAt.getTime()) ? entry.modifiedAt : null,
+        modifiedRaw: entry.rawModifiedAt === "" ? null : entry.rawModifiedAt,
       }));
     } catch (error) {
       throw classifyTransferError(error, this.urlOf(dir), this.location.timeoutMs, "LIST");

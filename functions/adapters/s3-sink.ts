@@ -1,7 +1,11 @@
 import { PassThrough } from "node:stream";
 import {
   AbortMultipartUploadCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
   PutObjectTaggingCommand,
   type S3Client,
   type ServiceOutputTypes,
@@ -12,6 +16,7 @@ import { formatS3Url, type S3Location } from "../core/locations.js";
 import type {
   CancelReport,
   CommittedObject,
+  ListedObject,
   ObjectSink,
   ObjectUpload,
   UploadOptions,
@@ -20,6 +25,73 @@ import type {
 /** Writes objects with lib-storage over an S3 client built once per process and injected here. */
 export function createS3Sink(client: S3Client): ObjectSink {
   return {
+    async list(bucket, prefix) {
+      const objects: ListedObject[] = [];
+      let ContinuationToken: string | undefined;
+      try {
+        do {
+          const page = await client.send(
+            new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken }),
+          );
+          for (const o of page.Contents ?? []) {
+            if (o.Key !== undefined) {
+              objects.push({ key: o.Key, size: o.Size ?? 0, etag: (o.ETag ?? "").replace(/^"|"$/g, "") });
+            }
+          }
+          ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (ContinuationToken !== undefined);
+      } catch (error) {
+        throw s3Error(`cannot list s3://${bucket}/${prefix}`, error);
+      }
+      return objects;
+    },
+
+    async readText(target) {
+      try {
+        const object = await client.send(new GetObjectCommand({ Bucket: target.bucket, Key: target.key }));
+        return (await object.Body?.transformToString("utf8")) ?? "";
+      } catch (error) {
+        if (httpStatus(error) === 404) return null;
+        throw s3Error(`cannot read ${formatS3Url(target)}`, error);
+      }
+    },
+
+    async writeText(target, text) {
+      try {
+        await client.send(
+          new PutObjectCommand({
+            Bucket: target.bucket,
+            Key: target.key,
+            Body: text,
+            ContentType: "application/json",
+          }),
+        );
+      } catch (error) {
+        throw s3Error(`cannot write ${formatS3Url(target)}`, error);
+      }
+    },
+
+    async delete(bucket, keys) {
+      const refused: { key: string; message: string }[] = [];
+      for (let start = 0; start < keys.length; start += 1000) {
+        const batch = keys.slice(start, start + 1000);
+        try {
+          const result = await client.send(
+            new DeleteObjectsCommand({
+              Bucket: bucket,
+              Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+            }),
+          );
+          for (const e of result.Errors ?? [])
+            refused.push({ key: e.Key ?? "?", message: e.Message ?? e.Code ?? "" });
+        } catch (error) {
+          const message = s3Error(`cannot delete from s3://${bucket}`, error).message;
+          for (const key of batch) refused.push({ key, message });
+        }
+      }
+      return refused;
+    },
+
     async head(target) {
       try {
         const head = await client.send(new HeadObjectCommand({ Bucket: target.bucket, Key: target.key }));

@@ -1,39 +1,30 @@
-import picomatch from "picomatch";
-import { abortReason, Ftp2s3Error } from "./errors.js";
-import { assertValidKey } from "./locations.js";
-import type { FileSource, ObjectSink } from "./ports.js";
+import { abortReason } from "./errors.js";
+import {
+  emptyManifest,
+  MANIFEST_NAME,
+  type Manifest,
+  type ManifestEntry,
+  parseManifest,
+  provenUnchanged,
+  serializeManifest,
+} from "./mirror-manifest.js";
+import {
+  describeFailure,
+  type MirrorRequest,
+  type PlannedFile,
+  pathFilter,
+  planMirror,
+} from "./mirror-plan.js";
+import type { FileSource, ListedObject, ObjectSink } from "./ports.js";
 import { type CopyOptions, copyFile } from "./transfer.js";
 
-export interface MirrorRequest {
-  /** Normalised absolute directory on the server. */
-  remoteDir: string;
-  /** Prefix of every key written ("" or ending in "/"). */
-  keyPrefix: string;
-  /** Globs on the path relative to remoteDir (e.g. "**\/*.csv"); default: everything. */
-  include: string[];
-  exclude: string[];
-  /** Descend into subdirectories. */
-  recursive: boolean;
-}
+export { keyFor, type MirrorRequest, type PlannedFile, planMirror, unsafeNameReason } from "./mirror-plan.js";
 
-export interface PlannedFile {
-  /** Absolute path on the server. */
-  path: string;
-  /** Path below remoteDir, "/"-separated: what globs match and what the key ends with. */
-  relativePath: string;
-  key: string;
-}
-
-export interface MirrorPlan {
-  files: PlannedFile[];
-  /** Entries seen in the listings. */
-  listed: number;
-  /** Files left out by include/exclude. */
-  excluded: number;
-  /** Entries not copied, with why: directories without `recursive`, links, devices, unsafe names. */
-  skipped: { path: string; reason: string }[];
-  /** Subdirectories whose listing failed. */
-  unlisted: { path: string; code: string; message: string }[];
+export interface MirrorRun extends MirrorRequest {
+  /** Remove objects under the prefix whose source is gone (within the include/exclude scope). */
+  deleteExtraneous: boolean;
+  /** Decide and report, write nothing. */
+  dryRun: boolean;
 }
 
 export interface MirrorFailure {
@@ -46,87 +37,33 @@ export interface MirrorSummary {
   remoteDir: string;
   listed: number;
   excluded: number;
+  /** Entries that are not files to copy: directories without recursion, links, unsafe names. */
   skipped: number;
   copied: number;
   unchanged: number;
+  /** Copies handed to the ingestion queue (fan-out). */
+  enqueued: number;
+  deleted: number;
   failed: MirrorFailure[];
   bytes: number;
   durationMs: number;
-}
-
-/**
- * Why a name from a listing cannot become part of a path or key, or undefined when it can. A server
- * controls these names: "../x", "/etc/x" or a name with CR/LF must never be followed or sent back.
- */
-export function unsafeNameReason(name: string): string | undefined {
-  if (name === "" || name === "." || name === "..")
-    return `the name ${JSON.stringify(name)} is not a file name`;
-  if (name.includes("/")) return `the name ${JSON.stringify(name)} contains "/"`;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
-  if (/[\u0000-\u001f\u007f]/.test(name))
-    return `the name ${JSON.stringify(name)} contains control characters`;
-  return undefined;
-}
-
-/** The key of a mirrored file: the prefix, then the path below the mirrored directory, unchanged. */
-export function keyFor(keyPrefix: string, relativePath: string): string {
-  const key = keyPrefix + relativePath;
-  assertValidKey(key);
-  return key;
-}
-
-function childPath(dir: string, name: string): string {
-  return dir === "/" ? `/${name}` : `${dir}/${name}`;
-}
-
-/** Lists the directory (and, when recursive, its subdirectories) and decides what to copy where. */
-export async function planMirror(source: FileSource, request: MirrorRequest): Promise<MirrorPlan> {
-  const included = picomatch(request.include.length > 0 ? request.include : ["**"], { dot: true });
-  const excluded = request.exclude.length > 0 ? picomatch(request.exclude, { dot: true }) : () => false;
-  const plan: MirrorPlan = { files: [], listed: 0, excluded: 0, skipped: [], unlisted: [] };
-  const pending: { dir: string; relative: string }[] = [{ dir: request.remoteDir, relative: "" }];
-  while (pending.length > 0) {
-    const { dir, relative } = pending.shift() as { dir: string; relative: string };
-    let entries: Awaited<ReturnType<FileSource["list"]>>;
-    try {
-      entries = await source.list(dir);
-    } catch (error) {
-      if (dir === request.remoteDir) throw error; // nothing to mirror at all
-      plan.unlisted.push({ path: dir, ...describe(error) });
-      continue;
-    }
-    for (const entry of entries) {
-      plan.listed += 1;
-      const unsafe = unsafeNameReason(entry.name);
-      if (unsafe !== undefined) {
-        plan.skipped.push({ path: `${dir} (listing)`, reason: unsafe });
-        continue;
-      }
-      const path = childPath(dir, entry.name);
-      const relativePath = relative === "" ? entry.name : `${relative}/${entry.name}`;
-      if (entry.kind === "directory") {
-        if (request.recursive) pending.push({ dir: path, relative: relativePath });
-        else plan.skipped.push({ path, reason: "a directory (recursive is off)" });
-      } else if (entry.kind === "other") {
-        plan.skipped.push({ path, reason: "not a regular file (a link or a special file)" });
-      } else if (!included(relativePath) || excluded(relativePath)) {
-        plan.excluded += 1;
-      } else {
-        try {
-          plan.files.push({ path, relativePath, key: keyFor(request.keyPrefix, relativePath) });
-        } catch (error) {
-          plan.skipped.push({ path, reason: describe(error).message });
-        }
-      }
-    }
-  }
-  return plan;
+  /** In a dry run: what a run would copy (or check against the object) and delete. */
+  wouldCopy?: string[];
+  wouldDelete?: string[];
 }
 
 export interface MirrorOptions {
   copy: Partial<CopyOptions>;
+  /** FTP sessions at once, each reused from file to file (servers limit sessions per user). */
+  concurrency: number;
   signal?: AbortSignal;
-  /** Called after each file, for logs and metrics. */
+  /** Hands a copy to the ingestion queue instead of doing it here; without it everything is copied here. */
+  enqueue?: (file: PlannedFile) => Promise<void>;
+  /** Copies beyond these go to the queue from the start (only with `enqueue`). */
+  inlineBudget?: { files: number; bytes: number };
+  /** True once there is no time left to start a file here: the rest goes to the queue. */
+  outOfTime?: () => boolean;
+  /** After each file, for logs and metrics. */
   onFile?: (event: {
     path: string;
     key: string;
@@ -139,29 +76,47 @@ export interface MirrorOptions {
 }
 
 /**
- * Mirrors a directory one file at a time over one FTP session, reconnecting after a failure (a
- * broken data connection closes the session). One file failing does not stop the others; the
- * summary names every failure. Files already stored unchanged are not read again.
+ * Mirrors a directory into keys under a prefix: lists the source and the bucket, skips what the
+ * manifest proves unchanged, copies the rest over `concurrency` FTP sessions (each file with the
+ * commit gate, and "skip-unchanged" against the object's own metadata), queues what exceeds the
+ * budget, optionally deletes what has gone, and records the new manifest.
  */
 export async function runMirror(
   connect: () => Promise<FileSource>,
   sink: ObjectSink,
   bucket: string,
-  request: MirrorRequest,
+  request: MirrorRun,
   options: MirrorOptions,
-): Promise<MirrorSummary & { plan: MirrorPlan }> {
+): Promise<MirrorSummary & { skippedEntries: { path: string; reason: string }[] }> {
   const now = options.now ?? Date.now;
   const startedAt = now();
-  let source = await connect();
+  const listingSource = await connect();
+  let handedOver = false;
   try {
-    const plan = await planMirror(source, request);
+    const plan = await planMirror(listingSource, request);
+    const manifestTarget = { bucket, key: request.keyPrefix + MANIFEST_NAME };
+    const sourceUrl = listingSource.urlOf(request.remoteDir);
+    const [objects, manifestText] = await Promise.all([
+      sink.list(bucket, request.keyPrefix),
+      sink.readText(manifestTarget),
+    ]);
+    const manifest = parseManifest(manifestText, sourceUrl);
+    const listed = new Map(objects.map((o) => [o.key, o]));
+
+    const unchanged = new Set(
+      plan.files.filter((f) => provenUnchanged(f, manifest.entries[f.relativePath], listed.get(f.key))),
+    );
+    const candidates = plan.files.filter((f) => !unchanged.has(f));
+    const extraneous = findExtraneous(objects, new Set(plan.files.map((f) => f.key)), request);
     const summary: MirrorSummary = {
       remoteDir: request.remoteDir,
       listed: plan.listed,
       excluded: plan.excluded,
       skipped: plan.skipped.length,
       copied: 0,
-      unchanged: 0,
+      unchanged: unchanged.size,
+      enqueued: 0,
+      deleted: 0,
       failed: plan.unlisted.map((u) => ({
         path: u.path,
         code: u.code,
@@ -170,69 +125,200 @@ export async function runMirror(
       bytes: 0,
       durationMs: 0,
     };
-    let cannotContinue: { code: string; message: string } | undefined;
-    for (const file of plan.files) {
-      if (options.signal?.aborted && cannotContinue === undefined)
-        cannotContinue = describe(abortReason(options.signal));
-      if (cannotContinue !== undefined) {
-        summary.failed.push({
-          path: file.path,
-          code: cannotContinue.code,
-          message: `not attempted: ${cannotContinue.message}`,
-        });
-        continue;
-      }
-      const fileStartedAt = now();
-      try {
-        const outcome = await copyFile(
-          source,
-          sink,
-          { path: file.path, target: { bucket, key: file.key }, ifExists: "skip-unchanged" },
-          { ...options.copy, ...(options.signal ? { signal: options.signal } : {}) },
-        );
-        if (outcome.status === "copied") {
-          summary.copied += 1;
-          summary.bytes += outcome.bytes;
-        } else {
-          summary.unchanged += 1;
-        }
-        const durationMs = Math.round(now() - fileStartedAt);
-        options.onFile?.({
-          path: file.path,
-          key: file.key,
-          outcome: outcome.status,
-          bytes: outcome.bytes,
-          durationMs,
-        });
-      } catch (error) {
-        const failure = describe(error);
-        summary.failed.push({ path: file.path, ...failure });
-        const durationMs = Math.round(now() - fileStartedAt);
-        options.onFile?.({
-          path: file.path,
-          key: file.key,
-          outcome: "failed",
-          bytes: 0,
-          durationMs,
-          error: failure,
-        });
-        source.close();
-        if (options.signal?.aborted) continue;
-        try {
-          source = await connect();
-        } catch (reconnectError) {
-          cannotContinue = describe(reconnectError);
-        }
-      }
+    if (request.dryRun) {
+      summary.wouldCopy = candidates.map((f) => f.key);
+      summary.wouldDelete = extraneous;
+      summary.durationMs = Math.round(now() - startedAt);
+      return { ...summary, skippedEntries: plan.skipped };
     }
+
+    const next = emptyManifest(sourceUrl);
+    for (const f of unchanged)
+      next.entries[f.relativePath] = manifest.entries[f.relativePath] as ManifestEntry;
+    // A candidate whose object is listed at the same size is most likely a check (a HEAD), not a copy.
+    const likelyChecks = new Set(candidates.filter((f) => listed.get(f.key)?.size === f.size));
+    const { inline, later } = splitByBudget(candidates, likelyChecks, options);
+    handedOver = true;
+    const overflow = await copyAll(connect, listingSource, sink, bucket, inline, options, summary, next);
+    await enqueueAll([...overflow, ...later], options, summary);
+    if (request.deleteExtraneous && extraneous.length > 0) {
+      const refused = await sink.delete(bucket, extraneous);
+      summary.deleted = extraneous.length - refused.length;
+      for (const r of refused)
+        summary.failed.push({ path: r.key, code: "S3", message: `delete failed: ${r.message}` });
+    }
+    const nextText = serializeManifest(next);
+    if (nextText !== manifestText) await writeManifest(sink, manifestTarget, nextText, options);
     summary.durationMs = Math.round(now() - startedAt);
-    return { ...summary, plan };
+    return { ...summary, skippedEntries: plan.skipped };
   } finally {
-    source.close();
+    if (!handedOver) listingSource.close();
   }
 }
 
-function describe(error: unknown): { code: string; message: string } {
-  if (error instanceof Ftp2s3Error) return { code: error.code, message: error.message };
-  return { code: "UNEXPECTED", message: error instanceof Error ? error.message : String(error) };
+/**
+ * Objects under the prefix that no listed file maps to anymore, within the mirror's scope: the
+ * include/exclude globs, and no subdirectories when the mirror is not recursive.
+ */
+function findExtraneous(objects: ListedObject[], planned: Set<string>, request: MirrorRun): string[] {
+  const wanted = pathFilter(request);
+  return objects
+    .map((o) => o.key)
+    .filter((key) => {
+      const relative = key.slice(request.keyPrefix.length);
+      if (planned.has(key) || relative === MANIFEST_NAME) return false;
+      if (!request.recursive && relative.includes("/")) return false;
+      return wanted(relative);
+    });
+}
+
+/** The copies this invocation makes itself, and those beyond the budget, for the queue. Checks cost no budget. */
+function splitByBudget(
+  files: PlannedFile[],
+  checks: Set<PlannedFile>,
+  options: MirrorOptions,
+): { inline: PlannedFile[]; later: PlannedFile[] } {
+  if (options.enqueue === undefined || options.inlineBudget === undefined)
+    return { inline: files, later: [] };
+  const { files: maxFiles, bytes: maxBytes } = options.inlineBudget;
+  const inline: PlannedFile[] = [];
+  const later: PlannedFile[] = [];
+  let copies = 0;
+  let bytes = 0;
+  for (const file of files) {
+    const size = file.size ?? 0;
+    if (checks.has(file)) {
+      inline.push(file);
+    } else if (copies < maxFiles && (bytes + size <= maxBytes || copies === 0)) {
+      // A file bigger than the whole budget still goes first when nothing else is taken: it must go somewhere.
+      inline.push(file);
+      copies += 1;
+      bytes += size;
+    } else {
+      later.push(file);
+    }
+  }
+  return { inline, later };
+}
+
+/** Copies over a pool of FTP sessions; returns the files left for the queue when time ran short. */
+async function copyAll(
+  connect: () => Promise<FileSource>,
+  firstSource: FileSource,
+  sink: ObjectSink,
+  bucket: string,
+  files: PlannedFile[],
+  options: MirrorOptions,
+  summary: MirrorSummary,
+  manifest: Manifest,
+): Promise<PlannedFile[]> {
+  const now = options.now ?? Date.now;
+  const overflow: PlannedFile[] = [];
+  let nextIndex = 0;
+  let stopped: { code: string; message: string } | undefined;
+
+  async function worker(initial: FileSource | undefined): Promise<void> {
+    let source = initial;
+    try {
+      for (let i = nextIndex++; i < files.length; i = nextIndex++) {
+        const file = files[i] as PlannedFile;
+        if (options.signal?.aborted && stopped === undefined)
+          stopped = describeFailure(abortReason(options.signal));
+        if (stopped === undefined && options.enqueue && options.outOfTime?.()) {
+          overflow.push(file);
+          continue;
+        }
+        if (stopped !== undefined) {
+          summary.failed.push({
+            path: file.path,
+            code: stopped.code,
+            message: `not attempted: ${stopped.message}`,
+          });
+          continue;
+        }
+        const startedAt = now();
+        try {
+          source ??= await connect();
+          const outcome = await copyFile(
+            source,
+            sink,
+            { path: file.path, target: { bucket, key: file.key }, ifExists: "skip-unchanged" },
+            { ...options.copy, ...(options.signal ? { signal: options.signal } : {}) },
+          );
+          summary[outcome.status] += 1;
+          if (outcome.status === "copied") summary.bytes += outcome.bytes;
+          if (file.size !== null && file.version !== null) {
+            manifest.entries[file.relativePath] = {
+              size: file.size,
+              version: file.version,
+              etag: outcome.etag,
+            };
+          }
+          const durationMs = Math.round(now() - startedAt);
+          options.onFile?.({
+            path: file.path,
+            key: file.key,
+            outcome: outcome.status,
+            bytes: outcome.bytes,
+            durationMs,
+          });
+        } catch (error) {
+          const failure = describeFailure(error);
+          summary.failed.push({ path: file.path, ...failure });
+          const durationMs = Math.round(now() - startedAt);
+          options.onFile?.({
+            path: file.path,
+            key: file.key,
+            outcome: "failed",
+            bytes: 0,
+            durationMs,
+            error: failure,
+          });
+          // A failed transfer may have closed the session (basic-ftp closes on socket errors): start afresh.
+          source?.close();
+          source = undefined;
+        }
+      }
+    } finally {
+      source?.close();
+    }
+  }
+
+  const sessions = Math.max(1, Math.min(options.concurrency, files.length));
+  const workers = [worker(firstSource)];
+  for (let n = 1; n < sessions; n += 1) workers.push(worker(undefined));
+  await Promise.all(workers);
+  return overflow;
+}
+
+async function enqueueAll(
+  files: PlannedFile[],
+  options: MirrorOptions,
+  summary: MirrorSummary,
+): Promise<void> {
+  for (const file of files) {
+    try {
+      if (options.enqueue === undefined) throw new Error("no queue to hand it to");
+      await options.enqueue(file);
+      summary.enqueued += 1;
+    } catch (error) {
+      summary.failed.push({ path: file.path, ...describeFailure(error) });
+    }
+  }
+}
+
+async function writeManifest(
+  sink: ObjectSink,
+  target: { bucket: string; key: string },
+  text: string,
+  options: MirrorOptions,
+): Promise<void> {
+  try {
+    await sink.writeText(target, text);
+  } catch (error) {
+    // The copies stand; without a manifest the next run checks each file against its object instead.
+    options.copy.onWarning?.("could not write the mirror manifest", {
+      reason: describeFailure(error).message,
+    });
+  }
 }

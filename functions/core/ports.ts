@@ -26,6 +26,8 @@ export interface RemoteEntry {
   kind: "file" | "directory" | "other";
   size: number | null;
   modifiedAt: Date | null;
+  /** The listing's date as the server wrote it (LIST gives no parsed date): a version token of last resort. */
+  modifiedRaw: string | null;
 }
 
 /** A logged-in session with one FTP server. */
@@ -91,7 +93,21 @@ export interface ExistingObject {
   metadata: Record<string, string>;
 }
 
+/** One object of a bucket listing. */
+export interface ListedObject {
+  key: string;
+  size: number;
+  etag: string;
+}
+
 export interface ObjectSink {
+  /** Every object under the prefix, by pages (ListObjectsV2): a thousand keys a request. */
+  list(bucket: string, prefix: string): Promise<ListedObject[]>;
+  /** A small text object (the mirror's manifest), or null when there is none. */
+  readText(target: S3Location): Promise<string | null>;
+  writeText(target: S3Location, text: string): Promise<void>;
+  /** Deletes the keys (DeleteObjects, a thousand at a time); returns those S3 refused, with why. */
+  delete(bucket: string, keys: string[]): Promise<{ key: string; message: string }[]>;
   /** The object at the key, or null when there is none. */
   head(target: S3Location): Promise<ExistingObject | null>;
   startUpload(target: S3Location, options: UploadOptions): ObjectUpload;

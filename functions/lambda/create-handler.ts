@@ -17,7 +17,7 @@ export function createHandler(deps: HandlerDeps) {
   const transfers = new Transfers(deps);
   const marginMs = deps.config.transfer.deadlineMarginSeconds * 1000;
 
-  async function dispatch(event: unknown, _context: Context, { signal }: { signal: AbortSignal }) {
+  async function dispatch(event: unknown, context: Context, { signal }: { signal: AbortSignal }) {
     const deadline = deadlineSignal(signal, marginMs);
     const trigger = triggerOf(event);
     deps.metrics.addDimension("trigger", trigger);
@@ -27,7 +27,12 @@ export function createHandler(deps: HandlerDeps) {
       case "queue":
         return handleQueue(event as SQSEvent, transfers, deps, deadline);
       case "schedule":
-        return handleSchedule(event as Record<string, unknown>, transfers, deadline);
+        return handleSchedule(
+          event as Record<string, unknown>,
+          transfers,
+          deadline,
+          Date.now() + (context.getRemainingTimeInMillis?.() ?? 15 * 60 * 1000),
+        );
     }
   }
 

@@ -15,9 +15,10 @@ export async function handleSchedule(
   event: Record<string, unknown>,
   transfers: Transfers,
   signal: AbortSignal,
+  deadlineAt: number,
 ): Promise<MirrorSummary> {
   const { mirror } = parseInput(scheduleInputSchema, scheduleInput(event), "schedule input");
-  const summary = await transfers.mirror(mirror, signal);
+  const summary = await transfers.mirror(mirror, signal, deadlineAt);
   if (summary.failed.length > 0) {
     const named = summary.failed
       .slice(0, 5)

@@ -33,6 +33,10 @@ export const mirrorJobSchema = z
     include: z.array(z.string().min(1)).default([]),
     exclude: z.array(z.string().min(1)).default([]),
     recursive: z.boolean().default(false),
+    /** Delete objects under the prefix whose source file is gone. Default false. */
+    deleteExtraneous: z.boolean().default(false),
+    /** Report what a run would do, change nothing. Default false. */
+    dryRun: z.boolean().default(false),
   })
   .strict();
 

@@ -111,21 +111,23 @@ export class Transfers {
     }
   }
 
-  async mirror(job: MirrorJob, signal: AbortSignal): Promise<MirrorSummary> {
+  /**
+   * A scheduled mirror. `deadlineAt` is when the invocation ends: when the time left is short, the
+   * files not started yet go to the ingestion queue instead of failing with the deadline.
+   */
+  async mirror(job: MirrorJob, signal: AbortSignal, deadlineAt: number): Promise<MirrorSummary> {
     const connection = this.connection(job.connection);
     const remoteDir = resolveAllowedDirectory(job.remoteDir, connection.roots, job.connection);
-    const { bucket, prefix } = this.deps.config;
+    const { bucket, prefix, mirror, transfer } = this.deps.config;
+    const mirrorId = this.newId();
     const log = this.deps.logger.createChild({
-      persistentKeys: {
-        mirrorId: this.newId(),
-        trigger: "schedule",
-        connection: job.connection,
-        remoteDir,
-        bucket,
-      },
+      persistentKeys: { mirrorId, trigger: "schedule", connection: job.connection, remoteDir, bucket },
     });
-    log.info("mirror started", { prefix: prefix + job.prefix, include: job.include, exclude: job.exclude });
-    const summary = await runMirror(
+    log.info("mirror started", { ...job, prefix: prefix + job.prefix });
+    const { queue } = this.deps;
+    // Start no file with less left than three deadline margins: one to copy, two to spare.
+    const reserveMs = 3 * transfer.deadlineMarginSeconds * 1000;
+    const { skippedEntries, ...summary } = await runMirror(
       () => this.openSource(job.connection),
       this.sink,
       bucket,
@@ -135,22 +137,41 @@ export class Transfers {
         include: job.include,
         exclude: job.exclude,
         recursive: job.recursive,
+        deleteExtraneous: job.deleteExtraneous,
+        dryRun: job.dryRun,
       },
       {
         copy: this.copyOptions(undefined),
+        concurrency: mirror.concurrency,
         signal,
+        ...(queue === undefined
+          ? {}
+          : {
+              enqueue: async (file) => {
+                // The queued request names the key below the configured prefix, as every request does.
+                await queue({
+                  connection: job.connection,
+                  path: file.path,
+                  key: file.key.slice(prefix.length),
+                  transferId: `${mirrorId}:${file.relativePath}`,
+                });
+              },
+              inlineBudget: { files: mirror.inlineFiles, bytes: mirror.inlineMiB * 1024 * 1024 },
+              outOfTime: () => Date.now() > deadlineAt - reserveMs,
+            }),
         onFile: (file) => {
           log.info(`file ${file.outcome}`, { ...file });
-          if (file.outcome !== "unchanged")
+          if (file.outcome !== "unchanged") {
             this.recordMetrics(file.bytes, file.durationMs, file.outcome === "failed");
+          }
         },
       },
     );
-    const { plan, ...totals } = summary;
-    const fields = { ...totals, skippedEntries: plan.skipped };
+    this.recordMirrorMetrics(summary);
+    const fields = { ...summary, skippedEntries };
     if (summary.failed.length > 0) log.error("mirror finished with failures", fields);
     else log.info("mirror completed", fields);
-    return totals;
+    return summary;
   }
 
   private async openSource(name: string): Promise<FileSource> {
@@ -187,6 +208,17 @@ export class Transfers {
       ...(signal ? { signal } : {}),
       onWarning: (message, details) => this.deps.logger.warn(message, details),
     };
+  }
+
+  private recordMirrorMetrics(summary: MirrorSummary): void {
+    const { metrics } = this.deps;
+    metrics.addMetric("MirrorFilesListed", MetricUnit.Count, summary.listed);
+    metrics.addMetric("MirrorFilesCopied", MetricUnit.Count, summary.copied);
+    metrics.addMetric("MirrorFilesUnchanged", MetricUnit.Count, summary.unchanged);
+    metrics.addMetric("MirrorFilesEnqueued", MetricUnit.Count, summary.enqueued);
+    metrics.addMetric("MirrorFilesFailed", MetricUnit.Count, summary.failed.length);
+    metrics.addMetric("MirrorBytes", MetricUnit.Bytes, summary.bytes);
+    metrics.addMetric("MirrorDuration", MetricUnit.Milliseconds, summary.durationMs);
   }
 
   private recordMetrics(bytes: number, durationMs: number, failed: boolean): void {

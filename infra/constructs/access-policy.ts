@@ -22,6 +22,8 @@ export interface TransferAccessPolicyProps {
   readonly queue: IQueue;
   /** Where Lambda puts scheduled runs that failed. */
   readonly failedEventsQueue: IQueue;
+  /** Grant s3:DeleteObject under the prefix, for mirrors that delete what their source lost. Default false. */
+  readonly allowDelete?: boolean;
 }
 
 /**
@@ -43,6 +45,16 @@ export class TransferAccessPolicy extends Construct {
         actions: ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"],
         resources: [props.bucket.arnForObjects(`${prefix}*`)],
       }),
+      ...(props.allowDelete
+        ? [
+            new PolicyStatement({
+              sid: "DeleteUnderPrefix",
+              // Only when a mirror job sets deleteExtraneous: objects whose source file is gone.
+              actions: ["s3:DeleteObject"],
+              resources: [props.bucket.arnForObjects(`${prefix}*`)],
+            }),
+          ]
+        : []),
       new PolicyStatement({
         sid: "ListUnderPrefix",
         // Mirroring lists what the bucket holds; and without ListBucket a HeadObject of a missing

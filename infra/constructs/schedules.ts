@@ -28,6 +28,8 @@ export interface MirrorSchedule {
   readonly exclude?: readonly string[];
   /** Descend into subdirectories. Default: the handler's. */
   readonly recursive?: boolean;
+  /** Delete objects whose source file is gone. Default: the handler's (false). */
+  readonly deleteExtraneous?: boolean;
 }
 
 export interface MirrorSchedulesProps {
@@ -96,5 +98,6 @@ export function mirrorInput(mirror: MirrorSchedule): Record<string, unknown> {
   if (mirror.include !== undefined) input.include = [...mirror.include];
   if (mirror.exclude !== undefined) input.exclude = [...mirror.exclude];
   if (mirror.recursive !== undefined) input.recursive = mirror.recursive;
+  if (mirror.deleteExtraneous !== undefined) input.deleteExtraneous = mirror.deleteExtraneous;
   return input;
 }

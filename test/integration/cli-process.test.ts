@@ -87,7 +87,8 @@ describe("the ftp2s3 process", () => {
     const run = await runProcess(["--help"], env);
 
     expect(run.exitCode).toBe(0);
-    expect(run.stdout).toContain("Usage: ftp2s3 [options] <ftp-url> <s3-url>");
-    expect(run.stdout).toContain("--s3-endpoint <url>");
+    expect(run.stdout).toContain("Usage: ftp2s3 [options] [command]");
+    expect(run.stdout).toContain("copy [options] <ftp-url> <s3-url>");
+    expect(run.stdout).toContain("mirror [options] <ftp-url-dir> <s3-url-prefix>");
   });
 });

@@ -166,7 +166,8 @@ describe("schedule trigger: mirror a directory", () => {
     });
 
     expect(summary).toMatchObject({ copied: 0, unchanged: 1, skipped: 2, failed: [] });
-    expect(rig.recorder.requests.every((r) => r.operation === "HeadObject")).toBe(true);
+    // The manifest proves it unchanged: one list page and the manifest, no HEAD, no upload, no RETR.
+    expect(rig.recorder.requests.map((r) => r.operation)).toEqual(["ListObjectsV2", "GetObject"]);
   });
 
   it("goes on after a file fails, then fails the invocation naming it", async () => {

@@ -112,8 +112,16 @@ for (const kind of interopServerKinds) {
         source,
         sink,
         bucket,
-        { remoteDir: "/tree", keyPrefix: "mirror/", include: [], exclude: [], recursive: true },
-        { copy: { tagWithSha256: true } },
+        {
+          remoteDir: "/tree",
+          keyPrefix: "mirror/",
+          include: [],
+          exclude: [],
+          recursive: true,
+          deleteExtraneous: false,
+          dryRun: false,
+        },
+        { copy: { tagWithSha256: true }, concurrency: 2 },
       );
 
       expect(summary).toMatchObject({ copied: 3, failed: [] });

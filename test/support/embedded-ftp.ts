@@ -11,6 +11,8 @@ export interface EmbeddedFtpServer {
   root: string;
   /** Logins the server was asked for: a client that refuses its certificate must never get that far. */
   readonly logins: number;
+  /** RETR commands that delivered a file: what a no-change mirror run must not send. */
+  readonly retrieved: number;
   close(): Promise<void>;
 }
 
@@ -54,10 +56,17 @@ export async function startEmbeddedFtp(options: {
     log: silentLogger as never,
   });
   let logins = 0;
-  server.on("login", ({ username, password: given }, resolve, reject) => {
+  let retrieved = 0;
+  server.on("login", ({ connection, username, password: given }, resolve, reject) => {
     logins += 1;
-    if (username === user && given === password) resolve({ root: options.root });
-    else reject(new Error("Invalid user name or password"));
+    if (username !== user || given !== password) {
+      reject(new Error("Invalid user name or password"));
+      return;
+    }
+    connection.on("RETR", (error: unknown) => {
+      if (!error) retrieved += 1;
+    });
+    resolve({ root: options.root });
   });
   await server.listen();
   const address = (server as unknown as { server: { address(): AddressInfo } }).server.address();
@@ -69,6 +78,9 @@ export async function startEmbeddedFtp(options: {
     root: options.root,
     get logins() {
       return logins;
+    },
+    get retrieved() {
+      return retrieved;
     },
     close: async () => {
       await server.close();

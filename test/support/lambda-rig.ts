@@ -34,7 +34,11 @@ export interface LogLine {
  * and SQS (behind a recording proxy for S3), and Secrets Manager mocked (it cannot run here).
  */
 export async function startLambdaRig(
-  options: { connections?: Record<string, unknown>; transfer?: Record<string, unknown> } = {},
+  options: {
+    connections?: Record<string, unknown>;
+    transfer?: Record<string, unknown>;
+    mirror?: Record<string, unknown>;
+  } = {},
 ) {
   const work = await mkdtemp(join(tmpdir(), "ftp2s3-lambda-"));
   const ftp: EmbeddedFtpServer = await startEmbeddedFtp({
@@ -84,6 +88,7 @@ export async function startLambdaRig(
     },
     // fauxqs takes PutObjectTagging for a PutObject (see README), so no tag here.
     transfer: { tagWithSha256: false, progressIntervalSeconds: 0.001, partSizeMiB: 5, ...options.transfer },
+    mirror: { ...options.mirror },
   });
   const handler = createHandler({
     config,

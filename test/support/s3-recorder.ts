@@ -11,6 +11,9 @@ export interface RecordedS3Request {
     | "PutObject"
     | "PutObjectTagging"
     | "HeadObject"
+    | "GetObject"
+    | "ListObjectsV2"
+    | "DeleteObjects"
     | "Other";
   method: string;
   path: string;
@@ -145,5 +148,8 @@ function classify(method: string, url: URL): RecordedS3Request["operation"] {
   if (method === "PUT" && q.has("tagging")) return "PutObjectTagging";
   if (method === "PUT") return "PutObject";
   if (method === "HEAD") return "HeadObject";
+  if (method === "GET" && q.get("list-type") === "2") return "ListObjectsV2";
+  if (method === "POST" && q.has("delete")) return "DeleteObjects";
+  if (method === "GET" && url.pathname.split("/").filter(Boolean).length > 1) return "GetObject";
   return "Other";
 }

@@ -1,9 +1,27 @@
 import { describe, expect, it } from "vitest";
 import { keyFor, planMirror, unsafeNameReason } from "../../functions/core/mirror.js";
+import {
+  parseManifest,
+  provenUnchanged,
+  serializeManifest,
+  versionOf,
+} from "../../functions/core/mirror-manifest.js";
 import type { FileSource, RemoteEntry } from "../../functions/core/ports.js";
 
-const file = (name: string): RemoteEntry => ({ name, kind: "file", size: 1, modifiedAt: null });
-const dir = (name: string): RemoteEntry => ({ name, kind: "directory", size: null, modifiedAt: null });
+const file = (name: string): RemoteEntry => ({
+  name,
+  kind: "file",
+  size: 1,
+  modifiedAt: null,
+  modifiedRaw: null,
+});
+const dir = (name: string): RemoteEntry => ({
+  name,
+  kind: "directory",
+  size: null,
+  modifiedAt: null,
+  modifiedRaw: null,
+});
 
 function listingSource(tree: Record<string, RemoteEntry[] | Error>): FileSource {
   return {
@@ -102,5 +120,51 @@ describe("mirror planning", () => {
   it("builds keys that S3 accepts, or refuses them", () => {
     expect(keyFor("p/", "a/b.csv")).toBe("p/a/b.csv");
     expect(() => keyFor("p/", "x".repeat(1100))).toThrow(/more than S3's 1024/);
+  });
+});
+
+describe("the mirror manifest", () => {
+  const source = "ftp://h/data";
+  const recorded = { size: 10, version: "2026-01-01T00:00:00.000Z", etag: "e1" };
+
+  it("proves a file unchanged only when size, version and the object's ETag all agree", () => {
+    const file = { size: 10, version: "2026-01-01T00:00:00.000Z" };
+    const listed = { key: "k", size: 10, etag: "e1" };
+
+    expect(provenUnchanged(file, recorded, listed)).toBe(true);
+    expect(provenUnchanged({ ...file, size: 11 }, recorded, listed)).toBe(false);
+    expect(provenUnchanged({ ...file, version: "2026-01-02T00:00:00.000Z" }, recorded, listed)).toBe(false);
+    expect(provenUnchanged(file, recorded, { ...listed, etag: "replaced-by-someone" })).toBe(false);
+    expect(provenUnchanged(file, recorded, undefined)).toBe(false); // the object is gone
+    expect(provenUnchanged(file, undefined, listed)).toBe(false);
+    expect(provenUnchanged({ size: 10, version: null }, recorded, listed)).toBe(false); // no date: no proof
+  });
+
+  it("ignores a manifest that is unreadable or about another source", () => {
+    const stored = serializeManifest({ format: 1, source, entries: { a: recorded } });
+
+    expect(parseManifest(stored, source).entries).toEqual({ a: recorded });
+    expect(parseManifest(stored, "ftp://other/data").entries).toEqual({});
+    expect(parseManifest("{oops", source).entries).toEqual({});
+    expect(parseManifest(null, source).entries).toEqual({});
+  });
+
+  it("serialises entries in key order, so an unchanged manifest is not written again", () => {
+    const one = serializeManifest({ format: 1, source, entries: { b: recorded, a: recorded } });
+    const two = serializeManifest({ format: 1, source, entries: { a: recorded, b: recorded } });
+
+    expect(one).toBe(two);
+  });
+
+  it("takes the parsed time as the version, else the listing's date as written", () => {
+    expect(versionOf({ modifiedAt: new Date("2026-01-01T00:00:00Z"), modifiedRaw: "Jan  1 00:00" })).toBe(
+      "2026-01-01T00:00:00.000Z",
+    );
+    expect(versionOf({ modifiedAt: null, modifiedRaw: "Jan  1 00:00" })).toBe("Jan  1 00:00");
+    expect(versionOf({ modifiedAt: null, modifiedRaw: null })).toBeNull();
+  });
+
+  it("keeps its own name out of the mirror", () => {
+    expect(unsafeNameReason(".ftp2s3-manifest.json")).toMatch(/mirror manifest/);
   });
 });

@@ -78,6 +78,10 @@ function memorySink(
   const uploads: MemoryUpload[] = [];
   for (const key of behaviour.existing ?? []) objects.set(key, Buffer.from("old"));
   const sink: ObjectSink = {
+    list: async () => [],
+    readText: async () => null,
+    writeText: async () => {},
+    delete: async () => [],
     head: async ({ key }) => {
       const object = objects.get(key);
       return object === undefined

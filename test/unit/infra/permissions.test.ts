@@ -122,6 +122,26 @@ describe("the function's permissions, with the sample config", () => {
   });
 });
 
+describe("the function's permission to delete", () => {
+  it("is granted under the prefix only when a mirror job deletes what its source lost", () => {
+    const without = synth();
+    const withDelete = synth((json) => {
+      json.mirrors[0].deleteExtraneous = true;
+    });
+    const policyOf = (x: Synthesized) =>
+      statementsOf(x.template, logicalId(x.stack, x.stack.accessPolicy.policy));
+    const bucketId = logicalId(withDelete.stack, withDelete.stack.landing.bucket);
+
+    expect(policyOf(without).find((st) => st.Sid === "DeleteUnderPrefix")).toBeUndefined();
+    expect(policyOf(withDelete).find((st) => st.Sid === "DeleteUnderPrefix")).toEqual({
+      Sid: "DeleteUnderPrefix",
+      Effect: "Allow",
+      Action: "s3:DeleteObject",
+      Resource: { "Fn::Join": ["", [arnOf(bucketId), "/ftp/*"]] },
+    });
+  });
+});
+
 describe("the function's permissions, with a KMS key, an imported secret and no prefix", () => {
   let s: Synthesized;
 

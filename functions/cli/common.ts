@@ -1,0 +1,165 @@
+import { readFile } from "node:fs/promises";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { connectFtpSource, defaultFtpTimeoutMs } from "../adapters/ftp-source.js";
+import { type ChecksumMode, createS3Client } from "../adapters/s3-client.js";
+import { createS3Sink } from "../adapters/s3-sink.js";
+import { Ftp2s3Error, InvalidInputError } from "../core/errors.js";
+import type { FtpLocation } from "../core/locations.js";
+import { assertValidPartSize, DEFAULT_PART_SIZE } from "../core/part-size.js";
+import type { FileSource, ObjectSink } from "../core/ports.js";
+import { defaultCopyOptions } from "../core/transfer.js";
+import type { ProgressMode } from "./progress-view.js";
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  /** Fires on Ctrl-C: the copy is aborted cleanly (no object, upload aborted). */
+  signal?: AbortSignal;
+}
+
+/** Exit statuses, documented in the README. */
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_INTERRUPTED = 130;
+
+/** The options every command shares: where S3 is, how to reach the FTP server, how to upload. */
+export interface CommonOptions {
+  s3Endpoint?: string;
+  region?: string;
+  checksums?: ChecksumMode;
+  implicitTls: boolean;
+  caFile?: string;
+  passwordFile?: string;
+  partSize?: number;
+  queueSize: number;
+  timeout: number;
+  progress: "auto" | ProgressMode;
+  tag: boolean;
+  verbose: boolean;
+}
+
+export function addCommonOptions(command: Command): Command {
+  return command
+    .option(
+      "--s3-endpoint <url>",
+      "S3-compatible endpoint, path-style (default: $AWS_ENDPOINT_URL_S3, else AWS)",
+    )
+    .option("--region <region>", "S3 region (default: $AWS_REGION, else us-east-1)")
+    .addOption(
+      new Option(
+        "--checksums <mode>",
+        "send upload checksums when-supported (SDK default) or when-required",
+      ).choices(["when-supported", "when-required"]),
+    )
+    .option("--implicit-tls", "ftps:// with TLS from the first byte (port 990 by default)", false)
+    .option(
+      "--ca-file <path>",
+      "PEM file of the CA certificates to trust for FTPS (verification is always on)",
+    )
+    .option("--password-file <path>", "read the FTP password from this file instead of FTP_PASSWORD")
+    .option(
+      "--part-size <MiB>",
+      `upload part size in MiB (default ${DEFAULT_PART_SIZE / 2 ** 20}, grown for big files)`,
+      mebibytes,
+    )
+    .option("--queue-size <n>", "parts uploaded in parallel", positiveInteger, defaultCopyOptions.queueSize)
+    .option(
+      "--timeout <seconds>",
+      "give up after this long without progress",
+      positiveNumber,
+      defaultFtpTimeoutMs / 1000,
+    )
+    .addOption(
+      new Option("--progress <mode>", "auto: a line on a terminal, JSON lines otherwise")
+        .choices(["auto", "tty", "json", "none"])
+        .default("auto"),
+    )
+    .option("--no-tag", "do not tag objects with the SHA-256 of their bytes")
+    .option("--verbose", "print the FTP conversation to stderr (the password is masked)", false);
+}
+
+/** What the common options resolve to, read once before anything is contacted. */
+export interface Setup {
+  sink: ObjectSink;
+  connect: () => Promise<FileSource>;
+  progressMode: ProgressMode;
+  warn: (message: string, details: Record<string, unknown>) => void;
+}
+
+export async function setUp(location: FtpLocation, options: CommonOptions, io: CliIo): Promise<Setup> {
+  if (options.partSize !== undefined) assertValidPartSize(options.partSize);
+  const password = options.passwordFile
+    ? await readSecretFile(options.passwordFile)
+    : nonEmpty(io.env.FTP_PASSWORD);
+  const ca = options.caFile === undefined ? undefined : await readInput(options.caFile, "CA file");
+  const sink = createS3Sink(
+    createS3Client(
+      { endpoint: options.s3Endpoint, region: options.region, checksums: options.checksums },
+      io.env,
+    ),
+  );
+  return {
+    sink,
+    connect: () =>
+      connectFtpSource({
+        ...location,
+        password,
+        ...(ca === undefined ? {} : { ca }),
+        timeoutMs: options.timeout * 1000,
+        ...(options.verbose ? { log: (line: string) => io.stderr.write(`${line.trimEnd()}\n`) } : {}),
+      }),
+    progressMode: options.progress === "auto" ? (io.stderr.isTTY ? "tty" : "json") : options.progress,
+    warn: (message, details) => io.stderr.write(`ftp2s3: warning: ${message} ${JSON.stringify(details)}\n`),
+  };
+}
+
+/** The one line and the exit status of a failed command; never a stack trace for an expected failure. */
+export function reportFailure(error: unknown, io: CliIo): number {
+  if (error instanceof Ftp2s3Error) {
+    io.stderr.write(`ftp2s3: ${error.code}: ${error.message}\n`);
+    if (error.code === "ABORTED" && io.signal?.aborted) return EXIT_INTERRUPTED;
+    return error.code === "INVALID_INPUT" ? EXIT_USAGE : EXIT_FAILED;
+  }
+  const debug = Boolean(io.env.FTP2S3_DEBUG);
+  const detail = debug ? String((error as Error)?.stack ?? error) : String(error);
+  io.stderr.write(
+    `ftp2s3: unexpected error: ${detail}${debug ? "" : " (set FTP2S3_DEBUG=1 for a stack trace)"}\n`,
+  );
+  return EXIT_FAILED;
+}
+
+async function readSecretFile(path: string): Promise<string> {
+  return (await readInput(path, "password file")).toString("utf8").replace(/\r?\n$/, "");
+}
+
+async function readInput(path: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw new InvalidInputError(`cannot read the ${what} ${path}: ${(error as Error).message}`);
+  }
+}
+
+function mebibytes(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a number of MiB, e.g. 8");
+  return Math.round(n * 2 ** 20);
+}
+
+export function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number of 1 or more");
+  return n;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a number greater than 0");
+  return n;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === "" ? undefined : value;
+}
