@@ -133,6 +133,62 @@ for (const kind of interopServerKinds) {
   });
 }
 
+for (const kind of interopServerKinds) {
+  const unavailable = interopUnavailableReason(kind);
+  describe.skipIf(unavailable !== undefined && !required)(`ftp2s3 mirror against ${kind}`, () => {
+    let server: InteropServer;
+    let tree: string;
+    const bucket = `mirror-${kind}`;
+    const mirror = (...options: string[]) =>
+      runInProcess(
+        [
+          "mirror",
+          `ftp://${USER}@127.0.0.1:${server.port}/`,
+          `s3://${bucket}/m/`,
+          "--recursive",
+          "--progress",
+          "none",
+          ...options,
+        ],
+        { ...s3.env, FTP_PASSWORD: PASSWORD },
+      );
+
+    beforeAll(async () => {
+      // A tree of its own, so that changing a file here does not disturb the copies above.
+      tree = await mkdtemp(path.join(os.tmpdir(), "ftp2s3-interop-mirror-"));
+      await chmod(tree, 0o755);
+      for (const name of ["a.csv", "b.csv", "dir with space/ünïcødé.csv", "skip/x.tmp"]) {
+        await mkdir(path.dirname(path.join(tree, name)), { recursive: true, mode: 0o755 });
+        await writeFile(path.join(tree, name), randomFile(500), { mode: 0o644 });
+      }
+      server = await startInteropServer(kind as InteropServerKind, {
+        root: tree,
+        user: USER,
+        password: PASSWORD,
+      });
+      await s3.createBucket(bucket);
+    });
+    afterAll(async () => {
+      await server?.stop();
+      await rm(tree, { recursive: true, force: true });
+    });
+
+    it("copies everything, then nothing, then only the file that changed and the one that appeared", async () => {
+      const first = await mirror("--exclude", "**/*.tmp");
+      const second = await mirror("--exclude", "**/*.tmp");
+      await writeFile(path.join(tree, "a.csv"), randomFile(501), { mode: 0o644 });
+      await writeFile(path.join(tree, "c.csv"), randomFile(10), { mode: 0o644 });
+      const third = await mirror("--exclude", "**/*.tmp");
+
+      expect(first.result).toMatchObject({ copied: 3, excluded: 1, failed: [] });
+      expect(second.result).toMatchObject({ copied: 0, unchanged: 3, failed: [] });
+      expect(third.result).toMatchObject({ copied: 2, unchanged: 2, failed: [] });
+      expect(await objectExists(s3.client(), bucket, "m/dir with space/ünïcødé.csv")).toBe(true);
+      expect(await objectExists(s3.client(), bucket, "m/skip/x.tmp")).toBe(false);
+    });
+  });
+}
+
 describe.skipIf(interopUnavailableReason("vsftpd") !== undefined && !required)(
   "ftp2s3 over FTPS (vsftpd)",
   () => {
