@@ -202,6 +202,8 @@ const baseSchema = z
       .prefault({}),
     /** Transfer tuning passed to the function (see functions/config.ts). */
     transfer: configSchema.shape.transfer,
+    /** Mirror runs: FTP sessions per run and the per-invocation budget before fan-out (see functions/config.ts). */
+    mirror: configSchema.shape.mirror,
     alarms: z
       .object({
         /** E-mail addresses subscribed to a new SNS topic for the alarms. Default none. */

@@ -48,6 +48,7 @@ export function buildFunctionConfig(config: StackConfig, refs: FunctionConfigRef
     queueUrl: refs.queueUrl,
     connections,
     transfer: config.transfer,
+    mirror: config.mirror,
   };
 }
 

@@ -110,6 +110,7 @@ describe("the transfer function", () => {
         deadlineMarginSeconds: 30,
         tagWithSha256: true,
       },
+      mirror: { concurrency: 4, inlineFiles: 2000, inlineMiB: 8192 },
     });
   });
 
