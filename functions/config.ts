@@ -7,42 +7,50 @@ import { InvalidInputError } from "./core/errors.js";
  * give a connection's name and a path, never a host or a password (the SSRF fence).
  */
 
-const absolutePath = z
+export const absolutePath = z
   .string()
   .regex(/^\//, "must be an absolute path")
   .refine((p) => !/[\r\n\0]/.test(p), "must not contain CR, LF or NUL");
 
-export const connectionSchema = z
-  .object({
-    /** Host name or address of the FTP server. */
-    host: z.string().min(1),
-    /** Control port; default 21 (990 for implicit TLS). */
-    port: z.number().int().min(1).max(65535).optional(),
-    /** Login name; leave out together with `anonymous: true` for an anonymous login. */
-    user: z.string().min(1).optional(),
-    /** Log in as "anonymous" (no secret needed). Default false. */
-    anonymous: z.boolean().default(false),
-    /** "explicit" (AUTH TLS, the default), "implicit", or false for plain FTP. */
-    secure: z.union([z.literal(false), z.literal("explicit"), z.literal("implicit")]).default("explicit"),
-    /** Secrets Manager secret holding the password: a plain string, or JSON with a "password" field. */
-    passwordSecretArn: z.string().min(1).optional(),
-    /** PEM CA certificates to trust for this server's TLS certificate (default: Node's CAs). */
-    caPem: z.string().optional(),
-    /** Remote directories that may be read; a requested path must lie inside one of them. */
-    roots: z.array(absolutePath).min(1),
-    /**
-     * Allow a host that is or resolves to a loopback, private, link-local or other non-public address.
-     * Default false: besides naming only configured hosts, the fence keeps callers off internal networks.
-     */
-    allowPrivateAddresses: z.boolean().default(false),
-    /** Idle timeout in seconds for this server (connect, replies, stalled data). Default 30. */
-    timeoutSeconds: z.number().positive().default(30),
-  })
+/**
+ * A connection's fields, shared with the stack's config (infra/config.ts), which writes them through:
+ * one definition, so a field cannot be known to one and lost by the other.
+ */
+export const connectionFields = z.object({
+  /** Host name or address of the FTP server. */
+  host: z.string().min(1),
+  /** Control port; default 21 (990 for implicit TLS). */
+  port: z.number().int().min(1).max(65535).optional(),
+  /** Login name; leave out together with `anonymous: true` for an anonymous login. */
+  user: z.string().min(1).optional(),
+  /** Log in as "anonymous" (no secret needed). Default false. */
+  anonymous: z.boolean().default(false),
+  /** "explicit" (AUTH TLS, the default), "implicit", or false for plain FTP. */
+  secure: z.union([z.literal(false), z.literal("explicit"), z.literal("implicit")]).default("explicit"),
+  /** Secrets Manager secret holding the password: a plain string, or JSON with a "password" field. */
+  passwordSecretArn: z.string().min(1).optional(),
+  /** PEM CA certificates to trust for this server's TLS certificate (default: Node's CAs). */
+  caPem: z.string().optional(),
+  /** Remote directories that may be read; a requested path must lie inside one of them. */
+  roots: z.array(absolutePath).min(1),
+  /**
+   * Allow a host that is or resolves to a loopback, private, link-local or other non-public address.
+   * Default false: besides naming only configured hosts, the fence keeps callers off internal networks.
+   */
+  allowPrivateAddresses: z.boolean().default(false),
+  /** Idle timeout in seconds for this server (connect, replies, stalled data). Default 30. */
+  timeoutSeconds: z.number().positive().default(30),
+});
+
+/** "user" xor "anonymous": a connection says how it logs in. */
+export const userOrAnonymous = {
+  check: (c: { anonymous: boolean; user?: string | undefined }) => c.anonymous === (c.user === undefined),
+  message: 'give either "user" or "anonymous": true',
+};
+
+export const connectionSchema = connectionFields
   .strict()
-  .refine((c) => c.anonymous === (c.user === undefined), {
-    message: 'give either "user" or "anonymous": true',
-    path: ["user"],
-  })
+  .refine(userOrAnonymous.check, { message: userOrAnonymous.message, path: ["user"] })
   .refine((c) => c.anonymous || c.passwordSecretArn !== undefined, {
     message: 'a connection with a user needs "passwordSecretArn"',
     path: ["passwordSecretArn"],

@@ -1,7 +1,13 @@
 import { readFileSync } from "node:fs";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { z } from "zod";
-import { configSchema, describeIssues } from "../functions/config.js";
+import {
+  absolutePath,
+  configSchema,
+  connectionFields,
+  describeIssues,
+  userOrAnonymous,
+} from "../functions/config.js";
 
 /**
  * The stack's configuration: one JSON document (a file named with `-c config=path`, or an object in
@@ -18,11 +24,6 @@ export class StackConfigError extends Error {
   }
 }
 
-const absolutePath = z
-  .string()
-  .regex(/^\//, "must be an absolute path")
-  .refine((p) => !/[\r\n\0]/.test(p), "must not contain CR, LF or NUL");
-
 const keyPrefix = z
   .string()
   .refine((p) => p === "" || p.endsWith("/"), 'must be empty or end with "/"')
@@ -38,34 +39,13 @@ const secretArn = z
 
 const connectionName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, _ . - only");
 
-const connectionSchema = z
-  .object({
-    /** Host name or address of the FTP server. */
-    host: z.string().min(1),
-    /** Control port. Default: 21 (990 for implicit TLS). */
-    port: z.number().int().min(1).max(65535).optional(),
-    /** Login name. Default: none (then `anonymous: true` is required). */
-    user: z.string().min(1).optional(),
-    /** Log in as "anonymous", without a secret. Default false. */
-    anonymous: z.boolean().default(false),
-    /** "explicit" (AUTH TLS), "implicit", or false for plain FTP. Default "explicit". */
-    secure: z.union([z.literal(false), z.literal("explicit"), z.literal("implicit")]).default("explicit"),
-    /** An existing secret holding the password. Default: the stack creates one. */
+const connectionSchema = connectionFields
+  .extend({
+    /** An existing secret holding the password (its complete ARN). Default: the stack creates one. */
     passwordSecretArn: secretArn.optional(),
-    /** PEM CA certificates to trust for the server's certificate. Default: Node's CAs. */
-    caPem: z.string().optional(),
-    /** Remote directories that may be read (at least one). */
-    roots: z.array(absolutePath).min(1),
-    /** Idle timeout in seconds (connect, replies, stalled data). Default 30. */
-    timeoutSeconds: z.number().positive().default(30),
-    /** Allow a host on a loopback, private or link-local address (e.g. inside a VPC). Default false. */
-    allowPrivateAddresses: z.boolean().default(false),
   })
   .strict()
-  .refine((c) => c.anonymous === (c.user === undefined), {
-    message: 'give either "user" or "anonymous": true',
-    path: ["user"],
-  })
+  .refine(userOrAnonymous.check, { message: userOrAnonymous.message, path: ["user"] })
   .refine((c) => !(c.anonymous && c.passwordSecretArn !== undefined), {
     message: "an anonymous connection takes no password secret",
     path: ["passwordSecretArn"],
