@@ -35,6 +35,8 @@ export interface PlannedFile {
   size: number | null;
   /** The listing's version token (modification time), see versionOf. */
   version: string | null;
+  /** The modification time when the listing gives one (MLSD); LIST gives only text. */
+  modifiedAt: Date | null;
 }
 
 export interface MirrorPlan {
@@ -109,7 +111,14 @@ export async function planMirror(source: FileSource, request: MirrorRequest): Pr
       } else {
         try {
           const key = keyFor(request.keyPrefix, relativePath);
-          plan.files.push({ path, relativePath, key, size: entry.size, version: versionOf(entry) });
+          plan.files.push({
+            path,
+            relativePath,
+            key,
+            size: entry.size,
+            version: versionOf(entry),
+            modifiedAt: entry.modifiedAt,
+          });
         } catch (error) {
           plan.skipped.push({ path, reason: describeFailure(error).message });
         }

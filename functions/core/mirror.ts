@@ -15,8 +15,12 @@ import {
   pathFilter,
   planMirror,
 } from "./mirror-plan.js";
+import { DEFAULT_PART_SIZE } from "./part-size.js";
 import type { FileSource, ListedObject, ObjectSink } from "./ports.js";
 import { type CopyOptions, copyFile } from "./transfer.js";
+
+/** Small files whose upload may still be finishing while their FTP session reads the next one. */
+const PENDING_COMMITS_PER_SESSION = 4;
 
 export { keyFor, type MirrorRequest, type PlannedFile, planMirror, unsafeNameReason } from "./mirror-plan.js";
 
@@ -139,7 +143,17 @@ export async function runMirror(
     const likelyChecks = new Set(candidates.filter((f) => listed.get(f.key)?.size === f.size));
     const { inline, later } = splitByBudget(candidates, likelyChecks, options);
     handedOver = true;
-    const overflow = await copyAll(connect, listingSource, sink, bucket, inline, options, summary, next);
+    const overflow = await copyAll(
+      connect,
+      listingSource,
+      sink,
+      bucket,
+      inline,
+      listed,
+      options,
+      summary,
+      next,
+    );
     await enqueueAll([...overflow, ...later], options, summary);
     if (request.deleteExtraneous && extraneous.length > 0) {
       const refused = await sink.delete(bucket, extraneous);
@@ -208,6 +222,7 @@ async function copyAll(
   sink: ObjectSink,
   bucket: string,
   files: PlannedFile[],
+  listed: Map<string, ListedObject>,
   options: MirrorOptions,
   summary: MirrorSummary,
   manifest: Manifest,
@@ -217,8 +232,78 @@ async function copyAll(
   let nextIndex = 0;
   let stopped: { code: string; message: string } | undefined;
 
+  /** Copies one file; resolves `released` once the FTP session is free again (true) or broken (false). */
+  function copyOne(source: FileSource, file: PlannedFile, released: (fine: boolean) => void): Promise<void> {
+    const startedAt = now();
+    let downloaded = false;
+    return copyFile(
+      source,
+      sink,
+      {
+        path: file.path,
+        target: { bucket, key: file.key },
+        // Not in the bucket listing: nothing to compare against (and no HEAD to send).
+        ifExists: listed.has(file.key) ? "skip-unchanged" : "replace",
+        // MLSD gave size and time: no SIZE and MDTM per file. LIST gives no time to record.
+        ...(file.size !== null && file.modifiedAt !== null
+          ? { known: { size: file.size, modifiedAt: file.modifiedAt } }
+          : {}),
+      },
+      {
+        ...options.copy,
+        ...(options.signal ? { signal: options.signal } : {}),
+        onDownloaded: () => {
+          downloaded = true;
+          released(true);
+        },
+      },
+    ).then(
+      (outcome) => {
+        released(true);
+        summary[outcome.status] += 1;
+        if (outcome.status === "copied") summary.bytes += outcome.bytes;
+        if (file.size !== null && file.version !== null) {
+          manifest.entries[file.relativePath] = {
+            size: file.size,
+            version: file.version,
+            etag: outcome.etag,
+          };
+        }
+        const durationMs = Math.round(now() - startedAt);
+        options.onFile?.({
+          path: file.path,
+          key: file.key,
+          outcome: outcome.status,
+          bytes: outcome.bytes,
+          durationMs,
+        });
+      },
+      (error: unknown) => {
+        // A failure while the file was still being read may have closed the session.
+        released(downloaded);
+        const failure = describeFailure(error);
+        summary.failed.push({ path: file.path, ...failure });
+        const durationMs = Math.round(now() - startedAt);
+        options.onFile?.({
+          path: file.path,
+          key: file.key,
+          outcome: "failed",
+          bytes: 0,
+          durationMs,
+          error: failure,
+        });
+      },
+    );
+  }
+
+  /**
+   * One FTP session working through the shared list. A small file (one part, held in memory anyway)
+   * frees the session as soon as its bytes are in and confirmed: the next RETR starts while S3 stores
+   * the last one. A few such commits may be pending per session; bigger files are finished in turn.
+   */
   async function worker(initial: FileSource | undefined): Promise<void> {
     let source = initial;
+    const pending = new Set<Promise<void>>();
     try {
       for (let i = nextIndex++; i < files.length; i = nextIndex++) {
         const file = files[i] as PlannedFile;
@@ -236,49 +321,28 @@ async function copyAll(
           });
           continue;
         }
-        const startedAt = now();
+        while (pending.size >= PENDING_COMMITS_PER_SESSION) await Promise.race(pending);
         try {
           source ??= await connect();
-          const outcome = await copyFile(
-            source,
-            sink,
-            { path: file.path, target: { bucket, key: file.key }, ifExists: "skip-unchanged" },
-            { ...options.copy, ...(options.signal ? { signal: options.signal } : {}) },
-          );
-          summary[outcome.status] += 1;
-          if (outcome.status === "copied") summary.bytes += outcome.bytes;
-          if (file.size !== null && file.version !== null) {
-            manifest.entries[file.relativePath] = {
-              size: file.size,
-              version: file.version,
-              etag: outcome.etag,
-            };
-          }
-          const durationMs = Math.round(now() - startedAt);
-          options.onFile?.({
-            path: file.path,
-            key: file.key,
-            outcome: outcome.status,
-            bytes: outcome.bytes,
-            durationMs,
-          });
         } catch (error) {
-          const failure = describeFailure(error);
-          summary.failed.push({ path: file.path, ...failure });
-          const durationMs = Math.round(now() - startedAt);
-          options.onFile?.({
-            path: file.path,
-            key: file.key,
-            outcome: "failed",
-            bytes: 0,
-            durationMs,
-            error: failure,
-          });
-          // A failed transfer may have closed the session (basic-ftp closes on socket errors): start afresh.
-          source?.close();
+          summary.failed.push({ path: file.path, ...describeFailure(error) });
+          continue;
+        }
+        let released: (fine: boolean) => void = () => {};
+        const free = new Promise<boolean>((resolve) => {
+          released = resolve;
+        });
+        const task = copyOne(source, file, released);
+        pending.add(task);
+        void task.finally(() => pending.delete(task));
+        const small = file.size !== null && file.size < (options.copy.partSize ?? DEFAULT_PART_SIZE);
+        const fine = small ? await free : (await task, await free);
+        if (!fine) {
+          source.close();
           source = undefined;
         }
       }
+      await Promise.all(pending);
     } finally {
       source?.close();
     }

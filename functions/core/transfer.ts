@@ -24,6 +24,8 @@ export interface CopyRequest {
   path: string;
   target: S3Location;
   ifExists: IfExists;
+  /** Size and time already known (from a directory listing): no SIZE and MDTM are sent. */
+  known?: RemoteFileInfo;
 }
 
 export interface CopyOptions {
@@ -38,6 +40,11 @@ export interface CopyOptions {
   /** Cancels the copy; its reason (a TransferTimeoutError for a deadline) becomes the error. */
   signal?: AbortSignal;
   onProgress?: (snapshot: ProgressSnapshot) => void;
+  /**
+   * Called once the file is read and confirmed, before the upload is committed: from then on the
+   * copy no longer uses the FTP session, which may start on the next file.
+   */
+  onDownloaded?: () => void;
   /** Problems that do not fail the copy: an abort S3 refused, a tag not written. */
   onWarning?: (message: string, details: Record<string, unknown>) => void;
   /** Milliseconds clock, injected in tests. */
@@ -106,7 +113,7 @@ export async function copyFile(
   assertValidKey(target.key);
   throwIfAborted(opts.signal);
 
-  const info = await source.stat(path);
+  const info = request.known ?? (await source.stat(path));
   const url = source.urlOf(path);
   if (request.ifExists !== "replace") {
     const existing = await sink.head(target);
@@ -156,12 +163,14 @@ export async function copyFile(
     progress.finish(intake.bytes);
     checkConfirmed(reply, { url, expectedBytes: info.size, receivedBytes: intake.bytes });
     throwIfAborted(stop.signal);
+    opts.onDownloaded?.();
 
     // Past this point the server has confirmed the file: finish the commit even if the deadline
     // fires meanwhile (the caller's margin covers the last parts), rather than race it and leave an
     // object behind a reported failure.
     const committed = await upload.commit();
     const sha256 = intake.digest();
+    // A request of its own: s3rver, for one, ignores the x-amz-tagging header of a PutObject silently.
     const tagged = opts.tagWithSha256 ? await tagObject(sink, target, sha256, opts.onWarning) : false;
     return {
       status: "copied",
