@@ -336,7 +336,8 @@ async function copyAll(
         pending.add(task);
         void task.finally(() => pending.delete(task));
         const small = file.size !== null && file.size < (options.copy.partSize ?? DEFAULT_PART_SIZE);
-        const fine = small ? await free : (await task, await free);
+        if (!small) await task; // a big file holds several parts in memory: finish it first
+        const fine = await free;
         if (!fine) {
           source.close();
           source = undefined;
