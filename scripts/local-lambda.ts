@@ -14,7 +14,7 @@ import { parseConfig } from "../functions/config.js";
 import { createHandler } from "../functions/lambda/create-handler.js";
 import { startEmbeddedFtp } from "../test/support/embedded-ftp.js";
 import { startFauxqsS3, startS3rver } from "../test/support/embedded-s3.js";
-import { fakeContext, sqsEvent, sqsRecord } from "../test/support/lambda-rig.js";
+import { fakeContext, sqsEvent, sqsRecord } from "../test/support/lambda-events.js";
 
 export const LOCAL_BUCKET = "landing-bucket";
 

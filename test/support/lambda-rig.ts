@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -7,7 +6,7 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 import { S3Client } from "@aws-sdk/client-s3";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
+import type { SQSRecord } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { vi } from "vitest";
 import { secretsManagerPasswords } from "../../functions/adapters/passwords.js";
@@ -16,7 +15,10 @@ import { parseConfig } from "../../functions/config.js";
 import { createHandler } from "../../functions/lambda/create-handler.js";
 import { type EmbeddedFtpServer, startEmbeddedFtp } from "./embedded-ftp.js";
 import { startFauxqsS3 } from "./embedded-s3.js";
+import { fakeContext, sqsRecord, urlRequest } from "./lambda-events.js";
 import { type S3Recorder, startS3Recorder } from "./s3-recorder.js";
+
+export { fakeContext, sqsEvent, sqsRecord, urlRequest } from "./lambda-events.js";
 
 export const bucket = "landing-bucket";
 export const secretArn = "arn:aws:secretsmanager:us-east-1:000000000000:secret:partner-ftp";
@@ -150,72 +152,6 @@ export async function startLambdaRig(
 }
 
 export type LambdaRig = Awaited<ReturnType<typeof startLambdaRig>>;
-
-export function fakeContext(remainingMs: number): Context {
-  const deadline = Date.now() + remainingMs;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: "ftp2s3",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:us-east-1:000000000000:function:ftp2s3",
-    memoryLimitInMB: "1024",
-    awsRequestId: randomUUID(),
-    logGroupName: "/aws/lambda/ftp2s3",
-    logStreamName: "test",
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}
-
-export function sqsRecord(body: string, messageId: string = randomUUID()): SQSRecord {
-  return {
-    messageId,
-    receiptHandle: `handle-${messageId}`,
-    body,
-    attributes: {
-      ApproximateReceiveCount: "1",
-      SentTimestamp: String(Date.now()),
-      SenderId: "000000000000",
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
-    },
-    messageAttributes: {},
-    md5OfBody: "",
-    eventSource: "aws:sqs",
-    eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:ingest",
-    awsRegion: region,
-  };
-}
-
-export function sqsEvent(...records: SQSRecord[]): SQSEvent {
-  return { Records: records };
-}
-
-/** A Function URL request (payload 2.0). */
-export function urlRequest(method: string, path: string, body?: unknown) {
-  return {
-    version: "2.0",
-    routeKey: "$default",
-    rawPath: path,
-    rawQueryString: "",
-    headers: { "content-type": "application/json" },
-    requestContext: {
-      accountId: "000000000000",
-      apiId: "url",
-      domainName: "url.lambda-url.us-east-1.on.aws",
-      domainPrefix: "url",
-      http: { method, path, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "test" },
-      requestId: randomUUID(),
-      routeKey: "$default",
-      stage: "$default",
-      time: new Date().toISOString(),
-      timeEpoch: Date.now(),
-    },
-    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-    isBase64Encoded: false,
-  };
-}
 
 export interface HttpResult {
   statusCode: number;
