@@ -46,6 +46,7 @@ export function createS3Client(
   });
 }
 
-function nonEmpty(value: string | undefined): string | undefined {
+/** An environment variable's value, with "" read as unset (as the AWS SDKs do). */
+export function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === "" ? undefined : value;
 }

@@ -35,7 +35,7 @@ export function createS3Sink(client: S3Client): ObjectSink {
           );
           for (const o of page.Contents ?? []) {
             if (o.Key !== undefined) {
-              objects.push({ key: o.Key, size: o.Size ?? 0, etag: (o.ETag ?? "").replace(/^"|"$/g, "") });
+              objects.push({ key: o.Key, size: o.Size ?? 0, etag: unquote(o.ETag) });
             }
           }
           ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -97,7 +97,7 @@ export function createS3Sink(client: S3Client): ObjectSink {
         const head = await client.send(new HeadObjectCommand({ Bucket: target.bucket, Key: target.key }));
         return {
           size: head.ContentLength ?? 0,
-          etag: (head.ETag ?? "").replace(/^"|"$/g, ""),
+          etag: unquote(head.ETag),
           metadata: head.Metadata ?? {},
         };
       } catch (error) {
@@ -173,7 +173,7 @@ class LibStorageUpload implements ObjectUpload {
     this.body.end();
     try {
       const result = (await this.done) as { ETag?: string; VersionId?: string };
-      return { etag: (result.ETag ?? "").replace(/^"|"$/g, ""), versionId: result.VersionId };
+      return { etag: unquote(result.ETag), versionId: result.VersionId };
     } catch (error) {
       if (httpStatus(error) === 412) {
         throw new ObjectExistsError(
@@ -245,4 +245,9 @@ function s3Error(what: string, error: unknown): S3Error {
 
 function httpStatus(error: unknown): number | undefined {
   return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+}
+
+/** S3 sends ETags in quotes; results and the mirror manifest keep them bare. */
+function unquote(etag: string | undefined): string {
+  return (etag ?? "").replace(/^"|"$/g, "");
 }

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { connectFtpSource, defaultFtpTimeoutMs } from "../adapters/ftp-source.js";
-import { type ChecksumMode, createS3Client } from "../adapters/s3-client.js";
+import { type ChecksumMode, createS3Client, nonEmpty } from "../adapters/s3-client.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
 import { Ftp2s3Error, InvalidInputError } from "../core/errors.js";
 import type { FtpLocation } from "../core/locations.js";
@@ -158,8 +158,4 @@ function positiveNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a number greater than 0");
   return n;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === "" ? undefined : value;
 }
