@@ -94,6 +94,8 @@ export class Transfers {
           {
             ...this.copyOptions(signal),
             onProgress: (progress) => log.info("transfer progress", { ...progress }),
+            // A warning (an abort S3 refused, a tag not written) carries the transfer's keys too.
+            onWarning: (message, details) => log.warn(message, details),
           },
         );
         log.info(outcome.status === "copied" ? "transfer completed" : "transfer skipped: unchanged", {
