@@ -25,13 +25,18 @@ import type {
 /** Writes objects with lib-storage over an S3 client built once per process and injected here. */
 export function createS3Sink(client: S3Client): ObjectSink {
   return {
-    async list(bucket, prefix) {
+    async list(bucket, prefix, options = {}) {
       const objects: ListedObject[] = [];
       let ContinuationToken: string | undefined;
       try {
         do {
           const page = await client.send(
-            new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken }),
+            new ListObjectsV2Command({
+              Bucket: bucket,
+              Prefix: prefix,
+              ContinuationToken,
+              ...(options.recursive === false ? { Delimiter: "/" } : {}),
+            }),
           );
           for (const o of page.Contents ?? []) {
             if (o.Key !== undefined) {

@@ -101,7 +101,8 @@ export async function runMirror(
     const manifestTarget = { bucket, key: request.keyPrefix + MANIFEST_NAME };
     const sourceUrl = listingSource.urlOf(request.remoteDir);
     const [objects, manifestText] = await Promise.all([
-      sink.list(bucket, request.keyPrefix),
+      // A mirror that stays in its directory has no business with the keys of subdirectories.
+      sink.list(bucket, request.keyPrefix, { recursive: request.recursive }),
       sink.readText(manifestTarget),
     ]);
     const manifest = parseManifest(manifestText, sourceUrl);

@@ -101,8 +101,11 @@ export interface ListedObject {
 }
 
 export interface ObjectSink {
-  /** Every object under the prefix, by pages (ListObjectsV2): a thousand keys a request. */
-  list(bucket: string, prefix: string): Promise<ListedObject[]>;
+  /**
+   * Every object under the prefix, by pages (ListObjectsV2): a thousand keys a request. With
+   * `recursive: false`, only the keys directly under it (not those below another "/").
+   */
+  list(bucket: string, prefix: string, options?: { recursive?: boolean }): Promise<ListedObject[]>;
   /** A small text object (the mirror's manifest), or null when there is none. */
   readText(target: S3Location): Promise<string | null>;
   writeText(target: S3Location, text: string): Promise<void>;
