@@ -36,7 +36,7 @@ let ftp: FakeFtpServer | undefined;
 let counter = 0;
 
 beforeAll(async () => {
-  s3 = await startFauxqsS3(); // fauxqs implements AbortMultipartUpload; s3rver answers it with 405
+  s3 = await startFauxqsS3();
   await s3.createBucket(bucket);
   recorder = await startS3Recorder(s3.endpoint);
   client = s3.client();
@@ -421,7 +421,9 @@ describe("S3 failing under a transfer", () => {
     const { run, key, operations, lastLine } = await copy(url);
 
     expect(run.exitCode).toBe(1);
-    expect(lastLine).toMatch(/^ftp2s3: S3: upload to s3:\/\/gate\/case-\d+\.bin failed: .*\(HTTP 500\)$/);
+    expect(lastLine).toMatch(
+      /^ftp2s3: S3: upload to s3:\/\/gate\/case-\d+\.bin failed \(part \d+\): .*\(HTTP 500\)$/,
+    );
     const progress = run.stderr
       .split("\n")
       .filter((line) => line.startsWith("{"))
@@ -494,16 +496,18 @@ describe("when the abort itself fails", () => {
     const work = await import("node:fs/promises").then((fs) => fs.mkdtemp("/tmp/ftp2s3-s3rver-"));
     const s3rver = await startS3rver(work);
     await s3rver.createBucket(bucket);
+    const refusing = await startS3Recorder(s3rver.endpoint);
     try {
       const url = await serve({
         files: { [path]: randomFile(fileSize) },
         retr: retrScripts.fullDataThen("426 Gone."),
       });
+      // S3 refuses the abort: 405, as s3rver itself did before it learnt AbortMultipartUpload.
+      refusing.fault = ({ operation }) => (operation === "AbortMultipartUpload" ? 405 : undefined);
 
-      // s3rver does not implement AbortMultipartUpload: it answers 405.
       const run = await runInProcess(
         [url, `s3://${bucket}/abort-fails.bin`, "--part-size", "5", "--progress", "none"],
-        { ...s3rver.env, FTP_PASSWORD: PASSWORD },
+        { ...s3rver.env, AWS_ENDPOINT_URL_S3: refusing.endpoint, FTP_PASSWORD: PASSWORD },
       );
 
       const lines = run.stderr.trim().split("\n");
@@ -512,8 +516,13 @@ describe("when the abort itself fails", () => {
         /^ftp2s3: warning: could not abort the multipart upload of s3:\/\/gate\/abort-fails\.bin; the lifecycle rule will \{"uploadId":"\w+","reason":"aborting upload \w+: .*\(HTTP 405\)"\}$/,
       );
       expect(lines[1]).toMatch(/^ftp2s3: FTP_REPLY: RETR .* failed: 426 Gone\.$/);
+      expect(refusing.requests.some((r) => r.operation === "AbortMultipartUpload" && r.status === 405)).toBe(
+        true,
+      );
+      expect(refusing.openUploads()).toHaveLength(1); // left to the lifecycle rule
       expect(await objectExists(s3rver.client(), bucket, "abort-fails.bin")).toBe(false);
     } finally {
+      await refusing.close();
       await s3rver.close();
     }
   });

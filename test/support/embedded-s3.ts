@@ -4,9 +4,15 @@ import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { buildApp } from "fauxqs";
 import S3rver from "s3rver";
+import { installS3rverMultipart } from "./s3rver-multipart.js";
 
 export interface EmbeddedS3Server {
-  /** "s3rver" keeps objects in a folder; "fauxqs" in memory, and implements AbortMultipartUpload. */
+  /**
+   * "s3rver" keeps objects in a folder. Of multipart uploads, s3rver itself implements Create, UploadPart
+   * and Complete (which checks neither ETags nor part sizes); ListParts, AbortMultipartUpload and
+   * ListMultipartUploads come from ./s3rver-multipart.ts, over the parts s3rver stored.
+   * "fauxqs" keeps them in memory, and implements AbortMultipartUpload itself.
+   */
   kind: "s3rver" | "fauxqs";
   endpoint: string;
   /** Environment for the SDK (and the CLI) to reach this server. */
@@ -41,10 +47,14 @@ function describe(
   };
 }
 
-/** s3rver on 127.0.0.1, storing objects under `directory` where a person can look at them. */
+/**
+ * s3rver on 127.0.0.1, storing objects under `directory` where a person can look at them, with
+ * ListParts, AbortMultipartUpload and ListMultipartUploads added in front of its own middleware.
+ */
 export async function startS3rver(directory: string): Promise<EmbeddedS3Server> {
   await mkdir(directory, { recursive: true });
   const server = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory });
+  installS3rverMultipart(server); // before run(): Koa composes its middleware when it starts listening
   const address = (await server.run()) as AddressInfo;
   return describe("s3rver", `http://127.0.0.1:${address.port}`, async () => {
     await server.close();

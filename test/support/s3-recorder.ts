@@ -8,6 +8,8 @@ export interface RecordedS3Request {
     | "UploadPart"
     | "CompleteMultipartUpload"
     | "AbortMultipartUpload"
+    | "ListParts"
+    | "ListMultipartUploads"
     | "PutObject"
     | "PutObjectTagging"
     | "HeadObject"
@@ -145,6 +147,8 @@ function classify(method: string, url: URL): RecordedS3Request["operation"] {
   if (method === "PUT" && q.has("uploadId") && q.has("partNumber")) return "UploadPart";
   if (method === "POST" && q.has("uploadId")) return "CompleteMultipartUpload";
   if (method === "DELETE" && q.has("uploadId")) return "AbortMultipartUpload";
+  if (method === "GET" && q.has("uploadId")) return "ListParts";
+  if (method === "GET" && q.has("uploads")) return "ListMultipartUploads";
   if (method === "PUT" && q.has("tagging")) return "PutObjectTagging";
   if (method === "PUT") return "PutObject";
   if (method === "HEAD") return "HeadObject";
