@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
-import { PassThrough, type Writable } from "node:stream";
+import { createHash, randomBytes } from "node:crypto";
+import type { Writable } from "node:stream";
 import { describe, expect, it, vi } from "vitest";
 import {
   DataConnectionError,
@@ -9,21 +9,15 @@ import {
   SizeMismatchError,
   TransferTimeoutError,
 } from "../../functions/core/errors.js";
-import type {
-  CancelReport,
-  FileSource,
-  FtpReply,
-  ObjectSink,
-  ObjectUpload,
-  RemoteFileInfo,
-  UploadOptions,
-} from "../../functions/core/ports.js";
+import type { FileSource, FtpReply, RemoteFileInfo } from "../../functions/core/ports.js";
 import type { ProgressSnapshot } from "../../functions/core/progress.js";
 import { type CopyRequest, copyFile } from "../../functions/core/transfer.js";
+import { MemoryS3 } from "../support/memory-s3.js";
 
 const target = { bucket: "b", key: "k.bin" };
 const request: CopyRequest = { path: "/in/k.bin", target, ifExists: "fail" };
 const modifiedAt = new Date("2026-01-02T03:04:05Z");
+const MiB = 2 ** 20;
 
 type DownloadScript = (destination: Writable, signal: AbortSignal) => Promise<FtpReply>;
 
@@ -47,6 +41,7 @@ function fakeSource(info: RemoteFileInfo, script: DownloadScript): FileSource & 
   };
 }
 
+/** Writes the bytes in 1000-byte chunks, as fast as the destination takes them (no waiting). */
 const serve =
   (data: Buffer, reply: FtpReply = { code: 226, message: "Transfer complete" }): DownloadScript =>
   async (destination) => {
@@ -55,80 +50,24 @@ const serve =
     return reply;
   };
 
-interface MemoryUpload {
-  options: UploadOptions;
-  received: Buffer[];
-  bodyEnded: boolean;
-  committed: boolean;
-  cancelled: Error | undefined;
+/** Writes the bytes in 64 KiB chunks, waiting for "drain" like a socket does (backpressure). */
+async function pour(destination: Writable, data: Buffer): Promise<void> {
+  for (let offset = 0; offset < data.length; offset += 64 * 1024) {
+    if (!destination.write(data.subarray(offset, offset + 64 * 1024))) {
+      await new Promise((resolve) => destination.once("drain", resolve));
+    }
+  }
 }
 
-/** A sink that keeps objects in a map; what a test configures decides how S3 behaves. */
-function memorySink(
-  behaviour: {
-    existing?: string[];
-    existingMetadata?: Record<string, string>;
-    failUploadWith?: Error;
-    cancelReport?: CancelReport;
-    tagError?: Error;
-  } = {},
-) {
-  const objects = new Map<string, Buffer>();
-  const tags = new Map<string, Record<string, string>>();
-  const uploads: MemoryUpload[] = [];
-  for (const key of behaviour.existing ?? []) objects.set(key, Buffer.from("old"));
-  const sink: ObjectSink = {
-    list: async () => [],
-    readText: async () => null,
-    writeText: async () => {},
-    delete: async () => [],
-    head: async ({ key }) => {
-      const object = objects.get(key);
-      return object === undefined
-        ? null
-        : { size: object.length, etag: "old-etag", metadata: behaviour.existingMetadata ?? {} };
-    },
-    startUpload({ key }, options): ObjectUpload {
-      const body = new PassThrough();
-      const record: MemoryUpload = {
-        options,
-        received: [],
-        bodyEnded: false,
-        committed: false,
-        cancelled: undefined,
-      };
-      uploads.push(record);
-      body.on("data", (chunk: Buffer) => record.received.push(chunk));
-      const ended = new Promise<void>((resolve) => body.on("end", resolve));
-      body.on("end", () => {
-        record.bodyEnded = true;
-      });
-      body.on("error", () => {});
-      return {
-        body,
-        failed: behaviour.failUploadWith
-          ? new Promise<never>((_, reject) => setTimeout(() => reject(behaviour.failUploadWith), 5))
-          : new Promise<never>(() => {}),
-        async commit() {
-          body.end();
-          await ended;
-          record.committed = true;
-          objects.set(key, Buffer.concat(record.received));
-          return { etag: "etag-1", versionId: undefined };
-        },
-        async cancel(reason) {
-          record.cancelled = reason;
-          body.destroy();
-          return behaviour.cancelReport ?? { uploadId: "u-1", clean: true, error: undefined };
-        },
-      };
-    },
-    async tag({ key }, t) {
-      if (behaviour.tagError) throw behaviour.tagError;
-      tags.set(key, t);
-    },
-  };
-  return { sink, objects, tags, uploads };
+const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
+const md5 = (bytes: Buffer) => createHash("md5").update(bytes).digest("hex");
+
+/** Nothing is left of a failed copy: no object, no upload open, nothing committed. */
+function expectNothingStored(s3: MemoryS3): void {
+  expect(s3.objects.size).toBe(0);
+  expect(s3.openUploads()).toEqual([]);
+  expect(s3.sent("PutObject")).toEqual([]);
+  expect(s3.sent("CompleteMultipartUpload")).toEqual([]);
 }
 
 describe("copyFile", () => {
@@ -136,108 +75,150 @@ describe("copyFile", () => {
     // Arrange
     const data = Buffer.from("x".repeat(12_345));
     const source = fakeSource({ size: data.length, modifiedAt }, serve(data));
-    const { sink, objects, tags, uploads } = memorySink();
+    const s3 = new MemoryS3();
 
     // Act
-    const result = await copyFile(source, sink, request, { partSize: 5 * 2 ** 20 });
+    const result = await copyFile(source, s3, request, { partSize: 5 * 2 ** 20 });
 
     // Assert
-    const sha256 = createHash("sha256").update(data).digest("hex");
-    expect(objects.get("k.bin")).toEqual(data);
+    const digest = sha256(data);
+    expect(s3.objects.get("k.bin")?.bytes).toEqual(data);
     expect(result).toMatchObject({
       bucket: "b",
       key: "k.bin",
       bytes: 12_345,
-      etag: "etag-1",
-      sha256,
+      etag: md5(data),
+      sha256: digest,
       ftpReply: { code: 226, message: "Transfer complete" },
       source: { url: "ftp://h/in/k.bin", size: 12_345, modifiedAt: "2026-01-02T03:04:05.000Z" },
       sizeCheck: "matched",
       partSize: 5 * 2 ** 20,
       tagged: true,
     });
-    expect(tags.get("k.bin")).toEqual({ sha256 });
-    expect(uploads[0]?.options).toEqual({
-      partSize: 5 * 2 ** 20,
-      queueSize: 4,
-      metadata: {
-        "source-url": "ftp://h/in/k.bin",
-        "source-size": "12345",
-        "source-mtime": "2026-01-02T03:04:05.000Z",
-      },
-      ifNoneMatch: true,
+    expect(s3.tags.get("k.bin")).toEqual({ sha256: digest });
+    expect(s3.objects.get("k.bin")?.metadata).toEqual({
+      "source-url": "ftp://h/in/k.bin",
+      "source-size": "12345",
+      "source-mtime": "2026-01-02T03:04:05.000Z",
     });
+    // A file within one part: one conditional PutObject, no multipart upload.
+    expect(s3.requests.map((r) => r.operation)).toEqual(["HeadObject", "PutObject", "PutObjectTagging"]);
+    expect(s3.sent("PutObject")[0]).toMatchObject({ bytes: 12_345, ifNoneMatch: true });
   });
 
-  it("does not end the upload body when the source ends its destination and then fails (426)", async () => {
-    const data = Buffer.alloc(5000, 1);
+  it("uploads a file of several parts with the default queue of four parts at once", async () => {
+    const partSize = 5 * MiB;
+    const data = randomBytes(6 * partSize + 123);
     const source = fakeSource({ size: data.length, modifiedAt }, async (destination) => {
-      await serve(data)(destination, new AbortController().signal);
-      throw new FtpReplyError("RETR ftp://h/in/k.bin failed: 426 Aborted", 426, "Aborted");
+      await pour(destination, data);
+      return { code: 226, message: "Transfer complete" };
     });
-    const { sink, objects, uploads } = memorySink();
+    const s3 = new MemoryS3();
+    let inFlight = 0;
+    let mostInFlight = 0;
+    s3.fault = async ({ operation }) => {
+      if (operation !== "UploadPart") return;
+      inFlight += 1;
+      mostInFlight = Math.max(mostInFlight, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      inFlight -= 1;
+    };
 
-    await expect(copyFile(source, sink, request)).rejects.toMatchObject({ code: "FTP_REPLY", ftpCode: 426 });
+    const result = await copyFile(source, s3, request, { partSize });
 
-    expect(objects.has("k.bin")).toBe(false);
-    expect(uploads[0]?.bodyEnded).toBe(false);
-    expect(uploads[0]?.committed).toBe(false);
-    expect(uploads[0]?.cancelled).toBeInstanceOf(FtpReplyError);
+    expect(result).toMatchObject({ status: "copied", bytes: data.length, partSize, sha256: sha256(data) });
+    expect(sha256(s3.objects.get("k.bin")?.bytes as Buffer)).toBe(sha256(data));
+    expect(s3.sent("UploadPart").map((r) => r.bytes)).toEqual([...Array(6).fill(partSize), 123]);
+    expect(mostInFlight).toBe(4);
+    expect(s3.sent("CompleteMultipartUpload")).toMatchObject([{ ifNoneMatch: true }]);
+    expect(s3.uploads.size).toBe(0);
   });
+
+  it.each([
+    ["within one part", 5000],
+    ["of several parts", 11 * MiB],
+  ])(
+    "does not store a file %s when the source ends its destination and then fails (426)",
+    async (_name, size) => {
+      const data = randomBytes(size);
+      const source = fakeSource({ size: data.length, modifiedAt }, async (destination) => {
+        await pour(destination, data);
+        throw new FtpReplyError("RETR ftp://h/in/k.bin failed: 426 Aborted", 426, "Aborted");
+      });
+      const s3 = new MemoryS3();
+
+      await expect(copyFile(source, s3, request, { partSize: 5 * MiB })).rejects.toMatchObject({
+        code: "FTP_REPLY",
+        ftpCode: 426,
+      });
+
+      expectNothingStored(s3);
+      // Whatever multipart upload was opened for the parts is aborted.
+      expect(s3.sent("AbortMultipartUpload").map((r) => r.uploadId)).toEqual(
+        s3.sent("CreateMultipartUpload").map((r) => r.uploadId),
+      );
+      if (size > 5 * MiB) expect(s3.sent("AbortMultipartUpload")).toHaveLength(1);
+    },
+  );
 
   it("refuses a final reply that is not 2xx even when the source resolved with it", async () => {
     const source = fakeSource(
       { size: 3, modifiedAt },
       serve(Buffer.from("abc"), { code: 451, message: "Local error" }),
     );
-    const { sink, objects } = memorySink();
+    const s3 = new MemoryS3();
 
-    await expect(copyFile(source, sink, request)).rejects.toThrow(
+    await expect(copyFile(source, s3, request)).rejects.toThrow(
       "RETR ftp://h/in/k.bin ended with 451 Local error",
     );
-    expect(objects.size).toBe(0);
+    expectNothingStored(s3);
   });
 
   it("refuses a byte count other than SIZE and says both numbers", async () => {
     const source = fakeSource({ size: 10_000, modifiedAt }, serve(Buffer.alloc(9_000)));
-    const { sink, objects, uploads } = memorySink();
+    const s3 = new MemoryS3();
 
-    const copying = copyFile(source, sink, request);
+    const copying = copyFile(source, s3, request);
 
     await expect(copying).rejects.toBeInstanceOf(SizeMismatchError);
     await expect(copying).rejects.toThrow(/after 9000 bytes, but SIZE announced 10000/);
-    expect(objects.size).toBe(0);
-    expect(uploads[0]?.cancelled).toBeInstanceOf(SizeMismatchError);
+    expectNothingStored(s3);
   });
 
   it("commits without a size check when the server gave no SIZE, and says so", async () => {
     const source = fakeSource({ size: null, modifiedAt: null }, serve(Buffer.alloc(700)));
-    const { sink, uploads } = memorySink();
+    const s3 = new MemoryS3();
 
-    const result = await copyFile(source, sink, request);
+    const result = await copyFile(source, s3, request);
 
     expect(result).toMatchObject({
       bytes: 700,
       sizeCheck: "skipped",
       source: { size: null, modifiedAt: null },
+      partSize: 16 * 2 ** 20,
     });
-    expect(uploads[0]?.options.metadata).toEqual({ "source-url": "ftp://h/in/k.bin" });
-    expect(uploads[0]?.options.partSize).toBe(16 * 2 ** 20);
+    expect(s3.objects.get("k.bin")?.metadata).toEqual({ "source-url": "ftp://h/in/k.bin" });
+    expect(s3.objects.get("k.bin")?.bytes).toEqual(Buffer.alloc(700));
   });
 
   it("stops the download when the upload fails under it and reports the S3 error", async () => {
     let downloadSignal: AbortSignal | undefined;
-    const source = fakeSource({ size: 1000, modifiedAt }, (_destination, signal) => {
+    const source = fakeSource({ size: 11 * MiB, modifiedAt }, async (destination, signal) => {
       downloadSignal = signal;
-      // A download that only ends when it is told to stop.
+      // More than a part, then a download that only ends when it is told to stop.
+      await pour(destination, randomBytes(6 * MiB));
       return new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
     });
     const s3Failure = new S3Error("upload to s3://b/k.bin failed: InternalError (HTTP 500)", 500);
-    const { sink, objects } = memorySink({ failUploadWith: s3Failure });
+    const s3 = new MemoryS3();
+    s3.fault = ({ operation }) => {
+      if (operation === "UploadPart") throw s3Failure;
+    };
 
-    await expect(copyFile(source, sink, request)).rejects.toBe(s3Failure);
+    await expect(copyFile(source, s3, request, { partSize: 5 * MiB })).rejects.toBe(s3Failure);
     expect(downloadSignal?.aborted).toBe(true);
-    expect(objects.size).toBe(0);
+    expectNothingStored(s3);
+    expect(s3.sent("AbortMultipartUpload")).toHaveLength(1);
   });
 
   it("turns the caller's deadline into the error and aborts the upload", async () => {
@@ -247,24 +228,26 @@ describe("copyFile", () => {
       deadline.abort(new TransferTimeoutError("the Lambda deadline is near"));
       return new Promise((_, reject) => signal.addEventListener("abort", () => reject(new Error("closed"))));
     });
-    const { sink, uploads } = memorySink();
+    const s3 = new MemoryS3();
 
-    await expect(copyFile(source, sink, request, { signal: deadline.signal })).rejects.toThrow(
+    await expect(copyFile(source, s3, request, { signal: deadline.signal })).rejects.toThrow(
       "the Lambda deadline is near",
     );
-    expect(uploads[0]?.cancelled).toBeInstanceOf(TransferTimeoutError);
+    expectNothingStored(s3);
   });
 
   it("refuses to start when the key exists and overwriting is off", async () => {
     const source = fakeSource({ size: 3, modifiedAt }, serve(Buffer.from("abc")));
-    const { sink, objects, uploads } = memorySink({ existing: ["k.bin"] });
+    const s3 = new MemoryS3();
+    s3.seed("k.bin", Buffer.from("old"));
 
-    await expect(copyFile(source, sink, request)).rejects.toBeInstanceOf(ObjectExistsError);
-    expect(uploads).toHaveLength(0);
-    expect(objects.get("k.bin")?.toString()).toBe("old");
+    await expect(copyFile(source, s3, request)).rejects.toBeInstanceOf(ObjectExistsError);
+    expect(s3.requests.map((r) => r.operation)).toEqual(["HeadObject"]);
+    expect(s3.objects.get("k.bin")?.bytes.toString()).toBe("old");
 
-    await copyFile(source, sink, { ...request, ifExists: "replace" });
-    expect(objects.get("k.bin")?.toString()).toBe("abc");
+    await copyFile(source, s3, { ...request, ifExists: "replace" });
+    expect(s3.objects.get("k.bin")?.bytes.toString()).toBe("abc");
+    expect(s3.sent("PutObject")).toMatchObject([{ ifNoneMatch: false }]);
   });
 
   describe("skip-unchanged", () => {
@@ -277,14 +260,20 @@ describe("copyFile", () => {
     it("leaves an object that records the same source, size and time, without reading the file", async () => {
       const retr = vi.fn(serve(Buffer.from("new")));
       const source = fakeSource({ size: 3, modifiedAt }, retr);
-      const { sink, objects, uploads } = memorySink({ existing: ["k.bin"], existingMetadata: recorded });
+      const s3 = new MemoryS3();
+      s3.seed("k.bin", Buffer.from("old"), recorded);
 
-      const result = await copyFile(source, sink, { ...request, ifExists: "skip-unchanged" });
+      const result = await copyFile(source, s3, { ...request, ifExists: "skip-unchanged" });
 
-      expect(result).toMatchObject({ status: "unchanged", key: "k.bin", bytes: 3, etag: "old-etag" });
+      expect(result).toMatchObject({
+        status: "unchanged",
+        key: "k.bin",
+        bytes: 3,
+        etag: md5(Buffer.from("old")),
+      });
       expect(retr).not.toHaveBeenCalled();
-      expect(uploads).toHaveLength(0);
-      expect(objects.get("k.bin")?.toString()).toBe("old");
+      expect(s3.requests.map((r) => r.operation)).toEqual(["HeadObject"]);
+      expect(s3.objects.get("k.bin")?.bytes.toString()).toBe("old");
     });
 
     it.each([
@@ -295,39 +284,56 @@ describe("copyFile", () => {
     ])("copies again given %s", async (_name, info, metadata) => {
       const data = Buffer.alloc(info.size ?? 3, 7);
       const source = fakeSource(info, serve(data));
-      const { sink, objects } = memorySink({ existing: ["k.bin"], existingMetadata: metadata });
+      const s3 = new MemoryS3();
+      s3.seed("k.bin", Buffer.from("old"), metadata);
 
-      const result = await copyFile(source, sink, { ...request, ifExists: "skip-unchanged" });
+      const result = await copyFile(source, s3, { ...request, ifExists: "skip-unchanged" });
 
       expect(result.status).toBe("copied");
-      expect(objects.get("k.bin")).toEqual(data);
+      expect(s3.objects.get("k.bin")?.bytes).toEqual(data);
     });
   });
 
   it("warns about a failed abort but rejects with the original error", async () => {
-    const source = fakeSource({ size: 3, modifiedAt }, async () => {
+    // Two parts' worth and more, so that a multipart upload is open when the data connection fails.
+    const data = randomBytes(11 * MiB);
+    const source = fakeSource({ size: data.length, modifiedAt }, async (destination) => {
+      await pour(destination, data);
       throw new DataConnectionError("ftp://h/in/k.bin: the data connection failed: ECONNRESET");
     });
-    const abortError = new Error("aborting upload u-1: MethodNotAllowed (HTTP 405)");
-    const { sink } = memorySink({ cancelReport: { uploadId: "u-1", clean: false, error: abortError } });
+    const abortError = new S3Error("aborting upload upload-1: MethodNotAllowed (HTTP 405)", 405);
+    const s3 = new MemoryS3();
+    s3.fault = ({ operation }) => {
+      if (operation === "AbortMultipartUpload") throw abortError;
+    };
     const onWarning = vi.fn();
 
-    await expect(copyFile(source, sink, request, { onWarning })).rejects.toBeInstanceOf(DataConnectionError);
+    await expect(copyFile(source, s3, request, { partSize: 5 * MiB, onWarning })).rejects.toBeInstanceOf(
+      DataConnectionError,
+    );
     expect(onWarning).toHaveBeenCalledWith(
       "could not abort the multipart upload of s3://b/k.bin; the lifecycle rule will",
-      { uploadId: "u-1", reason: abortError.message },
+      { uploadId: "upload-1", reason: abortError.message },
     );
+    expect(s3.sent("AbortMultipartUpload")).toMatchObject([
+      { uploadId: "upload-1", error: abortError.message },
+    ]);
+    expect(s3.objects.size).toBe(0);
   });
 
   it("keeps a committed object when only the tag fails, and says so", async () => {
     const source = fakeSource({ size: 3, modifiedAt }, serve(Buffer.from("abc")));
-    const { sink, objects } = memorySink({ tagError: new Error("AccessDenied") });
+    const s3 = new MemoryS3();
+    s3.fault = ({ operation }) => {
+      if (operation === "PutObjectTagging") throw new Error("AccessDenied");
+    };
     const onWarning = vi.fn();
 
-    const result = await copyFile(source, sink, request, { onWarning });
+    const result = await copyFile(source, s3, request, { onWarning });
 
     expect(result).toMatchObject({ status: "copied", tagged: false });
-    expect(objects.get("k.bin")?.toString()).toBe("abc");
+    expect(s3.objects.get("k.bin")?.bytes.toString()).toBe("abc");
+    expect(s3.tags.has("k.bin")).toBe(false);
     expect(onWarning).toHaveBeenCalledWith("committed s3://b/k.bin but could not tag it with its SHA-256", {
       reason: "AccessDenied",
     });
@@ -344,7 +350,7 @@ describe("copyFile", () => {
     });
     const reports: ProgressSnapshot[] = [];
 
-    await copyFile(source, memorySink().sink, request, {
+    await copyFile(source, new MemoryS3(), request, {
       progressIntervalMs: 1000,
       onProgress: (s) => reports.push(s),
       now: () => clock,
@@ -365,8 +371,10 @@ describe("copyFile", () => {
   ])("refuses the remote path %j before talking to anyone", async (path, message) => {
     const source = fakeSource({ size: 3, modifiedAt }, serve(Buffer.from("abc")));
     const stat = vi.spyOn(source, "stat");
+    const s3 = new MemoryS3();
 
-    await expect(copyFile(source, memorySink().sink, { ...request, path })).rejects.toThrow(message);
+    await expect(copyFile(source, s3, { ...request, path })).rejects.toThrow(message);
     expect(stat).not.toHaveBeenCalled();
+    expect(s3.requests).toEqual([]);
   });
 });
