@@ -8,6 +8,7 @@ import {
   FtpConnectionError,
   FtpLoginError,
   FtpReplyError,
+  RestartRefusedError,
   TransferTimeoutError,
 } from "../core/errors.js";
 import { assertSafeRemotePath, type FtpSecurity, formatFtpUrl } from "../core/locations.js";
@@ -128,17 +129,25 @@ class FtpSource implements FileSource {
     };
   }
 
-  async download(path: string, destination: Writable, signal: AbortSignal): Promise<FtpReply> {
+  async download(path: string, destination: Writable, signal: AbortSignal, startAt = 0): Promise<FtpReply> {
     assertSafeRemotePath(path);
     if (signal.aborted) throw signal.reason;
     // Closing the client is the only way to stop a running RETR in basic-ftp; it rejects the task.
     const onAbort = () => this.client.close();
     signal.addEventListener("abort", onAbort, { once: true });
     try {
-      const response = await this.client.downloadTo(destination, path);
+      // With startAt > 0 basic-ftp sends REST first, and RETR only after the 350 that accepts it.
+      const response = await this.client.downloadTo(destination, path, startAt);
       return parseReply(response.code, response.message);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
+      if (startAt > 0 && isRestRefusal(error)) {
+        const reply = parseReply((error as FTPError).code, (error as FTPError).message);
+        throw new RestartRefusedError(
+          `${this.urlOf(path)}: the server refused to start at byte ${startAt} (REST): ${reply.code} ${reply.message}`,
+          { cause: error },
+        );
+      }
       const failure = classifyTransferError(error, this.urlOf(path), this.location.timeoutMs);
       const refusal = this.sizeRefusals.get(path);
       // proftpd opens the data connection, resets it, and only then replies 550 to RETR of a missing
@@ -173,6 +182,17 @@ class FtpSource implements FileSource {
       throw classifyTransferError(error, formatFtpUrl(this.location, ""), this.location.timeoutMs);
     }
   }
+}
+
+/**
+ * The reply to REST, told from a failed RETR after it: basic-ftp reports either as the transfer's
+ * error. RFC 959 and RFC 3659 give REST's refusals as 500, 501, 502, 504 and 554 (and 550 "REST not
+ * supported" from some servers); a RETR fails with 425, 426, 450, 451, 550 or 553 for other reasons.
+ */
+function isRestRefusal(error: unknown): boolean {
+  if (!(error instanceof FTPError)) return false;
+  if ([500, 501, 502, 504, 554].includes(error.code)) return true;
+  return error.code === 550 && /\bREST\b|restart/i.test(error.message);
 }
 
 /** "226 Transfer complete." -> { code: 226, message: "Transfer complete." }; multi-line replies keep their lines. */

@@ -1,29 +1,27 @@
-import { PassThrough } from "node:stream";
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
   type S3Client,
-  type ServiceOutputTypes,
+  UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
-import { ObjectExistsError, S3Error } from "../core/errors.js";
+import { type Ftp2s3Error, ObjectExistsError, S3Error } from "../core/errors.js";
 import { formatS3Url, type S3Location } from "../core/locations.js";
-import type {
-  CancelReport,
-  CommittedObject,
-  ListedObject,
-  ObjectSink,
-  ObjectUpload,
-  UploadOptions,
-} from "../core/ports.js";
+import type { ListedObject, ObjectSink, UploadedPart } from "../core/ports.js";
 
-/** Writes objects with lib-storage over an S3 client built once per process and injected here. */
+/**
+ * The S3 side over an S3 client built once per process and injected here: one method per request.
+ * The multipart upload itself is driven by the core (PartUpload), which decides what to send when.
+ */
 export function createS3Sink(client: S3Client): ObjectSink {
+  const checksums = new PartChecksums();
   return {
     async list(bucket, prefix, options = {}) {
       const objects: ListedObject[] = [];
@@ -114,8 +112,125 @@ export function createS3Sink(client: S3Client): ObjectSink {
       }
     },
 
-    startUpload(target, options) {
-      return new LibStorageUpload(client, target, options);
+    async putObject(target, body, options) {
+      try {
+        const result = await client.send(
+          new PutObjectCommand({
+            Bucket: target.bucket,
+            Key: target.key,
+            Body: body,
+            ContentLength: body.length,
+            Metadata: options.metadata,
+            ...(options.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
+          }),
+        );
+        return { etag: unquote(result.ETag), versionId: result.VersionId };
+      } catch (error) {
+        throw completionError(target, "storing", error);
+      }
+    },
+
+    async createMultipartUpload(target, options) {
+      try {
+        // As lib-storage does: with the SDK's default checksums, the upload declares CRC32, every part
+        // carries one, and CompleteMultipartUpload must list them (S3 refuses it otherwise).
+        const withChecksums = (await client.config.requestChecksumCalculation()) === "WHEN_SUPPORTED";
+        const result = await client.send(
+          new CreateMultipartUploadCommand({
+            Bucket: target.bucket,
+            Key: target.key,
+            Metadata: options.metadata,
+            ...(withChecksums ? { ChecksumAlgorithm: "CRC32" } : {}),
+          }),
+        );
+        if (result.UploadId === undefined) throw new Error("S3 returned no upload id");
+        return result.UploadId;
+      } catch (error) {
+        throw s3Error(`cannot start the upload to ${formatS3Url(target)}`, error);
+      }
+    },
+
+    async uploadPart(target, uploadId, partNumber, body) {
+      try {
+        const result = await client.send(
+          new UploadPartCommand({
+            Bucket: target.bucket,
+            Key: target.key,
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            Body: body,
+            ContentLength: body.length,
+          }),
+        );
+        checksums.remember(uploadId, partNumber, result.ChecksumCRC32);
+        return unquote(result.ETag);
+      } catch (error) {
+        throw s3Error(`upload to ${formatS3Url(target)} failed (part ${partNumber})`, error);
+      }
+    },
+
+    async listParts(target, uploadId) {
+      const parts: UploadedPart[] = [];
+      let PartNumberMarker: string | undefined;
+      try {
+        do {
+          const page = await client.send(
+            new ListPartsCommand({
+              Bucket: target.bucket,
+              Key: target.key,
+              UploadId: uploadId,
+              PartNumberMarker,
+            }),
+          );
+          for (const part of page.Parts ?? []) {
+            if (part.PartNumber !== undefined) {
+              checksums.remember(uploadId, part.PartNumber, part.ChecksumCRC32);
+              parts.push({ partNumber: part.PartNumber, size: part.Size ?? 0, etag: unquote(part.ETag) });
+            }
+          }
+          PartNumberMarker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+        } while (PartNumberMarker !== undefined);
+      } catch (error) {
+        if (httpStatus(error) === 404) return null;
+        throw s3Error(`cannot list the parts of upload ${uploadId} to ${formatS3Url(target)}`, error);
+      }
+      return parts;
+    },
+
+    async completeMultipartUpload(target, uploadId, parts, options) {
+      try {
+        const result = await client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: target.bucket,
+            Key: target.key,
+            UploadId: uploadId,
+            MultipartUpload: {
+              Parts: parts.map((p) => ({
+                PartNumber: p.partNumber,
+                ETag: `"${p.etag}"`,
+                ...checksums.of(uploadId, p.partNumber),
+              })),
+            },
+            // S3 conditional write: refuse to replace an object that appeared since our existence check.
+            ...(options.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
+          }),
+        );
+        checksums.forget(uploadId);
+        return { etag: unquote(result.ETag), versionId: result.VersionId };
+      } catch (error) {
+        throw completionError(target, "completing the upload to", error);
+      }
+    },
+
+    async abortMultipartUpload(target, uploadId) {
+      try {
+        await client.send(
+          new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId }),
+        );
+        checksums.forget(uploadId);
+      } catch (error) {
+        throw s3Error(`aborting upload ${uploadId}`, error);
+      }
     },
 
     async tag(target, tags) {
@@ -131,111 +246,40 @@ export function createS3Sink(client: S3Client): ObjectSink {
 }
 
 /**
- * One lib-storage Upload whose body stays open until the core commits. lib-storage is told to leave
- * parts on error (`leavePartsOnError`) so that the abort is ours: sent once, after the parts in flight
- * have settled, and its outcome reported instead of replacing the error that caused it.
+ * The CRC32 S3 returned for each part, by upload: CompleteMultipartUpload must repeat them. A resumed
+ * upload gets those of earlier legs from ListParts, which the core calls before going on.
  */
-class LibStorageUpload implements ObjectUpload {
-  readonly body = new PassThrough();
-  readonly failed: Promise<never>;
-  private readonly upload: Upload;
-  private readonly done: Promise<unknown>;
-  private settledByUs = false;
+class PartChecksums {
+  private readonly byUpload = new Map<string, Map<number, string>>();
 
-  constructor(
-    private readonly client: S3Client,
-    private readonly target: S3Location,
-    options: UploadOptions,
-  ) {
-    let fail: (error: S3Error) => void = () => {};
-    this.failed = new Promise<never>((_, reject) => {
-      fail = reject;
-    });
-    this.failed.catch(() => {}); // observed by the core; never an unhandled rejection
-    const reportFailure = (error: unknown) => {
-      if (!this.settledByUs) fail(s3Error(`upload to ${formatS3Url(target)} failed`, error));
-    };
-    this.upload = new Upload({
-      client: observeFailures(client, reportFailure),
-      params: {
-        Bucket: target.bucket,
-        Key: target.key,
-        Body: this.body,
-        Metadata: options.metadata,
-        // S3 conditional write: refuse to replace an object that appeared since our existence check.
-        ...(options.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
-      },
-      partSize: options.partSize,
-      queueSize: options.queueSize,
-      leavePartsOnError: true,
-    });
-    this.done = this.upload.done();
-    this.done.catch(reportFailure);
+  remember(uploadId: string, partNumber: number, crc32: string | undefined): void {
+    if (crc32 === undefined) return;
+    let parts = this.byUpload.get(uploadId);
+    if (parts === undefined) {
+      parts = new Map();
+      this.byUpload.set(uploadId, parts);
+    }
+    parts.set(partNumber, crc32);
   }
 
-  async commit(): Promise<CommittedObject> {
-    this.settledByUs = true;
-    this.body.end();
-    try {
-      const result = (await this.done) as { ETag?: string; VersionId?: string };
-      return { etag: unquote(result.ETag), versionId: result.VersionId };
-    } catch (error) {
-      if (httpStatus(error) === 412) {
-        throw new ObjectExistsError(
-          `${formatS3Url(this.target)} appeared while uploading; it was not overwritten`,
-          {
-            cause: error,
-          },
-        );
-      }
-      throw s3Error(`completing the upload to ${formatS3Url(this.target)} failed`, error);
-    }
+  of(uploadId: string, partNumber: number): { ChecksumCRC32?: string } {
+    const crc32 = this.byUpload.get(uploadId)?.get(partNumber);
+    return crc32 === undefined ? {} : { ChecksumCRC32: crc32 };
   }
 
-  async cancel(reason: Error): Promise<CancelReport> {
-    this.settledByUs = true;
-    // Destroying the body ends lib-storage's read loop with an error; done() then settles once the
-    // parts already in flight have finished, so the abort below cannot race a late part.
-    if (!this.body.writableFinished) this.body.destroy(reason);
-    const completed = await this.done.then(
-      () => true,
-      () => false,
-    );
-    const uploadId = this.upload.uploadId;
-    if (completed) {
-      return { uploadId, clean: false, error: new Error("the upload had already completed") };
-    }
-    if (uploadId === undefined) return { uploadId, clean: true, error: undefined };
-    try {
-      await this.client.send(
-        new AbortMultipartUploadCommand({
-          Bucket: this.target.bucket,
-          Key: this.target.key,
-          UploadId: uploadId,
-        }),
-      );
-      return { uploadId, clean: true, error: undefined };
-    } catch (error) {
-      return { uploadId, clean: false, error: s3Error(`aborting upload ${uploadId}`, error) };
-    }
+  forget(uploadId: string): void {
+    this.byUpload.delete(uploadId);
   }
 }
 
-/**
- * The same client, but every failed request is reported at once. lib-storage only rejects done()
- * when all its part uploaders have stopped, and the healthy ones go on until the body ends; without
- * this, a part that failed for good would be noticed only after the whole file was read.
- */
-function observeFailures(client: S3Client, onFailure: (error: unknown) => void): S3Client {
-  const send = (command: Parameters<S3Client["send"]>[0], options?: unknown): Promise<ServiceOutputTypes> =>
-    (client.send as (c: unknown, o?: unknown) => Promise<ServiceOutputTypes>)(command, options).catch(
-      (error: unknown) => {
-        onFailure(error);
-        throw error;
-      },
-    );
-  // lib-storage reads `config` and calls `send`; nothing else of the client.
-  return { config: client.config, send } as unknown as S3Client;
+/** The object did not become visible: a 412 means one appeared at the key meanwhile (ifNoneMatch). */
+function completionError(target: S3Location, doing: string, error: unknown): Ftp2s3Error {
+  if (httpStatus(error) === 412) {
+    return new ObjectExistsError(`${formatS3Url(target)} appeared while uploading; it was not overwritten`, {
+      cause: error,
+    });
+  }
+  return s3Error(`${doing} ${formatS3Url(target)} failed`, error);
 }
 
 function s3Error(what: string, error: unknown): S3Error {

@@ -16,6 +16,8 @@ export type ErrorCode =
   | "OBJECT_EXISTS"
   | "NOT_ALLOWED"
   | "MIRROR_INCOMPLETE"
+  | "FTP_NO_RESTART"
+  | "RESUME_LIMIT"
   | "S3";
 
 export abstract class Ftp2s3Error extends Error {
@@ -102,6 +104,19 @@ export class NotAllowedError extends Ftp2s3Error {
 /** A mirror run copied some files but not all; the summary names the failures. */
 export class MirrorIncompleteError extends Ftp2s3Error {
   readonly code = "MIRROR_INCOMPLETE";
+}
+
+/**
+ * The server refused to start a transfer at an offset (REST): a copy can go on only from byte zero.
+ * The core turns it into a restart; callers see it only when they asked for a resume directly.
+ */
+export class RestartRefusedError extends Ftp2s3Error {
+  readonly code = "FTP_NO_RESTART";
+}
+
+/** A copy was continued as many times as allowed without finishing. */
+export class ResumeLimitError extends Ftp2s3Error {
+  readonly code = "RESUME_LIMIT";
 }
 
 /** S3 refused or failed a request (HeadObject, an upload part, CompleteMultipartUpload, ...). */

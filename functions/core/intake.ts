@@ -1,18 +1,17 @@
-import { createHash, type Hash } from "node:crypto";
 import { Writable } from "node:stream";
 
 /**
- * The stream the FTP download writes into. It counts and hashes every chunk and passes it on to the
- * upload body, with one deliberate gap: ending or destroying the intake never ends the body.
+ * The stream the FTP download writes into. It counts every chunk and passes it on to the upload
+ * body, with one deliberate gap: ending or destroying the intake never ends the body.
  *
  * That gap is the commit gate. basic-ftp ends its destination when the data connection closes,
- * whatever the final reply says (a `finally` in `Client.downloadTo`), and lib-storage completes the
- * upload as soon as its body ends. Piped straight together, a 426 after the data still stores the
- * object. Here only the core, after checking the reply and the byte count, ends the body.
+ * whatever the final reply says (a `finally` in `Client.downloadTo`), and an upload that completes
+ * when its body ends (lib-storage's does) would then store the object after a 426. Here the body
+ * (PartUpload) commits nothing when it ends: only the core, after checking the reply and the byte
+ * count, commits.
  */
 export class Intake extends Writable {
   private receivedBytes = 0;
-  private readonly hash: Hash = createHash("sha256");
 
   constructor(
     private readonly body: Writable,
@@ -23,11 +22,6 @@ export class Intake extends Writable {
 
   get bytes(): number {
     return this.receivedBytes;
-  }
-
-  /** SHA-256 of every byte received, hex. Call once, after the intake has finished. */
-  digest(): string {
-    return this.hash.digest("hex");
   }
 
   /** Resolves when every chunk written so far has been handed to the body. */
@@ -43,7 +37,6 @@ export class Intake extends Writable {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.receivedBytes += chunk.length;
-    this.hash.update(chunk);
     this.onBytes(this.receivedBytes);
     // The chunk is in the body's buffer once write() returns; waiting for "drain" only holds back the
     // next one, so backpressure from S3 reaches the FTP data socket (and, by TCP, the server).

@@ -261,6 +261,8 @@ async function copyAll(
     ).then(
       (outcome) => {
         released(true);
+        // The mirror passes no suspendSignal: its copies finish or fail (queued files may suspend).
+        if (outcome.status === "suspended") throw new Error("a mirror copy cannot be suspended");
         summary[outcome.status] += 1;
         if (outcome.status === "copied") summary.bytes += outcome.bytes;
         if (file.size !== null && file.version !== null) {

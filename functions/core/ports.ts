@@ -42,17 +42,16 @@ export interface FileSource {
    * RETR in binary mode, writing the bytes into `destination`. Resolves with the final reply once the
    * data connection has closed cleanly and the server sent a 2xx; rejects with one of our errors
    * otherwise. May end or destroy `destination` when done. Rejects promptly with `signal.reason`
-   * when the signal fires.
+   * when the signal fires. With `startAt` > 0 the server is asked for the bytes from there on (REST);
+   * a server that refuses REST rejects with a RestartRefusedError.
    */
-  download(path: string, destination: Writable, signal: AbortSignal): Promise<FtpReply>;
+  download(path: string, destination: Writable, signal: AbortSignal, startAt?: number): Promise<FtpReply>;
   /** Ends the session. Never waits for the server: a server that hangs on QUIT cannot hold us. */
   close(): void;
 }
 
-export interface UploadOptions {
-  partSize: number;
-  /** Parts uploaded at once. */
-  queueSize: number;
+/** How an object is written. */
+export interface ObjectOptions {
   /** User metadata stored with the object (x-amz-meta-*). ASCII values. */
   metadata: Record<string, string>;
   /** Fail rather than replace an object that appears at the key while we upload (S3 conditional write). */
@@ -74,15 +73,11 @@ export interface CancelReport {
   error: Error | undefined;
 }
 
-/** One upload in progress. Bytes written to `body` are uploaded; nothing is stored before `commit`. */
-export interface ObjectUpload {
-  readonly body: Writable;
-  /** Rejects (with an S3 error) as soon as the upload fails on its own, before any commit. */
-  readonly failed: Promise<never>;
-  /** Ends the body and completes the upload: the object becomes visible. */
-  commit(): Promise<CommittedObject>;
-  /** Discards everything uploaded so far; waits until parts in flight are done and the upload is aborted. */
-  cancel(reason: Error): Promise<CancelReport>;
+/** A part S3 holds for an open multipart upload. */
+export interface UploadedPart {
+  partNumber: number;
+  size: number;
+  etag: string;
 }
 
 /** What S3 says about an object already at a key. */
@@ -113,7 +108,22 @@ export interface ObjectSink {
   delete(bucket: string, keys: string[]): Promise<{ key: string; message: string }[]>;
   /** The object at the key, or null when there is none. */
   head(target: S3Location): Promise<ExistingObject | null>;
-  startUpload(target: S3Location, options: UploadOptions): ObjectUpload;
+  /** One request for an object that fits in one part. */
+  putObject(target: S3Location, body: Uint8Array, options: ObjectOptions): Promise<CommittedObject>;
+  /** Opens a multipart upload; returns its id. */
+  createMultipartUpload(target: S3Location, options: ObjectOptions): Promise<string>;
+  /** Uploads one part; returns its ETag. */
+  uploadPart(target: S3Location, uploadId: string, partNumber: number, body: Uint8Array): Promise<string>;
+  /** Every part S3 holds for the upload (ListParts, all pages), or null when there is no such upload. */
+  listParts(target: S3Location, uploadId: string): Promise<UploadedPart[] | null>;
+  /** The object becomes visible. A 412 (ifNoneMatch and an object appeared) is an ObjectExistsError. */
+  completeMultipartUpload(
+    target: S3Location,
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+    options: { ifNoneMatch: boolean },
+  ): Promise<CommittedObject>;
+  abortMultipartUpload(target: S3Location, uploadId: string): Promise<void>;
   /** Adds tags to a committed object. */
   tag(target: S3Location, tags: Record<string, string>): Promise<void>;
 }

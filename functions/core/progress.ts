@@ -1,12 +1,12 @@
 /** One progress report: what a person (or a log reader) needs to judge a running transfer. */
 export interface ProgressSnapshot {
-  /** Bytes received from the FTP server so far. */
+  /** Bytes received from the FTP server so far (for a resumed copy: since the copy began, all legs). */
   bytes: number;
   /** The size the server announced (SIZE), or null when it gave none. */
   totalBytes: number | null;
   /** bytes / totalBytes in percent with one decimal, or null when the total is unknown. */
   percent: number | null;
-  /** Average rate since the transfer started. */
+  /** Average rate since the transfer (this leg of it) started. */
   bytesPerSecond: number;
   /** Seconds left at the average rate, or null when the total or the rate is unknown. */
   etaSeconds: number | null;
@@ -17,6 +17,8 @@ export interface ProgressSnapshot {
 
 export interface ProgressReporterOptions {
   totalBytes: number | null;
+  /** Bytes already copied by earlier legs of a resumed copy: counted in `bytes`, not in the rate. */
+  startBytes?: number;
   /** Minimum time between two reports, except the first and the last. */
   intervalMs: number;
   emit: (snapshot: ProgressSnapshot) => void;
@@ -38,7 +40,7 @@ export class ProgressReporter {
     this.now = options.now ?? Date.now;
     this.startedAt = this.now();
     this.lastEmitAt = this.startedAt;
-    options.emit(this.snapshot(0, false));
+    options.emit(this.snapshot(options.startBytes ?? 0, false));
   }
 
   update(bytes: number): void {
@@ -58,7 +60,8 @@ export class ProgressReporter {
   private snapshot(bytes: number, done: boolean, at = this.now()): ProgressSnapshot {
     const { totalBytes } = this.options;
     const elapsedMs = Math.max(0, at - this.startedAt);
-    const bytesPerSecond = elapsedMs > 0 ? Math.round((bytes * 1000) / elapsedMs) : 0;
+    const legBytes = bytes - (this.options.startBytes ?? 0);
+    const bytesPerSecond = elapsedMs > 0 ? Math.round((legBytes * 1000) / elapsedMs) : 0;
     const percent =
       totalBytes === null ? null : totalBytes === 0 ? 100 : Math.round((bytes / totalBytes) * 1000) / 10;
     const remaining = totalBytes === null ? null : Math.max(0, totalBytes - bytes);

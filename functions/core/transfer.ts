@@ -3,14 +3,18 @@ import {
   Ftp2s3Error,
   FtpReplyError,
   ObjectExistsError,
+  RestartRefusedError,
   SizeMismatchError,
   TransferAbortedError,
 } from "./errors.js";
 import { Intake } from "./intake.js";
 import { assertRemoteFilePath, assertValidKey, formatS3Url, type S3Location } from "./locations.js";
 import { choosePartSize } from "./part-size.js";
+import { PartUpload } from "./part-upload.js";
 import type { ExistingObject, FileSource, FtpReply, ObjectSink, RemoteFileInfo } from "./ports.js";
 import { ProgressReporter, type ProgressSnapshot } from "./progress.js";
+import { abandonUpload, assertValidResumePoint, type ResumePoint, recoverUpload } from "./resume.js";
+import { fastSha256, resumableSha256 } from "./sha256.js";
 
 /**
  * What to do when the key already holds an object: refuse ("fail"), replace it ("replace"), or
@@ -26,6 +30,12 @@ export interface CopyRequest {
   ifExists: IfExists;
   /** Size and time already known (from a directory listing): no SIZE and MDTM are sent. */
   known?: RemoteFileInfo;
+  /**
+   * Go on with a copy an earlier leg suspended: the source is checked unchanged, the parts S3 holds
+   * are listed, and the server is asked for the rest (REST). When the source changed or the upload is
+   * gone, the copy starts over from byte 0 (with a warning).
+   */
+  resumeFrom?: ResumePoint;
 }
 
 export interface CopyOptions {
@@ -39,6 +49,12 @@ export interface CopyOptions {
   tagWithSha256: boolean;
   /** Cancels the copy; its reason (a TransferTimeoutError for a deadline) becomes the error. */
   signal?: AbortSignal;
+  /**
+   * Makes the copy resumable: when this fires, the copy stops at a part boundary and resolves with a
+   * "suspended" outcome whose `resumeAt` another leg (another process) goes on from. Needs SIZE and
+   * MDTM from the server (to tell an unchanged source on resuming); without them it is ignored.
+   */
+  suspendSignal?: AbortSignal;
   onProgress?: (snapshot: ProgressSnapshot) => void;
   /**
    * Called once the file is read and confirmed, before the upload is committed: from then on the
@@ -73,6 +89,8 @@ export interface CopyResult {
   partSize: number;
   /** Whether the SHA-256 tag was written (false when disabled or refused). */
   tagged: boolean;
+  /** For the last leg of a resumed copy: the offset this leg started from. */
+  resumedFrom?: number;
 }
 
 /** The key already held this very version of the file: nothing was read or written. */
@@ -86,7 +104,27 @@ export interface UnchangedResult {
   source: { url: string; size: number; modifiedAt: string };
 }
 
-export type CopyOutcome = CopyResult | UnchangedResult;
+/** The copy stopped before the end, on purpose: another leg goes on from `resumeAt`. */
+export interface SuspendedResult {
+  status: "suspended";
+  bucket: string;
+  key: string;
+  /** "deadline": the suspend signal fired; "no-restart": the server refused REST, so go on from byte 0. */
+  reason: "deadline" | "no-restart";
+  /** Where the next leg goes on, or null when it starts from byte 0 (nothing is left open then). */
+  resumeAt: ResumePoint | null;
+  /** Bytes received in this leg. */
+  bytes: number;
+  /** The offset this leg started from. */
+  fromOffset: number;
+  durationMs: number;
+  source: { url: string; size: number | null; modifiedAt: string | null };
+}
+
+export type CopyOutcome = CopyResult | UnchangedResult | SuspendedResult;
+
+/** Why a download was stopped on purpose: not an error, the copy suspends. */
+const SUSPEND = Symbol("suspend");
 
 /** Metadata keys written on every object; the mirror reads them back to skip unchanged files. */
 export const METADATA_SOURCE_URL = "source-url";
@@ -112,10 +150,26 @@ export async function copyFile(
   assertRemoteFilePath(path);
   assertValidKey(target.key);
   throwIfAborted(opts.signal);
-
-  const info = request.known ?? (await source.stat(path));
   const url = source.urlOf(path);
-  if (request.ifExists !== "replace") {
+  const warn = opts.onWarning ?? (() => {});
+  let info: RemoteFileInfo;
+  let resumed: Awaited<ReturnType<typeof recoverUpload>> = null;
+  if (request.resumeFrom === undefined) {
+    info = request.known ?? (await source.stat(path));
+  } else {
+    assertValidResumePoint(request.resumeFrom);
+    const point = request.resumeFrom;
+    try {
+      info = await source.stat(path);
+      resumed = await recoverUpload(sink, target, point, info, warn);
+    } catch (error) {
+      // The commit rule holds across legs: a leg that fails leaves no upload open.
+      await abandonUpload(sink, target, point.uploadId, warn);
+      throw error;
+    }
+  }
+
+  if (resumed === null && request.ifExists !== "replace") {
     const existing = await sink.head(target);
     if (existing !== null && request.ifExists === "fail") {
       throw new ObjectExistsError(`${formatS3Url(target)} already exists and overwriting was not allowed`);
@@ -134,34 +188,68 @@ export async function copyFile(
   }
   throwIfAborted(opts.signal);
 
-  const partSize = choosePartSize(info.size, opts.partSize);
-  const upload = sink.startUpload(target, {
+  const startAt = resumed?.point.offset ?? 0;
+  const partSize = resumed?.point.partSize ?? choosePartSize(info.size, opts.partSize);
+  const resumable = opts.suspendSignal !== undefined && info.size !== null && info.modifiedAt !== null;
+  if (opts.suspendSignal !== undefined && !resumable) {
+    warn(`${url} cannot be resumed if it runs out of time: the server gave no SIZE or no MDTM`, {});
+  }
+  // Only a copy that may go on in another process pays for a hash whose state can be saved.
+  const hash =
+    resumed !== null
+      ? await resumableSha256(resumed.point.hashState)
+      : resumable
+        ? await resumableSha256()
+        : fastSha256();
+  const upload = new PartUpload(sink, target, {
     partSize,
     queueSize: opts.queueSize,
     metadata: sourceMetadata(url, info),
     ifNoneMatch: request.ifExists === "fail",
+    expectedBytes: info.size === null ? null : Math.max(0, info.size - startAt),
+    hash,
+    ...(resumed === null ? {} : { resume: { uploadId: resumed.point.uploadId, parts: resumed.parts } }),
   });
 
   const progress = new ProgressReporter({
     totalBytes: info.size,
+    startBytes: startAt,
     intervalMs: opts.progressIntervalMs,
     emit: opts.onProgress ?? (() => {}),
     now,
   });
-  const intake = new Intake(upload.body, (bytes) => progress.update(bytes));
+  const intake = new Intake(upload, (bytes) => progress.update(startAt + bytes));
 
-  // One signal stops the download for every reason: the caller's, or S3 failing under us (there is
-  // no point reading on, and a stalled body would hold the data socket open forever).
+  // One signal stops the download for every reason: the caller's, a suspension, or S3 failing under
+  // us (there is no point reading on, and a stalled body would hold the data socket open forever).
   const stop = new AbortController();
   const forwardCallerAbort = () => stop.abort(opts.signal?.reason);
   opts.signal?.addEventListener("abort", forwardCallerAbort, { once: true });
+  let downloaded = false;
+  const suspend = () => {
+    if (!downloaded) stop.abort(SUSPEND);
+  };
+  if (resumable) {
+    if (opts.suspendSignal?.aborted) suspend();
+    else opts.suspendSignal?.addEventListener("abort", suspend, { once: true });
+  }
   upload.failed.catch((error: unknown) => stop.abort(error));
+  const legFacts = () => ({
+    bucket: target.bucket,
+    key: target.key,
+    bytes: intake.bytes,
+    fromOffset: startAt,
+    durationMs: Math.round(now() - startedAt),
+    source: { url, size: info.size, modifiedAt: info.modifiedAt?.toISOString() ?? null },
+  });
 
   try {
-    const reply = await untilStopped(source.download(path, intake, stop.signal), stop.signal);
+    const reply = await untilStopped(source.download(path, intake, stop.signal, startAt), stop.signal);
+    downloaded = true;
     await intake.flush();
-    progress.finish(intake.bytes);
-    checkConfirmed(reply, { url, expectedBytes: info.size, receivedBytes: intake.bytes });
+    const totalBytes = startAt + intake.bytes;
+    progress.finish(totalBytes);
+    checkConfirmed(reply, { url, expectedBytes: info.size, receivedBytes: totalBytes });
     throwIfAborted(stop.signal);
     opts.onDownloaded?.();
 
@@ -169,40 +257,72 @@ export async function copyFile(
     // fires meanwhile (the caller's margin covers the last parts), rather than race it and leave an
     // object behind a reported failure.
     const committed = await upload.commit();
-    const sha256 = intake.digest();
     // A request of its own: s3rver, for one, ignores the x-amz-tagging header of a PutObject silently.
-    const tagged = opts.tagWithSha256 ? await tagObject(sink, target, sha256, opts.onWarning) : false;
+    const tagged = opts.tagWithSha256 ? await tagObject(sink, target, committed.sha256, warn) : false;
     return {
       status: "copied",
       bucket: target.bucket,
       key: target.key,
-      bytes: intake.bytes,
+      bytes: totalBytes,
       etag: committed.etag,
       ...(committed.versionId === undefined ? {} : { versionId: committed.versionId }),
-      sha256,
+      sha256: committed.sha256,
       durationMs: Math.round(now() - startedAt),
       ftpReply: reply,
       source: { url, size: info.size, modifiedAt: info.modifiedAt?.toISOString() ?? null },
       sizeCheck: info.size === null ? "skipped" : "matched",
       partSize,
       tagged,
+      ...(startAt > 0 ? { resumedFrom: startAt } : {}),
     };
   } catch (caught) {
-    const error = stop.signal.aborted ? abortReason(stop.signal) : asOurError(caught);
-    stop.abort(error); // closes the FTP side when the failure came from elsewhere
+    let failure = caught;
+    const callerStopped = opts.signal?.aborted === true;
+    if (!callerStopped && stop.signal.reason === SUSPEND) {
+      // The deadline is near: keep what is uploaded, tell where the next leg goes on.
+      try {
+        const suspension = await upload.suspend();
+        return {
+          status: "suspended",
+          reason: "deadline",
+          resumeAt:
+            suspension.uploadId === undefined
+              ? null
+              : {
+                  uploadId: suspension.uploadId,
+                  offset: suspension.bytes,
+                  partSize,
+                  size: info.size as number,
+                  modifiedAt: (info.modifiedAt as Date).toISOString(),
+                  hashState: suspension.hashState as string,
+                },
+          ...legFacts(),
+        };
+      } catch (error) {
+        failure = error; // a part failed meanwhile: the copy fails after all
+      }
+    }
+    const error = callerStopped
+      ? abortReason(opts.signal as AbortSignal)
+      : stop.signal.aborted && stop.signal.reason !== SUSPEND
+        ? abortReason(stop.signal)
+        : asOurError(failure);
+    if (!stop.signal.aborted) stop.abort(error); // closes the FTP side when the failure came from elsewhere
     const cleanup = await upload.cancel(error);
     if (!cleanup.clean) {
-      opts.onWarning?.(
-        `could not abort the multipart upload of ${formatS3Url(target)}; the lifecycle rule will`,
-        {
-          uploadId: cleanup.uploadId,
-          reason: cleanup.error?.message,
-        },
-      );
+      warn(`could not abort the multipart upload of ${formatS3Url(target)}; the lifecycle rule will`, {
+        uploadId: cleanup.uploadId,
+        reason: cleanup.error?.message,
+      });
+    }
+    if (error instanceof RestartRefusedError && !callerStopped) {
+      warn(`${error.message}; the copy starts over from byte 0 in the next leg`, {});
+      return { status: "suspended", reason: "no-restart", resumeAt: null, ...legFacts() };
     }
     throw error;
   } finally {
     opts.signal?.removeEventListener("abort", forwardCallerAbort);
+    opts.suspendSignal?.removeEventListener("abort", suspend);
   }
 }
 
@@ -252,14 +372,14 @@ async function tagObject(
   sink: ObjectSink,
   target: S3Location,
   sha256: string,
-  onWarning: CopyOptions["onWarning"],
+  onWarning: NonNullable<CopyOptions["onWarning"]>,
 ): Promise<boolean> {
   try {
     await sink.tag(target, { sha256 });
     return true;
   } catch (error) {
     // The object is committed and its bytes verified; a missing tag loses provenance, not data.
-    onWarning?.(`committed ${formatS3Url(target)} but could not tag it with its SHA-256`, {
+    onWarning(`committed ${formatS3Url(target)} but could not tag it with its SHA-256`, {
       reason: error instanceof Error ? error.message : String(error),
     });
     return false;

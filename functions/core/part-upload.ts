@@ -1,0 +1,309 @@
+import { Writable } from "node:stream";
+import { Ftp2s3Error, S3Error } from "./errors.js";
+import type { S3Location } from "./locations.js";
+import type { CancelReport, CommittedObject, ObjectSink, UploadedPart } from "./ports.js";
+import type { RunningHash } from "./sha256.js";
+
+export interface PartUploadOptions {
+  partSize: number;
+  /** Parts uploaded at once. Memory is (queueSize + 1) part buffers, allocated when first needed. */
+  queueSize: number;
+  metadata: Record<string, string>;
+  ifNoneMatch: boolean;
+  /** Bytes this upload expects to receive (what SIZE announced, less a resumed offset), or null. */
+  expectedBytes: number | null;
+  /** Fed with every part, in order, before it is sent. */
+  hash: RunningHash;
+  /** Go on with an upload whose first parts S3 already holds (numbered 1..n, in order). */
+  resume?: { uploadId: string; parts: UploadedPart[] };
+}
+
+/** Where a suspended upload stands: every part it holds is complete; nothing after it was kept. */
+export interface Suspension {
+  /** Undefined when no part was uploaded: there is nothing to go on with. */
+  uploadId: string | undefined;
+  /** Bytes in the upload's parts: the offset the next leg starts from. */
+  bytes: number;
+  parts: number;
+  /** The SHA-256 state over those bytes (see RunningHash.save), when the hash can be saved. */
+  hashState: string | undefined;
+}
+
+/** The first buffer of a small file is its size, not a whole part; at least this much, though. */
+const MIN_FIRST_BUFFER = 64 * 1024;
+
+/**
+ * The multipart driver: the stream the download's bytes go into, copied into queueSize + 1 part
+ * buffers allocated once and reused, each full buffer sent as an UploadPart while the next one fills.
+ * Memory stays (queueSize + 1) x partSize whatever the file's size. Writing blocks (backpressure to
+ * the FTP socket) while every buffer is full or in flight.
+ *
+ * Nothing is stored before `commit`: ending this stream does nothing (basic-ftp ends its destination
+ * whatever the final reply says); only the core, once the server confirmed the file, commits. A file
+ * that fits in one buffer is one PutObject; otherwise the multipart upload is created with its first
+ * part. `suspend` stops at a part boundary and keeps the upload open for another leg; `cancel` aborts.
+ */
+export class PartUpload extends Writable {
+  /** Rejects (with an S3Error) as soon as a request fails for good, before any commit. */
+  readonly failed: Promise<never>;
+  private rejectFailed: (error: Ftp2s3Error) => void = () => {};
+  private failure: Ftp2s3Error | undefined;
+  /** Set by commit, cancel or suspend: later bytes are dropped (the FTP side is being closed). */
+  private settled = false;
+  private completed = false;
+
+  private creating: Promise<string> | undefined;
+  private id: string | undefined;
+  private readonly done: { partNumber: number; etag: string }[] = [];
+  private nextPartNumber = 1;
+  /** Bytes in the parts sealed so far, resumed ones included. */
+  private sealedBytes = 0;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  private readonly spare: Buffer[] = [];
+  private allocated = 0;
+  private readonly waitingForBuffer: (() => void)[] = [];
+  private current: Buffer | undefined;
+  private filled = 0;
+
+  constructor(
+    private readonly sink: ObjectSink,
+    private readonly target: S3Location,
+    private readonly options: PartUploadOptions,
+  ) {
+    super({ decodeStrings: true });
+    this.failed = new Promise<never>((_, reject) => {
+      this.rejectFailed = reject;
+    });
+    this.failed.catch(() => {}); // observed by the core; never an unhandled rejection
+    const { resume } = options;
+    if (resume !== undefined) {
+      this.id = resume.uploadId;
+      this.creating = Promise.resolve(resume.uploadId);
+      for (const part of resume.parts) {
+        this.done.push({ partNumber: part.partNumber, etag: part.etag });
+        this.sealedBytes += part.size;
+      }
+      this.nextPartNumber = resume.parts.length + 1;
+    }
+  }
+
+  get uploadId(): string | undefined {
+    return this.id;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    // A failure is reported by `failed`, commit and suspend, never as a stream error: nobody listens
+    // for one on this stream (nor on the intake it would travel to), so it would crash the process.
+    // The bytes of a failed upload go nowhere; the download is being stopped.
+    this.absorb(chunk).then(
+      () => callback(),
+      (error: unknown) => {
+        this.fail(error);
+        callback();
+      },
+    );
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    callback(); // Deliberately commits nothing: see the class comment.
+  }
+
+  /** Sends what is left, waits for every part, and completes the upload: the object becomes visible. */
+  async commit(): Promise<CommittedObject & { sha256: string }> {
+    // Bytes already written may still be queued in this stream (write() returned true): take them in
+    // before settling, or the object would miss the file's tail while the core counted it received.
+    await this.absorbed();
+    this.settle();
+    if (this.failure) throw this.failure;
+    const { hash, metadata, ifNoneMatch } = this.options;
+    if (this.creating === undefined) {
+      // Never more than one buffer: one PutObject, no upload to create, complete or abort.
+      const body = this.current?.subarray(0, this.filled) ?? Buffer.alloc(0);
+      hash.update(body);
+      const committed = await this.sink.putObject(this.target, body, { metadata, ifNoneMatch });
+      this.completed = true;
+      return { ...committed, sha256: hash.digest() };
+    }
+    if (this.current !== undefined && this.filled > 0) {
+      await this.slot();
+      this.seal(this.current, this.filled);
+    }
+    this.current = undefined;
+    await this.settleRequests();
+    if (this.failure) throw this.failure;
+    const parts = [...this.done].sort((a, b) => a.partNumber - b.partNumber);
+    const committed = await this.sink.completeMultipartUpload(this.target, this.id as string, parts, {
+      ifNoneMatch,
+    });
+    this.completed = true;
+    return { ...committed, sha256: hash.digest() };
+  }
+
+  /**
+   * Stops at a part boundary: a full buffer is sent as a part, a partial one is dropped, and the
+   * parts in flight are waited for. The upload stays open for the next leg, which asks the server for
+   * the file from `bytes` on. Rejects when a part failed (the caller then cancels).
+   */
+  async suspend(): Promise<Suspension> {
+    this.settle();
+    const { partSize, hash } = this.options;
+    if (this.current !== undefined && this.filled === partSize) {
+      await this.slot();
+      this.seal(this.current, this.filled);
+    }
+    this.current = undefined;
+    this.filled = 0;
+    await this.settleRequests();
+    if (this.failure) throw this.failure;
+    if (this.id === undefined || this.done.length === 0) {
+      return { uploadId: undefined, bytes: 0, parts: 0, hashState: undefined };
+    }
+    return { uploadId: this.id, bytes: this.sealedBytes, parts: this.done.length, hashState: hash.save() };
+  }
+
+  /** Discards everything: waits until the requests in flight have settled, then aborts the upload. */
+  async cancel(reason: Error): Promise<CancelReport> {
+    this.settle();
+    this.failure ??= reason instanceof Ftp2s3Error ? reason : new S3Error(reason.message, undefined);
+    this.wakeAll();
+    await this.settleRequests();
+    const uploadId = this.id;
+    if (this.completed)
+      return { uploadId, clean: false, error: new Error("the upload had already completed") };
+    if (uploadId === undefined) return { uploadId, clean: true, error: undefined };
+    try {
+      await this.sink.abortMultipartUpload(this.target, uploadId);
+      return { uploadId, clean: true, error: undefined };
+    } catch (error) {
+      return { uploadId, clean: false, error: error instanceof Error ? error : new Error(String(error)) };
+    }
+  }
+
+  private async absorb(chunk: Buffer): Promise<void> {
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.settled) return; // the download is being stopped; these bytes go nowhere
+      if (this.failure) throw this.failure;
+      if (this.current === undefined) this.current = await this.takeBuffer();
+      else if (this.filled === this.current.length) await this.makeRoom(this.current);
+      if (this.settled || this.current === undefined) return;
+      const copied = chunk.copy(this.current, this.filled, offset);
+      this.filled += copied;
+      offset += copied;
+    }
+  }
+
+  /** The buffer is full and more bytes came: it becomes a part, or it grows if it was a small first one. */
+  private async makeRoom(full: Buffer): Promise<void> {
+    if (full.length < this.options.partSize) {
+      const grown = Buffer.allocUnsafeSlow(this.options.partSize);
+      full.copy(grown, 0, 0, this.filled);
+      this.current = grown;
+      return;
+    }
+    await this.slot(); // holds the writes back meanwhile
+    if (this.settled) return;
+    if (this.failure) throw this.failure;
+    this.seal(full, this.filled);
+    this.current = undefined;
+    this.filled = 0;
+    this.current = await this.takeBuffer();
+  }
+
+  private seal(buffer: Buffer, length: number): void {
+    const body = buffer.subarray(0, length);
+    this.options.hash.update(body);
+    this.sealedBytes += length;
+    const partNumber = this.nextPartNumber++;
+    const { metadata, ifNoneMatch } = this.options;
+    this.creating ??= this.sink.createMultipartUpload(this.target, { metadata, ifNoneMatch }).then((id) => {
+      this.id = id;
+      return id;
+    });
+    const request: Promise<void> = this.creating
+      .then((uploadId) => this.sink.uploadPart(this.target, uploadId, partNumber, body))
+      .then(
+        (etag) => {
+          this.done.push({ partNumber, etag });
+        },
+        (error: unknown) => this.fail(error),
+      )
+      .finally(() => {
+        this.inFlight.delete(request);
+        this.release(buffer);
+      });
+    this.inFlight.add(request);
+  }
+
+  /** Waits until fewer than queueSize parts are in flight (or a part failed): "Parts uploaded at once". */
+  private async slot(): Promise<void> {
+    while (this.inFlight.size >= this.options.queueSize && this.failure === undefined) {
+      await new Promise<void>((resolve) => this.waitingForBuffer.push(resolve));
+    }
+  }
+
+  private async takeBuffer(): Promise<Buffer> {
+    const max = this.options.queueSize + 1;
+    for (;;) {
+      if (this.failure) throw this.failure;
+      const reused = this.spare.pop();
+      if (reused !== undefined) return reused;
+      if (this.allocated < max) {
+        this.allocated += 1;
+        return Buffer.allocUnsafeSlow(this.bufferSize());
+      }
+      await new Promise<void>((resolve) => this.waitingForBuffer.push(resolve));
+      if (this.settled) return Buffer.alloc(0);
+    }
+  }
+
+  /** A whole part, except for the first buffer of a file known to be smaller than one. */
+  private bufferSize(): number {
+    const { partSize, expectedBytes } = this.options;
+    if (this.allocated > 1 || expectedBytes === null) return partSize;
+    return Math.min(partSize, Math.max(expectedBytes, MIN_FIRST_BUFFER));
+  }
+
+  private release(buffer: Buffer): void {
+    // A grown-out-of first buffer is smaller than a part: let it go rather than reuse it.
+    if (buffer.length === this.options.partSize) this.spare.push(buffer);
+    else this.allocated -= 1;
+    this.waitingForBuffer.shift()?.();
+  }
+
+  private fail(error: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure =
+      error instanceof Ftp2s3Error
+        ? error
+        : new S3Error(error instanceof Error ? error.message : String(error), undefined, { cause: error });
+    this.rejectFailed(this.failure);
+    this.wakeAll();
+  }
+
+  /** Resolves once every chunk written so far has gone through `_write` (ends the stream: see _final). */
+  private async absorbed(): Promise<void> {
+    if (this.writableFinished || this.destroyed) return;
+    await new Promise<void>((resolve) => {
+      this.once("finish", resolve);
+      this.once("close", resolve);
+      if (!this.writableEnded) this.end();
+    });
+  }
+
+  private settle(): void {
+    this.settled = true;
+    this.wakeAll();
+  }
+
+  private wakeAll(): void {
+    for (const wake of this.waitingForBuffer.splice(0)) wake();
+  }
+
+  /** Waits until the upload's creation and every part request have settled, whatever their outcome. */
+  private async settleRequests(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await this.creating?.catch((error: unknown) => this.fail(error));
+  }
+}
