@@ -86,6 +86,13 @@ export const configSchema = z
         progressIntervalSeconds: z.number().positive().default(5),
         /** Seconds before the Lambda deadline at which a transfer is stopped and its upload aborted. */
         deadlineMarginSeconds: z.number().positive().default(30),
+        /**
+         * Seconds before that margin at which a copy from the queue or the API stops at a part
+         * boundary and continues in a new invocation (it must cover uploading queueSize parts).
+         */
+        suspendLeadSeconds: z.number().positive().default(30),
+        /** Continuations one copy may take; a copy that needs more is aborted (it makes no progress). */
+        maxContinuations: z.number().int().min(1).max(1000).default(20),
         /** Tag objects with their SHA-256 (needs s3:PutObjectTagging). */
         tagWithSha256: z.boolean().default(true),
       })

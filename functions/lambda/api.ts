@@ -5,12 +5,16 @@ import { failureFields, type HandlerDeps, type Transfers } from "./transfers.js"
 
 type Response = APIGatewayProxyStructuredResultV2;
 
-/** POST /transfers on the Function URL: copy now (200) or queue the copy (202). */
+/**
+ * POST /transfers on the Function URL: copy now (200) or queue the copy (202). A copy that cannot
+ * finish within the invocation goes on from the queue, and the answer is a 202 "continuing".
+ */
 export async function handleApi(
   event: APIGatewayProxyEventV2,
   transfers: Transfers,
   deps: Pick<HandlerDeps, "queue" | "logger">,
   signal: AbortSignal,
+  suspendSignal?: AbortSignal,
 ): Promise<Response> {
   const method = event.requestContext.http.method;
   const path = event.rawPath.replace(/\/+$/, "");
@@ -36,7 +40,29 @@ export async function handleApi(
       deps.logger.info("transfer queued", { transferId: request.transferId, connection: request.connection });
       return json(202, { id: request.transferId, status: "queued" });
     }
-    const outcome = await transfers.copy(request, "api", request.overwrite ? "replace" : "fail", signal);
+    if (request.continuation !== undefined) {
+      throw new InvalidInputError(
+        '"continuation" is set by ftp2s3 on its own queue messages, not by callers',
+      );
+    }
+    const outcome = await transfers.copy(
+      request,
+      "api",
+      request.overwrite ? "replace" : "fail",
+      signal,
+      suspendSignal,
+    );
+    if (outcome.status === "suspended") {
+      // Too big for one invocation: it goes on from the queue, as an async request would.
+      return json(202, {
+        id: request.transferId,
+        status: "continuing",
+        bucket: outcome.bucket,
+        key: outcome.key,
+        bytesCopied: outcome.resumeAt?.offset ?? 0,
+        size: outcome.source.size,
+      });
+    }
     if (outcome.status !== "copied") throw new Error("an API copy never skips"); // ifExists is fail or replace
     const { bucket, key, bytes, etag, sha256, durationMs, ftpReply, sizeCheck } = outcome;
     return json(200, {
@@ -68,12 +94,14 @@ export function httpStatusOf(code: string, ftpCode: number | undefined): number 
     case "OBJECT_EXISTS":
       return 409;
     case "TIMEOUT":
+    case "RESUME_LIMIT":
       return 504;
     case "FTP_REPLY":
       return ftpCode === 550 ? 404 : 502;
     case "FTP_CONNECTION":
     case "FTP_LOGIN":
     case "FTP_DATA_CONNECTION":
+    case "FTP_NO_RESTART":
     case "SIZE_MISMATCH":
     case "S3":
       return 502;

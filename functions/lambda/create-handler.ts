@@ -16,16 +16,29 @@ import { type HandlerDeps, Transfers } from "./transfers.js";
 export function createHandler(deps: HandlerDeps) {
   const transfers = new Transfers(deps);
   const marginMs = deps.config.transfer.deadlineMarginSeconds * 1000;
+  const suspendLeadMs = deps.config.transfer.suspendLeadSeconds * 1000;
 
   async function dispatch(event: unknown, context: Context, { signal }: { signal: AbortSignal }) {
     const deadline = deadlineSignal(signal, marginMs);
+    const remainingMs = context.getRemainingTimeInMillis?.() ?? 15 * 60 * 1000;
+    // Never before half the time: a short invocation still copies something before it hands over.
+    const workMs = remainingMs - marginMs;
+    const suspend = suspendTimer(Math.max(workMs - suspendLeadMs, workMs / 2));
+    try {
+      return await route(event, context, deadline, suspend.signal);
+    } finally {
+      suspend.clear();
+    }
+  }
+
+  async function route(event: unknown, context: Context, deadline: AbortSignal, suspend: AbortSignal) {
     const trigger = triggerOf(event);
     deps.metrics.addDimension("trigger", trigger);
     switch (trigger) {
       case "api":
-        return handleApi(event as APIGatewayProxyEventV2, transfers, deps, deadline);
+        return handleApi(event as APIGatewayProxyEventV2, transfers, deps, deadline, suspend);
       case "queue":
-        return handleQueue(event as SQSEvent, transfers, deps, deadline);
+        return handleQueue(event as SQSEvent, transfers, deps, deadline, suspend);
       case "schedule":
         return handleSchedule(
           event as Record<string, unknown>,
@@ -53,6 +66,17 @@ export function createHandler(deps: HandlerDeps) {
   })
     .use(injectLambdaContext(deps.logger, { clearState: true }))
     .use(logMetrics(deps.metrics, { captureColdStartMetric: true }));
+}
+
+/**
+ * Fires `afterMs` from now: copies stop at a part boundary and go on in a new invocation, early
+ * enough that their parts in flight finish before the deadline margin. `clear` stops the timer when
+ * the invocation ends, so it never outlives it in a warm container.
+ */
+function suspendTimer(afterMs: number): { signal: AbortSignal; clear: () => void } {
+  const suspend = new AbortController();
+  const timer = setTimeout(() => suspend.abort(), Math.max(0, afterMs));
+  return { signal: suspend.signal, clear: () => clearTimeout(timer) };
 }
 
 /** middy's abort (no reason) as our timeout error, so every layer reports "TIMEOUT". */

@@ -2,6 +2,34 @@ import { z } from "zod";
 import { describeIssues } from "../config.js";
 import { InvalidInputError } from "../core/errors.js";
 
+/** Where a suspended copy goes on (core/resume.ts ResumePoint), as a queue message carries it. */
+const resumePointSchema = z
+  .object({
+    uploadId: z.string().min(1),
+    offset: z.number().int().positive(),
+    partSize: z.number().int().positive(),
+    size: z.number().int().nonnegative(),
+    modifiedAt: z.iso.datetime(),
+    hashState: z.string().min(1),
+  })
+  .strict();
+
+/** Set by a leg that stopped before the end: the next leg's instructions. */
+export const continuationSchema = z
+  .object({
+    /** 1 for the first continuation (the copy's second leg). */
+    number: z.number().int().positive(),
+    /** null: start from byte 0 (nothing was uploaded, or the server refused REST). */
+    resumeAt: resumePointSchema.nullable(),
+    /** What the first leg was told to do with an existing object. */
+    ifExists: z.enum(["fail", "replace", "skip-unchanged"]),
+    /** The server refused REST: run to the end or fail, never suspend (it could not go on). */
+    noRestart: z.boolean().default(false),
+  })
+  .strict();
+
+export type Continuation = z.infer<typeof continuationSchema>;
+
 /** A request to copy one file: what API callers send and what queue messages carry. */
 export const transferRequestSchema = z
   .object({
@@ -17,6 +45,8 @@ export const transferRequestSchema = z
     async: z.boolean().default(false),
     /** Set by the API when it queues a request, so logs of both legs share it. */
     transferId: z.string().optional(),
+    /** Queue only: the copy's earlier legs stopped here (set by ftp2s3 itself, not by callers). */
+    continuation: continuationSchema.optional(),
   })
   .strict();
 

@@ -8,12 +8,25 @@ import type { PasswordSource } from "../adapters/passwords.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
 import type { TransferQueue } from "../adapters/transfer-queue.js";
 import type { Config, ConnectionConfig } from "../config.js";
-import { Ftp2s3Error, FtpReplyError, NotAllowedError } from "../core/errors.js";
+import {
+  Ftp2s3Error,
+  FtpReplyError,
+  NotAllowedError,
+  ResumeLimitError,
+  TransferAbortedError,
+} from "../core/errors.js";
 import { assertValidKey } from "../core/locations.js";
 import { type MirrorSummary, runMirror } from "../core/mirror.js";
 import { resolveAllowedDirectory, resolveAllowedFile } from "../core/paths.js";
 import type { FileSource, ObjectSink } from "../core/ports.js";
-import { type CopyOptions, type CopyOutcome, copyFile, type IfExists } from "../core/transfer.js";
+import { abandonUpload } from "../core/resume.js";
+import {
+  type CopyOptions,
+  type CopyOutcome,
+  copyFile,
+  type IfExists,
+  type SuspendedResult,
+} from "../core/transfer.js";
 import type { MirrorJob, TransferRequest } from "./schemas.js";
 
 export type Trigger = "api" | "schedule" | "queue";
@@ -64,53 +77,157 @@ export class Transfers {
     return { connection, path, key };
   }
 
+  /**
+   * One leg of a copy. With a `suspendSignal` (and an ingestion queue) a copy that runs out of time
+   * stops at a part boundary and goes on in a new invocation: the continuation goes on the queue, and
+   * the outcome is "suspended". A continuation (request.continuation) checks the source is unchanged
+   * and goes on from the parts already uploaded.
+   */
   async copy(
     request: TransferRequest,
     trigger: Trigger,
     ifExists: IfExists,
     signal: AbortSignal,
+    suspendSignal?: AbortSignal,
   ): Promise<CopyOutcome> {
     const { path, key } = this.resolve(request);
-    const { bucket } = this.deps.config;
+    const { bucket, transfer } = this.deps.config;
+    const { continuation } = request;
+    const transferId = request.transferId ?? this.newId();
     const log = this.deps.logger.createChild({
       persistentKeys: {
-        transferId: request.transferId ?? this.newId(),
+        transferId,
         trigger,
         connection: request.connection,
         path,
         bucket,
         key,
+        ...(continuation === undefined ? {} : { continuation: continuation.number }),
       },
     });
-    log.info("transfer started");
+    const resumeAt = continuation?.resumeAt ?? undefined;
+    if (continuation === undefined) log.info("transfer started");
+    else if (resumeAt === undefined) {
+      log.info(`continuation ${continuation.number} of a copy, from byte 0 (the previous leg kept nothing)`);
+    } else {
+      log.info(
+        `continuation ${continuation.number} of a copy of ${resumeAt.size} bytes, from offset ${resumeAt.offset}`,
+        { uploadId: resumeAt.uploadId, offset: resumeAt.offset, size: resumeAt.size },
+      );
+    }
+    // A leg may stop to go on later only where there is a queue to go on from, and a server that
+    // restarts a transfer at an offset.
+    const mayContinue = this.deps.queue !== undefined && continuation?.noRestart !== true;
     const startedAt = Date.now();
     try {
-      const source = await this.openSource(request.connection);
+      const source = await this.openSource(request.connection).catch(async (error: unknown) => {
+        // A leg that cannot even connect fails like any other: it leaves no upload open.
+        if (resumeAt !== undefined) {
+          await abandonUpload(this.sink, { bucket, key }, resumeAt.uploadId, (m, d) => log.warn(m, d));
+        }
+        throw error;
+      });
+      let outcome: CopyOutcome;
       try {
-        const outcome = await copyFile(
+        outcome = await copyFile(
           source,
           this.sink,
-          { path, target: { bucket, key }, ifExists },
+          {
+            path,
+            target: { bucket, key },
+            ifExists,
+            ...(resumeAt === undefined ? {} : { resumeFrom: resumeAt }),
+          },
           {
             ...this.copyOptions(signal),
+            ...(mayContinue && suspendSignal !== undefined ? { suspendSignal } : {}),
             onProgress: (progress) => log.info("transfer progress", { ...progress }),
             // A warning (an abort S3 refused, a tag not written) carries the transfer's keys too.
             onWarning: (message, details) => log.warn(message, details),
           },
         );
-        log.info(outcome.status === "copied" ? "transfer completed" : "transfer skipped: unchanged", {
-          ...outcome,
-        });
-        this.recordMetrics(outcome.status === "copied" ? outcome.bytes : 0, Date.now() - startedAt, false);
-        return outcome;
       } finally {
         source.close();
       }
+      if (outcome.status === "suspended") {
+        await this.continueLater(request, transferId, ifExists, outcome, transfer.maxContinuations, log);
+        this.recordMetrics(outcome.bytes, Date.now() - startedAt, false);
+        return outcome;
+      }
+      log.info(outcome.status === "copied" ? "transfer completed" : "transfer skipped: unchanged", {
+        ...outcome,
+      });
+      this.recordMetrics(
+        outcome.status === "copied" ? outcome.bytes - (outcome.resumedFrom ?? 0) : 0,
+        Date.now() - startedAt,
+        false,
+      );
+      return outcome;
     } catch (error) {
       log.error("transfer failed", logFields(error));
       this.recordMetrics(0, Date.now() - startedAt, true);
       throw error;
     }
+  }
+
+  /** Puts the next leg of a suspended copy on the queue, or gives up (and aborts) past the limit. */
+  private async continueLater(
+    request: TransferRequest,
+    transferId: string,
+    ifExists: IfExists,
+    outcome: SuspendedResult,
+    maxContinuations: number,
+    log: Logger,
+  ): Promise<void> {
+    const number = (request.continuation?.number ?? 0) + 1;
+    const { resumeAt } = outcome;
+    const target = { bucket: outcome.bucket, key: outcome.key };
+    const giveUp = async (error: Ftp2s3Error): Promise<never> => {
+      if (resumeAt !== null) {
+        await abandonUpload(this.sink, target, resumeAt.uploadId, (m, d) => log.warn(m, d));
+      }
+      throw error;
+    };
+    if (number > maxContinuations) {
+      return giveUp(
+        new ResumeLimitError(
+          `${outcome.source.url} was not copied after ${maxContinuations} continuation${maxContinuations === 1 ? "" : "s"} (${resumeAt?.offset ?? 0} of ${outcome.source.size ?? "?"} bytes uploaded); the upload was aborted`,
+        ),
+      );
+    }
+    // The queued request as it came, with where to go on: "async" means nothing on the queue.
+    const { async: _async, ...queued } = request;
+    const body = {
+      ...queued,
+      transferId,
+      continuation: {
+        number,
+        resumeAt,
+        ifExists,
+        noRestart: outcome.reason === "no-restart" || request.continuation?.noRestart === true,
+      },
+    };
+    try {
+      await (this.deps.queue as TransferQueue)(body);
+    } catch (error) {
+      return giveUp(
+        new TransferAbortedError(
+          `could not queue the continuation of ${outcome.source.url}: ${error instanceof Error ? error.message : String(error)}`,
+          { cause: error },
+        ),
+      );
+    }
+    log.info(
+      resumeAt === null
+        ? `transfer suspended: continuation ${number} starts over from byte 0`
+        : `transfer suspended at byte ${resumeAt.offset} of ${resumeAt.size}: continuation ${number} goes on from there`,
+      {
+        reason: outcome.reason,
+        bytes: outcome.bytes,
+        fromOffset: outcome.fromOffset,
+        ...(resumeAt === null ? {} : { uploadId: resumeAt.uploadId, offset: resumeAt.offset }),
+      },
+    );
   }
 
   /**

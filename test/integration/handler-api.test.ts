@@ -27,6 +27,10 @@ describe("API trigger: POST /transfers on the Function URL", () => {
         "/outbox/slow.bin": randomFile(12 * MiB),
       },
       handlers: {
+        // Without MDTM a copy cannot be resumed (nothing tells an unchanged file): slow.bin meets the
+        // deadline rather than going on in another invocation.
+        MDTM: (ctx) =>
+          ctx.arg === "/outbox/slow.bin" ? ctx.reply("502 Command not implemented") : ctx.fallback(),
         RETR: async (ctx) => {
           if (ctx.arg === "/outbox/gone.bin") return ctx.reply("550 No such file or directory.");
           if (ctx.arg === "/outbox/aborted.bin")
@@ -258,6 +262,9 @@ describe("API trigger: POST /transfers on the Function URL", () => {
     expect(await objectExists(rig.s3, bucket, "landing/scripted/outbox/slow.bin")).toBe(false);
     expect(rig.recorder.openUploads()).toEqual([]);
     expect(rig.logs().find((l) => l.message === "transfer failed")).toMatchObject({ code: "TIMEOUT" });
+    expect(rig.logs().map((l) => l.message)).toContain(
+      `ftp://127.0.0.1:${fake?.port}/outbox/slow.bin cannot be resumed if it runs out of time: the server gave no SIZE or no MDTM`,
+    );
   });
 
   it.each([

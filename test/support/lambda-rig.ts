@@ -14,7 +14,7 @@ import { sqsTransferQueue } from "../../functions/adapters/transfer-queue.js";
 import { parseConfig } from "../../functions/config.js";
 import { createHandler } from "../../functions/lambda/create-handler.js";
 import { type EmbeddedFtpServer, startEmbeddedFtp } from "./embedded-ftp.js";
-import { startFauxqsS3 } from "./embedded-s3.js";
+import { startFauxqsS3, startS3rver } from "./embedded-s3.js";
 import { fakeContext, sqsRecord, urlRequest } from "./lambda-events.js";
 import { type S3Recorder, startS3Recorder } from "./s3-recorder.js";
 
@@ -40,6 +40,11 @@ export async function startLambdaRig(
     connections?: Record<string, unknown>;
     transfer?: Record<string, unknown>;
     mirror?: Record<string, unknown>;
+    /**
+     * The S3 behind the recorder: fauxqs (the default, which is also the SQS) or s3rver, which lists
+     * an upload's parts (ListParts), as resumed copies need.
+     */
+    s3?: "fauxqs" | "s3rver";
   } = {},
 ) {
   const work = await mkdtemp(join(tmpdir(), "ftp2s3-lambda-"));
@@ -48,9 +53,10 @@ export async function startLambdaRig(
     password: "partner-secret-pw",
   });
   const aws = await startFauxqsS3();
-  const recorder: S3Recorder = await startS3Recorder(aws.endpoint);
-  const s3 = aws.client();
-  await aws.createBucket(bucket);
+  const objectStore = options.s3 === "s3rver" ? await startS3rver(join(work, "s3")) : aws;
+  const recorder: S3Recorder = await startS3Recorder(objectStore.endpoint);
+  const s3 = objectStore.client();
+  await objectStore.createBucket(bucket);
   const queueUrl = await aws.createQueue("ingest");
   const sqs = new SQSClient({ endpoint: aws.endpoint, region, credentials });
 
@@ -94,7 +100,16 @@ export async function startLambdaRig(
   });
   const handler = createHandler({
     config,
-    s3: new S3Client({ endpoint: recorder.endpoint, forcePathStyle: true, region, credentials }),
+    s3: new S3Client({
+      endpoint: recorder.endpoint,
+      forcePathStyle: true,
+      region,
+      // s3rver checks signatures with its own keys; fauxqs takes any.
+      credentials: {
+        accessKeyId: objectStore.env.AWS_ACCESS_KEY_ID ?? credentials.accessKeyId,
+        secretAccessKey: objectStore.env.AWS_SECRET_ACCESS_KEY ?? credentials.secretAccessKey,
+      },
+    }),
     queue: sqsTransferQueue(sqs, queueUrl),
     passwords: secretsManagerPasswords(new SecretsManagerClient({ region, credentials })),
     logger: new Logger({ serviceName: "ftp2s3" }),
@@ -145,6 +160,7 @@ export async function startLambdaRig(
       secrets.restore();
       await recorder.close();
       await ftp.close();
+      if (objectStore !== aws) await objectStore.close();
       await aws.close();
       await rm(work, { recursive: true, force: true });
     },
