@@ -14,7 +14,10 @@ export interface CliIo {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
-  /** Fires on Ctrl-C: the copy is aborted cleanly (no object, upload aborted). */
+  /**
+   * Fires on Ctrl-C: the copy is aborted cleanly (no object, upload aborted), or with --resumable
+   * stops at a part boundary.
+   */
   signal?: AbortSignal;
 }
 
@@ -22,6 +25,8 @@ export interface CliIo {
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
+/** The copy stopped on purpose (--resumable, --stop-after) and can go on with --resume (EX_TEMPFAIL). */
+export const EXIT_SUSPENDED = 75;
 export const EXIT_INTERRUPTED = 130;
 
 /** The options every command shares: where S3 is, how to reach the FTP server, how to upload. */
@@ -154,7 +159,7 @@ export function positiveInteger(value: string): number {
   return n;
 }
 
-function positiveNumber(value: string): number {
+export function positiveNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a number greater than 0");
   return n;

@@ -1,9 +1,23 @@
 import { Command, CommanderError } from "commander";
-import { addCommonOptions, type CliIo, EXIT_OK, EXIT_USAGE, positiveInteger } from "./common.js";
+import {
+  addCommonOptions,
+  type CliIo,
+  EXIT_OK,
+  EXIT_USAGE,
+  positiveInteger,
+  positiveNumber,
+} from "./common.js";
 import { type CopyCommandOptions, copyCommand } from "./copy-command.js";
 import { type MirrorCommandOptions, mirrorCommand } from "./mirror-command.js";
 
-export { type CliIo, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from "./common.js";
+export {
+  type CliIo,
+  EXIT_FAILED,
+  EXIT_INTERRUPTED,
+  EXIT_OK,
+  EXIT_SUSPENDED,
+  EXIT_USAGE,
+} from "./common.js";
 
 /** Runs the `ftp2s3` command; resolves with the exit status. Never throws for an expected failure. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
@@ -25,6 +39,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         "",
         "Examples:",
         "  FTP_PASSWORD=... ftp2s3 ftp://alice@ftp.example.com/out/report.csv s3://bucket/inbox/",
+        "  FTP_PASSWORD=... ftp2s3 --resumable ftp://alice@ftp.example.com/big.iso s3://bucket/isos/",
+        "     (Ctrl-C stops it; it prints the ftp2s3 ... --resume <upload-id> command that goes on)",
         "  FTP_PASSWORD=... ftp2s3 mirror --recursive --include '**/*.csv' ftp://alice@ftp.example.com/out s3://bucket/out/",
         "  ftp2s3 copy --help    (the options of each command)",
       ].join("\n"),
@@ -45,6 +61,17 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         "--skip-unchanged",
         "leave an object that records this source with the same size and modification time; copy otherwise",
         false,
+      )
+      .option(
+        "--resumable",
+        "Ctrl-C stops at a part boundary and keeps the upload, to go on later with --resume (exit 75)",
+        false,
+      )
+      .option("--stop-after <seconds>", "stop as --resumable's Ctrl-C does after this long", positiveNumber)
+      .option("--resume <upload-id>", "go on with the copy that stopped with this upload id")
+      .option(
+        "--state-dir <dir>",
+        "where stopped copies keep what --resume needs (default $FTP2S3_STATE_DIR, else ~/.local/state/ftp2s3)",
       ),
   ).action(async (ftpUrl: string, s3Url: string, options: CopyCommandOptions) => {
     exitCode = await copyCommand(ftpUrl, s3Url, options, io);

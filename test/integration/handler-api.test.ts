@@ -263,7 +263,7 @@ describe("API trigger: POST /transfers on the Function URL", () => {
     expect(rig.recorder.openUploads()).toEqual([]);
     expect(rig.logs().find((l) => l.message === "transfer failed")).toMatchObject({ code: "TIMEOUT" });
     expect(rig.logs().map((l) => l.message)).toContain(
-      `ftp://127.0.0.1:${fake?.port}/outbox/slow.bin cannot be resumed if it runs out of time: the server gave no SIZE or no MDTM`,
+      `ftp://u@127.0.0.1:${fake?.port}/outbox/slow.bin cannot be resumed if it runs out of time: the server gave no SIZE or no MDTM`,
     );
   });
 

@@ -108,6 +108,8 @@ describe("the transfer function", () => {
         queueSize: 4,
         progressIntervalSeconds: 5,
         deadlineMarginSeconds: 30,
+        suspendLeadSeconds: 30,
+        maxContinuations: 20,
         tagWithSha256: true,
       },
       mirror: { concurrency: 4, inlineFiles: 2000, inlineMiB: 8192 },

@@ -55,7 +55,13 @@ describe("the function's permissions, with the sample config", () => {
       {
         Sid: "ObjectsUnderPrefix",
         Effect: "Allow",
-        Action: ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"],
+        Action: [
+          "s3:AbortMultipartUpload",
+          "s3:GetObject",
+          "s3:ListMultipartUploadParts",
+          "s3:PutObject",
+          "s3:PutObjectTagging",
+        ],
         Resource: { "Fn::Join": ["", [arnOf(ids.bucket), "/ftp/*"]] },
       },
       {

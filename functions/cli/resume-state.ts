@@ -1,0 +1,88 @@
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { z } from "zod";
+import { describeIssues } from "../config.js";
+import { InvalidInputError } from "../core/errors.js";
+import type { ResumePoint } from "../core/resume.js";
+
+/**
+ * What `ftp2s3 copy --resume <upload-id>` needs besides the upload id: the source as it was seen, the
+ * offset, and the SHA-256 state. S3 keeps the parts; this small file keeps the rest, one per upload,
+ * in the user's state directory. It is written when a copy suspends and removed when it ends.
+ */
+const stateSchema = z
+  .object({
+    version: z.literal(1),
+    source: z.string(),
+    target: z.string(),
+    resumeAt: z
+      .object({
+        uploadId: z.string().min(1),
+        offset: z.number().int().positive(),
+        partSize: z.number().int().positive(),
+        size: z.number().int().nonnegative(),
+        modifiedAt: z.string(),
+        hashState: z.string().min(1),
+      })
+      .strict(),
+  })
+  .strict();
+
+export type ResumeState = z.infer<typeof stateSchema>;
+
+/** $FTP2S3_STATE_DIR, else $XDG_STATE_HOME/ftp2s3, else ~/.local/state/ftp2s3. */
+export function stateDirectory(env: NodeJS.ProcessEnv): string {
+  if (env.FTP2S3_STATE_DIR) return env.FTP2S3_STATE_DIR;
+  return join(env.XDG_STATE_HOME || join(homedir(), ".local", "state"), "ftp2s3");
+}
+
+function fileOf(directory: string, uploadId: string): string {
+  // Upload ids are opaque: keep the file name to characters every file system takes.
+  return join(directory, `${uploadId.replace(/[^A-Za-z0-9._-]/g, "_")}.json`);
+}
+
+export async function saveState(directory: string, state: ResumeState): Promise<string> {
+  await mkdir(directory, { recursive: true, mode: 0o700 });
+  const file = fileOf(directory, state.resumeAt.uploadId);
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  await rename(temporary, file); // never a half-written state
+  return file;
+}
+
+/** The saved state of that upload; a clear error when there is none or it does not fit the command. */
+export async function loadState(
+  directory: string,
+  uploadId: string,
+  expected: { source: string; target: string },
+): Promise<ResumePoint> {
+  const file = fileOf(directory, uploadId);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    throw new InvalidInputError(
+      `no saved state for upload ${uploadId} in ${directory} (it is written when a copy with --resumable or --stop-after suspends)`,
+    );
+  }
+  let parsed: ReturnType<typeof stateSchema.safeParse>;
+  try {
+    parsed = stateSchema.safeParse(JSON.parse(text));
+  } catch {
+    throw new InvalidInputError(`the state file ${file} is not JSON`);
+  }
+  if (!parsed.success)
+    throw new InvalidInputError(`the state file ${file} is damaged: ${describeIssues(parsed.error)}`);
+  const state = parsed.data;
+  if (state.source !== expected.source || state.target !== expected.target) {
+    throw new InvalidInputError(
+      `upload ${uploadId} belongs to a copy of ${state.source} to ${state.target}, not of ${expected.source} to ${expected.target}`,
+    );
+  }
+  return state.resumeAt;
+}
+
+export async function removeState(directory: string, uploadId: string): Promise<void> {
+  await rm(fileOf(directory, uploadId), { force: true });
+}
