@@ -41,8 +41,15 @@ export class TransferAccessPolicy extends Construct {
       new PolicyStatement({
         sid: "ObjectsUnderPrefix",
         // GetObject covers HeadObject (the does-it-exist check); PutObject covers
-        // CreateMultipartUpload, UploadPart and CompleteMultipartUpload.
-        actions: ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject", "s3:PutObjectTagging"],
+        // CreateMultipartUpload, UploadPart and CompleteMultipartUpload; ListMultipartUploadParts is
+        // ListParts, how a continuation recovers what earlier legs uploaded.
+        actions: [
+          "s3:AbortMultipartUpload",
+          "s3:GetObject",
+          "s3:ListMultipartUploadParts",
+          "s3:PutObject",
+          "s3:PutObjectTagging",
+        ],
         resources: [props.bucket.arnForObjects(`${prefix}*`)],
       }),
       ...(props.allowDelete
