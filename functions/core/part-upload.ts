@@ -62,7 +62,7 @@ export class PartUpload extends Writable {
 
   private readonly spare: Buffer[] = [];
   private allocated = 0;
-  private readonly waitingForBuffer: (() => void)[] = [];
+  private readonly waiting: (() => void)[] = [];
   private current: Buffer | undefined;
   private filled = 0;
 
@@ -239,7 +239,7 @@ export class PartUpload extends Writable {
   /** Waits until fewer than queueSize parts are in flight (or a part failed): "Parts uploaded at once". */
   private async slot(): Promise<void> {
     while (this.inFlight.size >= this.options.queueSize && this.failure === undefined) {
-      await new Promise<void>((resolve) => this.waitingForBuffer.push(resolve));
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
   }
 
@@ -253,7 +253,7 @@ export class PartUpload extends Writable {
         this.allocated += 1;
         return Buffer.allocUnsafeSlow(this.bufferSize());
       }
-      await new Promise<void>((resolve) => this.waitingForBuffer.push(resolve));
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
       if (this.settled) return Buffer.alloc(0);
     }
   }
@@ -269,7 +269,9 @@ export class PartUpload extends Writable {
     // A grown-out-of first buffer is smaller than a part: let it go rather than reuse it.
     if (buffer.length === this.options.partSize) this.spare.push(buffer);
     else this.allocated -= 1;
-    this.waitingForBuffer.shift()?.();
+    // Everyone waiting re-checks (a writer for a buffer or a slot, commit or suspend for a slot):
+    // waking only one could leave suspend waiting for a part that will never come back.
+    this.wakeAll();
   }
 
   private fail(error: unknown): void {
@@ -298,7 +300,7 @@ export class PartUpload extends Writable {
   }
 
   private wakeAll(): void {
-    for (const wake of this.waitingForBuffer.splice(0)) wake();
+    for (const wake of this.waiting.splice(0)) wake();
   }
 
   /** Waits until the upload's creation and every part request have settled, whatever their outcome. */
