@@ -218,11 +218,26 @@ export async function copyFile(
     emit: opts.onProgress ?? (() => {}),
     now,
   });
-  const intake = new Intake(upload, (bytes) => progress.update(startAt + bytes));
-
-  // One signal stops the download for every reason: the caller's, a suspension, or S3 failing under
-  // us (there is no point reading on, and a stalled body would hold the data socket open forever).
+  // One signal stops the download for every reason: the caller's, a suspension, too many bytes, or S3
+  // failing under us (there is no point reading on, and a stalled body would hold the data socket
+  // open forever).
   const stop = new AbortController();
+  const intake = new Intake(upload, (bytes) => {
+    const total = startAt + bytes;
+    progress.update(total);
+    // More than SIZE can never pass the gate: stop now rather than read (and upload) the rest.
+    if (info.size !== null && total > info.size && !stop.signal.aborted) {
+      const why = startAt > 0 ? `did it ignore REST ${startAt}?` : "is the file still being written?";
+      stop.abort(
+        new SizeMismatchError(
+          `${url}: the server sent more than the ${info.size} bytes SIZE announced (${why})`,
+          info.size,
+          total,
+        ),
+      );
+    }
+  });
+
   const forwardCallerAbort = () => stop.abort(opts.signal?.reason);
   opts.signal?.addEventListener("abort", forwardCallerAbort, { once: true });
   let downloaded = false;

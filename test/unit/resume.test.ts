@@ -28,6 +28,8 @@ interface ServerFile {
   refuseRest?: boolean;
   /** Send the bytes, then fail with this instead of confirming. */
   failAfterData?: () => Error;
+  /** Answer REST with 350 but send the file from byte 0 anyway (a broken server). */
+  ignoreRest?: boolean;
 }
 
 /**
@@ -52,7 +54,7 @@ function fakeSource(file: ServerFile): FileSource & { startedAt: number[] } {
         if (startAt > 0 && file.refuseRest) {
           throw new RestartRefusedError(`REST ${startAt} refused: 502 Command not implemented`);
         }
-        const rest = file.data.subarray(startAt);
+        const rest = file.data.subarray(file.ignoreRest ? 0 : startAt);
         for (let offset = 0; offset < rest.length; offset += 64 * 1024) {
           if (signal.aborted) throw signal.reason;
           if (!destination.write(rest.subarray(offset, offset + 64 * 1024))) {
@@ -184,6 +186,24 @@ describe("copyFile, resumable", () => {
     expect(outcome).toMatchObject({ status: "copied", bytes: file.data.length, sha256: sha256(file.data) });
     expect(outcome).not.toHaveProperty("resumedFrom");
     expect(sha256(s3.objects.get("k.bin")?.bytes as Buffer)).toBe(sha256(file.data));
+    expect(s3.openUploads()).toEqual([]);
+  });
+
+  it("stops at once when a server ignores REST and sends the file from byte 0: no object, no upload", async () => {
+    const file: ServerFile = { data: randomBytes(4 * partSize), info: { size: 4 * partSize, modifiedAt } };
+    const source = fakeSource(file);
+    const s3 = new MemoryS3();
+    const point = resumePoint((await leg(source, s3, undefined, 1.5 * partSize)).outcome);
+    file.ignoreRest = true;
+
+    const copying = leg(source, s3, point, undefined);
+
+    await expect(copying).rejects.toThrow(
+      `ftp://h/in/k.bin: the server sent more than the ${4 * partSize} bytes SIZE announced (did it ignore REST ${point.offset}?)`,
+    );
+    // It stopped as soon as the count passed SIZE, not after the whole file: fewer parts than a full copy.
+    expect(s3.sent("UploadPart").length).toBeLessThan(4 + point.offset / partSize);
+    expect(s3.objects.size).toBe(0);
     expect(s3.openUploads()).toEqual([]);
   });
 
