@@ -61,11 +61,47 @@ async function main(): Promise<number> {
     );
     say(`The object lies in ${relative(repo, join(dataDir, "s3", bucket, `${key}._S3rver_object`))}`);
     say(`(s3rver keeps its metadata beside it; the folder stays until the next demo run).`);
+    if ((await stopAndResume(source, `s3://${bucket}/resumed/`, s3.env, ftp.password)) !== 0) return 1;
+    const resumed = await readObject(s3.client(), bucket, "resumed/sample-64MiB.bin");
+    if (sha256(resumed) !== sha256(sample)) {
+      say("\nThe resumed copy differs from the sample.");
+      return 1;
+    }
+    say(`Verified: s3://${bucket}/resumed/sample-64MiB.bin holds the sample too, copied in two legs.`);
   } finally {
     await ftp.close();
     await s3.close();
   }
   return await throughTheHandler();
+}
+
+/** The same copy stopped after a moment (as Ctrl-C with --resumable would), then resumed. */
+async function stopAndResume(
+  source: string,
+  target: string,
+  s3Env: Record<string, string>,
+  password: string,
+): Promise<number> {
+  const env = {
+    ...s3Env,
+    FTP_PASSWORD: password,
+    FTP2S3_STATE_DIR: join(dataDir, "state"),
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+  };
+  const options = ["--part-size", "5", "--progress", "none"];
+  say(`\n$ ftp2s3 ${source} ${target} --stop-after 0.3 ${options.join(" ")}`);
+  const first = await runFtp2s3([source, target, "--stop-after", "0.3", ...options], env);
+  process.stdout.write(first.stdout);
+  if (first.exitCode === 0) {
+    say("(the copy finished before the stop: this machine is quick; nothing to resume)");
+    return 0;
+  }
+  const uploadId = (JSON.parse(first.stdout) as { uploadId?: string }).uploadId;
+  if (first.exitCode !== 75 || uploadId === undefined) return 1;
+  say(`\n$ ftp2s3 ${source} ${target} --resume ${uploadId} ${options.join(" ")}`);
+  const rest = await runFtp2s3([source, target, "--resume", uploadId, ...options], env);
+  process.stdout.write(rest.stdout);
+  return rest.exitCode;
 }
 
 /** The same pipe through the Lambda handler, as an API call on its Function URL would run it. */
