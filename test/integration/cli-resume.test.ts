@@ -1,9 +1,10 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runInProcess } from "../support/cli.js";
+import { startEmbeddedFtp } from "../support/embedded-ftp.js";
 import { type EmbeddedS3Server, startS3rver } from "../support/embedded-s3.js";
 import { type FakeFtpServer, retrScripts, startFakeFtpServer } from "../support/fake-ftp-server.js";
 import { objectExists, objectTags, randomFile, readObject, sha256 } from "../support/objects.js";
@@ -171,5 +172,57 @@ describe("ftp2s3 copy: stop and go on later (--resumable, --stop-after, --resume
     expect(recorder.openUploads()).toEqual([]);
     expect(await objectExists(s3.client(), bucket, "in/norest.bin")).toBe(false);
     expect(await readdir(env.FTP2S3_STATE_DIR as string)).toEqual([]);
+  });
+});
+
+describe("ftp2s3 copy --resume against ftp-srv (the embedded FTP server)", () => {
+  it("goes on with REST where the first leg stopped; the object is byte-exact", async () => {
+    const work = await mkdtemp(join(tmpdir(), "ftp2s3-resume-ftpsrv-"));
+    const ftp = await startEmbeddedFtp({ root: join(work, "ftp") });
+    const s3 = await startS3rver(join(work, "s3"));
+    const recorder = await startS3Recorder(s3.endpoint);
+    try {
+      await s3.createBucket(bucket);
+      const data = randomFile(21 * MiB);
+      await mkdir(join(ftp.root, "out"), { recursive: true });
+      await writeFile(join(ftp.root, "out", "big.bin"), data);
+      // ftp-srv reads from disk at once: slow S3 down instead, so that a leg ends after a few parts.
+      recorder.fault = ({ operation }) => (operation === "UploadPart" ? { delayMs: 200 } : undefined);
+      const env = {
+        ...s3.env,
+        AWS_ENDPOINT_URL_S3: recorder.endpoint,
+        FTP_PASSWORD: ftp.password,
+        FTP2S3_STATE_DIR: join(work, "state"),
+      };
+      const args = [
+        `ftp://${ftp.user}@127.0.0.1:${ftp.port}/out/big.bin`,
+        `s3://${bucket}/ftpsrv/`,
+        "--part-size",
+        "5",
+        "--queue-size",
+        "1",
+        "--progress",
+        "none",
+      ];
+
+      const first = await runInProcess([...args, "--stop-after", "0.5"], env);
+      expect(first.exitCode).toBe(75);
+      const rest = await runInProcess(
+        [...args, "--resume", first.result?.uploadId as string, "--verbose"],
+        env,
+      );
+
+      expect(rest.exitCode).toBe(0);
+      const offset = (first.result?.resumeAt as { offset: number }).offset;
+      expect(rest.stderr).toMatch(new RegExp(`REST ${offset}\\s[\\s\\S]*< 350`));
+      expect(rest.result).toMatchObject({ bytes: data.length, sha256: sha256(data), resumedFrom: offset });
+      expect(sha256(await readObject(s3.client(), bucket, "ftpsrv/big.bin"))).toBe(sha256(data));
+      expect(recorder.openUploads()).toEqual([]);
+    } finally {
+      await recorder.close();
+      await ftp.close();
+      await s3.close();
+      await rm(work, { recursive: true, force: true });
+    }
   });
 });
