@@ -4,8 +4,8 @@ import { type FakeFtpServer, retrScripts, startFakeFtpServer } from "../support/
 import {
   bucket,
   callApi,
+  fakeServerConnection,
   type LambdaRig,
-  secretArn,
   sqsEvent,
   startLambdaRig,
 } from "../support/lambda-rig.js";
@@ -41,16 +41,7 @@ describe("API trigger: POST /transfers on the Function URL", () => {
     });
     rig = await startLambdaRig({
       connections: {
-        scripted: {
-          host: "127.0.0.1",
-          port: fake.port,
-          user: "u",
-          secure: false,
-          passwordSecretArn: secretArn,
-          roots: ["/outbox"],
-          timeoutSeconds: 5,
-          allowPrivateAddresses: true,
-        },
+        scripted: fakeServerConnection(fake.port),
         // The same server by name, without the opt-in: the fence keeps it out.
         internal: { host: "localhost", port: fake.port, anonymous: true, secure: false, roots: ["/outbox"] },
       },

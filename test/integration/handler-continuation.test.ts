@@ -4,8 +4,8 @@ import { type FakeFtpServer, retrScripts, startFakeFtpServer } from "../support/
 import {
   bucket,
   callApi,
+  fakeServerConnection,
   type LambdaRig,
-  secretArn,
   sqsEvent,
   sqsRecord,
   startLambdaRig,
@@ -47,16 +47,7 @@ describe("copies longer than one invocation go on in the next (queue trigger)", 
     rig = await startLambdaRig({
       s3: "s3rver", // ListParts
       connections: {
-        scripted: {
-          host: "127.0.0.1",
-          port: fake.port,
-          user: "u",
-          secure: false,
-          passwordSecretArn: secretArn,
-          roots: ["/outbox"],
-          timeoutSeconds: 5,
-          allowPrivateAddresses: true,
-        },
+        scripted: fakeServerConnection(fake.port),
       },
       transfer: {
         deadlineMarginSeconds: 1,
@@ -228,16 +219,7 @@ describe("a copy that needs more continuations than allowed", () => {
     const rig = await startLambdaRig({
       s3: "s3rver",
       connections: {
-        scripted: {
-          host: "127.0.0.1",
-          port: fake.port,
-          user: "u",
-          secure: false,
-          passwordSecretArn: secretArn,
-          roots: ["/outbox"],
-          timeoutSeconds: 5,
-          allowPrivateAddresses: true,
-        },
+        scripted: fakeServerConnection(fake.port),
       },
       transfer: { deadlineMarginSeconds: 1, suspendLeadSeconds: 0.5, maxContinuations: 1 },
     });

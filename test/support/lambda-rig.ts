@@ -169,6 +169,20 @@ export async function startLambdaRig(
 
 export type LambdaRig = Awaited<ReturnType<typeof startLambdaRig>>;
 
+/** A connection to a scripted fake FTP server on loopback, reading below /outbox, its password in Secrets Manager. */
+export function fakeServerConnection(port: number) {
+  return {
+    host: "127.0.0.1",
+    port,
+    user: "u",
+    secure: false,
+    passwordSecretArn: secretArn,
+    roots: ["/outbox"],
+    timeoutSeconds: 5,
+    allowPrivateAddresses: true,
+  };
+}
+
 export interface HttpResult {
   statusCode: number;
   headers: Record<string, string>;
