@@ -5,7 +5,7 @@
 import type { BundleResult } from "./lib/bundle.js";
 import { median } from "./lib/measure.js";
 
-export type RunKind = "ftp-leg" | "s3-leg" | "pipeline" | "rclone";
+export type RunKind = "ftp-leg" | "s3-leg" | "pipeline" | "pipeline-resumable" | "rclone";
 
 export interface RunRecord {
   kind: RunKind;
@@ -147,11 +147,12 @@ const rssMB = (kib: number) => (kib * 1024) / MB;
 const mbPerS = (run: { bytes: number; wallMs: number }) => run.bytes / (run.wallMs / 1000) / MB;
 const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 
-const KIND_ORDER: RunKind[] = ["ftp-leg", "s3-leg", "pipeline", "rclone"];
+const KIND_ORDER: RunKind[] = ["ftp-leg", "s3-leg", "pipeline", "pipeline-resumable", "rclone"];
 export const KIND_LABEL: Record<RunKind, string> = {
   "ftp-leg": "FTP leg alone",
   "s3-leg": "S3 leg alone",
   pipeline: "ftp2s3 (pipeline)",
+  "pipeline-resumable": "ftp2s3 --resumable",
   rclone: "rclone copyto",
 };
 
@@ -529,6 +530,42 @@ function mirrorDiagnosisRows(records: DiagnosisRecord[]): string[][] {
     ]);
 }
 
+const RESUMABLE_HEADER = [
+  "size",
+  "FTP server",
+  "pipeline MB/s",
+  "--resumable MB/s",
+  "throughput",
+  "pipeline CPU s/GiB",
+  "--resumable CPU s/GiB",
+  "extra CPU s/GiB",
+  "peak RSS MB (pipeline, --resumable)",
+];
+const RESUMABLE_ALIGN: ("l" | "r")[] = ["l", "l", "r", "r", "r", "r", "r", "r", "r"];
+/** The --resumable rows beside the pipeline's on the same server and size. */
+function resumableCostRows(summary: SummaryRow[]): string[][] {
+  const rows: string[][] = [];
+  for (const res of summary.filter((r) => r.kind === "pipeline-resumable" && r.failed < r.runs)) {
+    const pipe = summary.find(
+      (r) => r.kind === "pipeline" && r.size === res.size && r.server === res.server && r.failed < r.runs,
+    );
+    if (!pipe) continue;
+    const change = (res.mbPerS / pipe.mbPerS - 1) * 100;
+    rows.push([
+      res.size,
+      res.server ?? "—",
+      pipe.mbPerS.toFixed(1),
+      res.mbPerS.toFixed(1),
+      `${change >= 0 ? "+" : "−"}${Math.abs(change).toFixed(0)}%`,
+      pipe.cpuSPerGiB.toFixed(2),
+      res.cpuSPerGiB.toFixed(2),
+      `${res.cpuSPerGiB - pipe.cpuSPerGiB >= 0 ? "+" : "−"}${Math.abs(res.cpuSPerGiB - pipe.cpuSPerGiB).toFixed(2)}`,
+      `${pipe.peakRssMB.toFixed(0)}, ${res.peakRssMB.toFixed(0)}`,
+    ]);
+  }
+  return rows;
+}
+
 const FIXED_HEADER = ["run", "FTP server", "time", "peak RSS MB", "runs"];
 const FIXED_ALIGN: ("l" | "r")[] = ["l", "l", "r", "r", "r"];
 function fixedCostRows(results: Results): string[][] {
@@ -610,6 +647,8 @@ export function renderConsole(results: Results): string {
   );
   lines.push(...table(SUMMARY_HEADER, summaryRows(results.summary), SUMMARY_ALIGN), "");
   lines.push(...table(RATIO_HEADER, ratioRows(results), RATIO_ALIGN), "");
+  const resumableCost = resumableCostRows(results.summary);
+  if (resumableCost.length > 0) lines.push(...table(RESUMABLE_HEADER, resumableCost, RESUMABLE_ALIGN), "");
   if (results.fixedCost.length > 0) {
     lines.push(
       "one 1 KiB copy (the fixed cost):",
@@ -875,8 +914,9 @@ export function renderMarkdown(results: Results): string {
     "What runs:",
     "",
     "- **FTP leg alone**: basic-ftp `downloadTo` into a sink that drops the bytes (bench/legs/ftp-download.ts).",
-    `- **S3 leg alone**: lib-storage \`Upload\` of the file's bytes as a Readable of 64 KiB Buffers, ${results.settings.partSizeMiB} MiB parts, ${results.settings.queueSize} in flight (bench/legs/s3-upload.ts).`,
-    "- **ftp2s3 (pipeline)**: the built command with its defaults (`--progress none --overwrite`): SHA-256, size check, commit gate, tag.",
+    `- **S3 leg alone**: the product's multipart driver, \`PartUpload\` over \`createS3Sink\` and \`createS3Client\` (functions/core/part-upload.ts), fed the file's bytes as a Readable of 64 KiB Buffers from the page cache, ${results.settings.partSizeMiB} MiB parts, ${results.settings.queueSize} in flight, then \`commit()\`, as copyFile drives it; no SHA-256 (bench/legs/s3-upload.ts, bundled like the command).`,
+    "- **ftp2s3 (pipeline)**: the built command with its defaults (`--progress none --overwrite`): SHA-256 (node:crypto), size check, commit gate, tag.",
+    "- **ftp2s3 --resumable**: the same with `--resumable` (Ctrl-C would suspend at a part boundary): the SHA-256 is hash-wasm's, whose state can be saved; vsftpd only.",
     `- **rclone copyto**: \`--s3-chunk-size ${results.settings.partSizeMiB}M --s3-upload-concurrency ${results.settings.queueSize} --s3-upload-cutoff ${results.settings.partSizeMiB}M --no-check-dest\`, run without \`AWS_CA_BUNDLE\`.`,
     "",
     "## Targets",
@@ -904,6 +944,15 @@ export function renderMarkdown(results: Results): string {
     ...markdownTable(RATIO_HEADER, ratioRows(results), RATIO_ALIGN),
     "",
   );
+  const resumableCost = resumableCostRows(results.summary);
+  if (resumableCost.length > 0) {
+    out.push(
+      "What `--resumable` costs: the same copy, hashed by hash-wasm instead of node:crypto (medians above):",
+      "",
+      ...markdownTable(RESUMABLE_HEADER, resumableCost, RESUMABLE_ALIGN),
+      "",
+    );
+  }
   if (results.fixedCost.length > 0) {
     out.push(
       "One copy of a 1 KiB file: what a copy costs before any data (process start, module load, the FTP session, the",

@@ -6,8 +6,10 @@
  * For a 64 MiB and a 1 GiB file of random bytes, served by each FTP server (pyftpdlib, vsftpd) into
  * s3rver (disk-backed, as in the demo), each of these runs as its own process under GNU time:
  *   - the FTP leg alone: basic-ftp's downloadTo into a sink that drops the bytes;
- *   - the S3 leg alone: lib-storage's Upload of the same bytes (8 MiB parts, 4 in flight);
+ *   - the S3 leg alone: the product's multipart driver (PartUpload over the S3 sink) fed the same
+ *     bytes from memory (8 MiB parts, 4 in flight);
  *   - the pipeline: the built `ftp2s3` command with its defaults;
+ *   - on vsftpd only, the pipeline with --resumable (SHA-256 by hash-wasm, whose state can be saved);
  *   - rclone copyto on the same pair, same part size and concurrency (when rclone is installed).
  * Then a mirror of 1,000 files of 16 KiB against `rclone copy --transfers 4`, and a no-change rerun;
  * and the bundled Lambda handler's size and module load time.
@@ -17,8 +19,8 @@
  *
  * The diagnosis runs (skipped with --no-diagnose) run the pipeline and the mirror with probes (where the
  * memory goes, how long uploaders wait for their next part, which S3 requests) under other settings:
- * V8's semi-space, part size, queue size, checksums, tagging, concurrency; and a prototype with fixed
- * part buffers. bench/README.md explains each missed target with their figures.
+ * V8's semi-space, a minor GC per part (preloaded), part size, queue size, checksums, tagging,
+ * concurrency. bench/README.md explains each missed target with their figures.
  * --render rewrites bench/README.md and prints the tables from bench/results.json, measuring nothing.
  */
 import { spawn } from "node:child_process";
@@ -90,6 +92,8 @@ const QUEUE = 4;
 const MIRROR_FILES = 1000;
 const MIRROR_FILE_BYTES = 16 * 1024;
 const RUN_TIMEOUT_MS = 5 * 60_000;
+/** The server the --resumable pipeline runs against (the cost of its hash does not depend on the server). */
+const RESUMABLE_SERVER: InteropServerKind = "vsftpd";
 
 // The SDK's warning about Node 20 says nothing about the figures (s3rver runs in this process).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
@@ -155,7 +159,13 @@ async function takeObject(client: S3Client, key: string): Promise<{ etag?: strin
 
 /** One measured run of one subject; s3rver runs in this process, so our own CPU time is its CPU time. */
 async function runOnce(
-  context: { s3: EmbeddedS3Server; client: S3Client; rclone: RcloneInfo | undefined; obscured: string },
+  context: {
+    s3: EmbeddedS3Server;
+    client: S3Client;
+    rclone: RcloneInfo | undefined;
+    obscured: string;
+    stateDir: string;
+  },
   kind: RunKind,
   server: FtpServer | undefined,
   file: TestFile,
@@ -197,6 +207,20 @@ async function runOnce(
       ];
       env = nodeEnv(s3);
       break;
+    case "pipeline-resumable":
+      command = process.execPath;
+      args = [
+        cliPath,
+        ftpUrl(server!.server, file.remotePath),
+        `s3://${BUCKET}/${key}`,
+        "--progress",
+        "none",
+        "--overwrite",
+        "--resumable",
+      ];
+      // A copy that suspends writes its state there; these runs do not suspend, but never into ~.
+      env = nodeEnv(s3, { FTP2S3_STATE_DIR: context.stateDir });
+      break;
     case "rclone":
       command = "rclone";
       args = rcloneCopyToArgs(file.remotePath, BUCKET, key, PART_MIB, QUEUE);
@@ -226,7 +250,7 @@ async function runOnce(
   }
   if (!error && kind === "s3-leg")
     transferMs = typeof output?.transferMs === "number" ? output.transferMs : undefined;
-  if (!error && kind === "pipeline") {
+  if (!error && (kind === "pipeline" || kind === "pipeline-resumable")) {
     if (output?.bytes !== file.bytes)
       error = `the command reported ${String(output?.bytes)} bytes, not ${file.bytes}`;
     transferMs = typeof output?.durationMs === "number" ? output.durationMs : undefined;
@@ -292,6 +316,12 @@ function commandDelta(before: Record<string, number>, after: Record<string, numb
       .map(([verb, n]) => [verb, n - (before[verb] ?? 0)] as const)
       .filter(([, n]) => n > 0),
   );
+}
+
+/** Whether this build's copy command has --resumable (the pipeline-resumable subject needs it). */
+async function resumableAvailable(): Promise<boolean> {
+  const probe = await measure(process.execPath, [cliPath, "copy", "--help"], { timeoutMs: 30_000 });
+  return probe.code === 0 && /--resumable/.test(probe.stdout);
 }
 
 async function mirrorAvailable(): Promise<boolean> {
@@ -474,13 +504,14 @@ async function probedRun(
 }
 
 /**
- * The pipeline under other settings, and a prototype with fixed part buffers, with probes preloaded:
+ * The pipeline under other settings, with probes preloaded:
  * where the memory goes, and how long the uploaders wait for their next part.
  */
 async function diagnose(
   context: { s3: EmbeddedS3Server; client: S3Client },
   server: FtpServer,
   files: TestFile[],
+  resumable: boolean,
 ): Promise<DiagnosisRecord[]> {
   const command =
     (...extra: string[]) =>
@@ -493,18 +524,6 @@ async function diagnose(
       "--overwrite",
       ...extra,
     ];
-  const pooled = (file: TestFile, key: string) => [
-    leg("pooled-pipeline"),
-    "127.0.0.1",
-    String(server.server.port),
-    USER,
-    file.remotePath,
-    context.s3.endpoint,
-    BUCKET,
-    key,
-    String(PART_MIB * MiB),
-    String(QUEUE),
-  ];
   const variants: Variant[] = [
     {
       label: "S3 leg alone (reference)",
@@ -529,12 +548,13 @@ async function diagnose(
     { label: "ftp2s3 --queue-size 8", script: command("--queue-size", "8") },
     { label: "ftp2s3 --checksums when-required", script: command("--checksums", "when-required") },
     { label: "ftp2s3 --no-tag", script: command("--no-tag") },
-    { label: "prototype: fixed part buffers", script: pooled },
+    ...(resumable ? [{ label: "ftp2s3 --resumable", script: command("--resumable") }] : []),
     {
-      label: "prototype: fixed part buffers, minor GC per part, semi-space 1",
+      // The http probe runs a minor GC as each UploadPart starts: what a GC per part in PartUpload would do.
+      label: "ftp2s3, minor GC per part (probe), semi-space 1",
       nodeFlags: ["--expose-gc", "--max-semi-space-size=1"],
       env: { FTP2S3_BENCH_GC: "1" },
-      script: pooled,
+      script: command(),
     },
   ];
   const records: DiagnosisRecord[] = [];
@@ -735,6 +755,7 @@ async function main(): Promise<number> {
   let bundleError: string | undefined;
   let diagnosis: DiagnosisRecord[] | undefined;
   let mirrorMissing = false;
+  let resumable = false;
   try {
     for (const kind of wanted) {
       const reason = interopUnavailableReason(kind);
@@ -746,7 +767,10 @@ async function main(): Promise<number> {
       const server = await startInteropServer(kind, { root: work.ftpRoot, user: USER, password: PASSWORD });
       servers.push({ kind, version: versions[kind], server });
     }
-    const context = { s3, client, rclone, obscured };
+    const stateDir = path.join(work.dir, "state");
+    const context = { s3, client, rclone, obscured, stateDir };
+    resumable = await resumableAvailable();
+    if (!resumable) log("this build's copy has no --resumable: its runs are skipped");
 
     // Round-robin: every repetition runs every subject once, so a slow spell of the machine hits all alike.
     for (const file of files) {
@@ -754,6 +778,7 @@ async function main(): Promise<number> {
         const subjects: [RunKind, FtpServer | undefined][] = [["s3-leg", undefined]];
         for (const server of servers) {
           subjects.push(["ftp-leg", server], ["pipeline", server]);
+          if (resumable && server.kind === RESUMABLE_SERVER) subjects.push(["pipeline-resumable", server]);
           if (rclone) subjects.push(["rclone", server]);
         }
         for (const [kind, server] of subjects) {
@@ -790,7 +815,7 @@ async function main(): Promise<number> {
     if (!flags["no-diagnose"]) {
       const server = servers.find((s) => s.kind === "vsftpd") ?? servers[0];
       if (server) {
-        diagnosis = await diagnose(context, server, files);
+        diagnosis = await diagnose(context, server, files, resumable);
         if (!flags["no-mirror"] && !mirrorMissing) diagnosis.push(...(await diagnoseMirror(context, server)));
       }
     }

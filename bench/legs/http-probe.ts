@@ -4,12 +4,18 @@
  * named by FTP2S3_BENCH_HTTP_FILE: how long the multipart parts phase and the completion took, how
  * long the process had 0..n parts in flight, and the gap between a part's response and the next
  * part's request (the time an uploader waited for its next part: feeding latency plus hashing).
+ *
+ * With FTP2S3_BENCH_GC=1 (and node --expose-gc) it also runs a minor GC as each UploadPart starts:
+ * what a collection after each sealed part would do in PartUpload, without changing the product.
  */
 
 import { writeFileSync } from "node:fs";
 import http from "node:http";
 
 const file = process.env.FTP2S3_BENCH_HTTP_FILE;
+const collect =
+  process.env.FTP2S3_BENCH_GC === "1" ? (globalThis as { gc?: (o?: object) => void }).gc : undefined;
+
 if (file) {
   const events: { t: number; part: number | null; kind: "start" | "response" }[] = [];
   /** Requests by method and query parameter names: "PUT ?partNumber&uploadId", "HEAD", "PUT ?tagging"... */
@@ -35,6 +41,7 @@ if (file) {
     requestsByKind[requestKind] = (requestsByKind[requestKind] ?? 0) + 1;
     const match = /[?&]partNumber=(\d+)/.exec(path);
     const part = match ? Number(match[1]) : null;
+    if (part !== null) collect?.({ type: "minor" });
     events.push({ t: performance.now(), part, kind: "start" });
     request.once("response", () => events.push({ t: performance.now(), part, kind: "response" }));
     return request;

@@ -21,10 +21,12 @@ export const execFileAsync = promisify(execFile);
 /**
  * Compiles bench/legs/*.ts to plain ESM (no bundling: imports resolve to node_modules) so that the
  * legs run on bare `node` like the built command does; a TypeScript loader would add its own
- * start-up time and memory to theirs.
+ * start-up time and memory to theirs. The S3 leg runs the product's own modules (PartUpload, the S3
+ * sink and client): it is bundled, SDK included, with the options of scripts/build-cli.mjs, so that it
+ * loads as the built command does.
  */
 export async function compileLegs(): Promise<void> {
-  const names = ["ftp-download", "s3-upload", "pooled-pipeline", "memory-probe", "http-probe"];
+  const names = ["ftp-download", "memory-probe", "http-probe"];
   await build({
     entryPoints: names.map((name) => path.join(repoRoot, "bench/legs", `${name}.ts`)),
     outdir: legsDir,
@@ -32,6 +34,19 @@ export async function compileLegs(): Promise<void> {
     format: "esm",
     platform: "node",
     target: "node20",
+    logLevel: "warning",
+  });
+  await build({
+    entryPoints: [path.join(repoRoot, "bench/legs/s3-upload.ts")],
+    outfile: path.join(legsDir, "s3-upload.mjs"),
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    // Dependencies written in CommonJS call require(); give the ESM bundle one (as build-cli.mjs does).
+    banner: {
+      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
     logLevel: "warning",
   });
 }
