@@ -697,129 +697,198 @@ const fmt = (value: number | null | undefined, digits = 0) =>
 const NO_DIAGNOSIS = "Run `npm run bench` without `--no-diagnose` for the figures behind this.";
 
 const DEFAULTS = "ftp2s3, defaults";
-const PROTOTYPE = "prototype: fixed part buffers";
-const PROTOTYPE_GC = "prototype: fixed part buffers, minor GC per part, semi-space 1";
+const LEG = "S3 leg alone (reference)";
+const SEMI = "ftp2s3, node --max-semi-space-size=1";
+const GC_PER_PART = "ftp2s3, minor GC per part (probe), semi-space 1";
+const RESUMABLE = "ftp2s3 --resumable";
+
+/**
+ * Facts measured by hand on 2026-11-27 (not by this bench), each with how: the bench cannot take
+ * them itself without building old commits.
+ */
+const BY_HAND = {
+  /** `/usr/bin/time node <bundle> --help`, 5 runs each: RSS and wall time of loading the command. */
+  nodeBareMB: 41,
+  helpNowMB: 78.6,
+  helpNowS: 0.25,
+  helpNowBundleMB: 2.8,
+  /** The command built from 7271b05 (PartUpload in, before the CLI's resume-state.ts imported zod and config.ts). */
+  helpBeforeMB: 70.9,
+  helpBeforeS: 0.15,
+  helpBeforeBundleMB: 2.0,
+  /** The S3 leg's bundle (.cache/bench/legs/s3-upload.mjs, 1.45 MB) run to its usage message. */
+  s3LegLoadMB: 62.7,
+  s3LegLoadS: 0.15,
+  /** `node -e "await import('basic-ftp')"`: what the (unbundled) FTP leg loads before any data. */
+  basicFtpMB: 59.6,
+};
 
 function fixedCost(results: Results, kind: RunKind): FixedCostRow | undefined {
   return results.fixedCost.find((f) => f.kind === kind);
 }
 
+function fixedCostRange(results: Results, kind: RunKind): string {
+  const ms = results.fixedCost.filter((f) => f.kind === kind).map((f) => f.wallMs);
+  if (ms.length === 0) return "?";
+  const lo = Math.min(...ms);
+  const hi = Math.max(...ms);
+  return lo === hi ? `${lo} ms` : `${lo}–${hi} ms`;
+}
+
+const ratioList = (rows: RatioRow[], pick: (r: RatioRow) => number | null) =>
+  rows
+    .filter((r) => pick(r) !== null)
+    .map((r) => `${r.server} ${pick(r)!.toFixed(2)}×`)
+    .join(", ");
+
 function whyThroughput(results: Results, versus: "legs" | "rclone"): string {
-  const big = {
-    leg: diagnosisRow(results, "1 GiB", "S3 leg alone (reference)"),
-    pipe: diagnosisRow(results, "1 GiB", DEFAULTS),
-    proto: diagnosisRow(results, "1 GiB", PROTOTYPE),
-  };
-  const small = {
-    leg: diagnosisRow(results, "64 MiB", "S3 leg alone (reference)"),
-    pipe: diagnosisRow(results, "64 MiB", DEFAULTS),
-    proto: diagnosisRow(results, "64 MiB", PROTOTYPE_GC),
-  };
+  const rows = ratios(results.summary);
+  const big = rows.filter((r) => r.size === "1 GiB");
+  const small = rows.filter((r) => r.size === "64 MiB");
+  const pick =
+    versus === "legs" ? (r: RatioRow) => r.pipelineOverSlowerLeg : (r: RatioRow) => r.pipelineOverRclone;
+  const target = versus === "legs" ? 0.95 : 1;
+  const bigMissed = big.some((r) => (pick(r) ?? 1) < target);
+  const pipe64 = results.summary.filter((r) => r.size === "64 MiB" && r.kind === "pipeline");
+  const copy64S = median(pipe64.map((r) => r.bytes / (r.mbPerS * 1e6)));
   const ours = fixedCost(results, "pipeline");
   const theirs = fixedCost(results, "rclone");
-  const s3rver = results.summary.find((r) => r.size === "1 GiB" && r.kind === "s3-leg")?.s3rverCpuSPerGiB;
-  const pipe64 = results.summary.find((r) => r.size === "64 MiB" && r.kind === "pipeline");
-  const share =
-    ours && theirs && pipe64
-      ? (ours.wallMs - theirs.wallMs) / ((pipe64.bytes / (pipe64.mbPerS * 1e6)) * 1000)
-      : Number.NaN;
+  const d = {
+    leg64: diagnosisRow(results, "64 MiB", LEG),
+    pipe64: diagnosisRow(results, "64 MiB", DEFAULTS),
+    leg1g: diagnosisRow(results, "1 GiB", LEG),
+    pipe1g: diagnosisRow(results, "1 GiB", DEFAULTS),
+    q8: diagnosisRow(results, "1 GiB", "ftp2s3 --queue-size 8"),
+  };
+  const zodMs = (BY_HAND.helpNowS - BY_HAND.helpBeforeS) * 1000;
+  const s3rverCpu = results.summary.find((r) => r.size === "1 GiB" && r.kind === "s3-leg")?.s3rverCpuSPerGiB;
   const lines: string[] = [];
+  lines.push(
+    `At 1 GiB: ${ratioList(big, pick) || "not measured"}. At 64 MiB: ${ratioList(small, pick) || "not measured"}.`,
+    `A 64 MiB copy lasts about ${fmt(copy64S, 2)} s here, so what a copy costs before its first byte weighs on it:`,
+    "",
+  );
+  if (versus === "legs") {
+    lines.push(
+      `1. **Start-up.** One 1 KiB copy takes ${fixedCostRange(results, "pipeline")} (process start, loading the command, the FTP session with`,
+      "   SIZE and MDTM, one PutObject, the tagging request); the S3 leg loads only the SDK and PartUpload and opens no FTP",
+      `   session (its bundle runs to its usage message in ${BY_HAND.s3LegLoadS.toFixed(2)} s at ${BY_HAND.s3LegLoadMB} MB). Measured by hand (\`node dist/ftp2s3.mjs --help\`, 5 runs): today's bundle is`,
+      `   ${BY_HAND.helpNowBundleMB} MB and loads in ${BY_HAND.helpNowS.toFixed(2)} s; the command built from 7271b05 (PartUpload already in, before`,
+      "   functions/cli/resume-state.ts brought zod and functions/config.ts into the command) is",
+      `   ${BY_HAND.helpBeforeBundleMB.toFixed(1)} MB and loads in ${BY_HAND.helpBeforeS.toFixed(2)} s: about ${fmt(zodMs)} ms more per copy, ${fmt((zodMs / 1000 / copy64S) * 100)}% of a 64 MiB copy.`,
+      `2. **Feeding the first parts.** In the diagnosis runs at 64 MiB the parts phase is ${fmt(d.pipe64?.partsPhaseS, 2)} s for ftp2s3 against`,
+      `   ${fmt(d.leg64?.partsPhaseS, 2)} s for the S3 leg (median wait for the next part ${fmt(d.pipe64?.feedGapMs)} against ${fmt(d.leg64?.feedGapMs)} ms): the pipeline's parts come`,
+      "   from an FTP socket and are hashed (node:crypto, about 5 ms per 8 MiB) as they are sealed; the leg's come from the",
+      "   page cache and are not hashed.",
+      "3. **Noise.** Both are bound by s3rver, one Node process that spends about " +
+        `${fmt(s3rverCpu, 1)} CPU s per GiB it receives on the`,
+      "   same two cores, and that concatenates the parts on disk at CompleteMultipartUpload. The runs of one subject spread",
+      `   widely (see the range column), and at 1 GiB the S3 leg's completion took ${fmt(d.leg1g?.completeS, 2)} s against ${fmt(d.pipe1g?.completeS, 2)} s for`,
+      "   ftp2s3 in the diagnosis runs: the same request to the same server. Ratios near 1 are within the noise of 2–3 runs.",
+    );
+  } else {
+    lines.push(
+      `1. **Start-up.** One 1 KiB copy takes ${fixedCostRange(results, "pipeline")} with ftp2s3 and ${fixedCostRange(results, "rclone")} with rclone`,
+      `   (medians ${fmt(ours?.wallMs)} and ${fmt(theirs?.wallMs)} ms): the difference is ${fmt((((ours?.wallMs ?? Number.NaN) - (theirs?.wallMs ?? Number.NaN)) / 1000 / copy64S) * 100)}% of a 64 MiB copy. A Go binary starts in`,
+      `   milliseconds; a Node process loading today's ${BY_HAND.helpNowBundleMB} MB bundle takes ${BY_HAND.helpNowS.toFixed(2)} s for \`--help\` alone, ${fmt(zodMs)} ms more`,
+      "   than the build of 7271b05, before functions/cli/resume-state.ts brought zod and functions/config.ts in (by hand, 5 runs).",
+      bigMissed
+        ? `2. **At 1 GiB**, where start-up does not matter, the medians of 2 runs differ by less than their spread (see the ranges);`
+        : "2. **At 1 GiB**, where start-up does not matter, ftp2s3 is at or above rclone.",
+      bigMissed
+        ? `   more uploaders help against s3rver: --queue-size 8 ran at ${fmt(d.q8?.mbPerS, 1)} MB/s against ${fmt(d.pipe1g?.mbPerS, 1)} MB/s with the default 4 (diagnosis).`
+        : "",
+    );
+  }
   const legsMissed = results.targets.some((t) => t.id === "throughput-vs-legs" && t.status === "missed");
   if (versus === "rclone" && legsMissed) {
-    lines.push(
-      "The two causes above. At 1 GiB the gap to rclone is the first, feeding the parts: the prototype with fixed part",
-      `buffers ran at ${fmt(big.proto?.mbPerS, 1)} MB/s in the diagnosis runs, rclone at ${fmt(results.summary.find((r) => r.size === "1 GiB" && r.kind === "rclone")?.mbPerS, 1)} MB/s in the main runs.`,
-      `At 64 MiB it is mostly the second: one 1 KiB copy takes ${fmt(ours?.wallMs)} ms with ftp2s3 and ${fmt(theirs?.wallMs)} ms with rclone, a`,
-      `difference of ${fmt(share * 100)}% of a 64 MiB copy by ftp2s3; a Go binary starts in milliseconds. The command is bundled with`,
-      "esbuild (dist/ftp2s3.mjs, as the Lambda is), which saved about 50 ms per copy when measured by hand; it will not reach",
-      "rclone's start-up, so at 64 MiB this target stays out of reach for a Node process on this machine.",
-    );
-    return lines.join("\n");
+    lines.push("", "**Proposed**: the lighter load path of the section above.");
+    return lines.filter((l, i, all) => !(l === "" && all[i - 1] === "")).join("\n");
   }
   lines.push(
-    `Everything here is bound by s3rver: a single-threaded Node server that spends about ${fmt(s3rver, 1)} CPU seconds per GiB`,
-    "it receives (column s3rver CPU s/GiB), on the same two cores as the client and the FTP server, and that copies all the",
-    `parts into the object when the upload completes (${fmt(big.pipe?.completeS, 1)} s of every 1 GiB run, whoever uploads).`,
-    "What ftp2s3 adds to that, from the diagnosis runs:",
     "",
-    "1. **How the parts are fed.** lib-storage asks for the next part only when an uploader is free; then 8 MiB must come",
-    "   from the FTP server, whose socket was paused, through the Intake and a PassThrough with 16 KiB buffers, be kept",
-    "   chunk by chunk and concatenated into a new Buffer. The prototype (bench/legs/pooled-pipeline.ts) copies each socket",
-    "   read once into one of 5 part buffers allocated up front and fills the next part while 4 upload. At 1 GiB it ran at",
-    `   ${fmt(big.proto?.mbPerS, 1)} MB/s against ${fmt(big.pipe?.mbPerS, 1)} MB/s for ftp2s3 and ${fmt(big.leg?.mbPerS, 1)} MB/s for the S3 leg in the same diagnosis runs`,
-    `   (parts phase ${fmt(big.proto?.partsPhaseS, 2)} s against ${fmt(big.pipe?.partsPhaseS, 2)} s), on ${fmt(big.proto?.cpuSPerGiB, 2)} CPU s/GiB against ${fmt(big.pipe?.cpuSPerGiB, 2)}.`,
-    "   More uploaders do not buy the difference back (--queue-size 8: " +
-      `${fmt(diagnosisRow(results, "1 GiB", "ftp2s3 --queue-size 8")?.mbPerS, 1)} MB/s), fewer cost (--queue-size 2: ${fmt(diagnosisRow(results, "1 GiB", "ftp2s3 --queue-size 2")?.mbPerS, 1)} MB/s).`,
-    `2. **Start-up.** One 1 KiB copy takes ${fmt(ours?.wallMs)} ms with ftp2s3${theirs ? ` and ${fmt(theirs.wallMs)} ms with rclone` : ""}: Node's start, about`,
-    "   loading the command's one bundled module (about 130 ms when it was hundreds of files, 50 ms less bundled), the",
-    `   FTP session, and the tagging request. The difference to rclone's is ${fmt(share * 100)}% of a 64 MiB copy. The parts phase is ${fmt(small.pipe?.partsPhaseS, 2)} s`,
-    `   for ftp2s3 and ${fmt(small.leg?.partsPhaseS, 2)} s for the S3 leg. The prototype with a minor GC per part reaches`,
-    `   ${fmt(small.proto?.mbPerS, 1)} MB/s at 64 MiB (S3 leg: ${fmt(small.leg?.mbPerS, 1)}).`,
-    "",
+    "**Proposed** (functions/, not changed by the bench): keep zod and functions/config.ts out of the command's load path",
+    "(load resume-state.ts with `await import()` only for `--resume` and a suspension, or check its JSON by hand); import",
+    "hash-wasm the same way, only for `--resumable`. Expected: back to about the 0.15 s and 71 MB of 7271b05's `--help`.",
   );
-  if (versus === "rclone") {
-    lines.push(
-      "Against rclone: at 1 GiB the gap is cause 1 (the prototype is at rclone's speed or above); at 64 MiB it is mostly",
-      "cause 2, a Go binary starts in milliseconds. The command is bundled with esbuild (about 50 ms less per copy,",
-      "measured by hand); it will not reach rclone's start-up.",
-      "",
-    );
-  }
-  lines.push(
-    "**Recommended change** (functions/adapters/s3-sink.ts, functions/core/intake.ts): assemble parts in queue size + 1",
-    "buffers allocated once, copy each socket read into the current one, send a full buffer as an UploadPart and keep",
-    "reading into the next free one; CreateMultipartUpload, UploadPart, CompleteMultipartUpload and the abort become the",
-    "sink's own calls instead of lib-storage's Readable path (which the commit gate already works around).",
-  );
-  return lines.join("\n");
+  return lines.filter((l, i, all) => !(l === "" && all[i - 1] === "")).join("\n");
 }
 
 function whyRss(results: Results, flat: boolean): string {
   const d64 = diagnosisRow(results, "64 MiB", DEFAULTS);
   const d1g = diagnosisRow(results, "1 GiB", DEFAULTS);
-  const semi1g = diagnosisRow(results, "1 GiB", "ftp2s3, node --max-semi-space-size=1");
-  const p64 = diagnosisRow(results, "64 MiB", PROTOTYPE_GC);
-  const p1g = diagnosisRow(results, "1 GiB", PROTOTYPE_GC);
-  const pool64 = diagnosisRow(results, "64 MiB", PROTOTYPE);
+  const semi64 = diagnosisRow(results, "64 MiB", SEMI);
+  const semi1g = diagnosisRow(results, "1 GiB", SEMI);
+  const gc64 = diagnosisRow(results, "64 MiB", GC_PER_PART);
+  const gc1g = diagnosisRow(results, "1 GiB", GC_PER_PART);
+  const q2 = diagnosisRow(results, "64 MiB", "ftp2s3 --queue-size 2");
+  const p5 = diagnosisRow(results, "64 MiB", "ftp2s3 --part-size 5");
   const ours = fixedCost(results, "pipeline");
   const ftpLeg = results.summary.find((r) => r.size === "1 GiB" && r.kind === "ftp-leg");
   const parts = (5 * 8 * 1024 * 1024) / 1e6;
+  const floor = (ours?.rssMB ?? Number.NaN) + parts;
   if (flat) {
     return [
-      `The V8 heap grows through a long run: ${fmt(d64?.heapMB)} MB at 64 MiB, ${fmt(d1g?.heapMB)} MB at 1 GiB (defaults), while the Buffers`,
-      `stay about the same (${fmt(d64?.arrayBuffersMB)} and ${fmt(d1g?.arrayBuffersMB)} MB): V8 enlarges its new space as 16,000 socket reads`,
-      `pass through it. With node --max-semi-space-size=1 the 1 GiB heap stays at ${fmt(semi1g?.heapMB)} MB. The prototype with a minor GC`,
-      `after each part peaks at ${fmt(p64?.rssMB)} MB at 64 MiB and ${fmt(p1g?.rssMB)} MB at 1 GiB.`,
+      `From 64 MiB to 1 GiB (diagnosis, defaults) the V8 heap stays at ${fmt(d64?.heapMB)} and ${fmt(d1g?.heapMB)} MB; what grows is the Buffer memory`,
+      `outside it, ${fmt(d64?.arrayBuffersMB)} → ${fmt(d1g?.arrayBuffersMB)} MB, of which the part buffers are a fixed 42 MB. The rest are the 64 KiB Buffers`,
+      "of the socket reads (basic-ftp hands PartUpload a new one per read; it copies them into the part buffers and drops",
+      "them): about 16,000 per GiB, dead but counted as V8's external memory, which V8 collects only after it has grown by",
+      "tens of MB; the longer the run, the more often the peak meets a full load of them. Not malloc keeping freed memory:",
+      "with MALLOC_MMAP_THRESHOLD_=65536 (every socket Buffer its own mapping, returned at once; by hand, vsftpd, one run",
+      "at 1 GiB, two at 64 MiB) the peaks were 139 and 156 MB against 147 and 158 MB without.",
+      `The FTP leg alone, which keeps nothing, peaks at ${fmt(ftpLeg?.peakRssMB)} MB at 1 GiB, about ${fmt((ftpLeg?.peakRssMB ?? Number.NaN) - BY_HAND.basicFtpMB)} MB above node with basic-ftp loaded (${BY_HAND.basicFtpMB} MB, by hand).`,
       "",
-      '**Recommended change**: the fixed part buffers above and a minor GC after each part (`v8.setFlagsFromString("--expose-gc")`',
-      'then `vm.runInNewContext("gc")({ type: "minor" })`, about a millisecond per 8 MiB); or `--max-semi-space-size=1` at',
-      "process start (NODE_OPTIONS for the Lambda, the bin's shebang for the command).",
+      `- node --max-semi-space-size=1: ${fmt(semi64?.rssMB)} → ${fmt(semi1g?.rssMB)} MB (${pct(semi64?.rssMB, semi1g?.rssMB)});`,
+      `- a minor GC as each part is sent, and semi-space 1: ${fmt(gc64?.rssMB)} → ${fmt(gc1g?.rssMB)} MB (${pct(gc64?.rssMB, gc1g?.rssMB)}).`,
+      "",
+      `Both lower the peak (${saving(d64?.rssMB, semi64?.rssMB, gc64?.rssMB)} MB at 64 MiB, ${saving(d1g?.rssMB, semi1g?.rssMB, gc1g?.rssMB)} MB at 1 GiB); neither makes the run flat within`,
+      "10% by itself: the GC per part adds nothing to the smaller semi-space, whose scavenges already come often.",
+      "",
+      "**Proposed** (functions/): start the command and the Lambda with `--max-semi-space-size=1` (the bin's shebang,",
+      "NODE_OPTIONS); then measure a `setFlagsFromString('--expose-gc')` minor GC per sealed part in PartUpload.",
     ].join("\n");
   }
-  const loaded = (ours?.rssMB ?? Number.NaN) + parts;
-  const reachable = (p64?.rssMB ?? Infinity) <= 110 && (p1g?.rssMB ?? Infinity) <= 110;
   return [
-    `Where the memory goes (64 MiB, defaults): ${fmt(d64?.arrayBuffersMB)} MB of Buffers outside the V8 heap, ${fmt(d64?.heapMB)} MB of V8 heap,`,
-    `the rest of the ${fmt(d64?.rssMB)} MB is Node itself. A 1 KiB copy, which holds no data, peaks at ${fmt(ours?.rssMB)} MB; 8 MiB × (4 in`,
-    `flight + 1 filling) is ${parts.toFixed(0)} MB more: about ${fmt(loaded)} MB before a single stream buffer, for the command as it loads today`,
-    "(commander, lib-storage, the whole of dist/; bundling it saved 5 MB when measured by hand). Above that:",
+    `Where the memory goes (diagnosis, 64 MiB, defaults): ${fmt(d64?.arrayBuffersMB)} MB of Buffers outside the V8 heap (the part buffers`,
+    `are 42 MB of it), ${fmt(d64?.heapMB)} MB of V8 heap, the rest of the ${fmt(d64?.rssMB)} MB is Node and the loaded code.`,
     "",
-    "- every socket read is a new 64 KiB Buffer; lib-storage keeps them until the part is complete, then concatenates them",
-    "  into a new 8 MiB Buffer (the part exists twice at that moment), and the dead chunks wait for V8's next collection:",
-    `  the FTP leg alone, which keeps nothing, peaks at ${fmt(ftpLeg?.peakRssMB)} MB, about 30 MB above a process that only logged in`,
-    "  (a minor GC every 4 MiB brings it down to 64 MB, measured by hand);",
-    `- fixed part buffers alone do not help (${fmt(pool64?.rssMB)} MB: the garbage stays); fixed buffers and a minor GC after each part do:`,
-    `  ${fmt(p64?.rssMB)} MB at 64 MiB, ${fmt(p1g?.rssMB)} MB at 1 GiB, Buffers ${fmt(p64?.arrayBuffersMB)} MB (the 42 MB of parts and little else);`,
-    `- smaller settings only remove what they hold: --part-size 5 ${fmt(diagnosisRow(results, "64 MiB", "ftp2s3 --part-size 5")?.rssMB)} MB, --queue-size 2`,
-    `  ${fmt(diagnosisRow(results, "64 MiB", "ftp2s3 --queue-size 2")?.rssMB)} MB; checksums and tagging change nothing`,
-    `  (${fmt(diagnosisRow(results, "64 MiB", "ftp2s3 --checksums when-required")?.rssMB)} and ${fmt(diagnosisRow(results, "64 MiB", "ftp2s3 --no-tag")?.rssMB)} MB);`,
-    `  --max-semi-space-size=1 shrinks the heap, not the Buffers (${fmt(diagnosisRow(results, "64 MiB", "ftp2s3, node --max-semi-space-size=1")?.rssMB)} MB).`,
+    `- **The floor.** A 1 KiB copy, which holds no data, peaks at ${fmt(ours?.rssMB)} MB; 8 MiB × (4 in flight + 1 filling) is ${parts.toFixed(0)} MB`,
+    `  more: ${fmt(floor)} MB before a single socket read. 110 MB is below the floor of this design with this command.`,
+    `- **The command's own weight.** Bare \`node\` is ${BY_HAND.nodeBareMB} MB; \`node dist/ftp2s3.mjs --help\` ${BY_HAND.helpNowMB} MB today, ${BY_HAND.helpBeforeMB} MB for`,
+    "  the build of 7271b05, before functions/cli/resume-state.ts brought zod and functions/config.ts into the command",
+    "  (by hand, 5 runs each).",
+    `- **Garbage.** Every socket read is a new 64 KiB Buffer that waits for V8's next collection: node`,
+    `  --max-semi-space-size=1 brings the peak to ${fmt(semi64?.rssMB)} MB (heap ${fmt(semi64?.heapMB)} MB instead of ${fmt(d64?.heapMB)}); a minor GC per part with`,
+    `  semi-space 1 to ${fmt(gc64?.rssMB)} MB. Smaller settings only remove what they hold: --part-size 5 ${fmt(p5?.rssMB)} MB, --queue-size 2 ${fmt(q2?.rssMB)} MB.`,
     "",
-    reachable
-      ? "**Recommended**: the fixed part buffers and a minor GC per part (above): the prototype meets 110 MB at both sizes."
-      : "**Recommended**: the fixed part buffers and a minor GC per part (above), a bundled command, and a target this design" +
-        "\ncan hold at every size: about 130 MB at 8 MiB × 4, or the RSS of a 1 KiB copy + (queue size + 1) × part size + 15%." +
-        "\n110 MB is at the edge: the prototype, which loads fewer modules than the command, stays under it only some of the time.",
+    `**Proposed**: the lighter load path (above: about ${fmt(BY_HAND.helpNowMB - BY_HAND.helpBeforeMB)} MB) and \`--max-semi-space-size=1\` (about ${fmt((d64?.rssMB ?? Number.NaN) - (semi64?.rssMB ?? Number.NaN))} MB)`,
+    `would bring a 64 MiB copy to about ${fmt((semi64?.rssMB ?? Number.NaN) - (BY_HAND.helpNowMB - BY_HAND.helpBeforeMB))} MB: still above 110. A target this design can hold: the RSS of a`,
+    "1 KiB copy + (queue size + 1) × part size + 15%, about 130 MB at 8 MiB × 4; or 110 MB at --part-size 5.",
+  ].join("\n");
+}
+
+/** How much lower `a` and `b` are than `base`, as "n" or "n–m" MB. */
+function saving(base: number | null | undefined, a: number | null | undefined, b: number | null | undefined) {
+  if (base == null || a == null || b == null) return "?";
+  const [lo, hi] = [base - Math.max(a, b), base - Math.min(a, b)].map((v) => Math.round(v));
+  return lo === hi ? String(lo) : `${lo}–${hi}`;
+}
+
+const pct = (from: number | null | undefined, to: number | null | undefined) =>
+  from && to ? `${to >= from ? "+" : "−"}${Math.abs((to / from - 1) * 100).toFixed(0)}%` : "?";
+
+/** What --resumable costs, and why: under its table in the README. */
+function resumableNote(results: Results): string {
+  const pipe = diagnosisRow(results, "1 GiB", DEFAULTS);
+  const res = diagnosisRow(results, "1 GiB", RESUMABLE);
+  return [
+    "PartUpload hashes each part as it seals it, on the event loop: hash-wasm's SHA-256 takes about 28 ms per 8 MiB",
+    "(node:crypto about 5), while the uploaders wait for their next part. In the diagnosis runs at 1 GiB the median wait",
+    `for the next part is ${fmt(res?.feedGapMs)} ms with --resumable against ${fmt(pipe?.feedGapMs)} ms without, the parts phase ${fmt(res?.partsPhaseS, 2)} s against ${fmt(pipe?.partsPhaseS, 2)} s.`,
+    "**Proposed** (functions/core/sha256.ts, part-upload.ts): hash a resumable copy in a worker thread, fed the sealed",
+    "part buffers (it must finish before the buffer is reused), so that the hash runs beside the uploads instead of",
+    "between them; the CPU stays (about 3 s per GiB), the wait goes. On these 2 cores, shared with s3rver and the FTP",
+    "server, that gains less than on a Lambda, which gets a core per 1,769 MB.",
   ].join("\n");
 }
 
@@ -951,6 +1020,7 @@ export function renderMarkdown(results: Results): string {
       "",
       ...markdownTable(RESUMABLE_HEADER, resumableCost, RESUMABLE_ALIGN),
       "",
+      ...(results.diagnosis ? [resumableNote(results), ""] : []),
     );
   }
   if (results.fixedCost.length > 0) {
