@@ -1,0 +1,75 @@
+/** What every part of the bench shares: its constants, its log, the test files, the children's environment. */
+import { DeleteObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { InteropServer, InteropServerKind } from "../../test/interop/servers.js";
+import type { EmbeddedS3Server } from "../../test/support/embedded-s3.js";
+import type { Measured } from "../lib/measure.js";
+
+export const BUCKET = "bench";
+export const USER = "bench";
+export const PASSWORD = "bench-password";
+export const PART_MIB = 8;
+export const QUEUE = 4;
+export const MIRROR_FILES = 1000;
+export const MIRROR_FILE_BYTES = 16 * 1024;
+export const RUN_TIMEOUT_MS = 5 * 60_000;
+/** The server the --resumable pipeline runs against (the cost of its hash does not depend on the server). */
+export const RESUMABLE_SERVER: InteropServerKind = "vsftpd";
+
+export const benchStarted = Date.now();
+export const log = (line: string) =>
+  process.stderr.write(`[${String(Math.round((Date.now() - benchStarted) / 1000)).padStart(4)}s] ${line}\n`);
+
+export interface TestFile {
+  label: string;
+  remotePath: string;
+  localPath: string;
+  bytes: number;
+  reps: number;
+}
+
+export interface FtpServer {
+  kind: InteropServerKind;
+  version: string | undefined;
+  server: InteropServer;
+}
+
+/** The environment of every node child: bare node (no loader from NODE_OPTIONS), the S3 server, the password. */
+export function nodeEnv(s3: EmbeddedS3Server, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...s3.env,
+    FTP_PASSWORD: PASSWORD,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    ...extra,
+  };
+  delete env.NODE_OPTIONS;
+  return env;
+}
+
+export const ftpUrl = (server: InteropServer, remotePath: string) =>
+  `ftp://${USER}@127.0.0.1:${server.port}${remotePath}`;
+
+export const lastJsonLine = (text: string): Record<string, unknown> | undefined => {
+  const line = text.trim().split("\n").filter(Boolean).at(-1);
+  if (line === undefined) return undefined;
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+};
+
+export const failureText = (measured: Measured) =>
+  `exit ${measured.code}: ${(measured.stderr.trim() || measured.stdout.trim()).split("\n").slice(-3).join(" | ")}`;
+
+/** What the S3 server stored at `key`, then the key deleted (a 1 GiB object per run would fill the disk). */
+export async function takeObject(client: S3Client, key: string): Promise<{ etag?: string; bytes?: number }> {
+  try {
+    const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+    return { etag: head.ETag?.replace(/"/g, ""), bytes: head.ContentLength };
+  } catch {
+    return {};
+  } finally {
+    await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key })).catch(() => {});
+  }
+}

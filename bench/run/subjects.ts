@@ -1,0 +1,155 @@
+/** One measured run of one subject (a leg alone, the pipeline, rclone) as its own process under GNU time. */
+import type { S3Client } from "@aws-sdk/client-s3";
+import type { EmbeddedS3Server } from "../../test/support/embedded-s3.js";
+import { measure } from "../lib/measure.js";
+import { type RcloneInfo, rcloneCopyToArgs, rcloneEnv } from "../lib/rclone.js";
+import { cliPath, leg, MiB, repoRoot, settleDisk } from "../lib/setup.js";
+import type { RunKind, RunRecord } from "../report/types.js";
+import {
+  BUCKET,
+  type FtpServer,
+  failureText,
+  ftpUrl,
+  lastJsonLine,
+  nodeEnv,
+  PART_MIB,
+  QUEUE,
+  RUN_TIMEOUT_MS,
+  type TestFile,
+  takeObject,
+  USER,
+} from "./common.js";
+
+/** One measured run of one subject; s3rver runs in this process, so our own CPU time is its CPU time. */
+export async function runOnce(
+  context: {
+    s3: EmbeddedS3Server;
+    client: S3Client;
+    rclone: RcloneInfo | undefined;
+    obscured: string;
+    stateDir: string;
+  },
+  kind: RunKind,
+  server: FtpServer | undefined,
+  file: TestFile,
+  rep: number,
+): Promise<RunRecord> {
+  const { s3, client } = context;
+  const key = `runs/${kind}-${server?.kind ?? "none"}-${file.bytes}-${rep}`;
+  let command: string;
+  let args: string[];
+  let env: NodeJS.ProcessEnv;
+  switch (kind) {
+    case "ftp-leg":
+      command = process.execPath;
+      args = [leg("ftp-download"), "127.0.0.1", String(server!.server.port), USER, file.remotePath];
+      env = nodeEnv(s3);
+      break;
+    case "s3-leg":
+      command = process.execPath;
+      args = [
+        leg("s3-upload"),
+        s3.endpoint,
+        BUCKET,
+        key,
+        file.localPath,
+        String(PART_MIB * MiB),
+        String(QUEUE),
+      ];
+      env = nodeEnv(s3);
+      break;
+    case "pipeline":
+      command = process.execPath;
+      args = [
+        cliPath,
+        ftpUrl(server!.server, file.remotePath),
+        `s3://${BUCKET}/${key}`,
+        "--progress",
+        "none",
+        "--overwrite",
+      ];
+      env = nodeEnv(s3);
+      break;
+    case "pipeline-resumable":
+      command = process.execPath;
+      args = [
+        cliPath,
+        ftpUrl(server!.server, file.remotePath),
+        `s3://${BUCKET}/${key}`,
+        "--progress",
+        "none",
+        "--overwrite",
+        "--resumable",
+      ];
+      // A copy that suspends writes its state there; these runs do not suspend, but never into ~.
+      env = nodeEnv(s3, { FTP2S3_STATE_DIR: context.stateDir });
+      break;
+    case "rclone":
+      command = "rclone";
+      args = rcloneCopyToArgs(file.remotePath, BUCKET, key, PART_MIB, QUEUE);
+      env = rcloneEnv({
+        ftp: { host: "127.0.0.1", port: server!.server.port, user: USER, obscuredPassword: context.obscured },
+        s3: {
+          endpoint: s3.endpoint,
+          accessKeyId: s3.env.AWS_ACCESS_KEY_ID ?? "",
+          secretAccessKey: s3.env.AWS_SECRET_ACCESS_KEY ?? "",
+        },
+      });
+      break;
+  }
+  await settleDisk();
+  const cpuBefore = process.cpuUsage();
+  const measured = await measure(command, args, { env, cwd: repoRoot, timeoutMs: RUN_TIMEOUT_MS });
+  const cpuAfter = process.cpuUsage(cpuBefore);
+  const s3rverCpuS = (cpuAfter.user + cpuAfter.system) / 1e6;
+
+  let error: string | undefined = measured.code === 0 ? undefined : failureText(measured);
+  let transferMs: number | undefined;
+  let etag: string | undefined;
+  const output = lastJsonLine(measured.stdout);
+  if (!error && kind === "ftp-leg") {
+    if (output?.bytes !== file.bytes) error = `downloaded ${String(output?.bytes)} bytes, not ${file.bytes}`;
+    transferMs = typeof output?.transferMs === "number" ? output.transferMs : undefined;
+  }
+  if (!error && kind === "s3-leg")
+    transferMs = typeof output?.transferMs === "number" ? output.transferMs : undefined;
+  if (!error && (kind === "pipeline" || kind === "pipeline-resumable")) {
+    if (output?.bytes !== file.bytes)
+      error = `the command reported ${String(output?.bytes)} bytes, not ${file.bytes}`;
+    transferMs = typeof output?.durationMs === "number" ? output.durationMs : undefined;
+  }
+  if (kind !== "ftp-leg") {
+    const stored = await takeObject(client, key);
+    etag = stored.etag;
+    if (!error && stored.bytes !== file.bytes)
+      error = `stored ${String(stored.bytes)} bytes, not ${file.bytes}`;
+  }
+  return {
+    kind,
+    server: server?.kind ?? null,
+    size: file.label,
+    bytes: file.bytes,
+    rep,
+    ok: error === undefined,
+    ...(error === undefined ? {} : { error }),
+    wallMs: Math.round(measured.wallMs),
+    ...(transferMs === undefined ? {} : { transferMs: Math.round(transferMs) }),
+    maxRssKiB: measured.maxRssKiB,
+    cpuS: Math.round((measured.userS + measured.sysS) * 100) / 100,
+    s3rverCpuS: kind === "ftp-leg" ? 0 : Math.round(s3rverCpuS * 100) / 100,
+    ...(etag === undefined ? {} : { etag }),
+  };
+}
+
+export function describeRun(run: RunRecord): string {
+  const who = `${run.size} ${run.kind}${run.server ? ` ${run.server}` : ""} #${run.rep}`;
+  if (!run.ok) return `${who}: FAILED ${run.error}`;
+  const mbps = run.bytes / (run.wallMs / 1000) / 1e6;
+  return `${who}: ${mbps.toFixed(1)} MB/s, ${((run.maxRssKiB * 1024) / 1e6).toFixed(0)} MB peak RSS, ${run.cpuS} s CPU`;
+}
+
+/** Whether this build's copy command has --resumable (the pipeline-resumable subject needs it). */
+export async function resumableAvailable(): Promise<boolean> {
+  const probe = await measure(process.execPath, [cliPath, "copy", "--help"], { timeoutMs: 30_000 });
+  return probe.code === 0 && /--resumable/.test(probe.stdout);
+}
