@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { createSHA256 } from "hash-wasm";
 import { InvalidInputError } from "./errors.js";
 
 /** A SHA-256 fed part by part; `save` is what a copy carries from one invocation to the next. */
@@ -29,6 +28,8 @@ export function fastSha256(): RunningHash {
  * MiB), so only copies that may stop and go on later in another process pay for it.
  */
 export async function resumableSha256(savedState?: string): Promise<RunningHash> {
+  // Loaded on first use: a copy that cannot stop never pays for loading it.
+  const { createSHA256 } = await import("hash-wasm");
   const hash = await createSHA256();
   hash.init();
   if (savedState !== undefined) {
