@@ -73,8 +73,8 @@ export async function runMirror(
   const remoteDir = "/many";
   if (available) {
     const prefix = `mirror/${server.kind}/`;
+    // The bin itself, as a user runs it: its shebang carries the command's Node flags.
     const args = [
-      cliPath,
       "mirror",
       ftpUrl(server.server, remoteDir),
       `s3://${BUCKET}/${prefix}`,
@@ -85,7 +85,7 @@ export async function runMirror(
     ];
     await settleDisk();
     const commandsBefore = await vsftpdCommands(server);
-    const first = await measure(process.execPath, args, {
+    const first = await measure(cliPath, args, {
       env: nodeEnv(s3),
       cwd: repoRoot,
       timeoutMs: RUN_TIMEOUT_MS,
@@ -108,7 +108,7 @@ export async function runMirror(
     );
     const retrBefore = await countRetr(server.server);
     await settleDisk();
-    const rerun = await measure(process.execPath, args, {
+    const rerun = await measure(cliPath, args, {
       env: nodeEnv(s3),
       cwd: repoRoot,
       timeoutMs: RUN_TIMEOUT_MS,

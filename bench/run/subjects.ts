@@ -59,9 +59,9 @@ export async function runOnce(
       env = nodeEnv(s3);
       break;
     case "pipeline":
-      command = process.execPath;
+      // The bin itself, as a user runs it: its shebang carries the command's Node flags.
+      command = cliPath;
       args = [
-        cliPath,
         ftpUrl(server!.server, file.remotePath),
         `s3://${BUCKET}/${key}`,
         "--progress",
@@ -71,9 +71,9 @@ export async function runOnce(
       env = nodeEnv(s3);
       break;
     case "pipeline-resumable":
-      command = process.execPath;
+      // The bin itself, as a user runs it: its shebang carries the command's Node flags.
+      command = cliPath;
       args = [
-        cliPath,
         ftpUrl(server!.server, file.remotePath),
         `s3://${BUCKET}/${key}`,
         "--progress",

@@ -49,14 +49,14 @@ describe("the transfer function", () => {
     });
   });
 
-  it("gets the Powertools settings and source maps from its environment", () => {
+  it("gets the Powertools settings, source maps and a small young generation from its environment", () => {
     template.hasResourceProperties("AWS::Lambda::Function", {
       Environment: {
         Variables: Match.objectLike({
           POWERTOOLS_SERVICE_NAME: "ftp2s3",
           POWERTOOLS_METRICS_NAMESPACE: "ftp2s3",
           POWERTOOLS_LOG_LEVEL: "INFO",
-          NODE_OPTIONS: "--enable-source-maps",
+          NODE_OPTIONS: "--enable-source-maps --max-semi-space-size=1",
         }),
       },
     });
