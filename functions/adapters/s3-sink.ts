@@ -122,6 +122,7 @@ export function createS3Sink(client: S3Client): ObjectSink {
             ContentLength: body.length,
             Metadata: options.metadata,
             ...(options.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
+            ...(options.tags === undefined ? {} : { Tagging: new URLSearchParams(options.tags).toString() }),
           }),
         );
         return { etag: unquote(result.ETag), versionId: result.VersionId };

@@ -14,8 +14,22 @@ export interface PartUploadOptions {
   expectedBytes: number | null;
   /** Fed with every part, in order, before it is sent. */
   hash: RunningHash;
+  /**
+   * Store the SHA-256 as a tag in the PutObject of a file that fits one buffer (one request instead
+   * of two). A multipart upload cannot: its hash is known only after its last part.
+   */
+  tagSha256?: boolean;
   /** Go on with an upload whose first parts S3 already holds (numbered 1..n, in order). */
   resume?: { uploadId: string; parts: UploadedPart[] };
+}
+
+/** What commit stored. */
+export interface CommittedUpload extends CommittedObject {
+  sha256: string;
+  /** The sha256 tag went with the PutObject. */
+  taggedInline: boolean;
+  /** Why S3 refused the PutObject with its tag (it was then stored without), if it did. */
+  tagRefused?: string;
 }
 
 /** Where a suspended upload stands: every part it holds is complete; nothing after it was kept. */
@@ -110,7 +124,7 @@ export class PartUpload extends Writable {
   }
 
   /** Sends what is left, waits for every part, and completes the upload: the object becomes visible. */
-  async commit(): Promise<CommittedObject & { sha256: string }> {
+  async commit(): Promise<CommittedUpload> {
     // Bytes already written may still be queued in this stream (write() returned true): take them in
     // before settling, or the object would miss the file's tail while the core counted it received.
     await this.absorbed();
@@ -121,9 +135,28 @@ export class PartUpload extends Writable {
       // Never more than one buffer: one PutObject, no upload to create, complete or abort.
       const body = this.current?.subarray(0, this.filled) ?? Buffer.alloc(0);
       hash.update(body);
+      const sha256 = hash.digest();
+      if (this.options.tagSha256) {
+        try {
+          const committed = await this.sink.putObject(this.target, body, {
+            metadata,
+            ifNoneMatch,
+            tags: { sha256 },
+          });
+          this.completed = true;
+          return { ...committed, sha256, taggedInline: true };
+        } catch (error) {
+          // On AWS a tag needs s3:PutObjectTagging too: without it the PutObject is refused (403).
+          // The bytes matter more than their tag: store them untagged, and say so.
+          if (!(error instanceof S3Error && error.httpStatus === 403)) throw error;
+          const committed = await this.sink.putObject(this.target, body, { metadata, ifNoneMatch });
+          this.completed = true;
+          return { ...committed, sha256, taggedInline: false, tagRefused: error.message };
+        }
+      }
       const committed = await this.sink.putObject(this.target, body, { metadata, ifNoneMatch });
       this.completed = true;
-      return { ...committed, sha256: hash.digest() };
+      return { ...committed, sha256, taggedInline: false };
     }
     if (this.current !== undefined && this.filled > 0) {
       await this.slot();
@@ -137,7 +170,7 @@ export class PartUpload extends Writable {
       ifNoneMatch,
     });
     this.completed = true;
-    return { ...committed, sha256: hash.digest() };
+    return { ...committed, sha256: hash.digest(), taggedInline: false };
   }
 
   /**

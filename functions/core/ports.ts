@@ -108,8 +108,15 @@ export interface ObjectSink {
   delete(bucket: string, keys: string[]): Promise<{ key: string; message: string }[]>;
   /** The object at the key, or null when there is none. */
   head(target: S3Location): Promise<ExistingObject | null>;
-  /** One request for an object that fits in one part. */
-  putObject(target: S3Location, body: Uint8Array, options: ObjectOptions): Promise<CommittedObject>;
+  /**
+   * One request for an object that fits in one part. `tags` are stored with it (x-amz-tagging): no
+   * tagging request of its own.
+   */
+  putObject(
+    target: S3Location,
+    body: Uint8Array,
+    options: ObjectOptions & { tags?: Record<string, string> },
+  ): Promise<CommittedObject>;
   /** Opens a multipart upload; returns its id. */
   createMultipartUpload(target: S3Location, options: ObjectOptions): Promise<string>;
   /** Uploads one part; returns its ETag. */

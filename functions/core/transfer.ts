@@ -208,6 +208,7 @@ export async function copyFile(
     ifNoneMatch: request.ifExists === "fail",
     expectedBytes: info.size === null ? null : Math.max(0, info.size - startAt),
     hash,
+    tagSha256: opts.tagWithSha256,
     ...(resumed === null ? {} : { resume: { uploadId: resumed.point.uploadId, parts: resumed.parts } }),
   });
 
@@ -272,8 +273,15 @@ export async function copyFile(
     // fires meanwhile (the caller's margin covers the last parts), rather than race it and leave an
     // object behind a reported failure.
     const committed = await upload.commit();
-    // A request of its own: s3rver, for one, ignores the x-amz-tagging header of a PutObject silently.
-    const tagged = opts.tagWithSha256 ? await tagObject(sink, target, committed.sha256, warn) : false;
+    // A file in one PutObject carried its tag; a multipart upload's is a request of its own.
+    let tagged = committed.taggedInline;
+    if (opts.tagWithSha256 && committed.tagRefused !== undefined) {
+      warn(`committed ${formatS3Url(target)} but could not tag it with its SHA-256`, {
+        reason: committed.tagRefused,
+      });
+    } else if (opts.tagWithSha256 && !tagged) {
+      tagged = await tagObject(sink, target, committed.sha256, warn);
+    }
     return {
       status: "copied",
       bucket: target.bucket,

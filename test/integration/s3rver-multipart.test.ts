@@ -8,12 +8,13 @@ import {
   ListMultipartUploadsCommand,
   ListPartsCommand,
   type ListPartsCommandOutput,
+  PutObjectCommand,
   S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedS3Server, startS3rver } from "../support/embedded-s3.js";
-import { randomFile, readObject, sha256 } from "../support/objects.js";
+import { objectTags, randomFile, readObject, sha256 } from "../support/objects.js";
 import { startS3Recorder } from "../support/s3-recorder.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
@@ -287,6 +288,21 @@ describe("s3rver multipart additions", () => {
         status: 404,
       });
     });
+  });
+
+  it("stores the tags of a PutObject (x-amz-tagging), as S3 does; a PutObject without them leaves none", async () => {
+    await client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: "tagged.txt",
+        Body: "x",
+        Tagging: "sha256=ab%20c&team=x%26y",
+      }),
+    );
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: "plain.txt", Body: "y" }));
+
+    expect(await objectTags(client, bucket, "tagged.txt")).toEqual({ sha256: "ab c", team: "x&y" });
+    expect(await objectTags(client, bucket, "plain.txt")).toEqual({});
   });
 
   it("the recorder names the three operations (GET ?uploadId is ListParts, not GetObject)", async () => {

@@ -33,6 +33,8 @@ export interface MemoryS3Request {
   bytes?: number;
   /** For PutObject and CompleteMultipartUpload: whether the write was conditional (If-None-Match: *). */
   ifNoneMatch?: boolean;
+  /** PutObject: the tags sent with it (x-amz-tagging). */
+  tags?: Record<string, string>;
   /** Set when the request failed (a fault, or S3 refusing it): the error's message. */
   error?: string;
 }
@@ -119,10 +121,20 @@ export class MemoryS3 implements ObjectSink {
       : { size: object.bytes.length, etag: object.etag, metadata: { ...object.metadata } };
   }
 
-  async putObject(target: S3Location, body: Uint8Array, options: ObjectOptions): Promise<CommittedObject> {
+  async putObject(
+    target: S3Location,
+    body: Uint8Array,
+    options: ObjectOptions & { tags?: Record<string, string> },
+  ): Promise<CommittedObject> {
     const { key } = target;
     await this.receive(
-      { operation: "PutObject", key, bytes: body.length, ifNoneMatch: options.ifNoneMatch },
+      {
+        operation: "PutObject",
+        key,
+        bytes: body.length,
+        ifNoneMatch: options.ifNoneMatch,
+        ...(options.tags === undefined ? {} : { tags: options.tags }),
+      },
       () => {
         if (options.ifNoneMatch && this.objects.has(key)) throw exists(target);
       },
@@ -131,6 +143,8 @@ export class MemoryS3 implements ObjectSink {
     const bytes = Buffer.from(body);
     const etag = md5(bytes).toString("hex");
     this.objects.set(key, { bytes, metadata: { ...options.metadata }, etag });
+    if (options.tags !== undefined) this.tags.set(key, { ...options.tags });
+    else this.tags.delete(key); // a new object has none
     return { etag, versionId: undefined };
   }
 

@@ -1,5 +1,10 @@
 import { readdir, readFile, rm, stat } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { join, resolve, sep } from "node:path";
+
+const { TaggingConfiguration } = createRequire(import.meta.url)("s3rver/lib/models/config.js") as {
+  TaggingConfiguration: new (xml: string) => unknown;
+};
 
 /**
  * The three multipart operations s3rver 3.7.1 lacks, answered from s3rver's own filesystem store so
@@ -7,7 +12,10 @@ import { join, resolve, sep } from "node:path";
  *
  * - ListParts, `GET /<bucket>/<key>?uploadId=ID` (s3rver: 405),
  * - AbortMultipartUpload, `DELETE /<bucket>/<key>?uploadId=ID` (s3rver: 405),
- * - ListMultipartUploads, `GET /<bucket>?uploads` (s3rver: 501 NotImplemented).
+ * - ListMultipartUploads, `GET /<bucket>?uploads` (s3rver: 501 NotImplemented);
+ *
+ * and one it ignores: the tags of a PutObject (`x-amz-tagging: k=v&…`), which s3rver stores no more
+ * than S3 stores a PutObjectTagging's, once its own PutObject succeeded.
  *
  * s3rver keeps an open upload in `getResourcePath(bucket, undefined, "uploads")/<uploadId>/`: files
  * `key`, `metadata`, and per part `<partNumber>` and `<partNumber>.md5` (the `.md5` is written once the
@@ -33,11 +41,13 @@ import { join, resolve, sep } from "node:path";
 interface S3rverStore {
   getResourcePath(bucket: string, key: string | undefined, resource: string): string;
   getBucket(bucket: string): Promise<unknown>;
+  putSubresource(bucket: string, key: string, resource: unknown): Promise<void>;
 }
 
 /** The part of a Koa context used here. */
 interface KoaContext {
   method: string;
+  get(header: string): string;
   path: string;
   query: Record<string, string | string[] | undefined>;
   status: number;
@@ -82,6 +92,16 @@ export function s3rverMultipart(store: S3rverStore): KoaMiddleware {
     const { bucket, key } = target;
     const method = ctx.method.toUpperCase();
     const uploadId = first(ctx.query.uploadId);
+    const tagging = ctx.get("x-amz-tagging");
+    // A PutObject: no sub-resource in the query (the SDK adds only x-id=PutObject).
+    const plainPut = Object.keys(ctx.query).every((name) => name === "x-id");
+    if (method === "PUT" && key !== "" && plainPut && tagging !== "") {
+      await next(); // s3rver's PutObject
+      if (ctx.status >= 200 && ctx.status < 300) {
+        await store.putSubresource(bucket, key, new TaggingConfiguration(taggingXml(tagging)));
+      }
+      return;
+    }
 
     let operation: "ListParts" | "AbortMultipartUpload" | "ListMultipartUploads";
     if (key !== "" && uploadId !== undefined && method === "GET") operation = "ListParts";
@@ -366,4 +386,12 @@ function errorXml(code: string, message: string, detail: Record<string, string> 
       ...Object.entries(detail).map(([name, value]) => text(name, value)),
     ]),
   );
+}
+
+/** `a=1&b=2` (x-amz-tagging, URL-encoded) as the Tagging document PutObjectTagging sends. */
+function taggingXml(header: string): string {
+  const tags = [...new URLSearchParams(header)]
+    .map(([key, value]) => `<Tag><Key>${escapeXml(key)}</Key><Value>${escapeXml(value)}</Value></Tag>`)
+    .join("");
+  return `<Tagging xmlns="${XMLNS}"><TagSet>${tags}</TagSet></Tagging>`;
 }

@@ -101,9 +101,13 @@ describe("copyFile", () => {
       "source-size": "12345",
       "source-mtime": "2026-01-02T03:04:05.000Z",
     });
-    // A file within one part: one conditional PutObject, no multipart upload.
-    expect(s3.requests.map((r) => r.operation)).toEqual(["HeadObject", "PutObject", "PutObjectTagging"]);
-    expect(s3.sent("PutObject")[0]).toMatchObject({ bytes: 12_345, ifNoneMatch: true });
+    // A file within one part: one conditional PutObject carrying its tag; no multipart upload.
+    expect(s3.requests.map((r) => r.operation)).toEqual(["HeadObject", "PutObject"]);
+    expect(s3.sent("PutObject")[0]).toMatchObject({
+      bytes: 12_345,
+      ifNoneMatch: true,
+      tags: { sha256: digest },
+    });
   });
 
   it("uploads a file of several parts with the default queue of four parts at once", async () => {
@@ -321,11 +325,12 @@ describe("copyFile", () => {
     expect(s3.objects.size).toBe(0);
   });
 
-  it("keeps a committed object when only the tag fails, and says so", async () => {
+  it("stores a one-part file untagged when S3 refuses its tag (403), and says so", async () => {
     const source = fakeSource({ size: 3, modifiedAt }, serve(Buffer.from("abc")));
     const s3 = new MemoryS3();
-    s3.fault = ({ operation }) => {
-      if (operation === "PutObjectTagging") throw new Error("AccessDenied");
+    // On AWS, x-amz-tagging needs s3:PutObjectTagging as well: without it the whole PutObject is refused.
+    s3.fault = ({ operation, tags }) => {
+      if (operation === "PutObject" && tags !== undefined) throw new S3Error("AccessDenied (HTTP 403)", 403);
     };
     const onWarning = vi.fn();
 
@@ -333,6 +338,26 @@ describe("copyFile", () => {
 
     expect(result).toMatchObject({ status: "copied", tagged: false });
     expect(s3.objects.get("k.bin")?.bytes.toString()).toBe("abc");
+    expect(s3.tags.has("k.bin")).toBe(false);
+    expect(s3.sent("PutObject").map((r) => r.tags)).toEqual([{ sha256: expect.any(String) }, undefined]);
+    expect(onWarning).toHaveBeenCalledWith("committed s3://b/k.bin but could not tag it with its SHA-256", {
+      reason: "AccessDenied (HTTP 403)",
+    });
+  });
+
+  it("keeps a committed multipart object when only its tagging request fails, and says so", async () => {
+    const data = randomBytes(6 * MiB);
+    const source = fakeSource({ size: data.length, modifiedAt }, serve(data));
+    const s3 = new MemoryS3();
+    s3.fault = ({ operation }) => {
+      if (operation === "PutObjectTagging") throw new Error("AccessDenied");
+    };
+    const onWarning = vi.fn();
+
+    const result = await copyFile(source, s3, request, { partSize: 5 * MiB, onWarning });
+
+    expect(result).toMatchObject({ status: "copied", tagged: false });
+    expect(sha256(s3.objects.get("k.bin")?.bytes as Buffer)).toBe(sha256(data));
     expect(s3.tags.has("k.bin")).toBe(false);
     expect(onWarning).toHaveBeenCalledWith("committed s3://b/k.bin but could not tag it with its SHA-256", {
       reason: "AccessDenied",
