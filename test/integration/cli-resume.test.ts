@@ -157,6 +157,29 @@ describe("ftp2s3 copy: stop and go on later (--resumable, --stop-after, --resume
     expect((await copy("mine.bin", "--resume", uploadId)).exitCode).toBe(0);
   });
 
+  it("refuses a damaged state file with a one-line error, before touching S3", async () => {
+    await mkdir(env.FTP2S3_STATE_DIR as string, { recursive: true });
+    await writeFile(
+      join(env.FTP2S3_STATE_DIR as string, "damaged-id.json"),
+      JSON.stringify({
+        version: 1,
+        source: "x",
+        target: "y",
+        resumeAt: { uploadId: "damaged-id", offset: "ten" },
+      }),
+    );
+    const before = recorder.requests.length;
+
+    const run = await copy("legs.bin", "--resume", "damaged-id");
+
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr.trim()).toMatch(
+      /^ftp2s3: INVALID_INPUT: the state file .*damaged-id\.json is damaged: resumeAt\.modifiedAt is not a string$/,
+    );
+    expect(recorder.requests.length).toBe(before);
+    await rm(join(env.FTP2S3_STATE_DIR as string, "damaged-id.json"));
+  });
+
   it("a server refusing REST on --resume: exit 1, the upload aborted, nothing stored", async () => {
     files["/out/norest.bin"] = randomFile(12 * MiB);
     const first = await copy("norest.bin", "--stop-after", "0.6");
