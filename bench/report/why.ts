@@ -25,13 +25,12 @@ const RESUMABLE = "ftp2s3 --resumable";
 const BY_HAND = {
   /** `/usr/bin/time node <bundle> --help`, 5 runs each: RSS and wall time of loading the command. */
   nodeBareMB: 41,
-  helpNowMB: 78.6,
-  helpNowS: 0.25,
-  helpNowBundleMB: 2.8,
-  /** The command built from 7271b05 (PartUpload in, before the CLI's resume-state.ts imported zod and config.ts). */
-  helpBeforeMB: 70.9,
-  helpBeforeS: 0.15,
-  helpBeforeBundleMB: 2.0,
+  helpNowMB: 69,
+  helpNowS: 0.15,
+  helpNowBundleMB: 2.05,
+  /** The same with zod and config.ts in the command (resume-state.ts validated with zod for a while, 2026-11-27). */
+  helpWithZodMB: 78.6,
+  helpWithZodS: 0.25,
   /** The S3 leg's bundle (.cache/bench/legs/s3-upload.mjs, 1.45 MB) run to its usage message. */
   s3LegLoadMB: 62.7,
   s3LegLoadS: 0.15,
@@ -76,7 +75,6 @@ function whyThroughput(results: Results, versus: "legs" | "rclone"): string {
     pipe1g: diagnosisRow(results, "1 GiB", DEFAULTS),
     q8: diagnosisRow(results, "1 GiB", "ftp2s3 --queue-size 8"),
   };
-  const zodMs = (BY_HAND.helpNowS - BY_HAND.helpBeforeS) * 1000;
   const s3rverCpu = results.summary.find((r) => r.size === "1 GiB" && r.kind === "s3-leg")?.s3rverCpuSPerGiB;
   const lines: string[] = [];
   lines.push(
@@ -87,11 +85,10 @@ function whyThroughput(results: Results, versus: "legs" | "rclone"): string {
   if (versus === "legs") {
     lines.push(
       `1. **Start-up.** One 1 KiB copy takes ${fixedCostRange(results, "pipeline")} (process start, loading the command, the FTP session with`,
-      "   SIZE and MDTM, one PutObject, the tagging request); the S3 leg loads only the SDK and PartUpload and opens no FTP",
-      `   session (its bundle runs to its usage message in ${BY_HAND.s3LegLoadS.toFixed(2)} s at ${BY_HAND.s3LegLoadMB} MB). Measured by hand (\`node dist/ftp2s3.mjs --help\`, 5 runs): today's bundle is`,
-      `   ${BY_HAND.helpNowBundleMB} MB and loads in ${BY_HAND.helpNowS.toFixed(2)} s; the command built from 7271b05 (PartUpload already in, before`,
-      "   functions/cli/resume-state.ts brought zod and functions/config.ts into the command) is",
-      `   ${BY_HAND.helpBeforeBundleMB.toFixed(1)} MB and loads in ${BY_HAND.helpBeforeS.toFixed(2)} s: about ${fmt(zodMs)} ms more per copy, ${fmt((zodMs / 1000 / copy64S) * 100)}% of a 64 MiB copy.`,
+      "   login, SIZE and MDTM, one PutObject carrying its tag); the S3 leg loads only the SDK and PartUpload and opens no FTP",
+      `   session (its bundle runs to its usage message in ${BY_HAND.s3LegLoadS.toFixed(2)} s at ${BY_HAND.s3LegLoadMB} MB). The command's own load is no heavier:`,
+      `   its ${BY_HAND.helpNowBundleMB} MB bundle runs \`--help\` in ${BY_HAND.helpNowS.toFixed(2)} s at ${BY_HAND.helpNowMB} MB (by hand, 5 runs; ${BY_HAND.helpWithZodS.toFixed(2)} s while zod was in it,`,
+      "   which is why the command checks its state files by hand). What is left is the FTP session before the first byte.",
       `2. **Feeding the first parts.** In the diagnosis runs at 64 MiB the parts phase is ${fmt(d.pipe64?.partsPhaseS, 2)} s for ftp2s3 against`,
       `   ${fmt(d.leg64?.partsPhaseS, 2)} s for the S3 leg (median wait for the next part ${fmt(d.pipe64?.feedGapMs)} against ${fmt(d.leg64?.feedGapMs)} ms): the pipeline's parts come`,
       "   from an FTP socket and are hashed (node:crypto, about 5 ms per 8 MiB) as they are sealed; the leg's come from the",
@@ -106,8 +103,7 @@ function whyThroughput(results: Results, versus: "legs" | "rclone"): string {
     lines.push(
       `1. **Start-up.** One 1 KiB copy takes ${fixedCostRange(results, "pipeline")} with ftp2s3 and ${fixedCostRange(results, "rclone")} with rclone`,
       `   (medians ${fmt(ours?.wallMs)} and ${fmt(theirs?.wallMs)} ms): the difference is ${fmt((((ours?.wallMs ?? Number.NaN) - (theirs?.wallMs ?? Number.NaN)) / 1000 / copy64S) * 100)}% of a 64 MiB copy. A Go binary starts in`,
-      `   milliseconds; a Node process loading today's ${BY_HAND.helpNowBundleMB} MB bundle takes ${BY_HAND.helpNowS.toFixed(2)} s for \`--help\` alone, ${fmt(zodMs)} ms more`,
-      "   than the build of 7271b05, before functions/cli/resume-state.ts brought zod and functions/config.ts in (by hand, 5 runs).",
+      `   milliseconds; a Node process loading the ${BY_HAND.helpNowBundleMB} MB bundle takes ${BY_HAND.helpNowS.toFixed(2)} s for \`--help\` alone (by hand, 5 runs).`,
       bigMissed
         ? `2. **At 1 GiB**, where start-up does not matter, the medians of 2 runs differ by less than their spread (see the ranges);`
         : "2. **At 1 GiB**, where start-up does not matter, ftp2s3 is at or above rclone.",
@@ -116,16 +112,11 @@ function whyThroughput(results: Results, versus: "legs" | "rclone"): string {
         : "",
     );
   }
-  const legsMissed = results.targets.some((t) => t.id === "throughput-vs-legs" && t.status === "missed");
-  if (versus === "rclone" && legsMissed) {
-    lines.push("", "**Proposed**: the lighter load path of the section above.");
-    return lines.filter((l, i, all) => !(l === "" && all[i - 1] === "")).join("\n");
-  }
   lines.push(
     "",
-    "**Proposed** (functions/, not changed by the bench): keep zod and functions/config.ts out of the command's load path",
-    "(load resume-state.ts with `await import()` only for `--resume` and a suspension, or check its JSON by hand); import",
-    "hash-wasm the same way, only for `--resumable`. Expected: back to about the 0.15 s and 71 MB of 7271b05's `--help`.",
+    "**Done**: the command's load path holds no zod and loads hash-wasm only for a copy that may stop (about 100 ms and",
+    "8 MB less per start). **Left**: Node's start and the FTP session's round trips before the first byte, a fixed cost",
+    "that a 64 MiB copy on loopback feels and a long copy does not.",
   );
   return lines.filter((l, i, all) => !(l === "" && all[i - 1] === "")).join("\n");
 }
@@ -160,8 +151,9 @@ function whyRss(results: Results, flat: boolean): string {
       `Both lower the peak (${saving(d64?.rssMB, semi64?.rssMB, gc64?.rssMB)} MB at 64 MiB, ${saving(d1g?.rssMB, semi1g?.rssMB, gc1g?.rssMB)} MB at 1 GiB); neither makes the run flat within`,
       "10% by itself: the GC per part adds nothing to the smaller semi-space, whose scavenges already come often.",
       "",
-      "**Proposed** (functions/): start the command and the Lambda with `--max-semi-space-size=1` (the bin's shebang,",
-      "NODE_OPTIONS); then measure a `setFlagsFromString('--expose-gc')` minor GC per sealed part in PartUpload.",
+      "**Done**: the bin's shebang and the Lambda's NODE_OPTIONS set `--max-semi-space-size=1`: the pipeline rows above",
+      "run the bin and include it (the diagnosis runs call node directly: their defaults do not). **Not done**: a minor GC",
+      "per part, which adds nothing to the smaller semi-space here.",
     ].join("\n");
   }
   return [
@@ -170,16 +162,15 @@ function whyRss(results: Results, flat: boolean): string {
     "",
     `- **The floor.** A 1 KiB copy, which holds no data, peaks at ${fmt(ours?.rssMB)} MB; 8 MiB × (4 in flight + 1 filling) is ${parts.toFixed(0)} MB`,
     `  more: ${fmt(floor)} MB before a single socket read. 110 MB is below the floor of this design with this command.`,
-    `- **The command's own weight.** Bare \`node\` is ${BY_HAND.nodeBareMB} MB; \`node dist/ftp2s3.mjs --help\` ${BY_HAND.helpNowMB} MB today, ${BY_HAND.helpBeforeMB} MB for`,
-    "  the build of 7271b05, before functions/cli/resume-state.ts brought zod and functions/config.ts into the command",
-    "  (by hand, 5 runs each).",
+    `- **The command's own weight.** Bare \`node\` is ${BY_HAND.nodeBareMB} MB; \`node dist/ftp2s3.mjs --help\` ${BY_HAND.helpNowMB} MB (${BY_HAND.helpWithZodMB} MB`,
+    "  while zod was in the command; by hand, 5 runs each): the AWS SDK and basic-ftp are most of the difference.",
     `- **Garbage.** Every socket read is a new 64 KiB Buffer that waits for V8's next collection: node`,
     `  --max-semi-space-size=1 brings the peak to ${fmt(semi64?.rssMB)} MB (heap ${fmt(semi64?.heapMB)} MB instead of ${fmt(d64?.heapMB)}); a minor GC per part with`,
     `  semi-space 1 to ${fmt(gc64?.rssMB)} MB. Smaller settings only remove what they hold: --part-size 5 ${fmt(p5?.rssMB)} MB, --queue-size 2 ${fmt(q2?.rssMB)} MB.`,
     "",
-    `**Proposed**: the lighter load path (above: about ${fmt(BY_HAND.helpNowMB - BY_HAND.helpBeforeMB)} MB) and \`--max-semi-space-size=1\` (about ${fmt((d64?.rssMB ?? Number.NaN) - (semi64?.rssMB ?? Number.NaN))} MB)`,
-    `would bring a 64 MiB copy to about ${fmt((semi64?.rssMB ?? Number.NaN) - (BY_HAND.helpNowMB - BY_HAND.helpBeforeMB))} MB: still above 110. A target this design can hold: the RSS of a`,
-    "1 KiB copy + (queue size + 1) × part size + 15%, about 130 MB at 8 MiB × 4; or 110 MB at --part-size 5.",
+    "**Done**: no zod in the command, and `--max-semi-space-size=1` in the bin's shebang and the Lambda's NODE_OPTIONS",
+    "(the pipeline rows above include both). **Left**: the floor. A target this design can hold: the RSS of a 1 KiB",
+    "copy + (queue size + 1) × part size + 15%, about 130 MB at 8 MiB × 4; or 110 MB at --part-size 5.",
   ].join("\n");
 }
 
@@ -237,8 +228,9 @@ function whyMirror(results: Results): string {
     `Per file (${server}, from the diagnosis runs): ftp2s3 sends ${perFile(base?.ftpCommands, files)} to the FTP server and`,
     `${perFile(s3Kinds, files)} to S3; rclone sends ${perFile(record?.rclone?.ftpCommands, files)} and one PUT, having listed the bucket once.`,
     "",
-    `- Without the tagging request: ${secs(noTag)} s instead of ${secs(base)} s; s3rver's CPU ${fmt(noTag?.s3rverCpuS, 1)} s instead of ${fmt(base?.s3rverCpuS, 1)} s, ftp2s3's`,
-    `  ${fmt(noTag?.cpuS, 1)} s instead of ${fmt(base?.cpuS, 1)} s: PutObjectTagging costs s3rver more than the PUT of 16 KiB does.`,
+    "- The `sha256` tag rides in the PUT (`x-amz-tagging`): one S3 request a file. s3rver (with the tests' addition that",
+    `  stores such tags) still writes them to a file of their own: --no-tag takes ${secs(noTag)} s instead of ${secs(base)} s, s3rver's CPU`,
+    `  ${fmt(noTag?.s3rverCpuS, 1)} s instead of ${fmt(base?.s3rverCpuS, 1)} s, ftp2s3's ${fmt(noTag?.cpuS, 1)} s instead of ${fmt(base?.cpuS, 1)} s.`,
     `- More sessions do not help much: --concurrency 8 takes ${secs(c8)} s. The ftp2s3 process is busy for most of its run`,
     `  (${fmt(base?.cpuS, 1)} CPU s in ${secs(base)} s, about ${fmt(base?.cpuS, 1)} ms of CPU per file). A CPU profile (node --cpu-prof, by hand) puts the`,
     "  largest part in the AWS SDK's request pipeline (@smithy/core, @aws-sdk/core, signing: about 0.5 ms per request),",
@@ -251,13 +243,13 @@ function whyMirror(results: Results): string {
     `(${fastest?.variant ?? "?"}) spends ${fmt(fastest ? fastest.cpuS : Number.NaN, 1)} ms of CPU per file in one Node process. The 2× target is out of reach`,
     "on this machine; parity is within reach.",
     "",
-    "**Recommended changes** (functions/core/mirror.ts, transfer.ts, adapters): for a file that fits in one part, read it",
-    "whole and, after the final reply, send one PutObject that carries the metadata and the `sha256` tag (`x-amz-tagging`):",
-    "one S3 request per file instead of two; take the size (and, from MLSD, the time) from the listing instead of SIZE and",
-    "MDTM per file" +
+    "**Done**: a file that fits in one part is one PutObject carrying its metadata and its `sha256` tag.",
+    "**Left** (functions/core/mirror.ts): from a LIST-only server (vsftpd) the mirror asks SIZE and MDTM per file,",
+    "because LIST's times have minute precision and the object records the exact time; taking both from the listing",
+    "would save two round trips a file at that cost" +
       ((s3Kinds?.HEAD ?? 0) >= files * 0.9
-        ? "; no HEAD where the bucket listing already shows the key absent or unchanged."
-        : " (this build already sends no HEAD per file)."),
+        ? "; and no HEAD where the bucket listing already shows the key absent or unchanged."
+        : " (this build sends no HEAD per file)."),
   ];
   return lines.join("\n");
 }
