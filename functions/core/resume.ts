@@ -65,7 +65,7 @@ export async function recoverUpload(
   const listed = await sink.listParts(target, point.uploadId);
   if (listed === null) {
     return startOver(
-      `upload ${point.uploadId} no longer exists (aborted, or expired by the lifecycle rule)`,
+      `upload ${point.uploadId} no longer exists (completed by an earlier delivery, aborted, or expired by the lifecycle rule)`,
       false,
     );
   }

@@ -171,10 +171,14 @@ export async function copyFile(
 
   if (resumed === null && request.ifExists !== "replace") {
     const existing = await sink.head(target);
-    if (existing !== null && request.ifExists === "fail") {
+    const sameVersion = existing !== null && isSameVersion(existing, url, info);
+    // A continuation finding this very version at the key: an earlier delivery of the same message
+    // finished the copy (the first leg found the key free, or the copy could not have started).
+    const finishedByUs = sameVersion && request.resumeFrom !== undefined;
+    if (existing !== null && request.ifExists === "fail" && !finishedByUs) {
       throw new ObjectExistsError(`${formatS3Url(target)} already exists and overwriting was not allowed`);
     }
-    if (existing !== null && isSameVersion(existing, url, info)) {
+    if (existing !== null && sameVersion) {
       return {
         status: "unchanged",
         bucket: target.bucket,

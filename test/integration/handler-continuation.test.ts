@@ -120,6 +120,34 @@ describe("copies longer than one invocation go on in the next (queue trigger)", 
     expect(lastProgress).toMatchObject({ bytes: data.length, totalBytes: data.length, percent: 100 });
   });
 
+  it("a continuation delivered twice stores one object; the second delivery finds it unchanged", async () => {
+    const data = randomFile(16 * MiB);
+    files["/outbox/twice.bin"] = data;
+    // From the API, so the copy refuses to overwrite: the duplicate must not fail on its own object.
+    const response = await callApi(
+      rig,
+      "POST",
+      "/transfers",
+      { connection: "scripted", path: "/outbox/twice.bin" },
+      SHORT_LEG_MS,
+    );
+    expect(response.statusCode).toBe(202);
+    const [continuation] = await rig.receive();
+    const finished = await runLeg(continuation as SQSRecord, LONG_LEG_MS);
+    expect(finished.next).toBeUndefined();
+    rig.clearLogs();
+
+    const duplicate = await runLeg(continuation as SQSRecord, LONG_LEG_MS);
+
+    expect(duplicate.response.batchItemFailures).toEqual([]);
+    expect(duplicate.next).toBeUndefined();
+    const messages = rig.logs().map((l) => String(l.message));
+    expect(messages.some((m) => /^upload \w+ no longer exists/.test(m))).toBe(true);
+    expect(messages).toContain("transfer skipped: unchanged");
+    expect(sha256(await readObject(rig.s3, bucket, keyOf("twice.bin")))).toBe(sha256(data));
+    expect(rig.recorder.openUploads()).toEqual([]);
+  });
+
   it("starts over when the source changed between legs, and stores the new file", async () => {
     files["/outbox/changing.bin"] = randomFile(21 * MiB);
     const first = await runLeg(requestFor("changing.bin"), SHORT_LEG_MS);

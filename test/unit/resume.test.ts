@@ -218,7 +218,7 @@ describe("copyFile, resumable", () => {
     const { outcome } = await leg(source, s3, point, undefined, { onWarning });
 
     expect(onWarning).toHaveBeenCalledWith(
-      "upload upload-1 no longer exists (aborted, or expired by the lifecycle rule); the copy starts over from byte 0",
+      "upload upload-1 no longer exists (completed by an earlier delivery, aborted, or expired by the lifecycle rule); the copy starts over from byte 0",
       { uploadId: "upload-1", offset: point.offset },
     );
     expect(source.startedAt).toEqual([0, 0]);
