@@ -13,6 +13,11 @@ import { type S3Recorder, startS3Recorder } from "../support/s3-recorder.js";
 const MiB = 1024 * 1024;
 const bucket = "landing";
 
+/** The offset a stopped copy printed (its JSON line's resumeAt.offset). */
+function offsetOf(result: Record<string, unknown> | undefined): number {
+  return (result?.resumeAt as { offset?: number } | undefined)?.offset ?? Number.NaN;
+}
+
 describe("ftp2s3 copy: stop and go on later (--resumable, --stop-after, --resume)", () => {
   let work: string;
   let fake: FakeFtpServer;
@@ -67,7 +72,7 @@ describe("ftp2s3 copy: stop and go on later (--resumable, --stop-after, --resume
     expect(first.exitCode).toBe(75);
     const uploadId = first.result?.uploadId as string;
     expect(first.result).toMatchObject({ status: "suspended", reason: "deadline", key: "in/legs.bin" });
-    const offset = (first.result?.resumeAt as { offset: number }).offset;
+    const offset = offsetOf(first.result);
     expect(offset % (5 * MiB)).toBe(0);
     expect(offset).toBeGreaterThan(0);
     expect(first.result?.resumeAt).not.toHaveProperty("hashState"); // internal: in the state file
@@ -78,7 +83,7 @@ describe("ftp2s3 copy: stop and go on later (--resumable, --stop-after, --resume
 
     const second = await copy("legs.bin", "--resume", uploadId, "--stop-after", "0.9");
     expect(second.exitCode).toBe(75);
-    expect((second.result?.resumeAt as { offset: number }).offset).toBeGreaterThan(offset);
+    expect(offsetOf(second.result)).toBeGreaterThan(offset);
 
     const last = await copy("legs.bin", "--resume", uploadId);
     expect(last.exitCode).toBe(0);
@@ -236,7 +241,7 @@ describe("ftp2s3 copy --resume against ftp-srv (the embedded FTP server)", () =>
       );
 
       expect(rest.exitCode).toBe(0);
-      const offset = (first.result?.resumeAt as { offset: number }).offset;
+      const offset = offsetOf(first.result);
       expect(rest.stderr).toMatch(new RegExp(`REST ${offset}\\s[\\s\\S]*< 350`));
       expect(rest.result).toMatchObject({ bytes: data.length, sha256: sha256(data), resumedFrom: offset });
       expect(sha256(await readObject(s3.client(), bucket, "ftpsrv/big.bin"))).toBe(sha256(data));
