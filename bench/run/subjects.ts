@@ -59,17 +59,6 @@ export async function runOnce(
       env = nodeEnv(s3);
       break;
     case "pipeline":
-      // The bin itself, as a user runs it: its shebang carries the command's Node flags.
-      command = cliPath;
-      args = [
-        ftpUrl(server!.server, file.remotePath),
-        `s3://${BUCKET}/${key}`,
-        "--progress",
-        "none",
-        "--overwrite",
-      ];
-      env = nodeEnv(s3);
-      break;
     case "pipeline-resumable":
       // The bin itself, as a user runs it: its shebang carries the command's Node flags.
       command = cliPath;
@@ -79,7 +68,7 @@ export async function runOnce(
         "--progress",
         "none",
         "--overwrite",
-        "--resumable",
+        ...(kind === "pipeline-resumable" ? ["--resumable"] : []),
       ];
       // A copy that suspends writes its state there; these runs do not suspend, but never into ~.
       env = nodeEnv(s3, { FTP2S3_STATE_DIR: context.stateDir });
