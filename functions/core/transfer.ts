@@ -14,7 +14,7 @@ import { PartUpload } from "./part-upload.js";
 import type { ExistingObject, FileSource, FtpReply, ObjectSink, RemoteFileInfo } from "./ports.js";
 import { ProgressReporter, type ProgressSnapshot } from "./progress.js";
 import { abandonUpload, assertValidResumePoint, type ResumePoint, recoverUpload } from "./resume.js";
-import { fastSha256, resumableSha256 } from "./sha256.js";
+import { fastSha256, type RunningHash, resumableSha256 } from "./sha256.js";
 
 /**
  * What to do when the key already holds an object: refuse ("fail"), replace it ("replace"), or
@@ -152,59 +152,23 @@ export async function copyFile(
   throwIfAborted(opts.signal);
   const url = source.urlOf(path);
   const warn = opts.onWarning ?? (() => {});
-  let info: RemoteFileInfo;
-  let resumed: Awaited<ReturnType<typeof recoverUpload>> = null;
-  if (request.resumeFrom === undefined) {
-    info = request.known ?? (await source.stat(path));
-  } else {
-    assertValidResumePoint(request.resumeFrom);
-    const point = request.resumeFrom;
-    try {
-      info = await source.stat(path);
-      resumed = await recoverUpload(sink, target, point, info, warn);
-    } catch (error) {
-      // The commit rule holds across legs: a leg that fails leaves no upload open.
-      await abandonUpload(sink, target, point.uploadId, warn);
-      throw error;
-    }
+  // An earlier leg's upload stays open until this leg takes it over (or finds it must start over).
+  let earlierUpload = request.resumeFrom?.uploadId;
+  let prepared: Prepared | UnchangedResult;
+  try {
+    prepared = await prepare(source, sink, request, opts, url, warn, () => {
+      earlierUpload = undefined;
+    });
+  } catch (error) {
+    // The commit rule holds across legs: a leg that fails leaves no upload open.
+    if (earlierUpload !== undefined) await abandonUpload(sink, target, earlierUpload, warn);
+    throw error;
   }
-
-  if (resumed === null && request.ifExists !== "replace") {
-    const existing = await sink.head(target);
-    const sameVersion = existing !== null && isSameVersion(existing, url, info);
-    // A continuation finding this very version at the key: an earlier delivery of the same message
-    // finished the copy (the first leg found the key free, or the copy could not have started).
-    const finishedByUs = sameVersion && request.resumeFrom !== undefined;
-    if (existing !== null && request.ifExists === "fail" && !finishedByUs) {
-      throw new ObjectExistsError(`${formatS3Url(target)} already exists and overwriting was not allowed`);
-    }
-    if (existing !== null && sameVersion) {
-      return {
-        status: "unchanged",
-        bucket: target.bucket,
-        key: target.key,
-        bytes: existing.size,
-        etag: existing.etag,
-        durationMs: Math.round(now() - startedAt),
-        source: { url, size: info.size as number, modifiedAt: (info.modifiedAt as Date).toISOString() },
-      };
-    }
-  }
-  throwIfAborted(opts.signal);
+  if ("status" in prepared) return { ...prepared, durationMs: Math.round(now() - startedAt) };
+  const { info, resumed, hash, resumable } = prepared;
 
   const startAt = resumed?.point.offset ?? 0;
   const partSize = resumed?.point.partSize ?? choosePartSize(info.size, opts.partSize);
-  const resumable = opts.suspendSignal !== undefined && info.size !== null && info.modifiedAt !== null;
-  if (opts.suspendSignal !== undefined && !resumable) {
-    warn(`${url} cannot be resumed if it runs out of time: the server gave no SIZE or no MDTM`, {});
-  }
-  // Only a copy that may go on in another process pays for a hash whose state can be saved.
-  const hash =
-    resumed !== null
-      ? await resumableSha256(resumed.point.hashState)
-      : resumable
-        ? await resumableSha256()
-        : fastSha256();
   const upload = new PartUpload(sink, target, {
     partSize,
     queueSize: opts.queueSize,
@@ -351,6 +315,79 @@ export async function copyFile(
     opts.signal?.removeEventListener("abort", forwardCallerAbort);
     opts.suspendSignal?.removeEventListener("abort", suspend);
   }
+}
+
+interface Prepared {
+  info: RemoteFileInfo;
+  /** The earlier legs' upload and parts, when this leg goes on with them. */
+  resumed: Awaited<ReturnType<typeof recoverUpload>>;
+  hash: RunningHash;
+  /** A suspend signal was given and the file can be recognised again (SIZE and MDTM). */
+  resumable: boolean;
+}
+
+/**
+ * Everything before the upload: what the server says about the file, the earlier legs' upload (when
+ * resuming), the existence check, and the hash to continue. Resolves with an "unchanged" outcome
+ * (its duration to fill in) when the key already holds this version. Calls `onUploadGone` once an
+ * earlier leg's upload is aborted or found gone (the copy then starts over).
+ */
+async function prepare(
+  source: FileSource,
+  sink: ObjectSink,
+  request: CopyRequest,
+  opts: CopyOptions,
+  url: string,
+  warn: (message: string, details: Record<string, unknown>) => void,
+  onUploadGone: () => void,
+): Promise<Prepared | UnchangedResult> {
+  const { path, target } = request;
+  let info: RemoteFileInfo;
+  let resumed: Prepared["resumed"] = null;
+  if (request.resumeFrom === undefined) {
+    info = request.known ?? (await source.stat(path));
+  } else {
+    assertValidResumePoint(request.resumeFrom);
+    info = await source.stat(path);
+    resumed = await recoverUpload(sink, target, request.resumeFrom, info, warn);
+    if (resumed === null) onUploadGone();
+  }
+
+  if (resumed === null && request.ifExists !== "replace") {
+    const existing = await sink.head(target);
+    const sameVersion = existing !== null && isSameVersion(existing, url, info);
+    // A continuation finding this very version at the key: an earlier delivery of the same message
+    // finished the copy (the first leg found the key free, or the copy could not have started).
+    const finishedByUs = sameVersion && request.resumeFrom !== undefined;
+    if (existing !== null && request.ifExists === "fail" && !finishedByUs) {
+      throw new ObjectExistsError(`${formatS3Url(target)} already exists and overwriting was not allowed`);
+    }
+    if (existing !== null && sameVersion) {
+      return {
+        status: "unchanged",
+        bucket: target.bucket,
+        key: target.key,
+        bytes: existing.size,
+        etag: existing.etag,
+        durationMs: 0,
+        source: { url, size: info.size as number, modifiedAt: (info.modifiedAt as Date).toISOString() },
+      };
+    }
+  }
+  throwIfAborted(opts.signal);
+
+  const resumable = opts.suspendSignal !== undefined && info.size !== null && info.modifiedAt !== null;
+  if (opts.suspendSignal !== undefined && !resumable) {
+    warn(`${url} cannot be resumed if it runs out of time: the server gave no SIZE or no MDTM`, {});
+  }
+  // Only a copy that may go on in another process pays for a hash whose state can be saved.
+  const hash =
+    resumed !== null
+      ? await resumableSha256(resumed.point.hashState)
+      : resumable
+        ? await resumableSha256()
+        : fastSha256();
+  return { info, resumed, hash, resumable };
 }
 
 /** The commit rule, for the parts the core can see: a 2xx final reply and the announced size. */

@@ -207,6 +207,20 @@ describe("copyFile, resumable", () => {
     expect(s3.openUploads()).toEqual([]);
   });
 
+  it("fails with INVALID_INPUT on a damaged hash state, and aborts the earlier legs' upload", async () => {
+    const data = randomBytes(3 * partSize);
+    const source = fakeSource({ data, info: { size: data.length, modifiedAt } });
+    const s3 = new MemoryS3();
+    const point = resumePoint((await leg(source, s3, undefined, 1.5 * partSize)).outcome);
+
+    const copying = leg(source, s3, { ...point, hashState: "bm90IGEgc3RhdGU=" }, undefined);
+
+    await expect(copying).rejects.toThrow("the saved SHA-256 state of the copy is damaged");
+    expect(s3.sent("AbortMultipartUpload").map((r) => r.uploadId)).toEqual([point.uploadId]);
+    expect(s3.openUploads()).toEqual([]);
+    expect(s3.objects.size).toBe(0);
+  });
+
   it("starts over from byte 0 when the upload is gone", async () => {
     const data = randomBytes(3 * partSize);
     const source = fakeSource({ data, info: { size: data.length, modifiedAt } });
