@@ -31,12 +31,14 @@ describe("copies longer than one invocation go on in the next (queue trigger)", 
   const files: Record<string, Buffer> = {};
   let refuseRest = false;
   let failWith426 = false;
+  let refuseLogin = false;
 
   beforeAll(async () => {
     fake = await startFakeFtpServer({
       files,
       handlers: {
         REST: (ctx) => (refuseRest ? ctx.reply("502 REST not implemented") : ctx.fallback()),
+        PASS: (ctx) => (refuseLogin ? ctx.reply("530 Login incorrect.") : ctx.fallback()),
         RETR: async (ctx) => {
           if (failWith426)
             return retrScripts.fullDataThen("426 Connection closed; transfer aborted.")(ctx as never);
@@ -64,6 +66,7 @@ describe("copies longer than one invocation go on in the next (queue trigger)", 
   afterEach(async () => {
     refuseRest = false;
     failWith426 = false;
+    refuseLogin = false;
     await rig.receive(); // nothing left over for the next test
     rig.clearLogs();
   });
@@ -213,6 +216,20 @@ describe("copies longer than one invocation go on in the next (queue trigger)", 
       code: "FTP_REPLY",
       ftpCode: 426,
     });
+  });
+
+  it("a leg that cannot even log in fails like any other: the upload is aborted, the message fails", async () => {
+    files["/outbox/no-login.bin"] = randomFile(16 * MiB);
+    const first = await runLeg(requestFor("no-login.bin"), SHORT_LEG_MS);
+    expect(first.next).toBeDefined();
+    refuseLogin = true;
+
+    const second = await runLeg(first.next as SQSRecord, LONG_LEG_MS);
+
+    expect(second.response.batchItemFailures).toHaveLength(1);
+    expect(rig.logs().find((l) => l.message === "transfer failed")).toMatchObject({ code: "FTP_LOGIN" });
+    expect(rig.recorder.openUploads()).toEqual([]);
+    expect(await objectExists(rig.s3, bucket, keyOf("no-login.bin"))).toBe(false);
   });
 
   it("an API copy that runs out of time answers 202 continuing, and the queue finishes it", async () => {
