@@ -43,6 +43,7 @@ import {
 } from "../test/interop/servers.js";
 import { startS3rver } from "../test/support/embedded-s3.js";
 import { type BundleResult, measureBundle } from "./lib/bundle.js";
+import { GNU_TIME } from "./lib/measure.js";
 import { findRclone } from "./lib/rclone.js";
 import {
   cliPath,
@@ -318,7 +319,7 @@ async function main(): Promise<number> {
         : mirrorMissing
           ? "not in this build"
           : "measured",
-      timeVersion: (await commandVersion("/usr/bin/time", ["--version"])) ?? "unknown",
+      timeVersion: (await commandVersion(GNU_TIME, ["--version"])) ?? "unknown",
     },
     settings: {
       partSizeMiB: PART_MIB,

@@ -4,7 +4,7 @@
  * to import it (module load at a cold start, before the first invocation).
  */
 import { spawn } from "node:child_process";
-import { stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
@@ -25,12 +25,12 @@ export interface BundleResult {
 }
 
 /** A minimal valid FTP2S3_CONFIG (functions/config.ts): the handler validates it at import. */
-export const MINIMAL_CONFIG = JSON.stringify({
+const MINIMAL_CONFIG = JSON.stringify({
   bucket: "bench-bucket",
   connections: { p: { host: "ftp.example.com", anonymous: true, roots: ["/"] } },
 });
 
-export async function buildBundle(): Promise<{ file: string; bytes: number; sourceMapBytes: number }> {
+async function buildBundle(): Promise<{ file: string; bytes: number; sourceMapBytes: number }> {
   const outfile = path.join(cacheDir, "bundle/index.mjs");
   // The options NodejsFunction passes to esbuild for TransferFunction's `bundling`.
   await build({
@@ -95,7 +95,6 @@ function timeImport(file: string): Promise<{ importMs: number; processMs: number
 
 async function findCdkAsset(): Promise<{ file: string; bytes: number } | undefined> {
   try {
-    const { readdir } = await import("node:fs/promises");
     const out = path.join(repoRoot, "cdk.out");
     for (const entry of await readdir(out)) {
       if (!entry.startsWith("asset.")) continue;

@@ -256,6 +256,3 @@ export function renderConsole(results: Results): string {
   for (const f of failures) lines.push(`FAILED: ${f.size} ${f.kind} ${f.server ?? ""} #${f.rep}: ${f.error}`);
   return `${lines.join("\n")}\n`;
 }
-
-// -------------------------------------------------------------------------------------------------
-// Why a target is missed: the mechanism, as the diagnosis runs showed it, with this run's figures.

@@ -23,7 +23,7 @@ import {
 } from "./common.js";
 
 /** RETR commands the server has logged so far (its whole logs: InteropServer.logs() gives only their tails). */
-export async function countRetr(server: InteropServer): Promise<number> {
+async function countRetr(server: InteropServer): Promise<number> {
   let count = 0;
   for (const name of await readdir(server.dir)) {
     if (!name.endsWith(".log")) continue;
