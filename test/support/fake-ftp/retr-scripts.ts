@@ -26,11 +26,17 @@ async function begin(ctx: RetrContext): Promise<Transfer | undefined> {
   return { data, payload: ctx.file.subarray(ctx.restOffset) };
 }
 
+/** begin(), then "150" as a well-behaved server sends it before the first data byte. */
+async function opened(ctx: RetrContext): Promise<Transfer | undefined> {
+  const t = await begin(ctx);
+  if (t) ctx.reply(OPENING);
+  return t;
+}
+
 function completeThen(finalReply: string): RetrScript {
   return async (ctx) => {
-    const t = await begin(ctx);
+    const t = await opened(ctx);
     if (!t) return;
-    ctx.reply(OPENING);
     await endAndWaitClosed(t.data, t.payload);
     ctx.reply(finalReply);
   };
@@ -53,9 +59,8 @@ export const retrScripts = {
   /** 150, only the first `bytes` bytes, FIN, 226: a truncation only a size check can catch. */
   shortDataThen226(bytes: number): RetrScript {
     return async (ctx) => {
-      const t = await begin(ctx);
+      const t = await opened(ctx);
       if (!t) return;
-      ctx.reply(OPENING);
       await endAndWaitClosed(t.data, t.payload.subarray(0, bytes));
       ctx.reply(COMPLETE);
     };
@@ -64,9 +69,8 @@ export const retrScripts = {
   /** 150, `bytes` bytes, RST on the data socket, then after ~50 ms "426 Connection reset". */
   resetAfter(bytes: number): RetrScript {
     return async (ctx) => {
-      const t = await begin(ctx);
+      const t = await opened(ctx);
       if (!t) return;
-      ctx.reply(OPENING);
       await writeFlushed(t.data, t.payload.subarray(0, bytes));
       // SO_LINGER 0 discards whatever is still queued, so let the bytes reach the client first.
       await sleep(SETTLE_MS);
@@ -87,9 +91,8 @@ export const retrScripts = {
   /** 150, `bytes` bytes, then nothing more, ever; the data socket stays open until close(). */
   stallAfter(bytes: number): RetrScript {
     return async (ctx) => {
-      const t = await begin(ctx);
+      const t = await opened(ctx);
       if (!t) return;
-      ctx.reply(OPENING);
       await writeFlushed(t.data, t.payload.subarray(0, bytes));
     };
   },
@@ -111,9 +114,8 @@ export const retrScripts = {
   /** 150 and 226 first, then the data in four chunks 10 ms apart, then FIN. */
   reply226BeforeData(): RetrScript {
     return async (ctx) => {
-      const t = await begin(ctx);
+      const t = await opened(ctx);
       if (!t) return;
-      ctx.reply(OPENING);
       ctx.reply(COMPLETE);
       const chunkSize = Math.max(1, Math.ceil(t.payload.length / 4));
       for (let offset = 0; offset < t.payload.length && !t.data.destroyed; offset += chunkSize) {
@@ -140,9 +142,8 @@ export const retrScripts = {
   /** 150, `bytes` bytes, then destroys the CONTROL socket while the data socket stays open. */
   dropControlDuringData(bytes: number): RetrScript {
     return async (ctx) => {
-      const t = await begin(ctx);
+      const t = await opened(ctx);
       if (!t) return;
-      ctx.reply(OPENING);
       await writeFlushed(t.data, t.payload.subarray(0, bytes));
       await sleep(SETTLE_MS);
       ctx.control.destroy();
@@ -153,9 +154,8 @@ export const retrScripts = {
   slow(chunkSize: number, delayMs: number): RetrScript {
     if (!(chunkSize >= 1)) throw new RangeError(`chunkSize must be >= 1, got ${chunkSize}`);
     return async (ctx) => {
-      const t = await begin(ctx);
+      const t = await opened(ctx);
       if (!t) return;
-      ctx.reply(OPENING);
       for (let offset = 0; offset < t.payload.length; offset += chunkSize) {
         if (offset > 0) await sleep(delayMs);
         if (t.data.destroyed) return ctx.reply("426 Connection closed; transfer aborted.");
