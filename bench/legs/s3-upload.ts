@@ -7,7 +7,7 @@
  * Bundled with the product's modules by bench/lib/setup.ts (compileLegs); run as its own process by
  * bench/run.ts.
  *
- *   node s3-upload.mjs <endpoint> <bucket> <key> <file> <part-size-bytes> <queue-size> [when-supported|when-required]
+ *   node s3-upload.mjs <endpoint> <bucket> <key> <file> <part-size-bytes> <queue-size>
  *
  * Credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. Prints one JSON line: { bytes, transferMs, etag }.
  */
@@ -18,11 +18,9 @@ import { createS3Sink } from "../../functions/adapters/s3-sink.js";
 import { PartUpload } from "../../functions/core/part-upload.js";
 import type { RunningHash } from "../../functions/core/sha256.js";
 
-const [endpoint, bucket, key, file, partSize, queueSize, checksums] = process.argv.slice(2);
+const [endpoint, bucket, key, file, partSize, queueSize] = process.argv.slice(2);
 if (!endpoint || !bucket || !key || !file || !partSize || !queueSize) {
-  process.stderr.write(
-    "usage: s3-upload <endpoint> <bucket> <key> <file> <part-size> <queue-size> [checksums]\n",
-  );
+  process.stderr.write("usage: s3-upload <endpoint> <bucket> <key> <file> <part-size> <queue-size>\n");
   process.exit(2);
 }
 
@@ -30,10 +28,7 @@ const noHash: RunningHash = { update: () => {}, digest: () => "", save: () => un
 
 const started = performance.now();
 const bytes = statSync(file).size;
-const client = createS3Client({
-  endpoint,
-  ...(checksums === "when-required" ? { checksums: "when-required" as const } : {}),
-});
+const client = createS3Client({ endpoint });
 const upload = new PartUpload(
   createS3Sink(client),
   { bucket, key },
