@@ -21,17 +21,18 @@ export function createHandler(deps: HandlerDeps) {
   async function dispatch(event: unknown, context: Context, { signal }: { signal: AbortSignal }) {
     const deadline = deadlineSignal(signal, marginMs);
     const remainingMs = context.getRemainingTimeInMillis?.() ?? 15 * 60 * 1000;
+    const deadlineAt = Date.now() + remainingMs;
     // Never before half the time: a short invocation still copies something before it hands over.
     const workMs = remainingMs - marginMs;
     const suspend = suspendTimer(Math.max(workMs - suspendLeadMs, workMs / 2));
     try {
-      return await route(event, context, deadline, suspend.signal);
+      return await route(event, deadline, suspend.signal, deadlineAt);
     } finally {
       suspend.clear();
     }
   }
 
-  async function route(event: unknown, context: Context, deadline: AbortSignal, suspend: AbortSignal) {
+  async function route(event: unknown, deadline: AbortSignal, suspend: AbortSignal, deadlineAt: number) {
     const trigger = triggerOf(event);
     deps.metrics.addDimension("trigger", trigger);
     switch (trigger) {
@@ -40,12 +41,7 @@ export function createHandler(deps: HandlerDeps) {
       case "queue":
         return handleQueue(event as SQSEvent, transfers, deps, deadline, suspend);
       case "schedule":
-        return handleSchedule(
-          event as Record<string, unknown>,
-          transfers,
-          deadline,
-          Date.now() + (context.getRemainingTimeInMillis?.() ?? 15 * 60 * 1000),
-        );
+        return handleSchedule(event as Record<string, unknown>, transfers, deadline, deadlineAt);
     }
   }
 
