@@ -10,7 +10,7 @@ import {
 import { Intake } from "./intake.js";
 import { assertRemoteFilePath, assertValidKey, formatS3Url, type S3Location } from "./locations.js";
 import { choosePartSize } from "./part-size.js";
-import { PartUpload } from "./part-upload.js";
+import { type CommittedUpload, PartUpload } from "./part-upload.js";
 import type { ExistingObject, FileSource, FtpReply, ObjectSink, RemoteFileInfo } from "./ports.js";
 import { ProgressReporter, type ProgressSnapshot } from "./progress.js";
 import { abandonUpload, assertValidResumePoint, type ResumePoint, recoverUpload } from "./resume.js";
@@ -126,7 +126,7 @@ export type CopyOutcome = CopyResult | UnchangedResult | SuspendedResult;
 /** Why a download was stopped on purpose: not an error, the copy suspends. */
 const SUSPEND = Symbol("suspend");
 
-/** Metadata keys written on every object; the mirror reads them back to skip unchanged files. */
+/** Metadata keys written on every object; a copy that may skip an unchanged object reads them back. */
 export const METADATA_SOURCE_URL = "source-url";
 export const METADATA_SOURCE_SIZE = "source-size";
 export const METADATA_SOURCE_MTIME = "source-mtime";
@@ -241,15 +241,7 @@ export async function copyFile(
     // fires meanwhile (the caller's margin covers the last parts), rather than race it and leave an
     // object behind a reported failure.
     const committed = await upload.commit();
-    // A file in one PutObject carried its tag; a multipart upload's is a request of its own.
-    let tagged = committed.taggedInline;
-    if (opts.tagWithSha256 && committed.tagRefused !== undefined) {
-      warn(`committed ${formatS3Url(target)} but could not tag it with its SHA-256`, {
-        reason: committed.tagRefused,
-      });
-    } else if (opts.tagWithSha256 && !tagged) {
-      tagged = await tagObject(sink, target, committed.sha256, warn);
-    }
+    const tagged = opts.tagWithSha256 ? await ensureTagged(sink, target, committed, warn) : false;
     return {
       status: "copied",
       bucket: target.bucket,
@@ -432,22 +424,29 @@ function sourceMetadata(url: string, info: RemoteFileInfo): Record<string, strin
   return metadata;
 }
 
-async function tagObject(
+/**
+ * Whether the committed object carries its sha256 tag: a file in one PutObject took it along (or S3
+ * refused it there); a multipart upload's goes in a request of its own.
+ */
+async function ensureTagged(
   sink: ObjectSink,
   target: S3Location,
-  sha256: string,
+  committed: CommittedUpload,
   onWarning: NonNullable<CopyOptions["onWarning"]>,
 ): Promise<boolean> {
-  try {
-    await sink.tag(target, { sha256 });
-    return true;
-  } catch (error) {
-    // The object is committed and its bytes verified; a missing tag loses provenance, not data.
-    onWarning(`committed ${formatS3Url(target)} but could not tag it with its SHA-256`, {
-      reason: error instanceof Error ? error.message : String(error),
-    });
-    return false;
+  if (committed.taggedInline) return true;
+  let reason = committed.tagRefused;
+  if (reason === undefined) {
+    try {
+      await sink.tag(target, { sha256: committed.sha256 });
+      return true;
+    } catch (error) {
+      reason = error instanceof Error ? error.message : String(error);
+    }
   }
+  // The object is committed and its bytes verified; a missing tag loses provenance, not data.
+  onWarning(`committed ${formatS3Url(target)} but could not tag it with its SHA-256`, { reason });
+  return false;
 }
 
 /** Rejects as soon as the signal fires, whatever the promise is doing. */
