@@ -196,7 +196,7 @@ function isRestRefusal(error: unknown): boolean {
 }
 
 /** "226 Transfer complete." -> { code: 226, message: "Transfer complete." }; multi-line replies keep their lines. */
-export function parseReply(code: number, text: string): FtpReply {
+function parseReply(code: number, text: string): FtpReply {
   const message = text.replace(/^\d{3}[ -]?/, "").trim();
   return { code, message };
 }
@@ -238,7 +238,7 @@ function classifyConnectError(error: unknown, endpoint: string, options: FtpSour
 }
 
 /** Maps what basic-ftp rejects with during a command or transfer onto our errors. */
-export function classifyTransferError(
+function classifyTransferError(
   error: unknown,
   url: string,
   timeoutMs: number,

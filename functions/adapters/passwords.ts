@@ -6,7 +6,7 @@ import { FtpLoginError } from "../core/errors.js";
 export type PasswordSource = (secretArn: string) => Promise<string>;
 
 /** How long a password stays cached in the Lambda container before Secrets Manager is asked again. */
-export const PASSWORD_CACHE_SECONDS = 300;
+const PASSWORD_CACHE_SECONDS = 300;
 
 /**
  * Passwords from Secrets Manager through Powertools' SecretsProvider, cached across invocations. The

@@ -21,7 +21,7 @@ export interface S3Location {
 }
 
 /** Longest remote path we send. FTP has no limit, but a longer one is a mistake or an attack. */
-export const MAX_REMOTE_PATH_LENGTH = 4096;
+const MAX_REMOTE_PATH_LENGTH = 4096;
 
 /**
  * Parses `ftp://[user@]host[:port]/path` (plain), `ftps://...` (explicit TLS, AUTH TLS on port 21), or,
@@ -134,7 +134,7 @@ export function resolveKey(keyOrPrefix: string, remotePath: string): string {
 }
 
 /** Bucket naming rules of S3 (general purpose buckets). */
-export function assertValidBucketName(bucket: string): void {
+function assertValidBucketName(bucket: string): void {
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || bucket.includes("..")) {
     throw new InvalidInputError(
       `invalid bucket name ${JSON.stringify(bucket)}: 3-63 lowercase letters, digits, dots or hyphens`,
