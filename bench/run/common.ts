@@ -3,6 +3,8 @@ import { DeleteObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/
 import type { InteropServer, InteropServerKind } from "../../test/interop/servers.js";
 import type { EmbeddedS3Server } from "../../test/support/embedded-s3.js";
 import type { Measured } from "../lib/measure.js";
+import { type RcloneInfo, rcloneEnv } from "../lib/rclone.js";
+import { leg, MiB } from "../lib/setup.js";
 
 export const BUCKET = "bench";
 export const USER = "bench";
@@ -33,6 +35,15 @@ export interface FtpServer {
   server: InteropServer;
 }
 
+/** What the runs share: the S3 server and a client of it, rclone and the password it takes, the copies' state dir. */
+export interface BenchContext {
+  s3: EmbeddedS3Server;
+  client: S3Client;
+  rclone: RcloneInfo | undefined;
+  obscured: string;
+  stateDir: string;
+}
+
 /** The environment of every node child: bare node (no loader from NODE_OPTIONS), the S3 server, the password. */
 export function nodeEnv(s3: EmbeddedS3Server, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
@@ -48,6 +59,38 @@ export function nodeEnv(s3: EmbeddedS3Server, extra: Record<string, string> = {}
 
 export const ftpUrl = (server: InteropServer, remotePath: string) =>
   `ftp://${USER}@127.0.0.1:${server.port}${remotePath}`;
+
+/** The S3 leg's script and arguments: `file`'s bytes into `key`, in the pipeline's parts and queue. */
+export const s3LegArgs = (s3: EmbeddedS3Server, file: TestFile, key: string) => [
+  leg("s3-upload"),
+  s3.endpoint,
+  BUCKET,
+  key,
+  file.localPath,
+  String(PART_MIB * MiB),
+  String(QUEUE),
+];
+
+/** The copy command's arguments for `file` into `key`: the bench's defaults, then `extra`. */
+export const copyArgs = (server: FtpServer, file: TestFile, key: string, extra: string[] = []) => [
+  ftpUrl(server.server, file.remotePath),
+  `s3://${BUCKET}/${key}`,
+  "--progress",
+  "none",
+  "--overwrite",
+  ...extra,
+];
+
+/** rclone's environment: remote src is `server`, remote dst the S3 server. */
+export const rcloneEnvFor = (context: BenchContext, server: FtpServer) =>
+  rcloneEnv({
+    ftp: { host: "127.0.0.1", port: server.server.port, user: USER, obscuredPassword: context.obscured },
+    s3: {
+      endpoint: context.s3.endpoint,
+      accessKeyId: context.s3.env.AWS_ACCESS_KEY_ID ?? "",
+      secretAccessKey: context.s3.env.AWS_SECRET_ACCESS_KEY ?? "",
+    },
+  });
 
 export const lastJsonLine = (text: string): Record<string, unknown> | undefined => {
   const line = text.trim().split("\n").filter(Boolean).at(-1);

@@ -1,13 +1,13 @@
 /** The diagnosis runs: the pipeline and the mirror with probes preloaded, under other settings. */
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
-import type { S3Client } from "@aws-sdk/client-s3";
-import type { EmbeddedS3Server } from "../../test/support/embedded-s3.js";
 import { measure } from "../lib/measure.js";
-import { cliPath, leg, MiB, repoRoot, settleDisk } from "../lib/setup.js";
+import { cliPath, leg, legsDir, MiB, repoRoot, settleDisk } from "../lib/setup.js";
 import type { DiagnosisRecord } from "../report/types.js";
 import {
+  type BenchContext,
   BUCKET,
+  copyArgs,
   type FtpServer,
   failureText,
   ftpUrl,
@@ -16,9 +16,8 @@ import {
   MIRROR_FILE_BYTES,
   MIRROR_FILES,
   nodeEnv,
-  PART_MIB,
-  QUEUE,
   RUN_TIMEOUT_MS,
+  s3LegArgs,
   type TestFile,
   takeObject,
 } from "./common.js";
@@ -26,6 +25,8 @@ import { commandDelta, vsftpdCommands } from "./mirror.js";
 
 interface Variant {
   label: string;
+  /** Reads no FTP (the S3 leg): its record names no server. */
+  s3Only?: boolean;
   nodeFlags?: string[];
   env?: Record<string, string>;
   /** The script and its arguments, for a file and the key to write. */
@@ -34,15 +35,15 @@ interface Variant {
 
 /** Runs `variant` once with the memory and HTTP probes preloaded. */
 async function probedRun(
-  context: { s3: EmbeddedS3Server; client: S3Client },
+  context: BenchContext,
   variant: Variant,
-  server: FtpServer | undefined,
+  server: FtpServer,
   file: TestFile,
   key: string,
   rep: number,
 ): Promise<DiagnosisRecord> {
-  const memoryFile = path.join(path.dirname(leg("memory-probe")), "memory.json");
-  const httpFile = path.join(path.dirname(leg("memory-probe")), "http.json");
+  const memoryFile = path.join(legsDir, "memory.json");
+  const httpFile = path.join(legsDir, "http.json");
   await rm(memoryFile, { force: true });
   await rm(httpFile, { force: true });
   await settleDisk();
@@ -77,7 +78,7 @@ async function probedRun(
   };
   return {
     variant: variant.label,
-    server: server?.kind ?? null,
+    server: variant.s3Only ? null : server.kind,
     size: file.label,
     bytes: file.bytes,
     rep,
@@ -98,34 +99,19 @@ async function probedRun(
  * where the memory goes, and how long the uploaders wait for their next part.
  */
 export async function diagnose(
-  context: { s3: EmbeddedS3Server; client: S3Client },
+  context: BenchContext,
   server: FtpServer,
   files: TestFile[],
   resumable: boolean,
 ): Promise<DiagnosisRecord[]> {
   const command =
     (...extra: string[]) =>
-    (file: TestFile, key: string) => [
-      cliPath,
-      ftpUrl(server.server, file.remotePath),
-      `s3://${BUCKET}/${key}`,
-      "--progress",
-      "none",
-      "--overwrite",
-      ...extra,
-    ];
+    (file: TestFile, key: string) => [cliPath, ...copyArgs(server, file, key, extra)];
   const variants: Variant[] = [
     {
       label: "S3 leg alone (reference)",
-      script: (file, key) => [
-        leg("s3-upload"),
-        context.s3.endpoint,
-        BUCKET,
-        key,
-        file.localPath,
-        String(PART_MIB * MiB),
-        String(QUEUE),
-      ],
+      s3Only: true,
+      script: (file, key) => s3LegArgs(context.s3, file, key),
     },
     { label: "ftp2s3, defaults", script: command() },
     {
@@ -153,14 +139,7 @@ export async function diagnose(
     for (let rep = 1; rep <= reps; rep++) {
       for (const variant of variants) {
         const key = `diagnose/${file.bytes}-${rep}`;
-        const record = await probedRun(
-          context,
-          variant,
-          variant.label.startsWith("S3 leg") ? undefined : server,
-          file,
-          key,
-          rep,
-        );
+        const record = await probedRun(context, variant, server, file, key, rep);
         await takeObject(context.client, key);
         records.push(record);
         log(
@@ -173,10 +152,7 @@ export async function diagnose(
 }
 
 /** The mirror under other settings, with the HTTP probe counting the S3 requests by kind. */
-export async function diagnoseMirror(
-  context: { s3: EmbeddedS3Server; client: S3Client },
-  server: FtpServer,
-): Promise<DiagnosisRecord[]> {
+export async function diagnoseMirror(context: BenchContext, server: FtpServer): Promise<DiagnosisRecord[]> {
   const many: TestFile = {
     label: "1,000 × 16 KiB",
     remotePath: "/many",

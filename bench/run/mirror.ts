@@ -2,12 +2,12 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { InteropServer } from "../../test/interop/servers.js";
-import type { EmbeddedS3Server } from "../../test/support/embedded-s3.js";
 import { measure } from "../lib/measure.js";
-import { type RcloneInfo, rcloneCopyDirArgs, rcloneEnv } from "../lib/rclone.js";
+import { rcloneCopyDirArgs } from "../lib/rclone.js";
 import { cliPath, repoRoot, settleDisk } from "../lib/setup.js";
 import type { MirrorRecord } from "../report/types.js";
 import {
+  type BenchContext,
   BUCKET,
   type FtpServer,
   failureText,
@@ -19,7 +19,7 @@ import {
   nodeEnv,
   QUEUE,
   RUN_TIMEOUT_MS,
-  USER,
+  rcloneEnvFor,
 } from "./common.js";
 
 /** RETR commands the server has logged so far (its whole logs: InteropServer.logs() gives only their tails). */
@@ -64,7 +64,7 @@ export async function mirrorAvailable(): Promise<boolean> {
 }
 
 export async function runMirror(
-  context: { s3: EmbeddedS3Server; rclone: RcloneInfo | undefined; obscured: string },
+  context: BenchContext,
   server: FtpServer,
   available: boolean,
 ): Promise<MirrorRecord> {
@@ -129,14 +129,7 @@ export async function runMirror(
     record.ftp2s3Missing = "the mirror subcommand is not in this build (node dist/ftp2s3.mjs mirror --help)";
   }
   if (context.rclone) {
-    const env = rcloneEnv({
-      ftp: { host: "127.0.0.1", port: server.server.port, user: USER, obscuredPassword: context.obscured },
-      s3: {
-        endpoint: s3.endpoint,
-        accessKeyId: s3.env.AWS_ACCESS_KEY_ID ?? "",
-        secretAccessKey: s3.env.AWS_SECRET_ACCESS_KEY ?? "",
-      },
-    });
+    const env = rcloneEnvFor(context, server);
     const args = rcloneCopyDirArgs(remoteDir, BUCKET, `rclone-mirror/${server.kind}`, QUEUE);
     await settleDisk();
     const commandsBefore = await vsftpdCommands(server);

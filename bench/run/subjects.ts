@@ -1,20 +1,21 @@
 /** One measured run of one subject (a leg alone, the pipeline, rclone) as its own process under GNU time. */
-import type { S3Client } from "@aws-sdk/client-s3";
-import type { EmbeddedS3Server } from "../../test/support/embedded-s3.js";
 import { measure } from "../lib/measure.js";
-import { type RcloneInfo, rcloneCopyToArgs, rcloneEnv } from "../lib/rclone.js";
-import { cliPath, leg, MiB, repoRoot, settleDisk } from "../lib/setup.js";
+import { rcloneCopyToArgs } from "../lib/rclone.js";
+import { cliPath, leg, repoRoot, settleDisk } from "../lib/setup.js";
 import type { RunKind, RunRecord } from "../report/types.js";
 import {
+  type BenchContext,
   BUCKET,
+  copyArgs,
   type FtpServer,
   failureText,
-  ftpUrl,
   lastJsonLine,
   nodeEnv,
   PART_MIB,
   QUEUE,
   RUN_TIMEOUT_MS,
+  rcloneEnvFor,
+  s3LegArgs,
   type TestFile,
   takeObject,
   USER,
@@ -22,13 +23,7 @@ import {
 
 /** One measured run of one subject; s3rver runs in this process, so our own CPU time is its CPU time. */
 export async function runOnce(
-  context: {
-    s3: EmbeddedS3Server;
-    client: S3Client;
-    rclone: RcloneInfo | undefined;
-    obscured: string;
-    stateDir: string;
-  },
+  context: BenchContext,
   kind: RunKind,
   server: FtpServer | undefined,
   file: TestFile,
@@ -47,43 +42,21 @@ export async function runOnce(
       break;
     case "s3-leg":
       command = process.execPath;
-      args = [
-        leg("s3-upload"),
-        s3.endpoint,
-        BUCKET,
-        key,
-        file.localPath,
-        String(PART_MIB * MiB),
-        String(QUEUE),
-      ];
+      args = s3LegArgs(s3, file, key);
       env = nodeEnv(s3);
       break;
     case "pipeline":
     case "pipeline-resumable":
       // The bin itself, as a user runs it: its shebang carries the command's Node flags.
       command = cliPath;
-      args = [
-        ftpUrl(server!.server, file.remotePath),
-        `s3://${BUCKET}/${key}`,
-        "--progress",
-        "none",
-        "--overwrite",
-        ...(kind === "pipeline-resumable" ? ["--resumable"] : []),
-      ];
+      args = copyArgs(server!, file, key, kind === "pipeline-resumable" ? ["--resumable"] : []);
       // A copy that suspends writes its state there; these runs do not suspend, but never into ~.
       env = nodeEnv(s3, { FTP2S3_STATE_DIR: context.stateDir });
       break;
     case "rclone":
       command = "rclone";
       args = rcloneCopyToArgs(file.remotePath, BUCKET, key, PART_MIB, QUEUE);
-      env = rcloneEnv({
-        ftp: { host: "127.0.0.1", port: server!.server.port, user: USER, obscuredPassword: context.obscured },
-        s3: {
-          endpoint: s3.endpoint,
-          accessKeyId: s3.env.AWS_ACCESS_KEY_ID ?? "",
-          secretAccessKey: s3.env.AWS_SECRET_ACCESS_KEY ?? "",
-        },
-      });
+      env = rcloneEnvFor(context, server!);
       break;
   }
   await settleDisk();
