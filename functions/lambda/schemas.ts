@@ -15,7 +15,7 @@ const resumePointSchema = z
   .strict();
 
 /** Set by a leg that stopped before the end: the next leg's instructions. */
-export const continuationSchema = z
+const continuationSchema = z
   .object({
     /** 1 for the first continuation (the copy's second leg). */
     number: z.number().int().positive(),
@@ -27,8 +27,6 @@ export const continuationSchema = z
     noRestart: z.boolean().default(false),
   })
   .strict();
-
-export type Continuation = z.infer<typeof continuationSchema>;
 
 /** A request to copy one file: what API callers send and what queue messages carry. */
 export const transferRequestSchema = z
