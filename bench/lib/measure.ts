@@ -71,6 +71,9 @@ export async function measure(
   }
 }
 
+/** user + sys CPU seconds of a measured run, to the hundredth. */
+export const cpuSeconds = (measured: Measured) => Math.round((measured.userS + measured.sysS) * 100) / 100;
+
 export function median(values: number[]): number {
   const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
   if (sorted.length === 0) return Number.NaN;

@@ -1,7 +1,7 @@
 /** The diagnosis runs: the pipeline and the mirror with probes preloaded, under other settings. */
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
-import { measure } from "../lib/measure.js";
+import { cpuSeconds, measure } from "../lib/measure.js";
 import { cliPath, leg, legsDir, MiB, repoRoot, settleDisk } from "../lib/setup.js";
 import type { DiagnosisRecord } from "../report/types.js";
 import {
@@ -21,7 +21,7 @@ import {
   type TestFile,
   takeObject,
 } from "./common.js";
-import { commandDelta, vsftpdCommands } from "./mirror.js";
+import { ftpCommandsDuring } from "./mirror.js";
 
 interface Variant {
   label: string;
@@ -86,7 +86,7 @@ async function probedRun(
     ...(measured.code === 0 ? {} : { error: failureText(measured) }),
     wallMs: Math.round(measured.wallMs),
     maxRssKiB: measured.maxRssKiB,
-    cpuS: Math.round((measured.userS + measured.sysS) * 100) / 100,
+    cpuS: cpuSeconds(measured),
     s3rverCpuS: Math.round(((cpu.user + cpu.system) / 1e6) * 100) / 100,
     memory: await readJson(memoryFile),
     http: await readJson(httpFile),
@@ -182,10 +182,10 @@ export async function diagnoseMirror(context: BenchContext, server: FtpServer): 
   ];
   const records: DiagnosisRecord[] = [];
   for (const [index, variant] of variants.entries()) {
-    const before = await vsftpdCommands(server);
-    const record = await probedRun(context, variant, server, many, `diagnose-mirror/${index}`, 1);
-    const after = await vsftpdCommands(server);
-    if (before && after) record.ftpCommands = commandDelta(before, after);
+    const { result: record, ftpCommands } = await ftpCommandsDuring(server, () =>
+      probedRun(context, variant, server, many, `diagnose-mirror/${index}`, 1),
+    );
+    if (ftpCommands) record.ftpCommands = ftpCommands;
     records.push(record);
     log(`diagnose mirror ${variant.label}: ${(record.wallMs / 1000).toFixed(2)} s`);
   }

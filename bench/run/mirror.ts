@@ -2,10 +2,10 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { InteropServer } from "../../test/interop/servers.js";
-import { measure } from "../lib/measure.js";
+import { cpuSeconds, type Measured, measure } from "../lib/measure.js";
 import { rcloneCopyDirArgs } from "../lib/rclone.js";
 import { cliPath, repoRoot, settleDisk } from "../lib/setup.js";
-import type { MirrorRecord } from "../report/types.js";
+import type { MirrorRecord, MirrorRun } from "../report/types.js";
 import {
   type BenchContext,
   BUCKET,
@@ -36,7 +36,7 @@ async function countRetr(server: InteropServer): Promise<number> {
 }
 
 /** vsftpd logs every command (log_ftp_protocol): the commands in its log so far, by verb. Other servers: undefined. */
-export async function vsftpdCommands(server: FtpServer): Promise<Record<string, number> | undefined> {
+async function vsftpdCommands(server: FtpServer): Promise<Record<string, number> | undefined> {
   if (server.kind !== "vsftpd") return undefined;
   const text = await readFile(path.join(server.server.dir, "vsftpd.log"), "utf8").catch(() => "");
   const counts: Record<string, number> = {};
@@ -47,15 +47,39 @@ export async function vsftpdCommands(server: FtpServer): Promise<Record<string, 
   return counts;
 }
 
-export function commandDelta(
-  before: Record<string, number>,
-  after: Record<string, number>,
-): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(after)
-      .map(([verb, n]) => [verb, n - (before[verb] ?? 0)] as const)
-      .filter(([, n]) => n > 0),
-  );
+/** `run`'s result, and the FTP commands the server logged meanwhile, by verb (vsftpd only; others: undefined). */
+export async function ftpCommandsDuring<T>(
+  server: FtpServer,
+  run: () => Promise<T>,
+): Promise<{ result: T; ftpCommands: Record<string, number> | undefined }> {
+  const before = await vsftpdCommands(server);
+  const result = await run();
+  const after = await vsftpdCommands(server);
+  const ftpCommands =
+    before && after
+      ? Object.fromEntries(
+          Object.entries(after)
+            .map(([verb, n]) => [verb, n - (before[verb] ?? 0)] as const)
+            .filter(([, n]) => n > 0),
+        )
+      : undefined;
+  return { result, ftpCommands };
+}
+
+/** A mirror run's figures; `ok` is the caller's verdict on top of a zero exit. */
+function mirrorRun(
+  measured: Measured,
+  ok: boolean,
+  extra: Pick<MirrorRun, "ftpCommands" | "summary" | "retrSent"> = {},
+): MirrorRun {
+  return {
+    ...extra, // an undefined field (ftpCommands off vsftpd) is left out of results.json by JSON.stringify
+    wallMs: Math.round(measured.wallMs),
+    maxRssKiB: measured.maxRssKiB,
+    cpuS: cpuSeconds(measured),
+    ok: measured.code === 0 && ok,
+    ...(measured.code === 0 ? {} : { error: failureText(measured) }),
+  };
 }
 
 export async function mirrorAvailable(): Promise<boolean> {
@@ -63,12 +87,25 @@ export async function mirrorAvailable(): Promise<boolean> {
   return probe.code === 0 && /Usage: ftp2s3 mirror/.test(probe.stdout);
 }
 
+/** `command args` twice: into an empty prefix, then again with nothing changed (the rerun counts the RETR it caused). */
+async function mirrorTwice(server: FtpServer, command: string, args: string[], env: NodeJS.ProcessEnv) {
+  const options = { env, cwd: repoRoot, timeoutMs: RUN_TIMEOUT_MS };
+  await settleDisk();
+  const { result: first, ftpCommands } = await ftpCommandsDuring(server, () =>
+    measure(command, args, options),
+  );
+  const retrBefore = await countRetr(server.server);
+  await settleDisk();
+  const rerun = await measure(command, args, options);
+  const retrSent = (await countRetr(server.server)) - retrBefore;
+  return { first, ftpCommands, rerun, retrSent };
+}
+
 export async function runMirror(
   context: BenchContext,
   server: FtpServer,
   available: boolean,
 ): Promise<MirrorRecord> {
-  const { s3 } = context;
   const record: MirrorRecord = { server: server.kind, files: MIRROR_FILES, fileBytes: MIRROR_FILE_BYTES };
   const remoteDir = "/many";
   if (available) {
@@ -83,80 +120,41 @@ export async function runMirror(
       "--progress",
       "none",
     ];
-    await settleDisk();
-    const commandsBefore = await vsftpdCommands(server);
-    const first = await measure(cliPath, args, {
-      env: nodeEnv(s3),
-      cwd: repoRoot,
-      timeoutMs: RUN_TIMEOUT_MS,
-    });
+    const { first, ftpCommands, rerun, retrSent } = await mirrorTwice(
+      server,
+      cliPath,
+      args,
+      nodeEnv(context.s3),
+    );
     const firstSummary = lastJsonLine(first.stdout);
-    const commandsAfter = await vsftpdCommands(server);
-    record.ftp2s3 = {
-      ...(commandsBefore && commandsAfter
-        ? { ftpCommands: commandDelta(commandsBefore, commandsAfter) }
-        : {}),
-      wallMs: Math.round(first.wallMs),
-      maxRssKiB: first.maxRssKiB,
-      cpuS: Math.round((first.userS + first.sysS) * 100) / 100,
-      ok: first.code === 0 && firstSummary?.copied === MIRROR_FILES,
+    record.ftp2s3 = mirrorRun(first, firstSummary?.copied === MIRROR_FILES, {
+      ftpCommands,
       summary: firstSummary ?? null,
-      ...(first.code === 0 ? {} : { error: failureText(first) }),
-    };
+    });
     log(
       `mirror ${server.kind} ftp2s3: ${(first.wallMs / 1000).toFixed(2)} s, copied ${String(firstSummary?.copied)}`,
     );
-    const retrBefore = await countRetr(server.server);
-    await settleDisk();
-    const rerun = await measure(cliPath, args, {
-      env: nodeEnv(s3),
-      cwd: repoRoot,
-      timeoutMs: RUN_TIMEOUT_MS,
-    });
-    const retrSent = (await countRetr(server.server)) - retrBefore;
     const rerunSummary = lastJsonLine(rerun.stdout);
-    record.ftp2s3Rerun = {
-      wallMs: Math.round(rerun.wallMs),
-      maxRssKiB: rerun.maxRssKiB,
-      cpuS: Math.round((rerun.userS + rerun.sysS) * 100) / 100,
-      ok: rerun.code === 0 && rerunSummary?.unchanged === MIRROR_FILES && rerunSummary?.copied === 0,
-      summary: rerunSummary ?? null,
-      retrSent,
-      ...(rerun.code === 0 ? {} : { error: failureText(rerun) }),
-    };
+    record.ftp2s3Rerun = mirrorRun(
+      rerun,
+      rerunSummary?.unchanged === MIRROR_FILES && rerunSummary?.copied === 0,
+      { summary: rerunSummary ?? null, retrSent },
+    );
     log(`mirror ${server.kind} ftp2s3 rerun: ${(rerun.wallMs / 1000).toFixed(2)} s, ${retrSent} RETR sent`);
   } else {
     record.ftp2s3Missing = "the mirror subcommand is not in this build (node dist/ftp2s3.mjs mirror --help)";
   }
   if (context.rclone) {
-    const env = rcloneEnvFor(context, server);
     const args = rcloneCopyDirArgs(remoteDir, BUCKET, `rclone-mirror/${server.kind}`, QUEUE);
-    await settleDisk();
-    const commandsBefore = await vsftpdCommands(server);
-    const first = await measure("rclone", args, { env, timeoutMs: RUN_TIMEOUT_MS });
-    const commandsAfter = await vsftpdCommands(server);
-    record.rclone = {
-      ...(commandsBefore && commandsAfter
-        ? { ftpCommands: commandDelta(commandsBefore, commandsAfter) }
-        : {}),
-      wallMs: Math.round(first.wallMs),
-      maxRssKiB: first.maxRssKiB,
-      cpuS: Math.round((first.userS + first.sysS) * 100) / 100,
-      ok: first.code === 0,
-      ...(first.code === 0 ? {} : { error: failureText(first) }),
-    };
+    const { first, ftpCommands, rerun, retrSent } = await mirrorTwice(
+      server,
+      "rclone",
+      args,
+      rcloneEnvFor(context, server),
+    );
+    record.rclone = mirrorRun(first, true, { ftpCommands });
     log(`mirror ${server.kind} rclone: ${(first.wallMs / 1000).toFixed(2)} s`);
-    const retrBefore = await countRetr(server.server);
-    await settleDisk();
-    const rerun = await measure("rclone", args, { env, timeoutMs: RUN_TIMEOUT_MS });
-    record.rcloneRerun = {
-      wallMs: Math.round(rerun.wallMs),
-      maxRssKiB: rerun.maxRssKiB,
-      cpuS: Math.round((rerun.userS + rerun.sysS) * 100) / 100,
-      ok: rerun.code === 0,
-      retrSent: (await countRetr(server.server)) - retrBefore,
-      ...(rerun.code === 0 ? {} : { error: failureText(rerun) }),
-    };
+    record.rcloneRerun = mirrorRun(rerun, true, { retrSent });
   }
   return record;
 }

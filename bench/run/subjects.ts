@@ -1,5 +1,5 @@
 /** One measured run of one subject (a leg alone, the pipeline, rclone) as its own process under GNU time. */
-import { measure } from "../lib/measure.js";
+import { cpuSeconds, measure } from "../lib/measure.js";
 import { rcloneCopyToArgs } from "../lib/rclone.js";
 import { cliPath, leg, repoRoot, settleDisk } from "../lib/setup.js";
 import type { RunKind, RunRecord } from "../report/types.js";
@@ -97,7 +97,7 @@ export async function runOnce(
     wallMs: Math.round(measured.wallMs),
     ...(transferMs === undefined ? {} : { transferMs: Math.round(transferMs) }),
     maxRssKiB: measured.maxRssKiB,
-    cpuS: Math.round((measured.userS + measured.sysS) * 100) / 100,
+    cpuS: cpuSeconds(measured),
     s3rverCpuS: kind === "ftp-leg" ? 0 : Math.round(s3rverCpuS * 100) / 100,
     ...(etag === undefined ? {} : { etag }),
   };
