@@ -15,6 +15,7 @@ import { runMirror } from "../../functions/core/mirror.js";
 import { runInProcess } from "../support/cli.js";
 import { type EmbeddedS3Server, startS3rver } from "../support/embedded-s3.js";
 import { objectExists, randomFile, readObject, sha256 } from "../support/objects.js";
+import { makeTestCertificates, type TestCertificates } from "../support/test-certificates.js";
 import {
   type InteropServer,
   type InteropServerKind,
@@ -22,7 +23,6 @@ import {
   interopUnavailableReason,
   startInteropServer,
 } from "./servers.js";
-import { makeTestCertificates, type TestCertificates } from "./tls.js";
 
 const MiB = 1024 * 1024;
 const USER = "interop";
@@ -200,7 +200,7 @@ describe.skipIf(interopUnavailableReason("vsftpd") !== undefined && !required)(
 
     beforeAll(async () => {
       certs = await makeTestCertificates();
-      const tls = { certFile: certs.certFile, keyFile: certs.keyFile };
+      const tls = { certFile: certs.right.certFile, keyFile: certs.right.keyFile };
       explicit = await startInteropServer("vsftpd", { root, user: USER, password: PASSWORD, tls });
       implicit = await startInteropServer("vsftpd", {
         root,

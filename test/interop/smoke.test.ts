@@ -14,6 +14,7 @@ import { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import { type AccessOptions, Client, FTPError } from "basic-ftp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeTestCertificates, type TestCertificates } from "../support/test-certificates.js";
 import {
   type InteropServer,
   type InteropServerKind,
@@ -22,7 +23,6 @@ import {
   interopUnavailableReason,
   startInteropServer,
 } from "./servers.js";
-import { makeTestCertificates, type TestCertificates } from "./tls.js";
 
 const MiB = 1024 * 1024;
 const USER = "interop";
@@ -299,7 +299,7 @@ describe.skipIf(tlsReason !== undefined && !required)(suiteName("vsftpd", tlsRea
 
   beforeAll(async () => {
     certs = await makeTestCertificates();
-    const tls = { certFile: certs.certFile, keyFile: certs.keyFile };
+    const tls = { certFile: certs.right.certFile, keyFile: certs.right.keyFile };
     explicit = await startInteropServer("vsftpd", {
       root: fixtureRoot,
       user: USER,

@@ -12,10 +12,13 @@ import { promisify } from "node:util";
 
 const execFileAsync = promisify(execFile);
 
-/** PEM certificate and its unencrypted PEM private key. */
+/** PEM certificate and its unencrypted PEM private key, as text and as the files in `dir`. */
 export interface KeyPair {
   cert: string;
   key: string;
+  /** For servers that read them from disk (vsftpd's rsa_cert_file and rsa_private_key_file). */
+  certFile: string;
+  keyFile: string;
 }
 
 export interface TestCertificates {
@@ -71,8 +74,9 @@ async function serverCertificate(
     dir,
     `x509 -req -in ${name}.csr ${signWith} -set_serial ${serial} ${validity} -extfile ${name}.ext -out ${name}.pem`,
   );
-  const read = (file: string) => readFile(path.join(dir, file), "utf8");
-  return { cert: await read(`${name}.pem`), key: await read(`${name}.key`) };
+  const certFile = path.join(dir, `${name}.pem`);
+  const keyFile = path.join(dir, `${name}.key`);
+  return { cert: await readFile(certFile, "utf8"), key: await readFile(keyFile, "utf8"), certFile, keyFile };
 }
 
 /** Makes the CA and the three server certificates in a new temp dir. */
