@@ -8,7 +8,7 @@ import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
-import { median } from "./measure.js";
+import { childOutput, median } from "./measure.js";
 import { cacheDir, repoRoot } from "./setup.js";
 
 export interface BundleResult {
@@ -55,42 +55,29 @@ async function buildBundle(): Promise<{ file: string; bytes: number; sourceMapBy
   };
 }
 
-function timeImport(file: string): Promise<{ importMs: number; processMs: number }> {
+async function timeImport(file: string): Promise<{ importMs: number; processMs: number }> {
   const script = [
     "const started = performance.now();",
     `await import(${JSON.stringify(pathToFileURL(file).href)});`,
     "process.stdout.write(String(performance.now() - started));",
   ].join("\n");
-  return new Promise((resolve, reject) => {
-    const begun = process.hrtime.bigint();
-    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
-      env: {
-        PATH: process.env.PATH,
-        FTP2S3_CONFIG: MINIMAL_CONFIG,
-        AWS_REGION: "us-east-1",
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (text: string) => {
-      stdout += text;
-    });
-    child.stderr.setEncoding("utf8").on("data", (text: string) => {
-      stderr += text;
-    });
-    child.once("error", reject);
-    child.once("close", (code) => {
-      const processMs = Number(process.hrtime.bigint() - begun) / 1e6;
-      const importMs = Number(stdout);
-      if (code !== 0 || !Number.isFinite(importMs)) {
-        reject(new Error(`importing the bundle failed (exit ${code}): ${stderr.trim()}`));
-      } else {
-        resolve({ importMs, processMs });
-      }
-    });
+  const begun = process.hrtime.bigint();
+  const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+    env: {
+      PATH: process.env.PATH,
+      FTP2S3_CONFIG: MINIMAL_CONFIG,
+      AWS_REGION: "us-east-1",
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
   });
+  const { code, stdout, stderr } = await childOutput(child);
+  const processMs = Number(process.hrtime.bigint() - begun) / 1e6;
+  const importMs = Number(stdout);
+  if (code !== 0 || !Number.isFinite(importMs)) {
+    throw new Error(`importing the bundle failed (exit ${code}): ${stderr.trim()}`);
+  }
+  return { importMs, processMs };
 }
 
 async function findCdkAsset(): Promise<{ file: string; bytes: number } | undefined> {

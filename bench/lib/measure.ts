@@ -3,10 +3,11 @@
  * clock around the child), peak RSS, user and system CPU seconds (from GNU time, which reads them
  * from wait4's rusage of the child).
  */
-import { spawn } from "node:child_process";
+import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import type { Readable } from "node:stream";
 
 export interface Measured {
   code: number | null;
@@ -22,6 +23,24 @@ export interface Measured {
 
 export const GNU_TIME = "/usr/bin/time";
 
+/** A child's exit code and its whole stdout and stderr, once it has closed. */
+export function childOutput(
+  child: ChildProcessByStdio<null, Readable, Readable>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (text: string) => {
+    stdout += text;
+  });
+  child.stderr.setEncoding("utf8").on("data", (text: string) => {
+    stderr += text;
+  });
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 export async function measure(
   command: string,
   args: string[],
@@ -36,23 +55,11 @@ export async function measure(
       cwd: options.cwd,
       stdio: ["ignore", "pipe", "pipe"],
     });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (text: string) => {
-      stdout += text;
-    });
-    child.stderr.setEncoding("utf8").on("data", (text: string) => {
-      stderr += text;
-    });
     const timer =
       options.timeoutMs === undefined
         ? undefined
         : setTimeout(() => child.kill("SIGKILL"), options.timeoutMs);
-    const code = await new Promise<number | null>((resolve, reject) => {
-      child.once("error", reject);
-      child.once("close", (exitCode) => resolve(exitCode));
-    });
-    if (timer) clearTimeout(timer);
+    const { code, stdout, stderr } = await childOutput(child).finally(() => clearTimeout(timer));
     const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
     // GNU time writes "Command exited with non-zero status N" before the format line when it fails.
     const lines = (await readFile(timeFile, "utf8").catch(() => "")).trim().split("\n");
