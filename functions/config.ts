@@ -58,24 +58,25 @@ export const connectionSchema = connectionFields
 
 export type ConnectionConfig = z.infer<typeof connectionSchema>;
 
-const prefix = z
+/** A key prefix: "" or ending in "/", never starting with "/". Shared with the stack's config. */
+export const keyPrefix = z
   .string()
   .refine((p) => p === "" || p.endsWith("/"), 'must be empty or end with "/"')
   .refine((p) => !p.startsWith("/"), 'must not start with "/"');
+
+/** A connection's name, as the stack's config and the function's both key connections. */
+export const connectionName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, _ . - only");
 
 export const configSchema = z
   .object({
     /** The bucket every object is written to. */
     bucket: z.string().min(3),
     /** Every key starts with this prefix ("" or ending in "/"). */
-    prefix: prefix.default(""),
+    prefix: keyPrefix.default(""),
     /** The ingestion queue; needed for `async: true` API calls. */
     queueUrl: z.url().optional(),
     /** Named FTP connections. */
-    connections: z.record(
-      z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, _ . - only"),
-      connectionSchema,
-    ),
+    connections: z.record(connectionName, connectionSchema),
     transfer: z
       .object({
         /** Preferred part size in MiB (grown for big files). */

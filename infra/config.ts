@@ -5,7 +5,9 @@ import {
   absolutePath,
   configSchema,
   connectionFields,
+  connectionName,
   describeIssues,
+  keyPrefix,
   userOrAnonymous,
 } from "../functions/config.js";
 
@@ -24,11 +26,6 @@ export class StackConfigError extends Error {
   }
 }
 
-const keyPrefix = z
-  .string()
-  .refine((p) => p === "" || p.endsWith("/"), 'must be empty or end with "/"')
-  .refine((p) => !p.startsWith("/"), 'must not start with "/"');
-
 // A complete ARN (with the 6-character suffix Secrets Manager appends): IAM matches it exactly.
 const secretArn = z
   .string()
@@ -36,8 +33,6 @@ const secretArn = z
     /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/,
     "must be the complete secret ARN, ending with the 6-character suffix (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf)",
   );
-
-const connectionName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, _ . - only");
 
 const connectionSchema = connectionFields
   .extend({
