@@ -51,6 +51,7 @@ import {
   compileLegs,
   execFileAsync,
   GiB,
+  loadAverage,
   MiB,
   machineInfo,
   makeWorkDir,
@@ -165,7 +166,7 @@ async function main(): Promise<number> {
     if (!interopServerKinds.includes(kind)) throw new Error(`unknown FTP server ${kind}`);
   }
 
-  const loadAtStart = Math.round(os.loadavg()[0]! * 100) / 100;
+  const loadAtStart = loadAverage();
   if (loadAtStart > os.cpus().length / 2) {
     log(
       `the machine is busy (load average ${loadAtStart} on ${os.cpus().length} cores): the figures will be noisier`,
@@ -303,7 +304,7 @@ async function main(): Promise<number> {
     machine: {
       ...machineInfo(),
       loadAverageAtStart: loadAtStart,
-      loadAverageAtEnd: Math.round(os.loadavg()[0]! * 100) / 100,
+      loadAverageAtEnd: loadAverage(),
     },
     software: {
       s3: {

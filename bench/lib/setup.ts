@@ -104,6 +104,9 @@ export async function commandVersion(command: string, args: string[]): Promise<s
   }
 }
 
+/** The 1-minute load average, to the hundredth. */
+export const loadAverage = () => Math.round(os.loadavg()[0]! * 100) / 100;
+
 export function machineInfo() {
   const cpus = os.cpus();
   return {

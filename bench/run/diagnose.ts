@@ -3,6 +3,7 @@ import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { cpuSeconds, measure } from "../lib/measure.js";
 import { cliPath, leg, legsDir, MiB, repoRoot, settleDisk } from "../lib/setup.js";
+import { rssMB } from "../report/summary.js";
 import type { DiagnosisRecord } from "../report/types.js";
 import {
   type BenchContext,
@@ -143,7 +144,7 @@ export async function diagnose(
         await takeObject(context.client, key);
         records.push(record);
         log(
-          `diagnose ${file.label} ${variant.label} #${rep}: ${(record.wallMs / 1000).toFixed(2)} s, ${((record.maxRssKiB * 1024) / 1e6).toFixed(0)} MB`,
+          `diagnose ${file.label} ${variant.label} #${rep}: ${(record.wallMs / 1000).toFixed(2)} s, ${rssMB(record.maxRssKiB).toFixed(0)} MB`,
         );
       }
     }

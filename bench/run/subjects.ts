@@ -2,6 +2,7 @@
 import { cpuSeconds, measure } from "../lib/measure.js";
 import { rcloneCopyToArgs } from "../lib/rclone.js";
 import { cliPath, leg, repoRoot, settleDisk } from "../lib/setup.js";
+import { mbPerS, rssMB } from "../report/summary.js";
 import type { RunKind, RunRecord } from "../report/types.js";
 import {
   type BenchContext,
@@ -106,8 +107,7 @@ export async function runOnce(
 export function describeRun(run: RunRecord): string {
   const who = `${run.size} ${run.kind}${run.server ? ` ${run.server}` : ""} #${run.rep}`;
   if (!run.ok) return `${who}: FAILED ${run.error}`;
-  const mbps = run.bytes / (run.wallMs / 1000) / 1e6;
-  return `${who}: ${mbps.toFixed(1)} MB/s, ${((run.maxRssKiB * 1024) / 1e6).toFixed(0)} MB peak RSS, ${run.cpuS} s CPU`;
+  return `${who}: ${mbPerS(run).toFixed(1)} MB/s, ${rssMB(run.maxRssKiB).toFixed(0)} MB peak RSS, ${run.cpuS} s CPU`;
 }
 
 /** Whether this build's copy command has --resumable (the pipeline-resumable subject needs it). */
