@@ -7,55 +7,36 @@
  * `npm run build && node --openssl-legacy-provider --import tsx bench/mirror-10k.ts`
  * (s3rver needs the legacy provider to page listings, see bench/README.md).
  */
-import { execFile } from "node:child_process";
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { interopUnavailableReason, startInteropServer } from "../test/interop/servers.js";
 import { startS3rver } from "../test/support/embedded-s3.js";
 import { startS3Recorder } from "../test/support/s3-recorder.js";
-import { cliPath, repoRoot } from "./lib/setup.js";
+import { cliPath, execFileAsync, makeWorkDir, repoRoot } from "./lib/setup.js";
+import { ftpUrl, nodeEnv, PASSWORD, USER } from "./run/common.js";
 
 const FILES = 10_000;
-const run = promisify(execFile);
 
 async function main(): Promise<void> {
   const unavailable = interopUnavailableReason("pyftpdlib");
   if (unavailable) throw new Error(`pyftpdlib: ${unavailable}`);
-  const work = await mkdtemp(join(tmpdir(), "ftp2s3-bench-10k-"));
-  await chmod(work, 0o755);
-  const tree = join(work, "tree");
+  const work = await makeWorkDir();
+  const tree = join(work.ftpRoot, "tree");
   await mkdir(tree, { mode: 0o755 });
   for (let i = 0; i < FILES; i += 1)
     await writeFile(join(tree, `f${String(i).padStart(5, "0")}.dat`), "", { mode: 0o644 });
-  const ftp = await startInteropServer("pyftpdlib", { root: work, user: "bench", password: "bench-pw" });
-  const s3 = await startS3rver(join(work, "s3"));
+  const ftp = await startInteropServer("pyftpdlib", { root: work.ftpRoot, user: USER, password: PASSWORD });
+  const s3 = await startS3rver(work.s3Dir);
   await s3.createBucket("bench-10k");
   const recorder = await startS3Recorder(s3.endpoint);
   try {
     const mirror = async () => {
       recorder.requests.length = 0;
       const started = Date.now();
-      const { stdout } = await run(
+      const { stdout } = await execFileAsync(
         process.execPath,
-        [
-          cliPath,
-          "mirror",
-          `ftp://bench@127.0.0.1:${ftp.port}/tree`,
-          "s3://bench-10k/tree/",
-          "--progress",
-          "none",
-        ],
-        {
-          env: {
-            ...process.env,
-            ...s3.env,
-            AWS_ENDPOINT_URL_S3: recorder.endpoint,
-            FTP_PASSWORD: "bench-pw",
-          },
-          maxBuffer: 64 * 1024 * 1024,
-        },
+        [cliPath, "mirror", ftpUrl(ftp, "/tree"), "s3://bench-10k/tree/", "--progress", "none"],
+        { env: nodeEnv(s3, { AWS_ENDPOINT_URL_S3: recorder.endpoint }), maxBuffer: 64 * 1024 * 1024 },
       );
       const operations = recorder.requests.map((r) => r.operation);
       const count = (op: string) => operations.filter((o) => o === op).length;
@@ -94,7 +75,7 @@ async function main(): Promise<void> {
     await recorder.close();
     await s3.close();
     await ftp.stop();
-    await rm(work, { recursive: true, force: true });
+    await rm(work.dir, { recursive: true, force: true });
   }
 }
 
