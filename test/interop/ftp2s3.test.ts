@@ -4,8 +4,7 @@
  * vsftpd (explicit and implicit, with the session reuse vsftpd demands; a certificate from an unknown
  * CA refused). S3 is s3rver on loopback.
  */
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { rm } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectFtpSource } from "../../functions/adapters/ftp-source.js";
@@ -17,17 +16,15 @@ import { type EmbeddedS3Server, startS3rver } from "../support/embedded-s3.js";
 import { objectExists, randomFile, readObject, sha256 } from "../support/objects.js";
 import { makeTestCertificates, type TestCertificates } from "../support/test-certificates.js";
 import {
-  type InteropServer,
-  type InteropServerKind,
-  interopServerKinds,
-  interopUnavailableReason,
-  startInteropServer,
-} from "./servers.js";
+  INTEROP_PASSWORD,
+  INTEROP_USER,
+  reachableTempDir,
+  skipInterop,
+  writeServedFile,
+} from "./fixtures.js";
+import { type InteropServer, interopServerKinds, startInteropServer } from "./servers.js";
 
 const MiB = 1024 * 1024;
-const USER = "interop";
-const PASSWORD = "s3cret pässword";
-const required = process.env.FTP2S3_INTEROP_REQUIRE === "1";
 const files: Record<string, Buffer> = {
   "empty.bin": randomFile(0),
   "one-mib.bin": randomFile(MiB),
@@ -42,13 +39,9 @@ let root: string;
 let s3: EmbeddedS3Server;
 
 beforeAll(async () => {
-  work = await mkdtemp(path.join(os.tmpdir(), "ftp2s3-interop-"));
-  await chmod(work, 0o755); // the servers' session account must reach the served tree
+  work = await reachableTempDir("ftp2s3-interop-");
   root = path.join(work, "root");
-  for (const [name, data] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(root, name)), { recursive: true, mode: 0o755 });
-    await writeFile(path.join(root, name), data, { mode: 0o644 });
-  }
+  for (const [name, data] of Object.entries(files)) await writeServedFile(root, name, data);
   s3 = await startS3rver(path.join(work, "s3"));
 });
 afterAll(async () => {
@@ -58,18 +51,17 @@ afterAll(async () => {
 
 function urlOf(server: InteropServer, file: string, scheme = "ftp"): string {
   const encoded = file.split("/").map(encodeURIComponent).join("/");
-  return `${scheme}://${USER}@127.0.0.1:${server.port}/${encoded}`;
+  return `${scheme}://${INTEROP_USER}@127.0.0.1:${server.port}/${encoded}`;
 }
 
 for (const kind of interopServerKinds) {
-  const unavailable = interopUnavailableReason(kind);
-  describe.skipIf(unavailable !== undefined && !required)(`ftp2s3 against ${kind}`, () => {
+  describe.skipIf(skipInterop(kind))(`ftp2s3 against ${kind}`, () => {
     let server: InteropServer;
     const bucket = `interop-${kind}`;
-    const env = () => ({ ...s3.env, FTP_PASSWORD: PASSWORD });
+    const env = () => ({ ...s3.env, FTP_PASSWORD: INTEROP_PASSWORD });
 
     beforeAll(async () => {
-      server = await startInteropServer(kind as InteropServerKind, { root, user: USER, password: PASSWORD });
+      server = await startInteropServer(kind, { root, user: INTEROP_USER, password: INTEROP_PASSWORD });
       await s3.createBucket(bucket);
     });
     afterAll(() => server?.stop());
@@ -101,8 +93,8 @@ for (const kind of interopServerKinds) {
         connectFtpSource({
           host: "127.0.0.1",
           port: server.port,
-          user: USER,
-          password: PASSWORD,
+          user: INTEROP_USER,
+          password: INTEROP_PASSWORD,
           secure: false,
           timeoutMs: 10_000,
         });
@@ -134,8 +126,7 @@ for (const kind of interopServerKinds) {
 }
 
 for (const kind of interopServerKinds) {
-  const unavailable = interopUnavailableReason(kind);
-  describe.skipIf(unavailable !== undefined && !required)(`ftp2s3 mirror against ${kind}`, () => {
+  describe.skipIf(skipInterop(kind))(`ftp2s3 mirror against ${kind}`, () => {
     let server: InteropServer;
     let tree: string;
     const bucket = `mirror-${kind}`;
@@ -143,28 +134,26 @@ for (const kind of interopServerKinds) {
       runInProcess(
         [
           "mirror",
-          `ftp://${USER}@127.0.0.1:${server.port}/`,
+          `ftp://${INTEROP_USER}@127.0.0.1:${server.port}/`,
           `s3://${bucket}/m/`,
           "--recursive",
           "--progress",
           "none",
           ...options,
         ],
-        { ...s3.env, FTP_PASSWORD: PASSWORD },
+        { ...s3.env, FTP_PASSWORD: INTEROP_PASSWORD },
       );
 
     beforeAll(async () => {
       // A tree of its own, so that changing a file here does not disturb the copies above.
-      tree = await mkdtemp(path.join(os.tmpdir(), "ftp2s3-interop-mirror-"));
-      await chmod(tree, 0o755);
+      tree = await reachableTempDir("ftp2s3-interop-mirror-");
       for (const name of ["a.csv", "b.csv", "dir with space/ünïcødé.csv", "skip/x.tmp"]) {
-        await mkdir(path.dirname(path.join(tree, name)), { recursive: true, mode: 0o755 });
-        await writeFile(path.join(tree, name), randomFile(500), { mode: 0o644 });
+        await writeServedFile(tree, name, randomFile(500));
       }
-      server = await startInteropServer(kind as InteropServerKind, {
+      server = await startInteropServer(kind, {
         root: tree,
-        user: USER,
-        password: PASSWORD,
+        user: INTEROP_USER,
+        password: INTEROP_PASSWORD,
       });
       await s3.createBucket(bucket);
     });
@@ -176,8 +165,8 @@ for (const kind of interopServerKinds) {
     it("copies everything, then nothing, then only the file that changed and the one that appeared", async () => {
       const first = await mirror("--exclude", "**/*.tmp");
       const second = await mirror("--exclude", "**/*.tmp");
-      await writeFile(path.join(tree, "a.csv"), randomFile(501), { mode: 0o644 });
-      await writeFile(path.join(tree, "c.csv"), randomFile(10), { mode: 0o644 });
+      await writeServedFile(tree, "a.csv", randomFile(501));
+      await writeServedFile(tree, "c.csv", randomFile(10));
       const third = await mirror("--exclude", "**/*.tmp");
 
       expect(first.result).toMatchObject({ copied: 3, excluded: 1, failed: [] });
@@ -189,73 +178,72 @@ for (const kind of interopServerKinds) {
   });
 }
 
-describe.skipIf(interopUnavailableReason("vsftpd") !== undefined && !required)(
-  "ftp2s3 over FTPS (vsftpd)",
-  () => {
-    let certs: TestCertificates;
-    let explicit: InteropServer;
-    let implicit: InteropServer;
-    const bucket = "interop-ftps";
-    const data = () => files["one-mib.bin"] as Buffer;
+describe.skipIf(skipInterop("vsftpd"))("ftp2s3 over FTPS (vsftpd)", () => {
+  let certs: TestCertificates;
+  let explicit: InteropServer;
+  let implicit: InteropServer;
+  const bucket = "interop-ftps";
+  const data = () => files["one-mib.bin"] as Buffer;
 
-    beforeAll(async () => {
-      certs = await makeTestCertificates();
-      const tls = { certFile: certs.right.certFile, keyFile: certs.right.keyFile };
-      explicit = await startInteropServer("vsftpd", { root, user: USER, password: PASSWORD, tls });
-      implicit = await startInteropServer("vsftpd", {
-        root,
-        user: USER,
-        password: PASSWORD,
-        tls: { ...tls, implicit: true },
-      });
-      await s3.createBucket(bucket);
+  beforeAll(async () => {
+    certs = await makeTestCertificates();
+    const tls = { certFile: certs.right.certFile, keyFile: certs.right.keyFile };
+    explicit = await startInteropServer("vsftpd", {
+      root,
+      user: INTEROP_USER,
+      password: INTEROP_PASSWORD,
+      tls,
     });
-    afterAll(async () => {
-      await explicit?.stop();
-      await implicit?.stop();
-      await certs?.remove();
+    implicit = await startInteropServer("vsftpd", {
+      root,
+      user: INTEROP_USER,
+      password: INTEROP_PASSWORD,
+      tls: { ...tls, implicit: true },
+    });
+    await s3.createBucket(bucket);
+  });
+  afterAll(async () => {
+    await explicit?.stop();
+    await implicit?.stop();
+    await certs?.remove();
+  });
+
+  it("copies byte-exact over explicit TLS, trusting the test CA", async () => {
+    const run = await runInProcess(
+      [urlOf(explicit, "one-mib.bin", "ftps"), `s3://${bucket}/explicit.bin`, "--ca-file", certs.caFile],
+      { ...s3.env, FTP_PASSWORD: INTEROP_PASSWORD },
+    );
+
+    expect(run.exitCode).toBe(0);
+    expect(sha256(await readObject(s3.client(), bucket, "explicit.bin"))).toBe(sha256(data()));
+  });
+
+  it("copies byte-exact over implicit TLS", async () => {
+    const run = await runInProcess(
+      [
+        urlOf(implicit, "one-mib.bin", "ftps"),
+        `s3://${bucket}/implicit.bin`,
+        "--implicit-tls",
+        "--ca-file",
+        certs.caFile,
+      ],
+      { ...s3.env, FTP_PASSWORD: INTEROP_PASSWORD },
+    );
+
+    expect(run.exitCode).toBe(0);
+    expect(sha256(await readObject(s3.client(), bucket, "implicit.bin"))).toBe(sha256(data()));
+  });
+
+  it("refuses a certificate from a CA it was not told to trust", async () => {
+    const run = await runInProcess([urlOf(explicit, "one-mib.bin", "ftps"), `s3://${bucket}/untrusted.bin`], {
+      ...s3.env,
+      FTP_PASSWORD: INTEROP_PASSWORD,
     });
 
-    it("copies byte-exact over explicit TLS, trusting the test CA", async () => {
-      const run = await runInProcess(
-        [urlOf(explicit, "one-mib.bin", "ftps"), `s3://${bucket}/explicit.bin`, "--ca-file", certs.caFile],
-        { ...s3.env, FTP_PASSWORD: PASSWORD },
-      );
-
-      expect(run.exitCode).toBe(0);
-      expect(sha256(await readObject(s3.client(), bucket, "explicit.bin"))).toBe(sha256(data()));
-    });
-
-    it("copies byte-exact over implicit TLS", async () => {
-      const run = await runInProcess(
-        [
-          urlOf(implicit, "one-mib.bin", "ftps"),
-          `s3://${bucket}/implicit.bin`,
-          "--implicit-tls",
-          "--ca-file",
-          certs.caFile,
-        ],
-        { ...s3.env, FTP_PASSWORD: PASSWORD },
-      );
-
-      expect(run.exitCode).toBe(0);
-      expect(sha256(await readObject(s3.client(), bucket, "implicit.bin"))).toBe(sha256(data()));
-    });
-
-    it("refuses a certificate from a CA it was not told to trust", async () => {
-      const run = await runInProcess(
-        [urlOf(explicit, "one-mib.bin", "ftps"), `s3://${bucket}/untrusted.bin`],
-        {
-          ...s3.env,
-          FTP_PASSWORD: PASSWORD,
-        },
-      );
-
-      expect(run.exitCode).toBe(1);
-      expect(run.stderr).toMatch(
-        /^ftp2s3: FTP_CONNECTION: cannot connect to ftps:\/\/interop@127\.0\.0\.1:\d+: .*(certificate|UNABLE_TO_VERIFY)/m,
-      );
-      expect(await objectExists(s3.client(), bucket, "untrusted.bin")).toBe(false);
-    });
-  },
-);
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toMatch(
+      /^ftp2s3: FTP_CONNECTION: cannot connect to ftps:\/\/interop@127\.0\.0\.1:\d+: .*(certificate|UNABLE_TO_VERIFY)/m,
+    );
+    expect(await objectExists(s3.client(), bucket, "untrusted.bin")).toBe(false);
+  });
+});

@@ -15,6 +15,7 @@ import { finished } from "node:stream/promises";
 import { type AccessOptions, Client, FTPError } from "basic-ftp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTestCertificates, type TestCertificates } from "../support/test-certificates.js";
+import { INTEROP_PASSWORD, INTEROP_USER, interopRequired, skipInterop } from "./fixtures.js";
 import {
   type InteropServer,
   type InteropServerKind,
@@ -25,8 +26,6 @@ import {
 } from "./servers.js";
 
 const MiB = 1024 * 1024;
-const USER = "interop";
-const PASSWORD = "s3cret pässword";
 const UNICODE_DIR = "dir with space";
 const UNICODE_FILE = `${UNICODE_DIR}/ünïcødé.bin`;
 const FILES: Record<string, number> = {
@@ -42,11 +41,10 @@ const LIST_COMMAND: Record<InteropServerKind, string> = {
   "pure-ftpd": "MLSD",
   pyftpdlib: "MLSD",
 };
-const required = process.env.FTP2S3_INTEROP_REQUIRE === "1";
 
 for (const kind of interopServerKinds) {
   const reason = interopUnavailableReason(kind);
-  if (reason && !required) console.warn(`interop: skipping ${kind}: ${reason}`);
+  if (reason && !interopRequired) console.warn(`interop: skipping ${kind}: ${reason}`);
 }
 
 let fixtureRoot = "";
@@ -134,13 +132,13 @@ async function withClient(
 function suiteName(kind: InteropServerKind, reason: string | undefined, label: string = kind): string {
   const version = interopServerVersions()[kind];
   const name = version ? `${label} ${version}` : label;
-  return reason && !required ? `${name} (skipped: ${reason})` : name;
+  return reason && !interopRequired ? `${name} (skipped: ${reason})` : name;
 }
 
 for (const kind of interopServerKinds) {
   const reason = interopUnavailableReason(kind);
 
-  if (reason && required) {
+  if (reason && interopRequired) {
     describe(suiteName(kind, undefined), () => {
       it("is set up (FTP2S3_INTEROP_REQUIRE=1)", () => {
         throw new Error(reason);
@@ -153,7 +151,11 @@ for (const kind of interopServerKinds) {
     let server: InteropServer;
 
     beforeAll(async () => {
-      server = await startInteropServer(kind, { root: fixtureRoot, user: USER, password: PASSWORD });
+      server = await startInteropServer(kind, {
+        root: fixtureRoot,
+        user: INTEROP_USER,
+        password: INTEROP_PASSWORD,
+      });
     });
 
     afterAll(async () => {
@@ -172,7 +174,7 @@ for (const kind of interopServerKinds) {
       const client = new Client(30_000);
       try {
         const error = await ftpError(
-          client.access({ host: server.host, port: server.port, user: USER, password: "wrong" }),
+          client.access({ host: server.host, port: server.port, user: INTEROP_USER, password: "wrong" }),
         );
         expect(error.code).toBe(530);
       } finally {
@@ -250,7 +252,7 @@ describe("the harness", () => {
     async () => {
       const servers = await Promise.all(
         available.map((kind) =>
-          startInteropServer(kind, { root: fixtureRoot, user: USER, password: PASSWORD }),
+          startInteropServer(kind, { root: fixtureRoot, user: INTEROP_USER, password: INTEROP_PASSWORD }),
         ),
       );
       try {
@@ -279,8 +281,8 @@ describe("the harness", () => {
     async () => {
       const start = startInteropServer("vsftpd", {
         root: fixtureRoot,
-        user: USER,
-        password: PASSWORD,
+        user: INTEROP_USER,
+        password: INTEROP_PASSWORD,
         tls: { certFile: "/nonexistent/cert.pem", keyFile: "/nonexistent/key.pem" },
       });
       await expect(start).rejects.toThrow(
@@ -292,7 +294,7 @@ describe("the harness", () => {
 
 // FTPS against vsftpd with a throwaway CA.
 const tlsReason = interopUnavailableReason("vsftpd");
-describe.skipIf(tlsReason !== undefined && !required)(suiteName("vsftpd", tlsReason, "vsftpd FTPS"), () => {
+describe.skipIf(skipInterop("vsftpd"))(suiteName("vsftpd", tlsReason, "vsftpd FTPS"), () => {
   let certs: TestCertificates;
   let explicit: InteropServer;
   let implicit: InteropServer;
@@ -302,14 +304,14 @@ describe.skipIf(tlsReason !== undefined && !required)(suiteName("vsftpd", tlsRea
     const tls = { certFile: certs.right.certFile, keyFile: certs.right.keyFile };
     explicit = await startInteropServer("vsftpd", {
       root: fixtureRoot,
-      user: USER,
-      password: PASSWORD,
+      user: INTEROP_USER,
+      password: INTEROP_PASSWORD,
       tls,
     });
     implicit = await startInteropServer("vsftpd", {
       root: fixtureRoot,
-      user: USER,
-      password: PASSWORD,
+      user: INTEROP_USER,
+      password: INTEROP_PASSWORD,
       tls: { ...tls, implicit: true },
     });
   });
@@ -353,8 +355,8 @@ describe.skipIf(tlsReason !== undefined && !required)(suiteName("vsftpd", tlsRea
         client.access({
           host: explicit.host,
           port: explicit.port,
-          user: USER,
-          password: PASSWORD,
+          user: INTEROP_USER,
+          password: INTEROP_PASSWORD,
           secure: true,
         }),
       ).rejects.toThrow(/certificate/i);
@@ -367,7 +369,12 @@ describe.skipIf(tlsReason !== undefined && !required)(suiteName("vsftpd", tlsRea
     const client = new Client(30_000);
     try {
       const error = await ftpError(
-        client.access({ host: explicit.host, port: explicit.port, user: USER, password: PASSWORD }),
+        client.access({
+          host: explicit.host,
+          port: explicit.port,
+          user: INTEROP_USER,
+          password: INTEROP_PASSWORD,
+        }),
       );
       expect(error.code).toBe(530);
     } finally {
