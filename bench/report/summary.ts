@@ -17,14 +17,16 @@ export const KIND_LABEL: Record<RunKind, string> = {
   rclone: "rclone copyto",
 };
 
+/** `items` in groups of equal `key`, in the order each key first appears. */
+function groupBy<T>(items: T[], key: (item: T) => string): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  return [...groups.values()];
+}
+
 export function summarize(runs: RunRecord[]): SummaryRow[] {
-  const groups = new Map<string, RunRecord[]>();
-  for (const run of runs) {
-    const key = `${run.size}|${run.kind}|${run.server ?? ""}`;
-    groups.set(key, [...(groups.get(key) ?? []), run]);
-  }
   const rows: SummaryRow[] = [];
-  for (const group of groups.values()) {
+  for (const group of groupBy(runs, (run) => `${run.size}|${run.kind}|${run.server ?? ""}`)) {
     const first = group[0]!;
     const ok = group.filter((r) => r.ok);
     const speeds = ok.map(mbPerS);
@@ -54,12 +56,11 @@ export function summarize(runs: RunRecord[]): SummaryRow[] {
 }
 
 export function summarizeFixedCost(runs: RunRecord[]): FixedCostRow[] {
-  const groups = new Map<string, RunRecord[]>();
-  for (const run of runs.filter((r) => r.ok)) {
-    const key = `${run.kind}|${run.server ?? ""}`;
-    groups.set(key, [...(groups.get(key) ?? []), run]);
-  }
-  return [...groups.values()].map((group) => ({
+  const groups = groupBy(
+    runs.filter((r) => r.ok),
+    (run) => `${run.kind}|${run.server ?? ""}`,
+  );
+  return groups.map((group) => ({
     kind: group[0]!.kind,
     server: group[0]!.server,
     runs: group.length,
@@ -120,12 +121,13 @@ export interface DiagnosisRow {
 export const isMirrorDiagnosis = (d: DiagnosisRecord) => d.variant.startsWith("mirror");
 
 export function diagnosisRows(records: DiagnosisRecord[]): DiagnosisRow[] {
-  const groups = new Map<string, DiagnosisRecord[]>();
-  for (const r of records.filter((d) => d.ok && !isMirrorDiagnosis(d)))
-    groups.set(`${r.size}|${r.variant}`, [...(groups.get(`${r.size}|${r.variant}`) ?? []), r]);
+  const groups = groupBy(
+    records.filter((d) => d.ok && !isMirrorDiagnosis(d)),
+    (r) => `${r.size}|${r.variant}`,
+  );
   const num = (value: unknown) => (typeof value === "number" ? value : Number.NaN);
   const orNull = (value: number) => (Number.isFinite(value) ? value : null);
-  return [...groups.values()].map((group) => {
+  return groups.map((group) => {
     const first = group[0]!;
     const peak = (name: string) =>
       median(group.map((g) => num((g.memory?.peak as Record<string, unknown> | undefined)?.[name]) / MB));
