@@ -61,7 +61,7 @@ export interface InteropServer {
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, "../..");
 /** Where scripts/interop-setup.sh unpacks the packages. */
-export const interopUnpackedRoot = path.join(repoRoot, ".cache/interop/root");
+const interopUnpackedRoot = path.join(repoRoot, ".cache/interop/root");
 const SETUP_HINT = "run scripts/interop-setup.sh first (as root)";
 const SESSION_ACCOUNT = "ftp2s3test";
 const VSFTPD_PAM_SERVICE = "ftp2s3-interop-vsftpd";
@@ -104,11 +104,6 @@ export function interopUnavailableReason(kind: InteropServerKind): string | unde
   return undefined;
 }
 
-/** False when the binaries were not unpacked (or the machine-wide setup is missing): see the reason. */
-export function interopAvailable(kind: InteropServerKind): boolean {
-  return interopUnavailableReason(kind) === undefined;
-}
-
 /** The Debian package versions that scripts/interop-setup.sh fetched, by kind (empty before setup). */
 export function interopServerVersions(): Partial<Record<InteropServerKind, string>> {
   const file = path.join(repoRoot, ".cache/interop/versions.txt");
@@ -135,7 +130,7 @@ function lookupAccount(name: string): { uid: number; gid: number } | undefined {
 // Ports
 
 /** A free TCP port on 127.0.0.1 (from the kernel's ephemeral range), free at the time of asking. */
-export function freePort(): Promise<number> {
+function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once("error", reject);

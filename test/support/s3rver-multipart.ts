@@ -85,7 +85,7 @@ export function installS3rverMultipart(server: object): void {
   app.middleware.unshift(s3rverMultipart(app.store));
 }
 
-export function s3rverMultipart(store: S3rverStore): KoaMiddleware {
+function s3rverMultipart(store: S3rverStore): KoaMiddleware {
   return async (ctx, next) => {
     const target = parsePath(ctx.path);
     if (target === undefined) return next();
