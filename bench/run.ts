@@ -79,8 +79,8 @@ import {
   USER,
 } from "./run/common.js";
 import { diagnose, diagnoseMirror } from "./run/diagnose.js";
-import { mirrorAvailable, runMirror } from "./run/mirror.js";
-import { describeRun, resumableAvailable, runOnce } from "./run/subjects.js";
+import { runMirror } from "./run/mirror.js";
+import { describeRun, runOnce } from "./run/subjects.js";
 
 const { values: flags } = parseArgs({
   options: {
@@ -225,8 +225,6 @@ async function main(): Promise<number> {
   let bundle: BundleResult | undefined;
   let bundleError: string | undefined;
   let diagnosis: DiagnosisRecord[] | undefined;
-  let mirrorMissing = false;
-  let resumable = false;
   try {
     for (const kind of wanted) {
       const reason = interopUnavailableReason(kind);
@@ -240,8 +238,6 @@ async function main(): Promise<number> {
     }
     const stateDir = path.join(work.dir, "state");
     const context = { s3, client, rclone, obscured, stateDir };
-    resumable = await resumableAvailable();
-    if (!resumable) log("this build's copy has no --resumable: its runs are skipped");
 
     // Round-robin: every repetition runs every subject once, so a slow spell of the machine hits all alike.
     for (const file of files) {
@@ -249,7 +245,7 @@ async function main(): Promise<number> {
         const subjects: [RunKind, FtpServer | undefined][] = [["s3-leg", undefined]];
         for (const server of servers) {
           subjects.push(["ftp-leg", server], ["pipeline", server]);
-          if (resumable && server.kind === RESUMABLE_SERVER) subjects.push(["pipeline-resumable", server]);
+          if (server.kind === RESUMABLE_SERVER) subjects.push(["pipeline-resumable", server]);
           if (rclone) subjects.push(["rclone", server]);
         }
         for (const [kind, server] of subjects) {
@@ -270,10 +266,7 @@ async function main(): Promise<number> {
     log("fixed cost (1 KiB copies) measured");
 
     if (!flags["no-mirror"]) {
-      const available = await mirrorAvailable();
-      mirrorMissing = !available;
-      if (!available) log("the mirror subcommand is not in this build: only rclone's mirror runs");
-      for (const server of servers) mirror.push(await runMirror(context, server, available));
+      for (const server of servers) mirror.push(await runMirror(context, server));
     }
 
     log("bundling the handler and timing its module load");
@@ -286,8 +279,8 @@ async function main(): Promise<number> {
     if (!flags["no-diagnose"]) {
       const server = servers.find((s) => s.kind === "vsftpd") ?? servers[0];
       if (server) {
-        diagnosis = await diagnose(context, server, files, resumable);
-        if (!flags["no-mirror"] && !mirrorMissing) diagnosis.push(...(await diagnoseMirror(context, server)));
+        diagnosis = await diagnose(context, server, files);
+        if (!flags["no-mirror"]) diagnosis.push(...(await diagnoseMirror(context, server)));
       }
     }
   } finally {
@@ -315,11 +308,7 @@ async function main(): Promise<number> {
       ftp: servers.map((s) => ({ server: s.kind, version: s.version ?? "unknown" })),
       skippedFtp: skippedServers,
       rclone: rclone ? rclone.version : null,
-      ftp2s3Mirror: flags["no-mirror"]
-        ? "not run (--no-mirror)"
-        : mirrorMissing
-          ? "not in this build"
-          : "measured",
+      ftp2s3Mirror: flags["no-mirror"] ? "not run (--no-mirror)" : "measured",
       timeVersion: (await commandVersion(GNU_TIME, ["--version"])) ?? "unknown",
     },
     settings: {

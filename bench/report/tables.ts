@@ -70,11 +70,7 @@ const seconds = (run: MirrorRun | undefined) => (run ? `${(run.wallMs / 1000).to
 export function mirrorRows(results: Results): string[][] {
   return results.mirror.map((m) => [
     m.server,
-    m.ftp2s3Missing
-      ? "not in this build"
-      : m.ftp2s3?.ok
-        ? seconds(m.ftp2s3)
-        : `failed: ${m.ftp2s3?.error ?? ""}`,
+    m.ftp2s3?.ok ? seconds(m.ftp2s3) : `failed: ${m.ftp2s3?.error ?? ""}`,
     m.ftp2s3Rerun ? `${seconds(m.ftp2s3Rerun)}, ${m.ftp2s3Rerun.retrSent} RETR` : "—",
     m.ftp2s3 ? `${rssMB(m.ftp2s3.maxRssKiB).toFixed(0)}` : "—",
     m.rclone ? (m.rclone.ok ? seconds(m.rclone) : "failed") : "rclone not installed",

@@ -89,9 +89,7 @@ export function evaluateTargets(
         ? "not run"
         : !context.rcloneInstalled
           ? "rclone not installed"
-          : mirror.some((m) => m.ftp2s3Missing)
-            ? "ftp2s3 mirror not in this build"
-            : list([...mirrorRatios.map((r) => `${r.server}: ${r.ratio.toFixed(2)}×`), ...mirrorFailures]),
+          : list([...mirrorRatios.map((r) => `${r.server}: ${r.ratio.toFixed(2)}×`), ...mirrorFailures]),
     status:
       mirrorFailures.length > 0
         ? "missed"

@@ -62,7 +62,6 @@ export interface MirrorRecord {
   fileBytes: number;
   ftp2s3?: MirrorRun;
   ftp2s3Rerun?: MirrorRun;
-  ftp2s3Missing?: string;
   rclone?: MirrorRun;
   rcloneRerun?: MirrorRun;
 }

@@ -103,7 +103,6 @@ export async function diagnose(
   context: BenchContext,
   server: FtpServer,
   files: TestFile[],
-  resumable: boolean,
 ): Promise<DiagnosisRecord[]> {
   const command =
     (...extra: string[]) =>
@@ -125,7 +124,7 @@ export async function diagnose(
     { label: "ftp2s3 --queue-size 8", script: command("--queue-size", "8") },
     { label: "ftp2s3 --checksums when-required", script: command("--checksums", "when-required") },
     { label: "ftp2s3 --no-tag", script: command("--no-tag") },
-    ...(resumable ? [{ label: "ftp2s3 --resumable", script: command("--resumable") }] : []),
+    { label: "ftp2s3 --resumable", script: command("--resumable") },
     {
       // The http probe runs a minor GC as each UploadPart starts: what a GC per part in PartUpload would do.
       label: "ftp2s3, minor GC per part (probe), semi-space 1",

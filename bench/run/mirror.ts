@@ -82,11 +82,6 @@ function mirrorRun(
   };
 }
 
-export async function mirrorAvailable(): Promise<boolean> {
-  const probe = await measure(process.execPath, [cliPath, "mirror", "--help"], { timeoutMs: 30_000 });
-  return probe.code === 0 && /Usage: ftp2s3 mirror/.test(probe.stdout);
-}
-
 /** `command args` twice: into an empty prefix, then again with nothing changed (the rerun counts the RETR it caused). */
 async function mirrorTwice(server: FtpServer, command: string, args: string[], env: NodeJS.ProcessEnv) {
   const options = { env, cwd: repoRoot, timeoutMs: RUN_TIMEOUT_MS };
@@ -101,49 +96,41 @@ async function mirrorTwice(server: FtpServer, command: string, args: string[], e
   return { first, ftpCommands, rerun, retrSent };
 }
 
-export async function runMirror(
-  context: BenchContext,
-  server: FtpServer,
-  available: boolean,
-): Promise<MirrorRecord> {
+export async function runMirror(context: BenchContext, server: FtpServer): Promise<MirrorRecord> {
   const record: MirrorRecord = { server: server.kind, files: MIRROR_FILES, fileBytes: MIRROR_FILE_BYTES };
   const remoteDir = "/many";
-  if (available) {
-    const prefix = `mirror/${server.kind}/`;
-    // The bin itself, as a user runs it: its shebang carries the command's Node flags.
-    const args = [
-      "mirror",
-      ftpUrl(server.server, remoteDir),
-      `s3://${BUCKET}/${prefix}`,
-      "--concurrency",
-      String(QUEUE),
-      "--progress",
-      "none",
-    ];
-    const { first, ftpCommands, rerun, retrSent } = await mirrorTwice(
-      server,
-      cliPath,
-      args,
-      nodeEnv(context.s3),
-    );
-    const firstSummary = lastJsonLine(first.stdout);
-    record.ftp2s3 = mirrorRun(first, firstSummary?.copied === MIRROR_FILES, {
-      ftpCommands,
-      summary: firstSummary ?? null,
-    });
-    log(
-      `mirror ${server.kind} ftp2s3: ${(first.wallMs / 1000).toFixed(2)} s, copied ${String(firstSummary?.copied)}`,
-    );
-    const rerunSummary = lastJsonLine(rerun.stdout);
-    record.ftp2s3Rerun = mirrorRun(
-      rerun,
-      rerunSummary?.unchanged === MIRROR_FILES && rerunSummary?.copied === 0,
-      { summary: rerunSummary ?? null, retrSent },
-    );
-    log(`mirror ${server.kind} ftp2s3 rerun: ${(rerun.wallMs / 1000).toFixed(2)} s, ${retrSent} RETR sent`);
-  } else {
-    record.ftp2s3Missing = "the mirror subcommand is not in this build (node dist/ftp2s3.mjs mirror --help)";
-  }
+  const prefix = `mirror/${server.kind}/`;
+  // The bin itself, as a user runs it: its shebang carries the command's Node flags.
+  const args = [
+    "mirror",
+    ftpUrl(server.server, remoteDir),
+    `s3://${BUCKET}/${prefix}`,
+    "--concurrency",
+    String(QUEUE),
+    "--progress",
+    "none",
+  ];
+  const { first, ftpCommands, rerun, retrSent } = await mirrorTwice(
+    server,
+    cliPath,
+    args,
+    nodeEnv(context.s3),
+  );
+  const firstSummary = lastJsonLine(first.stdout);
+  record.ftp2s3 = mirrorRun(first, firstSummary?.copied === MIRROR_FILES, {
+    ftpCommands,
+    summary: firstSummary ?? null,
+  });
+  log(
+    `mirror ${server.kind} ftp2s3: ${(first.wallMs / 1000).toFixed(2)} s, copied ${String(firstSummary?.copied)}`,
+  );
+  const rerunSummary = lastJsonLine(rerun.stdout);
+  record.ftp2s3Rerun = mirrorRun(
+    rerun,
+    rerunSummary?.unchanged === MIRROR_FILES && rerunSummary?.copied === 0,
+    { summary: rerunSummary ?? null, retrSent },
+  );
+  log(`mirror ${server.kind} ftp2s3 rerun: ${(rerun.wallMs / 1000).toFixed(2)} s, ${retrSent} RETR sent`);
   if (context.rclone) {
     const args = rcloneCopyDirArgs(remoteDir, BUCKET, `rclone-mirror/${server.kind}`, QUEUE);
     const { first, ftpCommands, rerun, retrSent } = await mirrorTwice(

@@ -109,9 +109,3 @@ export function describeRun(run: RunRecord): string {
   if (!run.ok) return `${who}: FAILED ${run.error}`;
   return `${who}: ${mbPerS(run).toFixed(1)} MB/s, ${rssMB(run.maxRssKiB).toFixed(0)} MB peak RSS, ${run.cpuS} s CPU`;
 }
-
-/** Whether this build's copy command has --resumable (the pipeline-resumable subject needs it). */
-export async function resumableAvailable(): Promise<boolean> {
-  const probe = await measure(process.execPath, [cliPath, "copy", "--help"], { timeoutMs: 30_000 });
-  return probe.code === 0 && /--resumable/.test(probe.stdout);
-}
