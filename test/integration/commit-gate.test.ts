@@ -1,4 +1,7 @@
 import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
@@ -493,7 +496,7 @@ describe("cancelling", () => {
 
 describe("when the abort itself fails", () => {
   it("the failed abort is reported as a warning and the original error stays the error", async () => {
-    const work = await import("node:fs/promises").then((fs) => fs.mkdtemp("/tmp/ftp2s3-s3rver-"));
+    const work = await mkdtemp(join(tmpdir(), "ftp2s3-abort-fails-"));
     const s3rver = await startS3rver(work);
     await s3rver.createBucket(bucket);
     const refusing = await startS3Recorder(s3rver.endpoint);
@@ -524,6 +527,7 @@ describe("when the abort itself fails", () => {
     } finally {
       await refusing.close();
       await s3rver.close();
+      await rm(work, { recursive: true, force: true });
     }
   });
 });
