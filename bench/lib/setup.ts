@@ -1,12 +1,13 @@
 /** The bench's working tree, the servers it runs against, and its compiled leg scripts. */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, mkdtemp, open, writeFile } from "node:fs/promises";
+import { chmod, mkdir, open, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { build } from "esbuild";
+import { reachableTempDir } from "../../test/interop/fixtures.js";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const cacheDir = path.join(repoRoot, ".cache/bench");
@@ -58,8 +59,7 @@ export const leg = (name: string) => path.join(legsDir, `${name}.mjs`);
  * unprivileged user): the dir 0755 under /tmp, files 0644.
  */
 export async function makeWorkDir(): Promise<{ dir: string; ftpRoot: string; s3Dir: string }> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), "ftp2s3-bench-"));
-  await chmod(dir, 0o755);
+  const dir = await reachableTempDir("ftp2s3-bench-");
   const ftpRoot = path.join(dir, "ftp");
   await mkdir(ftpRoot, { mode: 0o755 });
   await chmod(ftpRoot, 0o755);
