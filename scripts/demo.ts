@@ -4,13 +4,13 @@
  * checks the stored bytes against the original and says where the object lies. Exits 0 on success.
  */
 import { spawn } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startEmbeddedFtp } from "../test/support/embedded-ftp.js";
 import { startS3rver } from "../test/support/embedded-s3.js";
-import { readObject } from "../test/support/objects.js";
+import { readObject, sha256 } from "../test/support/objects.js";
 import { LOCAL_BUCKET, startLocalLambda } from "./local-lambda.js";
 
 const repo = resolve(fileURLToPath(new URL("..", import.meta.url)));
@@ -20,7 +20,6 @@ const remotePath = "/outbox/sample-64MiB.bin";
 const key = "inbox/sample-64MiB.bin";
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 
 async function main(): Promise<number> {
   // This demo runs on Node 20, which the SDK warns about at length; the warning says nothing about the demo.

@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
 import { Writable } from "node:stream";
 import { Client, type FTPResponse } from "basic-ftp";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { sha256 } from "../support/bytes.js";
 import {
   type FakeFtpOptions,
   type FakeFtpServer,
@@ -14,8 +15,6 @@ const PATH = "/data/file.bin";
 const BIG = randomBytes(1024 * 1024);
 // dataBefore150/repliesInOnePacket need the payload to fit into loopback socket buffers.
 const SMALL = randomBytes(64 * 1024);
-
-const sha256 = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
 
 /** A destination that keeps everything basic-ftp pipes into it. */
 class Sink extends Writable {

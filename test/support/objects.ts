@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from "node:crypto";
 import {
   GetObjectCommand,
   GetObjectTaggingCommand,
@@ -6,14 +5,7 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 
-export function sha256(data: Buffer): string {
-  return createHash("sha256").update(data).digest("hex");
-}
-
-/** Random bytes, so that a shifted or repeated part cannot hash the same as the original. */
-export function randomFile(size: number): Buffer {
-  return randomBytes(size);
-}
+export { randomFile, sha256 } from "./bytes.js";
 
 export async function readObject(client: S3Client, bucket: string, key: string): Promise<Buffer> {
   const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));

@@ -1,14 +1,14 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { S3Error } from "../../functions/core/errors.js";
 import { PartUpload, type PartUploadOptions } from "../../functions/core/part-upload.js";
 import { fastSha256, resumableSha256 } from "../../functions/core/sha256.js";
+import { sha256 } from "../support/bytes.js";
 import { MemoryS3 } from "../support/memory-s3.js";
 
 // S3's smallest part, which memory S3 enforces like S3: at most (queueSize + 1) x 5 MiB per upload here.
 const partSize = 5 * 2 ** 20;
 const target = { bucket: "b", key: "k.bin" };
-const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
 function partUpload(s3: MemoryS3, options: Partial<PartUploadOptions> = {}): PartUpload {
   return new PartUpload(s3, target, {

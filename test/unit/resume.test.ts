@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { Writable } from "node:stream";
 import { describe, expect, it, vi } from "vitest";
 import { FtpReplyError, RestartRefusedError } from "../../functions/core/errors.js";
@@ -12,6 +12,7 @@ import {
   copyFile,
   type SuspendedResult,
 } from "../../functions/core/transfer.js";
+import { sha256 } from "../support/bytes.js";
 import { MemoryS3 } from "../support/memory-s3.js";
 
 const MiB = 2 ** 20;
@@ -19,7 +20,6 @@ const partSize = 5 * MiB;
 const target = { bucket: "b", key: "k.bin" };
 const request: CopyRequest = { path: "/in/k.bin", target, ifExists: "fail" };
 const modifiedAt = new Date("2026-01-02T03:04:05Z");
-const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
 
 interface ServerFile {
   data: Buffer;

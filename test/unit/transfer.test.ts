@@ -12,6 +12,7 @@ import {
 import type { FileSource, FtpReply, RemoteFileInfo } from "../../functions/core/ports.js";
 import type { ProgressSnapshot } from "../../functions/core/progress.js";
 import { type CopyRequest, copyFile } from "../../functions/core/transfer.js";
+import { sha256 } from "../support/bytes.js";
 import { MemoryS3 } from "../support/memory-s3.js";
 
 const target = { bucket: "b", key: "k.bin" };
@@ -59,7 +60,6 @@ async function pour(destination: Writable, data: Buffer): Promise<void> {
   }
 }
 
-const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
 const md5 = (bytes: Buffer) => createHash("md5").update(bytes).digest("hex");
 
 /** Nothing is left of a failed copy: no object, no upload open, nothing committed. */
