@@ -25,21 +25,12 @@ export const ENVIRONMENT_LIMIT_BYTES = 4096;
 const OTHER_VARIABLES_BYTES = 256;
 
 export function buildFunctionConfig(config: StackConfig, refs: FunctionConfigRefs): Record<string, unknown> {
+  // Every connection field goes through as the stack config has it (both read the same
+  // connectionFields), but the secret: the stack's own, or the existing one the config named.
   const connections = Object.fromEntries(
     Object.entries(config.connections).map(([name, c]) => [
       name,
-      dropUndefined({
-        host: c.host,
-        port: c.port,
-        user: c.user,
-        anonymous: c.anonymous,
-        secure: c.secure,
-        passwordSecretArn: refs.secretArns[name],
-        caPem: c.caPem,
-        roots: c.roots,
-        timeoutSeconds: c.timeoutSeconds,
-        allowPrivateAddresses: c.allowPrivateAddresses,
-      }),
+      dropUndefined({ ...c, passwordSecretArn: refs.secretArns[name] }),
     ]),
   );
   return {
