@@ -111,6 +111,18 @@ function resumePoint(outcome: CopyOutcome): ResumePoint {
   return point;
 }
 
+/** A `parts`-part file whose first leg was suspended after 1.5 parts: the server's file, the source, S3, the point. */
+async function suspendedHalfway(parts = 3) {
+  const file: ServerFile = {
+    data: randomBytes(parts * partSize),
+    info: { size: parts * partSize, modifiedAt },
+  };
+  const source = fakeSource(file);
+  const s3 = new MemoryS3();
+  const point = resumePoint((await leg(source, s3, undefined, 1.5 * partSize)).outcome);
+  return { file, source, s3, point };
+}
+
 describe("copyFile, resumable", () => {
   it("copies a file in three legs: two suspended at part boundaries, the last one committing", async () => {
     const data = randomBytes(5.5 * partSize);
@@ -165,10 +177,7 @@ describe("copyFile, resumable", () => {
   });
 
   it("starts over from byte 0 when the source changed between legs, aborting the old upload", async () => {
-    const file: ServerFile = { data: randomBytes(3 * partSize), info: { size: 3 * partSize, modifiedAt } };
-    const source = fakeSource(file);
-    const s3 = new MemoryS3();
-    const point = resumePoint((await leg(source, s3, undefined, 1.5 * partSize)).outcome);
+    const { file, source, s3, point } = await suspendedHalfway();
     file.data = randomBytes(2.5 * partSize);
     file.info = { size: file.data.length, modifiedAt: new Date("2026-03-01T00:00:00Z") };
     const onWarning = vi.fn();
@@ -190,10 +199,7 @@ describe("copyFile, resumable", () => {
   });
 
   it("stops at once when a server ignores REST and sends the file from byte 0: no object, no upload", async () => {
-    const file: ServerFile = { data: randomBytes(4 * partSize), info: { size: 4 * partSize, modifiedAt } };
-    const source = fakeSource(file);
-    const s3 = new MemoryS3();
-    const point = resumePoint((await leg(source, s3, undefined, 1.5 * partSize)).outcome);
+    const { file, source, s3, point } = await suspendedHalfway(4);
     file.ignoreRest = true;
 
     const copying = leg(source, s3, point, undefined);
@@ -208,10 +214,7 @@ describe("copyFile, resumable", () => {
   });
 
   it("fails with INVALID_INPUT on a damaged hash state, and aborts the earlier legs' upload", async () => {
-    const data = randomBytes(3 * partSize);
-    const source = fakeSource({ data, info: { size: data.length, modifiedAt } });
-    const s3 = new MemoryS3();
-    const point = resumePoint((await leg(source, s3, undefined, 1.5 * partSize)).outcome);
+    const { source, s3, point } = await suspendedHalfway();
 
     const copying = leg(source, s3, { ...point, hashState: "bm90IGEgc3RhdGU=" }, undefined);
 
@@ -222,10 +225,7 @@ describe("copyFile, resumable", () => {
   });
 
   it("starts over from byte 0 when the upload is gone", async () => {
-    const data = randomBytes(3 * partSize);
-    const source = fakeSource({ data, info: { size: data.length, modifiedAt } });
-    const s3 = new MemoryS3();
-    const point = resumePoint((await leg(source, s3, undefined, 1.5 * partSize)).outcome);
+    const { file, source, s3, point } = await suspendedHalfway();
     await s3.abortMultipartUpload(target, point.uploadId); // as the lifecycle rule would
     const onWarning = vi.fn();
 
@@ -236,17 +236,14 @@ describe("copyFile, resumable", () => {
       { uploadId: "upload-1", offset: point.offset },
     );
     expect(source.startedAt).toEqual([0, 0]);
-    expect(outcome).toMatchObject({ status: "copied", bytes: data.length, sha256: sha256(data) });
-    expect(sha256(s3.objects.get("k.bin")?.bytes as Buffer)).toBe(sha256(data));
+    expect(outcome).toMatchObject({ status: "copied", bytes: file.data.length, sha256: sha256(file.data) });
+    expect(sha256(s3.objects.get("k.bin")?.bytes as Buffer)).toBe(sha256(file.data));
     expect(s3.sent("CreateMultipartUpload")).toHaveLength(2);
     expect(s3.openUploads()).toEqual([]);
   });
 
   it("suspends with no resume point when the server refuses REST, leaving nothing open", async () => {
-    const file: ServerFile = { data: randomBytes(3 * partSize), info: { size: 3 * partSize, modifiedAt } };
-    const source = fakeSource(file);
-    const s3 = new MemoryS3();
-    const point = resumePoint((await leg(source, s3, undefined, 1.5 * partSize)).outcome);
+    const { file, source, s3, point } = await suspendedHalfway();
     file.refuseRest = true;
     const onWarning = vi.fn();
 
@@ -276,10 +273,7 @@ describe("copyFile, resumable", () => {
   });
 
   it("stores nothing when the last leg ends with a 426", async () => {
-    const file: ServerFile = { data: randomBytes(3 * partSize), info: { size: 3 * partSize, modifiedAt } };
-    const source = fakeSource(file);
-    const s3 = new MemoryS3();
-    const point = resumePoint((await leg(source, s3, undefined, 1.5 * partSize)).outcome);
+    const { file, source, s3, point } = await suspendedHalfway();
     file.failAfterData = () => new FtpReplyError("RETR ftp://h/in/k.bin failed: 426 Aborted", 426, "Aborted");
 
     await expect(leg(source, s3, point, undefined)).rejects.toMatchObject({
