@@ -3,18 +3,17 @@
  * (objects in a folder), fauxqs as the SQS ingestion queue, all on loopback. Only the password store
  * differs from AWS: the connection's secret is answered from memory instead of Secrets Manager.
  */
-import { randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
-import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { sqsTransferQueue } from "../functions/adapters/transfer-queue.js";
 import { parseConfig } from "../functions/config.js";
 import { createHandler } from "../functions/lambda/create-handler.js";
 import { startEmbeddedFtp } from "../test/support/embedded-ftp.js";
 import { startFauxqsS3, startS3rver } from "../test/support/embedded-s3.js";
-import { fakeContext, sqsEvent, sqsRecord } from "../test/support/lambda-events.js";
+import { fakeContext, sqsEvent, takeQueuedRecords } from "../test/support/lambda-events.js";
 
 export const LOCAL_BUCKET = "landing-bucket";
 
@@ -79,14 +78,8 @@ export async function startLocalLambda(dataDir: string) {
     invoke: (event: unknown) => handler(event as never, fakeContext(15 * 60 * 1000)),
     /** What the SQS trigger would receive next, as an SQS event; undefined when the queue is empty. */
     async takeQueued() {
-      const { Messages = [] } = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }),
-      );
-      for (const m of Messages)
-        await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
-      return Messages.length === 0
-        ? undefined
-        : sqsEvent(...Messages.map((m) => sqsRecord(m.Body ?? "", m.MessageId ?? randomUUID())));
+      const records = await takeQueuedRecords(sqs, queueUrl);
+      return records.length === 0 ? undefined : sqsEvent(...records);
     },
     async close() {
       await ftp.close();

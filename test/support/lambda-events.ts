@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
 
 /** Lambda's context and event shapes, built as Lambda builds them, for tests and local runs. */
@@ -40,6 +41,17 @@ export function sqsRecord(body: string, messageId: string = randomUUID()): SQSRe
     eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:ingest",
     awsRegion: region,
   };
+}
+
+/** Takes (receives and deletes) the messages waiting on a queue, as the SQS trigger would receive them. */
+export async function takeQueuedRecords(sqs: SQSClient, queueUrl: string): Promise<SQSRecord[]> {
+  const { Messages = [] } = await sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+  );
+  for (const m of Messages) {
+    await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
+  }
+  return Messages.map((m) => sqsRecord(m.Body ?? "", m.MessageId));
 }
 
 export function sqsEvent(...records: SQSRecord[]): SQSEvent {

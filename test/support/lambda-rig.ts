@@ -5,7 +5,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { S3Client } from "@aws-sdk/client-s3";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { vi } from "vitest";
@@ -15,7 +15,7 @@ import { parseConfig } from "../../functions/config.js";
 import { createHandler } from "../../functions/lambda/create-handler.js";
 import { type EmbeddedFtpServer, startEmbeddedFtp } from "./embedded-ftp.js";
 import { startFauxqsS3, startS3rver } from "./embedded-s3.js";
-import { fakeContext, sqsRecord, urlRequest } from "./lambda-events.js";
+import { fakeContext, takeQueuedRecords, urlRequest } from "./lambda-events.js";
 import { type S3Recorder, startS3Recorder } from "./s3-recorder.js";
 
 export { fakeContext, sqsEvent, sqsRecord, urlRequest } from "./lambda-events.js";
@@ -146,14 +146,8 @@ export async function startLambdaRig(
       lines.length = 0;
     },
     /** Takes the messages waiting on the ingestion queue, as the SQS trigger would receive them. */
-    async receive(): Promise<SQSRecord[]> {
-      const { Messages = [] } = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-      );
-      for (const m of Messages) {
-        await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
-      }
-      return Messages.map((m) => sqsRecord(m.Body ?? "", m.MessageId));
+    receive(): Promise<SQSRecord[]> {
+      return takeQueuedRecords(sqs, queueUrl);
     },
     async close() {
       for (const spy of spies) spy.mockRestore();
