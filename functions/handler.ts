@@ -7,12 +7,13 @@ import { secretsManagerPasswords } from "./adapters/passwords.js";
 import { sqsTransferQueue } from "./adapters/transfer-queue.js";
 import { loadConfig } from "./config.js";
 import { createHandler } from "./lambda/create-handler.js";
+import { METRICS_NAMESPACE, SERVICE_NAME } from "./lambda/metric-names.js";
 
 // Built once per container and shared by every invocation: clients keep their connections warm,
 // and the config is validated at cold start, where a mistake fails loudly.
 const config = loadConfig();
-const logger = new Logger({ serviceName: "ftp2s3" });
-const metrics = new Metrics({ namespace: "ftp2s3", serviceName: "ftp2s3" });
+const logger = new Logger({ serviceName: SERVICE_NAME });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 
 export const handler = createHandler({
   config,

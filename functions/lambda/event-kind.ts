@@ -1,5 +1,5 @@
 import { InvalidInputError } from "../core/errors.js";
-import type { Trigger } from "./transfers.js";
+import type { Trigger } from "./metric-names.js";
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null;

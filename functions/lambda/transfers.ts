@@ -27,9 +27,10 @@ import {
   type IfExists,
   type SuspendedResult,
 } from "../core/transfer.js";
+import type { TransferMetricName, Trigger } from "./metric-names.js";
 import type { MirrorJob, TransferRequest } from "./schemas.js";
 
-export type Trigger = "api" | "schedule" | "queue";
+export type { Trigger } from "./metric-names.js";
 
 /** Everything the handler needs from outside, built once per container (or by a test). */
 export interface HandlerDeps {
@@ -341,10 +342,11 @@ export class Transfers {
   }
 
   private recordMetrics(bytes: number, durationMs: number, failed: boolean): void {
-    const { metrics } = this.deps;
-    metrics.addMetric("BytesTransferred", MetricUnit.Bytes, bytes);
-    metrics.addMetric("TransferDuration", MetricUnit.Milliseconds, Math.round(durationMs));
-    metrics.addMetric("TransferFailed", MetricUnit.Count, failed ? 1 : 0);
+    const add = (name: TransferMetricName, unit: Parameters<Metrics["addMetric"]>[1], value: number) =>
+      this.deps.metrics.addMetric(name, unit, value);
+    add("BytesTransferred", MetricUnit.Bytes, bytes);
+    add("TransferDuration", MetricUnit.Milliseconds, Math.round(durationMs));
+    add("TransferFailed", MetricUnit.Count, failed ? 1 : 0);
   }
 }
 

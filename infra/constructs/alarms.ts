@@ -12,7 +12,7 @@ import { type ITopic, Topic } from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import { transferMetric } from "./metrics.js";
+import { TRIGGERS, transferMetric } from "./metrics.js";
 
 export interface OperationsAlarmsProps {
   /** The transfer function. */
@@ -75,12 +75,10 @@ export class OperationsAlarms extends Construct {
     add(
       new MathExpression({
         label: "failed transfers",
-        expression: "FILL(api, 0) + FILL(schedule, 0) + FILL(queue, 0)",
-        usingMetrics: {
-          api: transferMetric("TransferFailed", "api", "Sum", period),
-          schedule: transferMetric("TransferFailed", "schedule", "Sum", period),
-          queue: transferMetric("TransferFailed", "queue", "Sum", period),
-        },
+        expression: TRIGGERS.map((trigger) => `FILL(${trigger}, 0)`).join(" + "),
+        usingMetrics: Object.fromEntries(
+          TRIGGERS.map((trigger) => [trigger, transferMetric("TransferFailed", trigger, "Sum", period)]),
+        ),
         period,
       }).createAlarm(this, "TransfersFailed", {
         alarmDescription: "Transfers failed (the TransferFailed metric, all triggers).",

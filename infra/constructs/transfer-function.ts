@@ -6,6 +6,7 @@ import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
 import { CONFIG_ENV } from "../../functions/config.js";
+import { METRICS_NAMESPACE, SERVICE_NAME } from "../../functions/lambda/metric-names.js";
 import { acknowledge } from "./nag.js";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -75,8 +76,8 @@ export class TransferFunction extends Construct {
       logGroup: this.logGroup,
       environment: {
         [CONFIG_ENV]: props.config,
-        POWERTOOLS_SERVICE_NAME: "ftp2s3",
-        POWERTOOLS_METRICS_NAMESPACE: "ftp2s3",
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? "INFO",
         // A small young generation: the 64 KiB socket reads a transfer drops are collected sooner,
         // 15-20 MB less peak memory in the benchmark at no cost in throughput.

@@ -1,0 +1,13 @@
+/**
+ * What the function's logs and EMF metrics are filed under. The stack's alarms and dashboard read
+ * the same names (infra/constructs/metrics.ts), so a metric the function writes is one they watch.
+ */
+export const METRICS_NAMESPACE = "ftp2s3";
+export const SERVICE_NAME = "ftp2s3";
+
+/** The triggers, recorded as the `trigger` dimension of every metric. */
+export const TRIGGERS = ["api", "schedule", "queue"] as const;
+export type Trigger = (typeof TRIGGERS)[number];
+
+/** The metrics each transfer records: bytes, duration, and 1 (failed) or 0 (committed). */
+export type TransferMetricName = "BytesTransferred" | "TransferDuration" | "TransferFailed";
