@@ -95,6 +95,9 @@ describe("copies longer than one invocation go on in the next (queue trigger)", 
   const keyOf = (name: string) => `landing/scripted/outbox/${name}`;
   const requestFor = (name: string) =>
     sqsRecord(JSON.stringify({ connection: "scripted", path: `/outbox/${name}` }));
+  /** POST /transfers of that file, with too little time to finish it in one invocation. */
+  const shortApiCall = (name: string) =>
+    callApi(rig, "POST", "/transfers", { connection: "scripted", path: `/outbox/${name}` }, SHORT_LEG_MS);
 
   it("copies a file in three or more legs, byte-exact, through one multipart upload", async () => {
     const data = randomFile(21 * MiB + 12345);
@@ -127,13 +130,7 @@ describe("copies longer than one invocation go on in the next (queue trigger)", 
     const data = randomFile(16 * MiB);
     files["/outbox/twice.bin"] = data;
     // From the API, so the copy refuses to overwrite: the duplicate must not fail on its own object.
-    const response = await callApi(
-      rig,
-      "POST",
-      "/transfers",
-      { connection: "scripted", path: "/outbox/twice.bin" },
-      SHORT_LEG_MS,
-    );
+    const response = await shortApiCall("twice.bin");
     expect(response.statusCode).toBe(202);
     const [continuation] = await rig.receive();
     const finished = await runLeg(continuation as SQSRecord, LONG_LEG_MS);
@@ -236,13 +233,7 @@ describe("copies longer than one invocation go on in the next (queue trigger)", 
     const data = randomFile(16 * MiB);
     files["/outbox/api-big.bin"] = data;
 
-    const response = await callApi(
-      rig,
-      "POST",
-      "/transfers",
-      { connection: "scripted", path: "/outbox/api-big.bin" },
-      SHORT_LEG_MS,
-    );
+    const response = await shortApiCall("api-big.bin");
 
     expect(response.statusCode).toBe(202);
     expect(response.body).toMatchObject({
