@@ -91,6 +91,9 @@ export class TransferFunction extends Construct {
         // CommonJS dependencies call require(); ESM output has none unless we define it.
         banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
         minify: true,
+        // Error classes name themselves by constructor.name: minified, the runtime's errorType, the
+        // failure destination and the logs would read "PB" instead of "MirrorIncompleteError".
+        keepNames: true,
         sourceMap: true,
         // Stack traces need file and line, not the sources: keeps the map (and the asset) small.
         sourcesContent: false,

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
@@ -10,6 +11,7 @@ describe("the function's bundle", () => {
   let code: string;
   let codeBytes: number;
   let mapBytes: number;
+  let bundlePath: string;
 
   beforeAll(() => {
     const outdir = mkdtempSync(join(tmpdir(), "ftp2s3-synth-"));
@@ -19,7 +21,8 @@ describe("the function's bundle", () => {
     expect(assets).toHaveLength(1);
     const assetDir = join(outdir, assets[0] as string);
     expect(readdirSync(assetDir).sort()).toEqual(["index.mjs", "index.mjs.map"]);
-    code = readFileSync(join(assetDir, "index.mjs"), "utf8");
+    bundlePath = join(assetDir, "index.mjs");
+    code = readFileSync(bundlePath, "utf8");
     codeBytes = statSync(join(assetDir, "index.mjs")).size;
     mapBytes = statSync(join(assetDir, "index.mjs.map")).size;
   }, 60_000);
@@ -48,5 +51,30 @@ describe("the function's bundle", () => {
     expect(external).toEqual([]);
     // The SDK's user agent ("aws-sdk-js/<version>") is in the bundle, so the SDK is.
     expect(code.includes("aws-sdk-js")).toBe(true);
+  });
+
+  it("reports its errors by their class names, as the runtime's errorType shows them to operators", () => {
+    // Arrange: the bundle as the runtime loads it, with a config naming no connection
+    const script = `
+      const { handler } = await import(${JSON.stringify("file://")} + process.argv[1]);
+      const context = { getRemainingTimeInMillis: () => 60000, functionName: "f", awsRequestId: "r" };
+      try {
+        await handler({ mirror: { connection: "nope", remoteDir: "/d", prefix: "" } }, context);
+        console.log(JSON.stringify({ name: "(no error)" }));
+      } catch (error) {
+        console.log(JSON.stringify({ name: error.name }));
+      }`;
+    // Act
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script, bundlePath], {
+      env: {
+        ...process.env,
+        FTP2S3_CONFIG: JSON.stringify({ bucket: "b-test", connections: {} }),
+        AWS_REGION: "us-east-1",
+      },
+      encoding: "utf8",
+    });
+    // Assert: the last line is the error the handler threw
+    const last = out.trim().split("\n").at(-1) as string;
+    expect(JSON.parse(last)).toEqual({ name: "NotAllowedError" });
   });
 });
