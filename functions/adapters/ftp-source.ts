@@ -1,10 +1,10 @@
 import { isIP } from "node:net";
 import type { Writable } from "node:stream";
 import type { ConnectionOptions } from "node:tls";
-import { Client, FileType, FTPError } from "basic-ftp";
+import { Client, FTPError } from "basic-ftp";
 import {
   DataConnectionError,
-  type Ftp2s3Error,
+  Ftp2s3Error,
   FtpConnectionError,
   FtpLoginError,
   FtpReplyError,
@@ -13,6 +13,7 @@ import {
 } from "../core/errors.js";
 import { assertSafeRemotePath, type FtpSecurity, formatFtpUrl } from "../core/locations.js";
 import type { FileSource, FtpReply, RemoteEntry, RemoteFileInfo } from "../core/ports.js";
+import { defaultListingLimits, type ListingLimits, listDirectory } from "./ftp-listing.js";
 
 export interface FtpSourceOptions {
   /** The server's name: shown in URLs and checked against its TLS certificate. */
@@ -31,6 +32,8 @@ export interface FtpSourceOptions {
   timeoutMs: number;
   /** Receives basic-ftp's protocol log (it writes PASS as "PASS ###"). */
   log?: (line: string) => void;
+  /** Bounds for one directory's listing; default `defaultListingLimits` (100,000 entries, 64 MiB). */
+  listing?: Partial<ListingLimits>;
 }
 
 export const defaultFtpTimeoutMs = 30_000;
@@ -97,17 +100,11 @@ class FtpSource implements FileSource {
 
   async list(dir: string): Promise<RemoteEntry[]> {
     assertSafeRemotePath(dir);
+    const limits = { ...defaultListingLimits, ...this.location.listing };
     try {
-      const entries = await this.client.list(dir);
-      return entries.map((entry) => ({
-        name: entry.name,
-        kind:
-          entry.type === FileType.File ? "file" : entry.type === FileType.Directory ? "directory" : "other",
-        size: entry.type === FileType.File && Number.isSafeInteger(entry.size) ? entry.size : null,
-        modifiedAt: entry.modifiedAt && Number.isFinite(entry.modifiedAt.getTime()) ? entry.modifiedAt : null,
-        modifiedRaw: entry.rawModifiedAt === "" ? null : entry.rawModifiedAt,
-      }));
+      return await listDirectory(this.client, dir, this.urlOf(dir), limits);
     } catch (error) {
+      if (error instanceof Ftp2s3Error) throw error;
       throw classifyTransferError(error, this.urlOf(dir), this.location.timeoutMs, "LIST");
     }
   }

@@ -10,6 +10,7 @@ export type ErrorCode =
   | "FTP_LOGIN"
   | "FTP_REPLY"
   | "FTP_DATA_CONNECTION"
+  | "FTP_LISTING"
   | "SIZE_MISMATCH"
   | "TIMEOUT"
   | "ABORTED"
@@ -67,6 +68,24 @@ export class FtpReplyError extends Ftp2s3Error {
 /** The data connection failed: it could not be opened, or it was reset before the file was complete. */
 export class DataConnectionError extends Ftp2s3Error {
   readonly code = "FTP_DATA_CONNECTION";
+}
+
+/**
+ * A directory could not be listed completely: the server refused LIST/MLSD (and CWD), a line matched
+ * no listing format, or the listing passed its bounds. What was read is never used in part.
+ */
+export class ListingError extends Ftp2s3Error {
+  readonly code = "FTP_LISTING";
+  constructor(
+    message: string,
+    /** The directory that could not be listed. */
+    readonly dir: string,
+    /** "refused": a 4xx/5xx reply; "unparsable": lines of no known format; "cut-short": past a bound. */
+    readonly reason: "refused" | "unparsable" | "cut-short",
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }
 
 /** The server confirmed the transfer but sent another number of bytes than its SIZE reply announced. */

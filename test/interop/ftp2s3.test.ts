@@ -4,7 +4,7 @@
  * vsftpd (explicit and implicit, with the session reuse vsftpd demands; a certificate from an unknown
  * CA refused). S3 is s3rver on loopback.
  */
-import { rm } from "node:fs/promises";
+import { chmod, mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectFtpSource } from "../../functions/adapters/ftp-source.js";
@@ -42,6 +42,8 @@ beforeAll(async () => {
   work = await reachableTempDir("ftp2s3-interop-");
   root = path.join(work, "root");
   for (const [name, data] of Object.entries(files)) await writeServedFile(root, name, data);
+  await mkdir(path.join(root, "tree/empty dir"), { mode: 0o755 });
+  await chmod(path.join(root, "tree/empty dir"), 0o755);
   s3 = await startS3rver(path.join(work, "s3"));
 });
 afterAll(async () => {
@@ -86,6 +88,34 @@ for (const kind of interopServerKinds) {
       expect(run.exitCode).toBe(1);
       expect(run.stderr).toMatch(/^ftp2s3: FTP_REPLY: RETR .*\/missing\.bin failed: 550 /m);
       expect(await objectExists(s3.client(), bucket, "missing.bin")).toBe(false);
+    });
+
+    it("reads every line of its listings: a directory with a space, an empty directory", async () => {
+      const source = await connectFtpSource({
+        host: "127.0.0.1",
+        port: server.port,
+        user: INTEROP_USER,
+        password: INTEROP_PASSWORD,
+        secure: false,
+        timeoutMs: 10_000,
+      });
+      try {
+        const summary = async (dir: string) =>
+          (await source.list(dir)).map((e) => [e.name, e.kind, e.size]).sort();
+
+        expect(await summary("/tree")).toEqual([
+          ["dir with space", "directory", null],
+          ["empty dir", "directory", null],
+          ["top.csv", "file", 3000],
+        ]);
+        expect(await summary("/tree/dir with space")).toEqual([
+          ["plain.csv", "file", 2000],
+          ["ünïcødé #1.csv", "file", 1000],
+        ]);
+        expect(await summary("/tree/empty dir")).toEqual([]);
+      } finally {
+        source.close();
+      }
     });
 
     it("mirrors a tree with spaces and non-ASCII names to the same keys", async () => {

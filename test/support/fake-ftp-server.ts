@@ -9,12 +9,14 @@ import { type ResolvedOptions, type ServerState, Session } from "./fake-ftp/sess
 import { LOOPBACK, Resources, swallowErrors } from "./fake-ftp/sockets.js";
 import type { FakeFtpOptions, FakeFtpServer } from "./fake-ftp/types.js";
 
+export { replySplits } from "./fake-ftp/listings.js";
 export { retrScripts } from "./fake-ftp/retr-scripts.js";
 export type {
   CommandContext,
   CommandHandler,
   FakeFtpOptions,
   FakeFtpServer,
+  FakeListing,
   RetrContext,
   RetrScript,
 } from "./fake-ftp/types.js";
@@ -40,6 +42,9 @@ function resolveOptions(options: FakeFtpOptions): ResolvedOptions {
     retr: options.retr ?? retrScripts.normal(),
     quit: options.quit ?? "reply",
     greeting: options.greeting ?? "220 fake ftp ready",
+    listings: options.listings ?? {},
+    listArgument: options.listArgument ?? "path",
+    replySplit: options.replySplit,
   };
 }
 

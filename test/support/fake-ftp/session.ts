@@ -1,6 +1,7 @@
 import type { Socket } from "node:net";
+import { resolvePath, sendListing } from "./listings.js";
 import { PassiveChannel, type Resources } from "./sockets.js";
-import type { CommandHandler, RetrContext, RetrScript } from "./types.js";
+import type { CommandHandler, FakeListing, RetrContext, RetrScript } from "./types.js";
 
 /** Options with every default filled in. */
 export interface ResolvedOptions {
@@ -16,6 +17,9 @@ export interface ResolvedOptions {
   retr: RetrScript;
   quit: "reply" | "hang";
   greeting: string;
+  listings: Record<string, FakeListing>;
+  listArgument: "path" | "split-at-spaces";
+  replySplit: ((text: string) => string[]) | undefined;
 }
 
 /** State shared by every session of one server. */
@@ -41,6 +45,9 @@ export class Session {
   private transferType: string | undefined;
   private restOffset = 0;
   private channel: PassiveChannel | undefined;
+  private cwd = "/";
+  /** Reply segments waiting to be sent one by one (replySplit). */
+  private outgoing: string[] = [];
 
   constructor(
     private readonly control: Socket,
@@ -73,7 +80,28 @@ export class Session {
   }
 
   private writeRaw(text: string): void {
-    if (!this.control.destroyed && this.control.writable) this.control.write(text);
+    const split = this.state.options.replySplit;
+    if (split === undefined) {
+      if (!this.control.destroyed && this.control.writable) this.control.write(text);
+      return;
+    }
+    const idle = this.outgoing.length === 0;
+    this.outgoing.push(...split(text));
+    if (idle) this.sendNextSegment();
+  }
+
+  /** One segment, then a pause, so that the client reads each one on its own. */
+  private sendNextSegment(): void {
+    const segment = this.outgoing[0];
+    if (segment === undefined) return;
+    if (!this.control.destroyed && this.control.writable) {
+      this.control.setNoDelay(true);
+      this.control.write(segment);
+    }
+    setTimeout(() => {
+      this.outgoing.shift();
+      this.sendNextSegment();
+    }, 2);
   }
 
   private async dispatch(line: string): Promise<void> {
@@ -156,8 +184,25 @@ export class Session {
     STRU: (ctx) => ctx.reply("200 OK"),
     MODE: (ctx) => ctx.reply("200 OK"),
     OPTS: (ctx) => ctx.reply("200 OK"),
-    PWD: (ctx) => ctx.reply('257 "/" is the current directory'),
-    CWD: (ctx) => ctx.reply("250 Directory changed"),
+    PWD: (ctx) => ctx.reply(`257 "${this.cwd.replaceAll('"', '""')}" is the current directory`),
+    CWD: (ctx) => {
+      const { listings } = this.state.options;
+      const dir = resolvePath(this.cwd, ctx.arg);
+      // Without scripted listings every CWD succeeds, as before listings existed.
+      if (Object.keys(listings).length > 0 && !Object.hasOwn(listings, dir)) {
+        return ctx.reply(`550 ${ctx.arg}: No such file or directory`);
+      }
+      this.cwd = dir;
+      ctx.reply("250 Directory changed");
+    },
+    LIST: (ctx) =>
+      sendListing(
+        ctx,
+        this.state.options.listings,
+        this.cwd,
+        this.state.options.listArgument === "split-at-spaces",
+      ),
+    MLSD: (ctx) => sendListing(ctx, this.state.options.listings, this.cwd, false),
     SYST: (ctx) => ctx.reply("215 UNIX Type: L8"),
     NOOP: (ctx) => ctx.reply("200 NOOP ok"),
     SIZE: (ctx) => ctx.reply(ctx.file ? `213 ${ctx.file.length}` : "550 No such file"),

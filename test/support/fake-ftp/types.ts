@@ -27,6 +27,15 @@ export interface FakeFtpOptions {
   retr?: RetrScript; // how RETR behaves; default retrScripts.normal()
   quit?: "reply" | "hang"; // "hang" never answers QUIT and never closes; default "reply" (221 then close)
   greeting?: string; // first reply on connect; default "220 fake ftp ready" (e.g. "421 Too many users")
+  listings?: Record<string, FakeListing>; // absolute dir -> what LIST/MLSD send; CWD succeeds into these; default {}
+  listArgument?: "path" | "split-at-spaces"; // "split-at-spaces": LIST's argument is words, like inetutils ftpd; default "path"
+  replySplit?: (text: string) => string[]; // cuts every reply into TCP segments sent ~2 ms apart (see replySplits); default whole
+}
+
+/** A directory's listing lines (without CRLF); an iterable may be endless (it stops when the client hangs up). */
+export interface FakeListing {
+  list?: Iterable<string>; // sent for LIST; undefined answers LIST with 550
+  mlsd?: Iterable<string>; // sent for MLSD (announce it with features: [..., "MLST type*;size*;modify*;"]); undefined: 550
 }
 
 export interface CommandContext {

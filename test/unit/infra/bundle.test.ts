@@ -4,6 +4,7 @@ import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { PATCHED_PARSER } from "../../support/basic-ftp-patch.js";
 import { synth } from "./synth.js";
 
 /** The one test that runs esbuild, as `cdk synth` does: the other infra tests skip bundling. */
@@ -31,6 +32,10 @@ describe("the function's bundle", () => {
     console.info(`bundle: index.mjs ${codeBytes} bytes, index.mjs.map ${mapBytes} bytes`);
     expect(codeBytes).toBeLessThan(1.5 * 1024 * 1024);
     expect(code.trimEnd().endsWith("//# sourceMappingURL=index.mjs.map")).toBe(true);
+  });
+
+  it("carries basic-ftp with patches/basic-ftp+6.2.6.patch applied", () => {
+    expect(code).toMatch(PATCHED_PARSER);
   });
 
   it("defines require for its CommonJS dependencies", () => {
