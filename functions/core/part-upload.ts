@@ -1,13 +1,19 @@
 import { Writable } from "node:stream";
-import { Ftp2s3Error, S3Error } from "./errors.js";
-import type { S3Location } from "./locations.js";
+import { FileTooLargeError, Ftp2s3Error, S3Error } from "./errors.js";
+import { formatS3Url, type S3Location } from "./locations.js";
+import { MIN_FIRST_BUFFER, S3_MAX_PARTS } from "./part-size.js";
 import type { CancelReport, CommittedObject, ObjectSink, UploadedPart } from "./ports.js";
 import type { RunningHash } from "./sha256.js";
 
 export interface PartUploadOptions {
   partSize: number;
-  /** Parts uploaded at once. Memory is (queueSize + 1) part buffers, allocated when first needed. */
+  /** Parts uploaded at once. */
   queueSize: number;
+  /**
+   * Part buffers, allocated when first needed: memory is at most buffers x partSize. Default
+   * queueSize + 1 (one fills while queueSize are sent); one is enough to make progress.
+   */
+  buffers?: number;
   metadata: Record<string, string>;
   ifNoneMatch: boolean;
   /** Bytes this upload expects to receive (what SIZE announced, less a resumed offset), or null. */
@@ -43,13 +49,10 @@ export interface Suspension {
   hashState: string | undefined;
 }
 
-/** The first buffer of a small file is its size, not a whole part; at least this much, though. */
-const MIN_FIRST_BUFFER = 64 * 1024;
-
 /**
- * The multipart driver: the stream the download's bytes go into, copied into queueSize + 1 part
- * buffers allocated once and reused, each full buffer sent as an UploadPart while the next one fills.
- * Memory stays (queueSize + 1) x partSize whatever the file's size. Writing blocks (backpressure to
+ * The multipart driver: the stream the download's bytes go into, copied into part buffers (queueSize
+ * + 1 unless fewer are given) allocated once and reused, each full buffer sent as an UploadPart while
+ * the next one fills. Memory stays buffers x partSize whatever the file's size. Writing blocks (backpressure to
  * the FTP socket) while every buffer is full or in flight.
  *
  * Nothing is stored before `commit`: ending this stream does nothing (basic-ftp ends its destination
@@ -245,6 +248,14 @@ export class PartUpload extends Writable {
   }
 
   private seal(buffer: Buffer, length: number): void {
+    if (this.nextPartNumber > S3_MAX_PARTS) {
+      // Only a file without SIZE can get here: a known size chose a part size that fits, and more
+      // bytes than SIZE stop the download. S3 would refuse part 10,001 with a less helpful message.
+      const { partSize } = this.options;
+      throw new FileTooLargeError(
+        `${formatS3Url(this.target)}: the file is longer than ${S3_MAX_PARTS} parts of ${partSize} bytes (${S3_MAX_PARTS * partSize} bytes), the most one upload holds; the server gave no SIZE, so the part size could not grow to fit: give a larger part size`,
+      );
+    }
     const body = buffer.subarray(0, length);
     this.options.hash.update(body);
     this.sealedBytes += length;
@@ -277,7 +288,7 @@ export class PartUpload extends Writable {
   }
 
   private async takeBuffer(): Promise<Buffer> {
-    const max = this.options.queueSize + 1;
+    const max = this.options.buffers ?? this.options.queueSize + 1;
     for (;;) {
       if (this.failure) throw this.failure;
       const reused = this.spare.pop();
