@@ -238,6 +238,15 @@ export class PartUpload extends Writable {
       this.current = grown;
       return;
     }
+    if (this.nextPartNumber >= S3_MAX_PARTS) {
+      // More bytes after a full 10,000th part. Only a file without SIZE gets here: a known size chose
+      // a part size that fits, and more bytes than SIZE stop the download. S3 would refuse part
+      // 10,001, after the whole file was read, with a less helpful message.
+      const { partSize } = this.options;
+      throw new FileTooLargeError(
+        `${formatS3Url(this.target)}: the file is longer than ${S3_MAX_PARTS} parts of ${partSize} bytes (${S3_MAX_PARTS * partSize} bytes), the most one upload holds; the server gave no SIZE, so the part size could not grow to fit: give a larger part size`,
+      );
+    }
     await this.slot(); // holds the writes back meanwhile
     if (this.settled) return;
     if (this.failure) throw this.failure;
@@ -248,14 +257,6 @@ export class PartUpload extends Writable {
   }
 
   private seal(buffer: Buffer, length: number): void {
-    if (this.nextPartNumber > S3_MAX_PARTS) {
-      // Only a file without SIZE can get here: a known size chose a part size that fits, and more
-      // bytes than SIZE stop the download. S3 would refuse part 10,001 with a less helpful message.
-      const { partSize } = this.options;
-      throw new FileTooLargeError(
-        `${formatS3Url(this.target)}: the file is longer than ${S3_MAX_PARTS} parts of ${partSize} bytes (${S3_MAX_PARTS * partSize} bytes), the most one upload holds; the server gave no SIZE, so the part size could not grow to fit: give a larger part size`,
-      );
-    }
     const body = buffer.subarray(0, length);
     this.options.hash.update(body);
     this.sealedBytes += length;
