@@ -50,10 +50,10 @@ export interface Suspension {
 }
 
 /**
- * The multipart driver: the stream the download's bytes go into, copied into part buffers (queueSize
- * + 1 unless fewer are given) allocated once and reused, each full buffer sent as an UploadPart while
- * the next one fills. Memory stays buffers x partSize whatever the file's size. Writing blocks (backpressure to
- * the FTP socket) while every buffer is full or in flight.
+ * The multipart driver: the stream the download's bytes go into, copied into part buffers
+ * (queueSize + 1 unless fewer are given) allocated once and reused, each full buffer sent as an
+ * UploadPart while the next one fills. Memory stays buffers x partSize whatever the file's size.
+ * Writing blocks (backpressure to the FTP socket) while every buffer is full or in flight.
  *
  * Nothing is stored before `commit`: ending this stream does nothing (basic-ftp ends its destination
  * whatever the final reply says); only the core, once the server confirmed the file, commits. A file
@@ -239,12 +239,16 @@ export class PartUpload extends Writable {
       return;
     }
     if (this.nextPartNumber >= S3_MAX_PARTS) {
-      // More bytes after a full 10,000th part. Only a file without SIZE gets here: a known size chose
-      // a part size that fits, and more bytes than SIZE stop the download. S3 would refuse part
-      // 10,001, after the whole file was read, with a less helpful message.
-      const { partSize } = this.options;
+      // More bytes after a full 10,000th part: a file without SIZE (a known size chose a part size
+      // that fits, and more bytes than SIZE stop the download). S3 would refuse part 10,001, after
+      // the whole file was read, with a less helpful message.
+      const { partSize, expectedBytes } = this.options;
+      const why =
+        expectedBytes === null
+          ? "; the server gave no SIZE, so the part size could not grow to fit: give a larger part size"
+          : "";
       throw new FileTooLargeError(
-        `${formatS3Url(this.target)}: the file is longer than ${S3_MAX_PARTS} parts of ${partSize} bytes (${S3_MAX_PARTS * partSize} bytes), the most one upload holds; the server gave no SIZE, so the part size could not grow to fit: give a larger part size`,
+        `${formatS3Url(this.target)}: the file is longer than ${S3_MAX_PARTS} parts of ${partSize} bytes (${S3_MAX_PARTS * partSize} bytes), the most one upload holds${why}`,
       );
     }
     await this.slot(); // holds the writes back meanwhile

@@ -376,8 +376,8 @@ async function prepare(
     }
   }
   throwIfAborted(opts.signal);
-  // Before any byte is read or an upload created: a SIZE (or a resumed leg's part size) that needs more memory
-  // than the budget is refused here, not met by an out-of-memory kill mid-transfer.
+  // Before any byte is read or an upload created: a SIZE (or a resumed leg's part size) that needs
+  // more memory than the budget is refused here, not met by an out-of-memory kill mid-transfer.
   const startAt = resumed?.point.offset ?? 0;
   const plan = fitPartsToMemory({
     partSize: resumed?.point.partSize ?? choosePartSize(info.size, opts.partSize),
