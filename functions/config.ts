@@ -83,6 +83,12 @@ export const configSchema = z
         partSizeMiB: z.number().min(5).max(5120).default(8),
         /** Parts uploaded in parallel. */
         queueSize: z.number().int().min(1).max(64).default(4),
+        /**
+         * MiB the part buffers of the invocation's copies may take together (a mirror shares it
+         * between its sessions). Default: half of the function's memory above a 128 MiB allowance
+         * for the runtime (see functions/lambda/memory-budget.ts).
+         */
+        memoryBudgetMiB: z.number().int().min(1).max(10240).optional(),
         /** Seconds between two progress log lines. */
         progressIntervalSeconds: z.number().positive().default(5),
         /** Seconds before the Lambda deadline at which a transfer is stopped and its upload aborted. */

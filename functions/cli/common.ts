@@ -5,7 +5,7 @@ import { type ChecksumMode, createS3Client, nonEmpty } from "../adapters/s3-clie
 import { createS3Sink } from "../adapters/s3-sink.js";
 import { Ftp2s3Error, InvalidInputError } from "../core/errors.js";
 import type { FtpLocation } from "../core/locations.js";
-import { assertValidPartSize, DEFAULT_PART_SIZE } from "../core/part-size.js";
+import { assertValidPartSize, DEFAULT_MEMORY_BUDGET, DEFAULT_PART_SIZE } from "../core/part-size.js";
 import type { FileSource, ObjectSink } from "../core/ports.js";
 import { defaultCopyOptions } from "../core/transfer.js";
 import type { ProgressMode } from "./progress-view.js";
@@ -39,6 +39,8 @@ export interface CommonOptions {
   passwordFile?: string;
   partSize?: number;
   queueSize: number;
+  /** Bytes the part buffers may take (--max-memory, given in MiB). */
+  maxMemory: number;
   timeout: number;
   progress: "auto" | ProgressMode;
   tag: boolean;
@@ -70,6 +72,12 @@ export function addCommonOptions(command: Command): Command {
       mebibytes,
     )
     .option("--queue-size <n>", "parts uploaded in parallel", positiveInteger, defaultCopyOptions.queueSize)
+    .option(
+      "--max-memory <MiB>",
+      `memory for part buffers in MiB (default ${DEFAULT_MEMORY_BUDGET / 2 ** 20}); fewer parts go in parallel to fit, and a file whose one part does not fit is refused before it is read`,
+      mebibytes,
+      DEFAULT_MEMORY_BUDGET,
+    )
     .option(
       "--timeout <seconds>",
       "give up after this long without progress",

@@ -56,6 +56,7 @@ export async function copyCommand(ftpUrl: string, s3Url: string, options: CopyCo
       const outcome = await copyFile(source, setup.sink, request, {
         ...(options.partSize === undefined ? {} : { partSize: options.partSize }),
         queueSize: options.queueSize,
+        memoryBudget: options.maxMemory,
         progressIntervalMs: setup.progressMode === "tty" ? 250 : 1000,
         tagWithSha256: options.tag,
         // With --resumable, Ctrl-C suspends; without, it aborts (nothing stored, upload aborted).

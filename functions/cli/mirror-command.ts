@@ -45,6 +45,7 @@ export async function mirrorCommand(ftpUrl: string, s3Url: string, options: Mirr
         copy: {
           ...(options.partSize === undefined ? {} : { partSize: options.partSize }),
           queueSize: options.queueSize,
+          memoryBudget: options.maxMemory,
           tagWithSha256: options.tag,
           onWarning: setup.warn,
         },

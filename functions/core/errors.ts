@@ -19,6 +19,7 @@ export type ErrorCode =
   | "MIRROR_INCOMPLETE"
   | "FTP_NO_RESTART"
   | "RESUME_LIMIT"
+  | "TOO_LARGE"
   | "S3";
 
 export abstract class Ftp2s3Error extends Error {
@@ -136,6 +137,15 @@ export class RestartRefusedError extends Ftp2s3Error {
 /** A copy was continued as many times as allowed without finishing. */
 export class ResumeLimitError extends Ftp2s3Error {
   readonly code = "RESUME_LIMIT";
+}
+
+/**
+ * The file is too large for this copy's limits, not for S3: one part buffer of the part size its
+ * SIZE needs does not fit the memory budget (refused before the transfer), or a file without SIZE
+ * ran past 10,000 parts of the unknown-size part size.
+ */
+export class FileTooLargeError extends Ftp2s3Error {
+  readonly code = "TOO_LARGE";
 }
 
 /** S3 refused or failed a request (HeadObject, an upload part, CompleteMultipartUpload, ...). */

@@ -17,7 +17,7 @@ import {
 } from "./mirror-plan.js";
 import { DEFAULT_PART_SIZE } from "./part-size.js";
 import type { FileSource, ListedObject, ObjectSink } from "./ports.js";
-import { type CopyOptions, copyFile } from "./transfer.js";
+import { type CopyOptions, copyFile, defaultCopyOptions } from "./transfer.js";
 
 /** Small files whose upload may still be finishing while their FTP session reads the next one. */
 const PENDING_COMMITS_PER_SESSION = 4;
@@ -252,6 +252,10 @@ async function copyAll(
       },
       {
         ...options.copy,
+        // The sessions copy at once: each copy gets its share of the memory budget.
+        memoryBudget: Math.floor(
+          (options.copy.memoryBudget ?? defaultCopyOptions.memoryBudget) / options.concurrency,
+        ),
         ...(options.signal ? { signal: options.signal } : {}),
         onDownloaded: () => {
           downloaded = true;

@@ -1,4 +1,4 @@
-import { InvalidInputError } from "./errors.js";
+import { FileTooLargeError, InvalidInputError } from "./errors.js";
 
 const MiB = 1024 * 1024;
 
@@ -51,3 +51,66 @@ export function assertValidPartSize(partSize: number): void {
     );
   }
 }
+
+/** The memory part buffers may take when nobody says otherwise: the command's `--max-memory`. */
+export const DEFAULT_MEMORY_BUDGET = 256 * MiB;
+
+/** The first buffer of a file smaller than a part is its size, not a whole part; at least this much. */
+export const MIN_FIRST_BUFFER = 64 * 1024;
+
+/** How a copy holds its parts in memory: at most `buffers` x `partSize` bytes. */
+export interface PartPlan {
+  partSize: number;
+  /** Parts uploaded at once. */
+  queueSize: number;
+  /** Part buffers the upload may hold: queueSize + 1 when they fit the budget, down to 1. */
+  buffers: number;
+}
+
+export interface MemoryFit {
+  /** The part size already chosen (choosePartSize, or the one a resumed upload's parts have). */
+  partSize: number;
+  /** Parts uploaded at once when memory allows. */
+  queueSize: number;
+  /** Bytes the part buffers may take. */
+  budget: number;
+  /** Bytes still to receive (SIZE less a resumed offset), or null when the server gave no SIZE. */
+  expectedBytes: number | null;
+  /** Names the file in the error, e.g. its URL. */
+  file: string;
+}
+
+/**
+ * Fits the part buffers into the memory budget. The part size is not ours to shrink (S3's 10,000
+ * parts, or the parts a resumed upload already holds, fixed it): the queue shrinks instead, to
+ * `buffers - 1` parts in flight while one fills. One buffer is the least PartUpload needs to make
+ * progress (the download then waits while each part uploads); a file whose one buffer does not fit
+ * is refused here, before anything is read or any upload created.
+ */
+export function fitPartsToMemory(fit: MemoryFit): PartPlan {
+  const { partSize, queueSize, budget, expectedBytes } = fit;
+  // A file that fits in one part is one buffer of its own size (PartUpload sizes it so).
+  if (expectedBytes !== null && expectedBytes <= partSize) {
+    const needed = Math.max(expectedBytes, MIN_FIRST_BUFFER);
+    if (needed > budget) throw tooLarge(fit, needed);
+    return { partSize, queueSize, buffers: 1 };
+  }
+  const buffers = Math.min(queueSize + 1, Math.floor(budget / partSize));
+  if (buffers < 1) throw tooLarge(fit, partSize);
+  return { partSize, queueSize: Math.max(1, Math.min(queueSize, buffers - 1)), buffers };
+}
+
+function tooLarge(fit: MemoryFit, needed: number): FileTooLargeError {
+  const why =
+    fit.expectedBytes === null
+      ? "the server gave no SIZE"
+      : needed === fit.partSize
+        ? `${fit.expectedBytes} bytes to receive in at most ${S3_MAX_PARTS} parts`
+        : `${fit.expectedBytes} bytes`;
+  return new FileTooLargeError(
+    `${fit.file} needs ${mebibytesUp(needed)} MiB of memory for one part buffer (${why}), more than the memory budget of ${mebibytesDown(fit.budget)} MiB per copy: raise it (ftp2s3 --max-memory; in the Lambda the function's memory size or transfer.memoryBudgetMiB)`,
+  );
+}
+
+const mebibytesUp = (bytes: number) => Math.ceil(bytes / MiB);
+const mebibytesDown = (bytes: number) => Math.floor(bytes / MiB);

@@ -1,13 +1,19 @@
 import { Writable } from "node:stream";
-import { Ftp2s3Error, S3Error } from "./errors.js";
-import type { S3Location } from "./locations.js";
+import { FileTooLargeError, Ftp2s3Error, S3Error } from "./errors.js";
+import { formatS3Url, type S3Location } from "./locations.js";
+import { MIN_FIRST_BUFFER, S3_MAX_PARTS } from "./part-size.js";
 import type { CancelReport, CommittedObject, ObjectSink, UploadedPart } from "./ports.js";
 import type { RunningHash } from "./sha256.js";
 
 export interface PartUploadOptions {
   partSize: number;
-  /** Parts uploaded at once. Memory is (queueSize + 1) part buffers, allocated when first needed. */
+  /** Parts uploaded at once. */
   queueSize: number;
+  /**
+   * Part buffers, allocated when first needed: memory is at most buffers x partSize. Default
+   * queueSize + 1 (one fills while queueSize are sent); one is enough to make progress.
+   */
+  buffers?: number;
   metadata: Record<string, string>;
   ifNoneMatch: boolean;
   /** Bytes this upload expects to receive (what SIZE announced, less a resumed offset), or null. */
@@ -43,14 +49,11 @@ export interface Suspension {
   hashState: string | undefined;
 }
 
-/** The first buffer of a small file is its size, not a whole part; at least this much, though. */
-const MIN_FIRST_BUFFER = 64 * 1024;
-
 /**
- * The multipart driver: the stream the download's bytes go into, copied into queueSize + 1 part
- * buffers allocated once and reused, each full buffer sent as an UploadPart while the next one fills.
- * Memory stays (queueSize + 1) x partSize whatever the file's size. Writing blocks (backpressure to
- * the FTP socket) while every buffer is full or in flight.
+ * The multipart driver: the stream the download's bytes go into, copied into part buffers
+ * (queueSize + 1 unless fewer are given) allocated once and reused, each full buffer sent as an
+ * UploadPart while the next one fills. Memory stays buffers x partSize whatever the file's size.
+ * Writing blocks (backpressure to the FTP socket) while every buffer is full or in flight.
  *
  * Nothing is stored before `commit`: ending this stream does nothing (basic-ftp ends its destination
  * whatever the final reply says); only the core, once the server confirmed the file, commits. A file
@@ -235,6 +238,19 @@ export class PartUpload extends Writable {
       this.current = grown;
       return;
     }
+    if (this.nextPartNumber >= S3_MAX_PARTS) {
+      // More bytes after a full 10,000th part: a file without SIZE (a known size chose a part size
+      // that fits, and more bytes than SIZE stop the download). S3 would refuse part 10,001, after
+      // the whole file was read, with a less helpful message.
+      const { partSize, expectedBytes } = this.options;
+      const why =
+        expectedBytes === null
+          ? "; the server gave no SIZE, so the part size could not grow to fit: give a larger part size"
+          : "";
+      throw new FileTooLargeError(
+        `${formatS3Url(this.target)}: the file is longer than ${S3_MAX_PARTS} parts of ${partSize} bytes (${S3_MAX_PARTS * partSize} bytes), the most one upload holds${why}`,
+      );
+    }
     await this.slot(); // holds the writes back meanwhile
     if (this.settled) return;
     if (this.failure) throw this.failure;
@@ -277,7 +293,7 @@ export class PartUpload extends Writable {
   }
 
   private async takeBuffer(): Promise<Buffer> {
-    const max = this.options.queueSize + 1;
+    const max = this.options.buffers ?? this.options.queueSize + 1;
     for (;;) {
       if (this.failure) throw this.failure;
       const reused = this.spare.pop();

@@ -9,7 +9,7 @@ import {
 } from "./errors.js";
 import { Intake } from "./intake.js";
 import { assertRemoteFilePath, assertValidKey, formatS3Url, type S3Location } from "./locations.js";
-import { choosePartSize } from "./part-size.js";
+import { choosePartSize, DEFAULT_MEMORY_BUDGET, fitPartsToMemory, type PartPlan } from "./part-size.js";
 import { type CommittedUpload, PartUpload } from "./part-upload.js";
 import type { ExistingObject, FileSource, FtpReply, ObjectSink, RemoteFileInfo } from "./ports.js";
 import { ProgressReporter, type ProgressSnapshot } from "./progress.js";
@@ -41,8 +41,13 @@ export interface CopyRequest {
 export interface CopyOptions {
   /** Preferred part size in bytes; grown when the file needs it (see choosePartSize). */
   partSize?: number;
-  /** Parts uploaded in parallel. */
+  /** Parts uploaded in parallel, when the memory budget allows. */
   queueSize: number;
+  /**
+   * Bytes this copy's part buffers may take. The part size comes from the file's size; the queue
+   * shrinks to fit, and a file whose one part does not fit is refused before it is read.
+   */
+  memoryBudget: number;
   /** Minimum milliseconds between two progress reports. */
   progressIntervalMs: number;
   /** Tag the object with the SHA-256 of its bytes after it is committed (needs s3:PutObjectTagging). */
@@ -69,6 +74,7 @@ export interface CopyOptions {
 
 export const defaultCopyOptions: CopyOptions = {
   queueSize: 4,
+  memoryBudget: DEFAULT_MEMORY_BUDGET,
   progressIntervalMs: 5_000,
   tagWithSha256: true,
 };
@@ -165,13 +171,14 @@ export async function copyFile(
     throw error;
   }
   if ("status" in prepared) return { ...prepared, durationMs: Math.round(now() - startedAt) };
-  const { info, resumed, hash, resumable } = prepared;
+  const { info, resumed, hash, resumable, plan } = prepared;
 
   const startAt = resumed?.point.offset ?? 0;
-  const partSize = resumed?.point.partSize ?? choosePartSize(info.size, opts.partSize);
+  const { partSize } = plan;
   const upload = new PartUpload(sink, target, {
     partSize,
-    queueSize: opts.queueSize,
+    queueSize: plan.queueSize,
+    buffers: plan.buffers,
     metadata: sourceMetadata(url, info),
     ifNoneMatch: request.ifExists === "fail",
     expectedBytes: info.size === null ? null : Math.max(0, info.size - startAt),
@@ -316,6 +323,8 @@ interface Prepared {
   hash: RunningHash;
   /** A suspend signal was given and the file can be recognised again (SIZE and MDTM). */
   resumable: boolean;
+  /** Part size and buffers, within the memory budget. */
+  plan: PartPlan;
 }
 
 /**
@@ -367,6 +376,16 @@ async function prepare(
     }
   }
   throwIfAborted(opts.signal);
+  // Before any byte is read or an upload created: a SIZE (or a resumed leg's part size) that needs
+  // more memory than the budget is refused here, not met by an out-of-memory kill mid-transfer.
+  const startAt = resumed?.point.offset ?? 0;
+  const plan = fitPartsToMemory({
+    partSize: resumed?.point.partSize ?? choosePartSize(info.size, opts.partSize),
+    queueSize: opts.queueSize,
+    budget: opts.memoryBudget,
+    expectedBytes: info.size === null ? null : Math.max(0, info.size - startAt),
+    file: url,
+  });
 
   const resumable = opts.suspendSignal !== undefined && info.size !== null && info.modifiedAt !== null;
   if (opts.suspendSignal !== undefined && !resumable) {
@@ -379,7 +398,7 @@ async function prepare(
       : resumable
         ? await resumableSha256()
         : fastSha256();
-  return { info, resumed, hash, resumable };
+  return { info, resumed, hash, resumable, plan };
 }
 
 /** The commit rule, for the parts the core can see: a 2xx final reply and the announced size. */

@@ -93,6 +93,8 @@ export function httpStatusOf(code: string, ftpCode: number | undefined): number 
       return 403;
     case "OBJECT_EXISTS":
       return 409;
+    case "TOO_LARGE":
+      return 507; // our limit (memory budget, parts), not the caller's request: the operator can raise it
     case "TIMEOUT":
     case "RESUME_LIMIT":
       return 504;

@@ -27,6 +27,7 @@ import {
   type IfExists,
   type SuspendedResult,
 } from "../core/transfer.js";
+import { lambdaMemoryBudget } from "./memory-budget.js";
 import type { TransferMetricName, Trigger } from "./metric-names.js";
 import type { MirrorJob, TransferRequest } from "./schemas.js";
 
@@ -53,8 +54,11 @@ export class Transfers {
   private readonly sink: ObjectSink;
   private readonly connect: (options: FtpSourceOptions) => Promise<FileSource>;
   readonly newId: () => string;
+  /** Bytes the part buffers may take, shared by a mirror's sessions. */
+  private readonly memoryBudget: number;
 
   constructor(private readonly deps: HandlerDeps) {
+    this.memoryBudget = lambdaMemoryBudget(deps.config.transfer.memoryBudgetMiB, process.env);
     this.sink = createS3Sink(deps.s3);
     this.connect = deps.connect ?? connectFtpSource;
     this.newId = deps.newId ?? randomUUID;
@@ -323,6 +327,7 @@ export class Transfers {
     return {
       partSize: transfer.partSizeMiB * 1024 * 1024,
       queueSize: transfer.queueSize,
+      memoryBudget: this.memoryBudget,
       progressIntervalMs: transfer.progressIntervalSeconds * 1000,
       tagWithSha256: transfer.tagWithSha256,
       ...(signal ? { signal } : {}),

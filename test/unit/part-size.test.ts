@@ -3,6 +3,7 @@ import {
   choosePartSize,
   DEFAULT_PART_SIZE,
   DEFAULT_PART_SIZE_UNKNOWN_TOTAL,
+  fitPartsToMemory,
   partCount,
   S3_MAX_OBJECT_SIZE,
   S3_MAX_PART_SIZE,
@@ -57,4 +58,68 @@ describe("choosePartSize", () => {
       expect(() => choosePartSize(1000, size)).toThrow(/part size must be/);
     },
   );
+});
+
+describe("fitPartsToMemory", () => {
+  const file = "ftp://h/big.iso";
+  const TiB = 1024 * GiB;
+
+  it("keeps queueSize + 1 buffers when they fit the budget", () => {
+    const partSize = choosePartSize(GiB);
+    expect(fitPartsToMemory({ partSize, queueSize: 4, budget: 256 * MiB, expectedBytes: GiB, file })).toEqual(
+      {
+        partSize: 8 * MiB,
+        queueSize: 4,
+        buffers: 5,
+      },
+    );
+  });
+
+  it("shrinks the queue of a 1 GiB file to what a small budget holds, down to one buffer", () => {
+    const planFor = (budget: number) =>
+      fitPartsToMemory({ partSize: 8 * MiB, queueSize: 4, budget, expectedBytes: GiB, file });
+    expect(planFor(32 * MiB)).toEqual({ partSize: 8 * MiB, queueSize: 3, buffers: 4 });
+    expect(planFor(20 * MiB)).toEqual({ partSize: 8 * MiB, queueSize: 1, buffers: 2 });
+    // One buffer still makes progress: the download waits while each part is sent.
+    expect(planFor(8 * MiB)).toEqual({ partSize: 8 * MiB, queueSize: 1, buffers: 1 });
+  });
+
+  it("refuses a 4.9 TiB SIZE in a 256 MiB budget, naming the memory one part needs", () => {
+    const size = Math.floor(4.9 * TiB);
+    const partSize = choosePartSize(size);
+    expect(partSize).toBe(514 * MiB);
+
+    const fit = () =>
+      fitPartsToMemory({ partSize, queueSize: 4, budget: 256 * MiB, expectedBytes: size, file });
+
+    expect(fit).toThrow(
+      expect.objectContaining({
+        code: "TOO_LARGE",
+        message: expect.stringMatching(
+          /^ftp:\/\/h\/big\.iso needs 514 MiB of memory for one part buffer .*10000 parts.*budget of 256 MiB.*--max-memory/,
+        ),
+      }),
+    );
+  });
+
+  it("needs only the file's own size for a file that fits in one part", () => {
+    const planFor = (budget: number) =>
+      fitPartsToMemory({ partSize: 8 * MiB, queueSize: 4, budget, expectedBytes: 3 * MiB, file });
+    expect(planFor(4 * MiB)).toEqual({ partSize: 8 * MiB, queueSize: 4, buffers: 1 });
+    expect(() => planFor(2 * MiB)).toThrow(/needs 3 MiB of memory/);
+  });
+
+  it("keeps 16 MiB parts without SIZE and refuses a budget below one of them", () => {
+    const partSize = choosePartSize(null);
+    expect(
+      fitPartsToMemory({ partSize, queueSize: 4, budget: 256 * MiB, expectedBytes: null, file }),
+    ).toEqual({
+      partSize: 16 * MiB,
+      queueSize: 4,
+      buffers: 5,
+    });
+    expect(() =>
+      fitPartsToMemory({ partSize, queueSize: 4, budget: 15 * MiB, expectedBytes: null, file }),
+    ).toThrow(/needs 16 MiB of memory for one part buffer \(the server gave no SIZE\)/);
+  });
 });

@@ -191,6 +191,50 @@ describe("PartUpload", () => {
     expect(sha256(s3.objects.get("k.bin")?.bytes as Buffer)).toBe(sha256(data));
   });
 
+  it("makes progress with one buffer: the writes wait while its part is sent", async () => {
+    const s3 = new MemoryS3();
+    const hold = holdParts(s3);
+    const data = randomBytes(3 * partSize + 77);
+    const upload = partUpload(s3, { queueSize: 1, buffers: 1, expectedBytes: data.length });
+    let taken = 0;
+    const chunk = 64 * 1024;
+    for (let offset = 0; offset < data.length; offset += chunk) {
+      upload.write(data.subarray(offset, offset + chunk), () => {
+        taken += chunk;
+      });
+    }
+
+    await until(() => hold.held === 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+
+    // The one buffer is being sent: nothing more is read until it comes back.
+    expect(taken).toBeLessThanOrEqual(partSize + chunk);
+    hold.release(true);
+    const committed = await upload.commit();
+    expect(hold.most).toBe(1);
+    expect(committed.sha256).toBe(sha256(data));
+    expect(sha256(s3.objects.get("k.bin")?.bytes as Buffer)).toBe(sha256(data));
+  });
+
+  it("stops a file without SIZE at 10,000 parts with an error that says why", async () => {
+    // Arrange: 1 KiB parts (memory S3 takes them) so that 10,000 of them are 10 MB, not 156 GiB.
+    const small = 1024;
+    const s3 = new MemoryS3(small);
+    const upload = partUpload(s3, { partSize: small, queueSize: 4, expectedBytes: null });
+
+    // Act
+    await writeAll(upload, randomBytes(10_000 * small + 1));
+
+    // Assert
+    await expect(upload.failed).rejects.toMatchObject({
+      code: "TOO_LARGE",
+      message: expect.stringMatching(/longer than 10000 parts of 1024 bytes .*the server gave no SIZE/),
+    });
+    expect(s3.sent("UploadPart").length).toBeLessThanOrEqual(10_000);
+    await upload.cancel(new Error("stopped"));
+    expect(s3.openUploads()).toEqual([]);
+  });
+
   it("rejects `failed` when a part fails, refuses to commit, and aborts on cancel", async () => {
     const s3 = new MemoryS3();
     const failure = new S3Error("UploadPart 2: InternalError (HTTP 500)", 500);

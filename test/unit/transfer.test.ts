@@ -403,3 +403,100 @@ describe("copyFile", () => {
     expect(s3.requests).toEqual([]);
   });
 });
+
+describe("copyFile within a memory budget", () => {
+  const TiB = 2 ** 40;
+
+  it("refuses a SIZE whose one part does not fit the budget before reading or creating anything", async () => {
+    // Arrange: a server announcing 4.9 TiB (S3 takes it in 514 MiB parts) and a 256 MiB budget.
+    let retrs = 0;
+    const source = fakeSource({ size: Math.floor(4.9 * TiB), modifiedAt }, async () => {
+      retrs += 1;
+      return { code: 226, message: "Transfer complete" };
+    });
+    const s3 = new MemoryS3();
+
+    // Act
+    const copying = copyFile(source, s3, request, { memoryBudget: 256 * MiB });
+
+    // Assert
+    await expect(copying).rejects.toMatchObject({
+      code: "TOO_LARGE",
+      message: expect.stringMatching(/needs 514 MiB of memory for one part buffer.*budget of 256 MiB/),
+    });
+    expect(retrs).toBe(0);
+    expect(s3.sent("CreateMultipartUpload")).toEqual([]);
+    expectNothingStored(s3);
+  });
+
+  it("shrinks the queue to one part in flight and still stores the bytes whole", async () => {
+    // Arrange: 6.5 parts of 5 MiB, a budget of two buffers (one sent, one filling).
+    const partSize = 5 * MiB;
+    const data = randomBytes(6 * partSize + 4321);
+    const source = fakeSource({ size: data.length, modifiedAt }, async (destination) => {
+      await pour(destination, data);
+      return { code: 226, message: "Transfer complete" };
+    });
+    const s3 = new MemoryS3();
+    let inFlight = 0;
+    let mostInFlight = 0;
+    s3.fault = async ({ operation }) => {
+      if (operation !== "UploadPart") return;
+      inFlight += 1;
+      mostInFlight = Math.max(mostInFlight, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight -= 1;
+    };
+
+    // Act
+    const result = await copyFile(source, s3, request, {
+      partSize,
+      queueSize: 4,
+      memoryBudget: 2 * partSize,
+    });
+
+    // Assert
+    expect(result).toMatchObject({ status: "copied", bytes: data.length, partSize, sha256: sha256(data) });
+    expect(sha256(s3.objects.get("k.bin")?.bytes as Buffer)).toBe(sha256(data));
+    expect(mostInFlight).toBe(1);
+  });
+
+  it("checks a resumed leg's part size against the budget, and aborts the earlier upload", async () => {
+    // Arrange: an earlier leg left one 10 MiB part of a 20 MiB file; this leg has 9 MiB (a fresh
+    // copy would choose 5 MiB parts and fit, but the parts S3 holds fix the part size at 10 MiB).
+    const data = randomBytes(20 * MiB);
+    const s3 = new MemoryS3();
+    const uploadId = await s3.createMultipartUpload(target, { metadata: {}, ifNoneMatch: true });
+    await s3.uploadPart(target, uploadId, 1, data.subarray(0, 10 * MiB));
+    let retrs = 0;
+    const source = fakeSource({ size: data.length, modifiedAt }, async () => {
+      retrs += 1;
+      return { code: 226, message: "Transfer complete" };
+    });
+    const resumeFrom = {
+      uploadId,
+      offset: 10 * MiB,
+      partSize: 10 * MiB,
+      size: data.length,
+      modifiedAt: modifiedAt.toISOString(),
+      hashState: "not read",
+    };
+
+    // Act
+    const copying = copyFile(
+      source,
+      s3,
+      { ...request, resumeFrom },
+      { partSize: 5 * MiB, memoryBudget: 9 * MiB },
+    );
+
+    // Assert
+    await expect(copying).rejects.toMatchObject({
+      code: "TOO_LARGE",
+      message: expect.stringMatching(/needs 10 MiB/),
+    });
+    expect(retrs).toBe(0);
+    expect(s3.openUploads()).toEqual([]);
+    expect(s3.objects.size).toBe(0);
+  });
+});
