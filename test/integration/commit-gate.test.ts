@@ -429,14 +429,17 @@ describe("a hostile FTP server", () => {
 });
 
 describe("a slow S3", () => {
-  it("every part held 1.5 s by S3 while the FTP idle timeout is 1 s: backpressure, no false timeout, object exact", async () => {
-    // Each part takes 1.5 s to reach S3 while the FTP idle timeout is 1 s: only a transfer that
-    // tells "waiting for S3" from "the server stopped" survives this.
+  it("every part held 1.5 s by S3 while the FTP idle timeout and the minimum-rate window are 1 s: backpressure, no false timeout, object exact", async () => {
+    // Each part takes 1.5 s to reach S3 while the FTP idle timeout and the minimum-rate window are
+    // 1 s: only a transfer that tells "waiting for S3" from "the server stopped" survives this.
     const data = randomFile(24 * MiB);
     const url = await serve({ files: { [path]: data } });
     recorder.fault = ({ operation }) => (operation === "UploadPart" ? { delayMs: 1500 } : undefined);
 
-    const { run, key } = await copy(url, ["--timeout", "1", "--queue-size", "1"]);
+    const { run, key } = await copy(url, [
+      ...["--timeout", "1", "--queue-size", "1"],
+      ...["--min-rate", "1024", "--min-rate-window", "1"],
+    ]);
 
     expect(run.stderr.split("\n").filter((l) => l.startsWith("ftp2s3:"))).toEqual([]);
     expect(run.exitCode).toBe(0);
