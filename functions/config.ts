@@ -40,6 +40,13 @@ export const connectionFields = z.object({
   allowPrivateAddresses: z.boolean().default(false),
   /** Idle timeout in seconds for this server (connect, replies, stalled data). Default 30. */
   timeoutSeconds: z.number().positive().default(30),
+  /**
+   * A data connection delivering fewer bytes a second than this (over `minRateWindowSeconds`) is
+   * stopped with TIMEOUT: a trickle keeps the idle timeout alive forever. Default 1024; 0 turns it off.
+   */
+  minBytesPerSecond: z.number().min(0).default(1024),
+  /** The window the minimum rate is measured over, in seconds. Default 60. */
+  minRateWindowSeconds: z.number().positive().default(60),
 });
 
 /** "user" xor "anonymous": a connection says how it logs in. */

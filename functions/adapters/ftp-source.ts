@@ -1,8 +1,9 @@
 import { isIP } from "node:net";
 import type { Writable } from "node:stream";
 import type { ConnectionOptions } from "node:tls";
-import { Client, FTPError } from "basic-ftp";
+import { Client, FTPError, type FTPResponse } from "basic-ftp";
 import {
+  abortReason,
   DataConnectionError,
   Ftp2s3Error,
   FtpConnectionError,
@@ -13,7 +14,11 @@ import {
 } from "../core/errors.js";
 import { assertSafeRemotePath, type FtpSecurity, formatFtpUrl } from "../core/locations.js";
 import type { FileSource, FtpReply, RemoteEntry, RemoteFileInfo } from "../core/ports.js";
+import { SessionBoundary } from "./ftp-boundary.js";
 import { defaultListingLimits, type ListingLimits, listDirectory } from "./ftp-listing.js";
+import { parseMdtmReply, parseSizeReply, replyText } from "./ftp-replies.js";
+import { defaultMinBytesPerSecond, defaultMinRateWindowMs, watchReplies } from "./ftp-watchdog.js";
+import { scrubbingLog, secretScrubber } from "./secret-scrub.js";
 
 export interface FtpSourceOptions {
   /** The server's name: shown in URLs and checked against its TLS certificate. */
@@ -30,10 +35,23 @@ export interface FtpSourceOptions {
   ca?: string | Buffer;
   /** Milliseconds without progress before giving up: connecting, waiting for a reply, or a stalled data connection. */
   timeoutMs: number;
-  /** Receives basic-ftp's protocol log (it writes PASS as "PASS ###"). */
+  /**
+   * Receives basic-ftp's protocol log (it writes PASS as "PASS ###"; anything the server echoes of
+   * the password is scrubbed).
+   */
   log?: (line: string) => void;
   /** Bounds for one directory's listing; default `defaultListingLimits` (100,000 entries, 64 MiB). */
   listing?: Partial<ListingLimits>;
+  /**
+   * Ends the session when it fires (the Lambda's deadline, Ctrl-C): connecting, logging in and every
+   * command in flight reject with its reason.
+   */
+  signal?: AbortSignal;
+  /** A data connection delivering fewer bytes a second than this over `minRateWindowMs` is stopped; 0: never. */
+  minBytesPerSecond?: number;
+  minRateWindowMs?: number;
+  /** The setting that changes the minimum rate, named in its error. Default "minBytesPerSecond". */
+  rateSetting?: string;
 }
 
 export const defaultFtpTimeoutMs = 30_000;
@@ -54,12 +72,26 @@ export async function connectFtpSource(
   options: FtpSourceOptions,
   createClient: FtpClientFactory = defaultClientFactory,
 ): Promise<FileSource> {
+  const { signal } = options;
+  if (signal?.aborted) throw abortReason(signal);
+  const scrubber = secretScrubber(options.password);
   const client = createClient(options.timeoutMs);
   if (options.log) {
     client.ftp.verbose = true;
-    client.ftp.log = options.log;
+    client.ftp.log = scrubbingLog(options.log, scrubber);
   }
   const endpoint = formatFtpUrl(options, "");
+  watchReplies(client, {
+    timeoutMs: options.timeoutMs,
+    minBytesPerSecond: options.minBytesPerSecond ?? defaultMinBytesPerSecond,
+    windowMs: options.minRateWindowMs ?? defaultMinRateWindowMs,
+    endpoint,
+    rateOption: options.rateSetting ?? "minBytesPerSecond",
+  });
+  // closeWithError hands the reason to the command in flight, or to the next one.
+  const stop = () => client.ftp.closeWithError(abortReason(signal as AbortSignal));
+  signal?.addEventListener("abort", stop, { once: true });
+  const release = () => signal?.removeEventListener("abort", stop);
   const secureOptions: ConnectionOptions = {
     // Stated, not left to the default: NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment would
     // otherwise turn verification off for implicit TLS (basic-ftp checks it itself only after AUTH TLS).
@@ -79,10 +111,13 @@ export async function connectFtpSource(
       secureOptions,
     });
   } catch (error) {
+    release();
     client.close();
-    throw classifyConnectError(error, endpoint, options);
+    throw scrubber.error(
+      signal?.aborted ? abortReason(signal) : classifyConnectError(error, endpoint, options),
+    );
   }
-  return new FtpSource(client, options);
+  return new SessionBoundary(new FtpSource(client, options), { signal, scrubber, onClose: release });
 }
 
 class FtpSource implements FileSource {
@@ -112,18 +147,24 @@ class FtpSource implements FileSource {
   async stat(path: string): Promise<RemoteFileInfo> {
     assertSafeRemotePath(path);
     this.sizeRefusals.delete(path);
-    const size = await this.ask(
-      () => this.client.size(path),
+    // Asked directly, not through basic-ftp's size() and lastMod(): see ftp-replies.ts.
+    const sizeReply = await this.ask(
+      () => this.client.send(`SIZE ${path}`),
       (refusal) => {
         if (refusal.code === 550) this.sizeRefusals.set(path, refusal);
       },
     );
-    const modifiedAt = await this.ask(() => this.client.lastMod(path));
-    // basic-ftp turns an MDTM reply it cannot read into an Invalid Date rather than an error.
-    return {
-      size,
-      modifiedAt: modifiedAt !== null && Number.isFinite(modifiedAt.getTime()) ? modifiedAt : null,
-    };
+    let size: number | null = null;
+    if (sizeReply !== null) {
+      const text = replyText(sizeReply.message);
+      const verdict = parseSizeReply(text);
+      if ("problem" in verdict) {
+        throw new FtpReplyError(`${this.urlOf(path)}: ${verdict.problem}`, sizeReply.code, text);
+      }
+      size = verdict.size;
+    }
+    const mdtmReply = await this.ask(() => this.client.send(`MDTM ${path}`));
+    return { size, modifiedAt: mdtmReply === null ? null : parseMdtmReply(replyText(mdtmReply.message)) };
   }
 
   async download(path: string, destination: Writable, signal: AbortSignal, startAt = 0): Promise<FtpReply> {
@@ -164,10 +205,10 @@ class FtpSource implements FileSource {
   }
 
   /** SIZE and MDTM are optional extensions: an error reply means "unknown", not a failed copy. */
-  private async ask<T>(
-    question: () => Promise<T>,
+  private async ask(
+    question: () => Promise<FTPResponse>,
     onRefusal?: (refusal: FTPError) => void,
-  ): Promise<T | null> {
+  ): Promise<FTPResponse | null> {
     try {
       return await question();
     } catch (error) {
@@ -175,7 +216,6 @@ class FtpSource implements FileSource {
         onRefusal?.(error);
         return null;
       }
-      if (error instanceof Error && error.message.startsWith("Can't parse response")) return null;
       throw classifyTransferError(error, formatFtpUrl(this.location, ""), this.location.timeoutMs);
     }
   }
@@ -199,6 +239,7 @@ function parseReply(code: number, text: string): FtpReply {
 }
 
 function classifyConnectError(error: unknown, endpoint: string, options: FtpSourceOptions): Ftp2s3Error {
+  if (error instanceof Ftp2s3Error) return error; // the watchdog's, already ours
   if (error instanceof FTPError) {
     const reply = parseReply(error.code, error.message);
     if (error.code === 530 || error.code === 331 || error.code === 332) {
@@ -241,6 +282,7 @@ function classifyTransferError(
   timeoutMs: number,
   command = "RETR",
 ): Ftp2s3Error {
+  if (error instanceof Ftp2s3Error) return error; // the watchdog's, already ours
   if (error instanceof FTPError) {
     const reply = parseReply(error.code, error.message);
     return new FtpReplyError(

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { connectFtpSource, defaultFtpTimeoutMs } from "../adapters/ftp-source.js";
+import { defaultMinBytesPerSecond, defaultMinRateWindowMs } from "../adapters/ftp-watchdog.js";
 import { type ChecksumMode, createS3Client, nonEmpty } from "../adapters/s3-client.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
 import { Ftp2s3Error, InvalidInputError } from "../core/errors.js";
@@ -42,6 +43,9 @@ export interface CommonOptions {
   /** Bytes the part buffers may take (--max-memory, given in MiB). */
   maxMemory: number;
   timeout: number;
+  /** Bytes a second a data connection must deliver over `minRateWindow` seconds; 0: no minimum. */
+  minRate: number;
+  minRateWindow: number;
   progress: "auto" | ProgressMode;
   tag: boolean;
   verbose: boolean;
@@ -84,6 +88,18 @@ export function addCommonOptions(command: Command): Command {
       positiveNumber,
       defaultFtpTimeoutMs / 1000,
     )
+    .option(
+      "--min-rate <bytes/s>",
+      "stop a data connection slower than this over --min-rate-window (0: no minimum)",
+      nonNegativeNumber,
+      defaultMinBytesPerSecond,
+    )
+    .option(
+      "--min-rate-window <seconds>",
+      "the window --min-rate is measured over",
+      positiveNumber,
+      defaultMinRateWindowMs / 1000,
+    )
     .addOption(
       new Option("--progress <mode>", "auto: a line on a terminal, JSON lines otherwise")
         .choices(["auto", "tty", "json", "none"])
@@ -96,7 +112,8 @@ export function addCommonOptions(command: Command): Command {
 /** What the common options resolve to, read once before anything is contacted. */
 export interface Setup {
   sink: ObjectSink;
-  connect: () => Promise<FileSource>;
+  /** Opens the session; `signal` ends it in any phase (connecting, a command, a transfer). */
+  connect: (signal?: AbortSignal) => Promise<FileSource>;
   progressMode: ProgressMode;
   warn: (message: string, details: Record<string, unknown>) => void;
 }
@@ -115,12 +132,16 @@ export async function setUp(location: FtpLocation, options: CommonOptions, io: C
   );
   return {
     sink,
-    connect: () =>
+    connect: (signal) =>
       connectFtpSource({
         ...location,
         password,
         ...(ca === undefined ? {} : { ca }),
+        ...(signal === undefined ? {} : { signal }),
         timeoutMs: options.timeout * 1000,
+        minBytesPerSecond: options.minRate,
+        minRateWindowMs: options.minRateWindow * 1000,
+        rateSetting: "--min-rate",
         ...(options.verbose ? { log: (line: string) => io.stderr.write(`${line.trimEnd()}\n`) } : {}),
       }),
     progressMode: options.progress === "auto" ? (io.stderr.isTTY ? "tty" : "json") : options.progress,
@@ -164,6 +185,12 @@ function mebibytes(value: string): number {
 export function positiveInteger(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number of 1 or more");
+  return n;
+}
+
+export function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError("expected a number of 0 or more");
   return n;
 }
 

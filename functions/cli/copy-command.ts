@@ -31,7 +31,8 @@ export async function copyCommand(ftpUrl: string, s3Url: string, options: CopyCo
     const resumable = options.resumable || options.stopAfter !== undefined || options.resume !== undefined;
     const stateDir = options.stateDir ?? stateDirectory(io.env);
     const setup = await setUp(location, options, io);
-    const source = await setup.connect();
+    // Ctrl-C ends the session at once, unless it is to suspend the copy (--resumable).
+    const source = await setup.connect(resumable ? undefined : io.signal);
     const names = { source: source.urlOf(location.path), target: formatS3Url(target) };
     const resumeFrom =
       options.resume === undefined ? undefined : await loadState(stateDir, options.resume, names);

@@ -9,6 +9,7 @@ import { createS3Sink } from "../adapters/s3-sink.js";
 import type { TransferQueue } from "../adapters/transfer-queue.js";
 import type { Config, ConnectionConfig } from "../config.js";
 import {
+  abortReason,
   Ftp2s3Error,
   FtpReplyError,
   NotAllowedError,
@@ -125,7 +126,7 @@ export class Transfers {
     const mayContinue = this.deps.queue !== undefined && continuation?.noRestart !== true;
     const startedAt = Date.now();
     try {
-      const source = await this.openSource(request.connection).catch(async (error: unknown) => {
+      const source = await this.openSource(request.connection, signal).catch(async (error: unknown) => {
         // A leg that cannot even connect fails like any other: it leaves no upload open.
         if (resumeAt !== undefined) {
           await abandonUpload(this.sink, { bucket, key }, resumeAt.uploadId, (m, d) => log.warn(m, d));
@@ -200,6 +201,16 @@ export class Transfers {
         ),
       );
     }
+    // A continuation that kept no new part would only run out of time again, a whole invocation at a
+    // time (a server trickling just above the minimum rate): a copy gets one leg without progress.
+    const kept = resumeAt?.offset ?? 0;
+    if (request.continuation !== undefined && outcome.reason === "deadline" && kept <= outcome.fromOffset) {
+      return giveUp(
+        new ResumeLimitError(
+          `${outcome.source.url}: continuation ${number - 1} made no progress (${outcome.bytes} bytes read, no part kept beyond byte ${outcome.fromOffset} of ${outcome.source.size ?? "?"}); the copy was given up and its upload aborted`,
+        ),
+      );
+    }
     // The queued request as it came, with where to go on: "async" means nothing on the queue.
     const { async: _async, ...queued } = request;
     const body = {
@@ -252,7 +263,7 @@ export class Transfers {
     // Start no file with less left than three deadline margins: one to copy, two to spare.
     const reserveMs = 3 * transfer.deadlineMarginSeconds * 1000;
     const { skippedEntries, ...summary } = await runMirror(
-      () => this.openSource(job.connection),
+      () => this.openSource(job.connection, signal),
       this.sink,
       bucket,
       {
@@ -298,19 +309,21 @@ export class Transfers {
     return summary;
   }
 
-  private async openSource(name: string): Promise<FileSource> {
+  /** A logged-in session that ends when `signal` fires, in every phase (the deadline covers them all). */
+  private async openSource(name: string, signal: AbortSignal): Promise<FileSource> {
     const connection = this.connection(name);
-    const address = await resolveAllowedAddress(
-      name,
-      connection.host,
-      connection.allowPrivateAddresses,
-      this.deps.lookup,
+    const address = await untilAborted(
+      resolveAllowedAddress(name, connection.host, connection.allowPrivateAddresses, this.deps.lookup),
+      signal,
     );
     const password =
       connection.passwordSecretArn === undefined
         ? undefined
-        : await this.deps.passwords(connection.passwordSecretArn);
+        : await untilAborted(this.deps.passwords(connection.passwordSecretArn), signal);
     return this.connect({
+      signal,
+      minBytesPerSecond: connection.minBytesPerSecond,
+      minRateWindowMs: connection.minRateWindowSeconds * 1000,
       host: connection.host,
       address,
       port: connection.port ?? (connection.secure === "implicit" ? 990 : 21),
@@ -353,6 +366,16 @@ export class Transfers {
     add("TransferDuration", MetricUnit.Milliseconds, Math.round(durationMs));
     add("TransferFailed", MetricUnit.Count, failed ? 1 : 0);
   }
+}
+
+/** The promise, or the signal's reason as soon as it fires (a DNS lookup or a secret that hangs). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /** A failure in a log line: "message" is the log line's own key, so the error's text goes in "error". */

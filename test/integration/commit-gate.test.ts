@@ -20,6 +20,7 @@ import {
   type RetrScript,
   retrScripts,
   startFakeFtpServer,
+  trickleLines,
 } from "../support/fake-ftp-server.js";
 import { objectExists, randomFile, readObject, sha256 } from "../support/objects.js";
 import { observe } from "../support/observations.js";
@@ -83,13 +84,17 @@ function env(): Record<string, string> {
 }
 
 /** Runs the command into a fresh key; returns what the user saw and what reached S3. */
-async function copy(url: string, extraArgs: string[] = []): Promise<CopyRun> {
+async function copy(
+  url: string,
+  extraArgs: string[] = [],
+  extraEnv: Record<string, string> = {},
+): Promise<CopyRun> {
   counter += 1;
   const key = `case-${counter}.bin`;
   recorder.requests.length = 0;
   const run = await runInProcess(
     [url, `s3://${bucket}/${key}`, "--part-size", "5", "--no-tag", "--progress", "json", ...extraArgs],
-    env(),
+    { ...env(), ...extraEnv },
   );
   const operations = recorder.requests.map((r) => r.operation);
   lastCopy = { run, key, operations, lastLine: run.stderr.trim().split("\n").at(-1) ?? "" };
@@ -325,15 +330,116 @@ describe("more faults of the FTP side", () => {
   });
 });
 
+describe("a hostile FTP server", () => {
+  it('"220-" lines trickled forever instead of a greeting: exit 1 TIMEOUT within --timeout, nothing sent to S3', async () => {
+    const url = await serve({
+      files: { [path]: randomFile(1000) },
+      greeting: trickleLines("220-hold on", 100),
+    });
+
+    const { run, operations, lastLine } = await copy(url, ["--timeout", "1"]);
+
+    expect(run.exitCode).toBe(1);
+    expect(lastLine).toBe(
+      `ftp2s3: TIMEOUT: ftp://u@127.0.0.1:${ftp?.port}: no complete reply to the greeting within 1 s`,
+    );
+    expect(operations).toEqual([]);
+  });
+
+  it('a SIZE reply trickled as "213-" lines that never end: exit 1 TIMEOUT within --timeout, nothing sent to S3', async () => {
+    const url = await serve({
+      files: { [path]: randomFile(1000) },
+      handlers: { SIZE: trickleLines("213-counting", 100) },
+    });
+
+    const { run, operations, lastLine } = await copy(url, ["--timeout", "1"]);
+
+    expect(run.exitCode).toBe(1);
+    expect(lastLine).toBe(
+      `ftp2s3: TIMEOUT: ftp://u@127.0.0.1:${ftp?.port}: no complete reply to SIZE within 1 s`,
+    );
+    expect(operations).toEqual([]);
+  });
+
+  it("a data connection trickling 10 B/s (the idle timeout never fires): exit 1 TIMEOUT naming the rate, no object, no open upload", async () => {
+    const url = await serve({ files: { [path]: randomFile(100_000) }, retr: retrScripts.slow(1, 100) });
+
+    const { run, key, lastLine } = await copy(url, ["--min-rate", "1024", "--min-rate-window", "2"]);
+
+    expect(run.exitCode).toBe(1);
+    expect(lastLine).toMatch(
+      /^ftp2s3: TIMEOUT: ftp:\/\/u@127\.0\.0\.1:\d+: the data connection \(RETR\) delivered \d+ bytes in 2 s \(\d+ B\/s\), below the minimum rate of 1024 B\/s \(--min-rate; 0 turns the check off\)$/,
+    );
+    expect(await objectExists(client, bucket, key)).toBe(false);
+    expect(recorder.openUploads()).toEqual([]);
+  });
+
+  it("530 echoing the password, with --verbose: exit 1 FTP_LOGIN, the password in no form in stdout, stderr or the trace", async () => {
+    const password = "Gate s3cret/pw%";
+    const url = await serve({
+      files: { [path]: randomFile(1000) },
+      handlers: {
+        PASS: (ctx) =>
+          ctx.reply(
+            `530 Login incorrect: password ${ctx.arg} (${encodeURIComponent(ctx.arg)}, ${Buffer.from(ctx.arg).toString("base64")})`,
+          ),
+      },
+    });
+
+    const { run, lastLine } = await copy(url, ["--verbose"], { FTP_PASSWORD: password });
+
+    expect(run.exitCode).toBe(1);
+    expect(lastLine).toBe(
+      `ftp2s3: FTP_LOGIN: ftp://u@127.0.0.1:${ftp?.port}: login as "u" refused: 530 Login incorrect: password *** (***, ***)`,
+    );
+    expect(run.stderr).toContain("< 530 Login incorrect: password *** (***, ***)");
+    const output = `${run.stdout}${run.stderr}`;
+    for (const form of [
+      password,
+      encodeURIComponent(password),
+      Buffer.from(password).toString("base64"),
+      "s3cret",
+    ]) {
+      expect(output).not.toContain(form);
+    }
+  });
+
+  it.each([
+    [
+      "6 TiB",
+      String(6 * 1024 ** 4),
+      "its SIZE reply announces 6597069766656 bytes, more than S3's maximum object size of 5497558138880 bytes (5 TiB)",
+    ],
+    ['"12abc"', "12abc", 'its SIZE reply "12abc" is not a byte count'],
+  ])(
+    "SIZE %s: exit 1 FTP_REPLY (the server's fault, not bad input), nothing sent to S3",
+    async (_what, size, said) => {
+      const url = await serve({
+        files: { [path]: randomFile(1000) },
+        handlers: { SIZE: (ctx) => ctx.reply(`213 ${size}`) },
+      });
+
+      const { run, operations, lastLine } = await copy(url);
+
+      expect(run.exitCode).toBe(1);
+      expect(lastLine).toBe(`ftp2s3: FTP_REPLY: ftp://u@127.0.0.1:${ftp?.port}${path}: ${said}`);
+      expect(operations).toEqual([]);
+    },
+  );
+});
+
 describe("a slow S3", () => {
-  it("every part held 1.5 s by S3 while the FTP idle timeout is 1 s: backpressure, no false timeout, object exact", async () => {
-    // Each part takes 1.5 s to reach S3 while the FTP idle timeout is 1 s: only a transfer that
-    // tells "waiting for S3" from "the server stopped" survives this.
+  it("every part held 1.5 s by S3 while the FTP idle timeout and the minimum-rate window are 1 s: backpressure, no false timeout, object exact", async () => {
+    // Each part takes 1.5 s to reach S3 while the FTP idle timeout and the minimum-rate window are
+    // 1 s: only a transfer that tells "waiting for S3" from "the server stopped" survives this.
     const data = randomFile(24 * MiB);
     const url = await serve({ files: { [path]: data } });
     recorder.fault = ({ operation }) => (operation === "UploadPart" ? { delayMs: 1500 } : undefined);
 
-    const { run, key } = await copy(url, ["--timeout", "1", "--queue-size", "1"]);
+    const { run, key } = await copy(url, [
+      ...["--timeout", "1", "--queue-size", "1"],
+      ...["--min-rate", "1024", "--min-rate-window", "1"],
+    ]);
 
     expect(run.stderr.split("\n").filter((l) => l.startsWith("ftp2s3:"))).toEqual([]);
     expect(run.exitCode).toBe(0);

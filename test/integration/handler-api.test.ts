@@ -1,6 +1,11 @@
 import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type FakeFtpServer, retrScripts, startFakeFtpServer } from "../support/fake-ftp-server.js";
+import {
+  type FakeFtpServer,
+  retrScripts,
+  startFakeFtpServer,
+  trickleLines,
+} from "../support/fake-ftp-server.js";
 import {
   bucket,
   callApi,
@@ -306,5 +311,77 @@ describe("API trigger: POST /transfers on the Function URL", () => {
 
     expect(response.statusCode).toBe(403);
     expect(await rig.receive()).toEqual([]);
+  });
+});
+
+describe("API trigger against a hostile FTP server: every phase obeys the deadline, nothing leaks", () => {
+  let rig: LambdaRig;
+  const servers: FakeFtpServer[] = [];
+  const password = "partner-secret-pw"; // the rig's secret
+  beforeAll(async () => {
+    const files = { "/outbox/f.bin": randomFile(1000) };
+    const greeting = await startFakeFtpServer({ files, greeting: trickleLines("220-hold on", 200) });
+    const size = await startFakeFtpServer({ files, handlers: { SIZE: trickleLines("213-counting", 200) } });
+    const echo = await startFakeFtpServer({
+      files,
+      handlers: {
+        PASS: (ctx) =>
+          ctx.reply(`530 Login incorrect: password ${ctx.arg} (${Buffer.from(ctx.arg).toString("base64")})`),
+      },
+    });
+    servers.push(greeting, size, echo);
+    // A minute of idle timeout: only the deadline can stop these sessions in time.
+    const patient = (port: number) => ({ ...fakeServerConnection(port), timeoutSeconds: 60 });
+    rig = await startLambdaRig({
+      connections: {
+        greeting: patient(greeting.port),
+        size: patient(size.port),
+        echo: patient(echo.port),
+      },
+      transfer: { deadlineMarginSeconds: 3 },
+    });
+  });
+  afterAll(async () => {
+    await rig.close();
+    await Promise.all(servers.map((server) => server.close()));
+  });
+  afterEach(() => rig.clearLogs());
+
+  it.each([
+    ["greeting", '"220-" lines trickled instead of a greeting'],
+    ["size", 'a SIZE reply trickled as "213-" lines'],
+  ])(
+    "%s: %s meets the deadline: 504 JSON TIMEOUT, one transfer failed line, a TransferFailed metric",
+    async (connection) => {
+      // 4 s left with a 3 s margin: the deadline fires after 1 s, long before the 60 s idle timeout.
+      const response = await callApi(rig, "POST", "/transfers", { connection, path: "/outbox/f.bin" }, 4000);
+
+      expect(response.statusCode).toBe(504);
+      expect(response.body.error).toEqual({
+        code: "TIMEOUT",
+        message: "stopped 3 s before the Lambda deadline; the upload was aborted",
+      });
+      const failed = rig.logs().filter((l) => l.message === "transfer failed");
+      expect(failed).toEqual([expect.objectContaining({ code: "TIMEOUT", connection, level: "ERROR" })]);
+      const emf = rig.logs().find((l) => "_aws" in l);
+      expect(emf).toMatchObject({ TransferFailed: 1, trigger: "api" });
+      expect(await objectExists(rig.s3, bucket, `landing/${connection}/outbox/f.bin`)).toBe(false);
+    },
+  );
+
+  it("530 echoing the password: 502 FTP_LOGIN, and the password is in neither the body nor any log line", async () => {
+    const response = await callApi(rig, "POST", "/transfers", { connection: "echo", path: "/outbox/f.bin" });
+
+    expect(response.statusCode).toBe(502);
+    expect(response.body.error).toEqual({
+      code: "FTP_LOGIN",
+      message: expect.stringMatching(
+        /login as "u" refused: 530 Login incorrect: password \*\*\* \(\*\*\*\)$/,
+      ),
+    });
+    expect(rig.logs().find((l) => l.message === "transfer failed")).toMatchObject({ code: "FTP_LOGIN" });
+    const everything = `${JSON.stringify(response.body)}\n${rig.rawLines().join("\n")}`;
+    expect(everything).not.toContain(password);
+    expect(everything).not.toContain(Buffer.from(password).toString("base64"));
   });
 });

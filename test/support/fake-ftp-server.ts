@@ -9,6 +9,7 @@ import { type ResolvedOptions, type ServerState, Session } from "./fake-ftp/sess
 import { LOOPBACK, Resources, swallowErrors } from "./fake-ftp/sockets.js";
 import type { FakeFtpOptions, FakeFtpServer } from "./fake-ftp/types.js";
 
+export { trickleLines } from "./fake-ftp/hostile.js";
 export { replySplits } from "./fake-ftp/listings.js";
 export { retrScripts } from "./fake-ftp/retr-scripts.js";
 export type {

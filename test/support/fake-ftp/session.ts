@@ -16,7 +16,7 @@ export interface ResolvedOptions {
   handlers: Record<string, CommandHandler>;
   retr: RetrScript;
   quit: "reply" | "hang";
-  greeting: string;
+  greeting: string | CommandHandler;
   listings: Record<string, FakeListing>;
   listArgument: "path" | "split-at-spaces";
   replySplit: ((text: string) => string[]) | undefined;
@@ -59,7 +59,10 @@ export class Session {
     this.control.on("data", (chunk: string) => this.onData(chunk));
     // A connected data socket must outlive the control connection (dropControlDuringData relies on it).
     this.control.once("close", () => this.channel?.close(false));
-    this.reply(this.state.options.greeting);
+    const { greeting } = this.state.options;
+    if (typeof greeting === "string") this.reply(greeting);
+    // Commands wait for a scripted greeting, as they wait for each other.
+    else this.queue = this.queue.then(() => greeting(this.context("", ""))).catch(() => {});
   }
 
   private onData(chunk: string): void {

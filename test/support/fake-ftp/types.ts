@@ -26,7 +26,7 @@ export interface FakeFtpOptions {
   handlers?: Record<string, CommandHandler>; // override any command by its verb, e.g. { SIZE: ctx => ctx.reply("550 nope") }
   retr?: RetrScript; // how RETR behaves; default retrScripts.normal()
   quit?: "reply" | "hang"; // "hang" never answers QUIT and never closes; default "reply" (221 then close)
-  greeting?: string; // first reply on connect; default "220 fake ftp ready" (e.g. "421 Too many users")
+  greeting?: string | CommandHandler; // first reply on connect; default "220 fake ftp ready" (e.g. "421 Too many users"), or a script (verb "")
   listings?: Record<string, FakeListing>; // absolute dir -> what LIST/MLSD send; CWD succeeds into these; default {}
   listArgument?: "path" | "split-at-spaces"; // "split-at-spaces": LIST's argument is words, like inetutils ftpd; default "path"
   replySplit?: (text: string) => string[]; // cuts every reply into TCP segments sent ~2 ms apart (see replySplits); default whole

@@ -92,6 +92,8 @@ describe("the transfer function", () => {
           passwordSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:partner-AbCdEf",
           roots: ["/outbox", "/reports"],
           timeoutSeconds: 30,
+          minBytesPerSecond: 1024,
+          minRateWindowSeconds: 60,
           allowPrivateAddresses: false,
         },
         "public-mirror": {
@@ -100,6 +102,8 @@ describe("the transfer function", () => {
           secure: false,
           roots: ["/pub"],
           timeoutSeconds: 30,
+          minBytesPerSecond: 1024,
+          minRateWindowSeconds: 60,
           allowPrivateAddresses: false,
         },
       },

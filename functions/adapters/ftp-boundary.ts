@@ -1,0 +1,54 @@
+import type { Writable } from "node:stream";
+import { abortReason } from "../core/errors.js";
+import type { FileSource, FtpReply, RemoteEntry, RemoteFileInfo } from "../core/ports.js";
+import type { Scrubber } from "./secret-scrub.js";
+
+/**
+ * The one door every FTP session's results pass through on their way to the core: each method
+ * obeys the session's signal (the deadline), and every reply text and error leaves with the password
+ * scrubbed. The session itself is stopped by closing the client when the signal fires (basic-ftp has
+ * no other way); here the rejection that follows is reported as what it is: the signal's reason.
+ */
+export class SessionBoundary implements FileSource {
+  constructor(
+    private readonly inner: FileSource,
+    private readonly session: { signal: AbortSignal | undefined; scrubber: Scrubber; onClose: () => void },
+  ) {}
+
+  urlOf(path: string): string {
+    return this.inner.urlOf(path);
+  }
+
+  list(dir: string): Promise<RemoteEntry[]> {
+    return this.guard(() => this.inner.list(dir));
+  }
+
+  stat(path: string): Promise<RemoteFileInfo> {
+    return this.guard(() => this.inner.stat(path));
+  }
+
+  async download(
+    path: string,
+    destination: Writable,
+    signal: AbortSignal,
+    startAt?: number,
+  ): Promise<FtpReply> {
+    const reply = await this.guard(() => this.inner.download(path, destination, signal, startAt));
+    return { code: reply.code, message: this.session.scrubber.text(reply.message) };
+  }
+
+  close(): void {
+    this.session.onClose();
+    this.inner.close();
+  }
+
+  private async guard<T>(operation: () => Promise<T>): Promise<T> {
+    const { signal, scrubber } = this.session;
+    if (signal?.aborted) throw abortReason(signal);
+    try {
+      return await operation();
+    } catch (error) {
+      throw scrubber.error(signal?.aborted ? abortReason(signal) : error);
+    }
+  }
+}
