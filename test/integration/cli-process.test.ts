@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ListMultipartUploadsCommand } from "@aws-sdk/client-s3";
+import { AbortMultipartUploadCommand, ListMultipartUploadsCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { stopSignal } from "../../functions/cli/common.js";
 import { runProcess } from "../support/cli.js";
@@ -123,6 +123,51 @@ describe("the ftp2s3 process", () => {
       }
     },
   );
+
+  it("with --resumable, SIGTERM stops at a part boundary and keeps the upload for --resume (exit 75)", async () => {
+    // Arrange
+    const fake = await startFakeFtpServer({
+      files: { "/slow.bin": randomFile(24 * 1024 * 1024) },
+      retr: retrScripts.slow(64 * 1024, 20),
+    });
+    const stateDir = join(work, "state");
+    try {
+      // Act
+      const run = await runProcessUntil(
+        [
+          `ftp://demo@127.0.0.1:${fake.port}/slow.bin`,
+          "s3://proc/suspended.bin",
+          ...["--resumable", "--part-size", "5", "--progress", "json", "--no-tag"],
+        ],
+        { ...env, FTP2S3_STATE_DIR: stateDir },
+        (stderr) => /"bytes":([6-9]\d{6}|\d{8,})/.test(stderr),
+        "SIGTERM",
+      );
+
+      // Assert
+      expect({ exitCode: run.exitCode, killedBy: run.killedBy }).toEqual({ exitCode: 75, killedBy: null });
+      expect(run.stderr).toContain(
+        "ftp2s3: SIGTERM: stopping at the next part boundary (a second signal quits at once)\n",
+      );
+      expect(run.stderr).toMatch(/^ftp2s3: stopped at byte \d+ of 25165824; go on with: .* --resume /m);
+      const result = JSON.parse(run.stdout) as { status: string; uploadId: string };
+      expect(result.status).toBe("suspended");
+      expect(await objectExists(s3.client(), "proc", "suspended.bin")).toBe(false);
+      const open = await s3.client().send(new ListMultipartUploadsCommand({ Bucket: "proc" }));
+      expect(open.Uploads?.map((upload) => upload.UploadId)).toEqual([result.uploadId]);
+      await s3
+        .client()
+        .send(
+          new AbortMultipartUploadCommand({
+            Bucket: "proc",
+            Key: "suspended.bin",
+            UploadId: result.uploadId,
+          }),
+        );
+    } finally {
+      await fake.close();
+    }
+  });
 
   it("turns the first SIGINT or SIGTERM into an abort naming it, and quits at once on a second", () => {
     // Arrange: a stand-in for process, so that no real signal reaches the test runner.
