@@ -40,9 +40,10 @@ export const connectionFields = z.object({
   allowPrivateAddresses: z.boolean().default(false),
   /**
    * "windows" for a Windows-hosted server (IIS FTP, FileZilla Server), which reads "\" as a separator:
-   * callers' "\" then counts as "/" in the root check. Default "posix": a path with "\" is refused.
+   * callers' "\" then counts as "/" in the root check. Default (left out, to keep the environment
+   * small) "posix": a path with "\" is refused.
    */
-  pathStyle: z.enum(["posix", "windows"]).default("posix"),
+  pathStyle: z.enum(["posix", "windows"]).optional(),
   /** Idle timeout in seconds for this server (connect, replies, stalled data). Default 30. */
   timeoutSeconds: z.number().positive().default(30),
 });
