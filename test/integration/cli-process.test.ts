@@ -155,15 +155,13 @@ describe("the ftp2s3 process", () => {
       expect(await objectExists(s3.client(), "proc", "suspended.bin")).toBe(false);
       const open = await s3.client().send(new ListMultipartUploadsCommand({ Bucket: "proc" }));
       expect(open.Uploads?.map((upload) => upload.UploadId)).toEqual([result.uploadId]);
-      await s3
-        .client()
-        .send(
-          new AbortMultipartUploadCommand({
-            Bucket: "proc",
-            Key: "suspended.bin",
-            UploadId: result.uploadId,
-          }),
-        );
+      await s3.client().send(
+        new AbortMultipartUploadCommand({
+          Bucket: "proc",
+          Key: "suspended.bin",
+          UploadId: result.uploadId,
+        }),
+      );
     } finally {
       await fake.close();
     }
