@@ -38,6 +38,12 @@ export const connectionFields = z.object({
    * Default false: besides naming only configured hosts, the fence keeps callers off internal networks.
    */
   allowPrivateAddresses: z.boolean().default(false),
+  /**
+   * "windows" for a Windows-hosted server (IIS FTP, FileZilla Server), which reads "\" as a separator:
+   * callers' "\" then counts as "/" in the root check. Default (left out, to keep the environment
+   * small) "posix": a path with "\" is refused.
+   */
+  pathStyle: z.enum(["posix", "windows"]).optional(),
   /** Idle timeout in seconds for this server (connect, replies, stalled data). Default 30. */
   timeoutSeconds: z.number().positive().default(30),
   /**

@@ -10,6 +10,7 @@ import {
   keyPrefix,
   userOrAnonymous,
 } from "../functions/config.js";
+import { resolveAllowedDirectory } from "../functions/core/paths.js";
 
 /**
  * The stack's configuration: one JSON document (a file named with `-c config=path`, or an object in
@@ -223,12 +224,17 @@ function checkReferences(c: z.output<typeof baseSchema>, ctx: z.RefinementCtx): 
         path: ["mirrors", i, "connection"],
         message: `no connection named "${mirror.connection}" (configured: ${Object.keys(c.connections).join(", ")})`,
       });
-    } else if (!connection.roots.some((root) => isInside(mirror.remoteDir, root))) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["mirrors", i, "remoteDir"],
-        message: `${mirror.remoteDir} is outside the roots of "${mirror.connection}" (${connection.roots.join(", ")})`,
-      });
+    } else {
+      // The function's own fence, so "/outbox/../etc" fails here as it would at run time.
+      try {
+        resolveAllowedDirectory(mirror.remoteDir, connection.roots, mirror.connection, connection.pathStyle);
+      } catch (error) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["mirrors", i, "remoteDir"],
+          message: `${(error as Error).message} (${connection.roots.join(", ")})`,
+        });
+      }
     }
   });
   if (c.bucket.existing && c.bucket.name === undefined) {
@@ -256,12 +262,6 @@ function checkReferences(c: z.output<typeof baseSchema>, ctx: z.RefinementCtx): 
       message: `${c.ingestion.maxConcurrency} exceeds function.reservedConcurrency (${reserved}): queue batches would be throttled into the dead-letter queue`,
     });
   }
-}
-
-/** Whether `dir` is `root` or lies below it (both absolute, as the schema guarantees). */
-export function isInside(dir: string, root: string): boolean {
-  const base = root.endsWith("/") ? root : `${root}/`;
-  return dir === root || dir === base.slice(0, -1) || dir.startsWith(base);
 }
 
 /** Validates a configuration object; `source` names where it came from in the error message. */

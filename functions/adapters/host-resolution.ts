@@ -8,8 +8,9 @@ export type Lookup = (host: string) => Promise<{ address: string }[]>;
 const systemLookup: Lookup = (host) => dnsLookup(host, { all: true, verbatim: true });
 
 /**
- * Resolves a connection's host once and returns the address to connect to, refusing loopback,
- * private, link-local and other non-public addresses unless the connection allows them. The caller
+ * Resolves a connection's host once and returns the address to connect to, refusing a host any of
+ * whose addresses is loopback, private, link-local or otherwise non-public, unless the connection
+ * allows them. The caller
  * connects to this address (TLS still verifies the host name), so a second DNS answer cannot point
  * the session somewhere else after the check (DNS rebinding).
  */
@@ -19,9 +20,9 @@ export async function resolveAllowedAddress(
   allowPrivateAddresses: boolean,
   lookup: Lookup = systemLookup,
 ): Promise<string> {
-  let address: string;
+  let addresses: string[];
   if (isIP(host) !== 0) {
-    address = host;
+    addresses = [host];
   } else {
     let answers: { address: string }[];
     try {
@@ -34,17 +35,20 @@ export async function resolveAllowedAddress(
         },
       );
     }
-    const first = answers[0];
-    if (first === undefined)
+    if (answers.length === 0)
       throw new FtpConnectionError(`connection "${connection}": ${host} has no address`);
-    address = first.address;
+    addresses = answers.map((answer) => answer.address);
   }
-  const kind = addressClass(address);
-  if (kind !== "public" && !allowPrivateAddresses) {
-    const shown = address === host ? host : `${host} (${address})`;
-    throw new NotAllowedError(
-      `connection "${connection}": ${shown} is a ${kind} address; set "allowPrivateAddresses": true on the connection to allow it`,
-    );
+  // Every answer, not only the one connected to: a name that also points inside is refused as a
+  // whole, so which address a resolver happens to put first cannot decide the fence.
+  for (const address of allowPrivateAddresses ? [] : addresses) {
+    const kind = addressClass(address);
+    if (kind !== "public") {
+      const shown = address === host ? host : `${host} (${address})`;
+      throw new NotAllowedError(
+        `connection "${connection}": ${shown} is a ${kind} address; set "allowPrivateAddresses": true on the connection to allow it`,
+      );
+    }
   }
-  return address;
+  return addresses[0] as string;
 }

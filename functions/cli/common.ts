@@ -4,7 +4,7 @@ import { connectFtpSource, defaultFtpTimeoutMs } from "../adapters/ftp-source.js
 import { defaultMinBytesPerSecond, defaultMinRateWindowMs } from "../adapters/ftp-watchdog.js";
 import { type ChecksumMode, createS3Client, nonEmpty } from "../adapters/s3-client.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
-import { Ftp2s3Error, InvalidInputError } from "../core/errors.js";
+import { Ftp2s3Error, InvalidInputError, TransferAbortedError } from "../core/errors.js";
 import type { FtpLocation } from "../core/locations.js";
 import { assertValidPartSize, DEFAULT_MEMORY_BUDGET, DEFAULT_PART_SIZE } from "../core/part-size.js";
 import type { FileSource, ObjectSink } from "../core/ports.js";
@@ -16,8 +16,8 @@ export interface CliIo {
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
   /**
-   * Fires on Ctrl-C: the copy is aborted cleanly (no object, upload aborted), or with --resumable
-   * stops at a part boundary.
+   * Fires on Ctrl-C or SIGTERM (see stopSignal): the copy is aborted cleanly (no object, upload
+   * aborted), or with --resumable stops at a part boundary.
    */
   signal?: AbortSignal;
 }
@@ -29,6 +29,54 @@ export const EXIT_USAGE = 2;
 /** The copy stopped on purpose (--resumable, --stop-after) and can go on with --resume (EX_TEMPFAIL). */
 export const EXIT_SUSPENDED = 75;
 export const EXIT_INTERRUPTED = 130;
+/** Stopped by SIGTERM (128 + 15, what a shell reports for a process SIGTERM ended). */
+export const EXIT_TERMINATED = 143;
+
+const stopSignalStatus = { SIGINT: EXIT_INTERRUPTED, SIGTERM: EXIT_TERMINATED } as const;
+export type StopSignalName = keyof typeof stopSignalStatus;
+
+/** The reason the command's AbortSignal fires with: which signal stopped it, and the status to exit with. */
+export class StoppedBySignalError extends TransferAbortedError {
+  constructor(
+    readonly signalName: StopSignalName,
+    readonly exitCode: number,
+  ) {
+    super(`stopped by ${signalName}`);
+  }
+}
+
+/**
+ * Turns SIGINT (Ctrl-C) and SIGTERM (timeout, systemd, Kubernetes) into one AbortSignal, for copy and
+ * mirror alike: the first signal stops the command cleanly (uploads aborted, or suspended with
+ * --resumable); a second one quits at once. SIGHUP is left alone: a handler would undo `nohup`, which
+ * starts the process with SIGHUP ignored so that a copy outlives its terminal.
+ */
+export function stopSignal(events: Pick<NodeJS.Process, "on" | "exit"> = process): AbortSignal {
+  const stop = new AbortController();
+  for (const [name, exitCode] of Object.entries(stopSignalStatus) as [StopSignalName, number][]) {
+    events.on(name, () => {
+      if (stop.signal.aborted) events.exit(exitCode);
+      stop.abort(new StoppedBySignalError(name, exitCode));
+    });
+  }
+  return stop.signal;
+}
+
+/** The signal that stopped the command, when one did. */
+export function stoppedBy(signal: AbortSignal | undefined): StoppedBySignalError | undefined {
+  return signal?.aborted && signal.reason instanceof StoppedBySignalError ? signal.reason : undefined;
+}
+
+/**
+ * For a command a signal stopped: one line saying so and what became of the work, and the status
+ * (130 or 143). Undefined when no signal stopped it.
+ */
+export function stopStatus(io: CliIo, outcome: string): number | undefined {
+  const stopped = stoppedBy(io.signal);
+  if (stopped === undefined) return undefined;
+  io.stderr.write(`ftp2s3: stopped by ${stopped.signalName}; ${outcome}\n`);
+  return stopped.exitCode;
+}
 
 /** The options every command shares: where S3 is, how to reach the FTP server, how to upload. */
 export interface CommonOptions {
@@ -152,6 +200,8 @@ export async function setUp(location: FtpLocation, options: CommonOptions, io: C
 /** The one line and the exit status of a failed command; never a stack trace for an expected failure. */
 export function reportFailure(error: unknown, io: CliIo): number {
   if (error instanceof Ftp2s3Error) {
+    const stopped = error.code === "ABORTED" ? stopStatus(io, "the upload was aborted") : undefined;
+    if (stopped !== undefined) return stopped;
     io.stderr.write(`ftp2s3: ${error.code}: ${error.message}\n`);
     if (error.code === "ABORTED" && io.signal?.aborted) return EXIT_INTERRUPTED;
     return error.code === "INVALID_INPUT" ? EXIT_USAGE : EXIT_FAILED;

@@ -2,7 +2,15 @@ import { InvalidInputError, RestartRefusedError } from "../core/errors.js";
 import { assertRemoteFilePath, formatS3Url, parseFtpUrl, parseS3Url, resolveKey } from "../core/locations.js";
 import type { ResumePoint } from "../core/resume.js";
 import { type CopyOutcome, type CopyRequest, copyFile, type SuspendedResult } from "../core/transfer.js";
-import { type CliIo, type CommonOptions, EXIT_OK, EXIT_SUSPENDED, reportFailure, setUp } from "./common.js";
+import {
+  type CliIo,
+  type CommonOptions,
+  EXIT_OK,
+  EXIT_SUSPENDED,
+  reportFailure,
+  setUp,
+  stoppedBy,
+} from "./common.js";
 import { progressPrinter } from "./progress-view.js";
 import { loadState, removeState, saveState, stateDirectory } from "./resume-state.js";
 
@@ -140,11 +148,16 @@ async function reportSuspended(
   return EXIT_SUSPENDED;
 }
 
-/** The first Ctrl-C, or --stop-after, asks the copy to stop at a part boundary. */
+/** The first Ctrl-C or SIGTERM, or --stop-after, asks the copy to stop at a part boundary. */
 function stopSignals(options: CopyCommandOptions, io: CliIo): { suspend: AbortSignal; clear: () => void } {
   const suspend = new AbortController();
   const onInterrupt = () => {
-    io.stderr.write("ftp2s3: stopping at the next part boundary (Ctrl-C again quits at once)\n");
+    const by = stoppedBy(io.signal)?.signalName;
+    io.stderr.write(
+      by === "SIGTERM"
+        ? "ftp2s3: SIGTERM: stopping at the next part boundary (a second signal quits at once)\n"
+        : "ftp2s3: stopping at the next part boundary (Ctrl-C again quits at once)\n",
+    );
     suspend.abort();
   };
   io.signal?.addEventListener("abort", onInterrupt, { once: true });

@@ -2,7 +2,15 @@ import { InvalidInputError } from "../core/errors.js";
 import { parseFtpUrl, parseS3Url } from "../core/locations.js";
 import { runMirror } from "../core/mirror.js";
 import { normaliseRemotePath } from "../core/paths.js";
-import { type CliIo, type CommonOptions, EXIT_FAILED, EXIT_OK, reportFailure, setUp } from "./common.js";
+import {
+  type CliIo,
+  type CommonOptions,
+  EXIT_FAILED,
+  EXIT_OK,
+  reportFailure,
+  setUp,
+  stopStatus,
+} from "./common.js";
 import { formatBytes } from "./progress-view.js";
 
 export interface MirrorCommandOptions extends CommonOptions {
@@ -56,7 +64,8 @@ export async function mirrorCommand(ftpUrl: string, s3Url: string, options: Mirr
     );
     const { skippedEntries: _skipped, ...result } = summary;
     io.stdout.write(`${JSON.stringify(result)}\n`);
-    return summary.failed.length > 0 ? EXIT_FAILED : EXIT_OK;
+    const stopped = stopStatus(io, "the copies under way were aborted; run the mirror again to finish");
+    return stopped ?? (summary.failed.length > 0 ? EXIT_FAILED : EXIT_OK);
   } catch (error) {
     return reportFailure(error, io);
   }

@@ -144,7 +144,8 @@ function assertValidBucketName(bucket: string): void {
 
 /**
  * Keys we are willing to write: at most 1024 UTF-8 bytes, no control characters, no leading "/",
- * and no "." or ".." segments (tools that map keys to paths would resolve them outside the prefix).
+ * no "\", and no "." or ".." segments (tools that map keys to paths would resolve them outside the
+ * prefix).
  */
 export function assertValidKey(key: string): void {
   const bytes = Buffer.byteLength(key, "utf8");
@@ -155,6 +156,8 @@ export function assertValidKey(key: string): void {
     throw new InvalidInputError(`the S3 key ${JSON.stringify(key)} contains control characters`);
   }
   if (key.startsWith("/")) throw new InvalidInputError(`the S3 key ${JSON.stringify(key)} starts with "/"`);
+  // Tools that map keys to Windows paths read "\" as a separator, so "a\..\..\b" would climb out too.
+  if (key.includes("\\")) throw new InvalidInputError(`the S3 key ${JSON.stringify(key)} contains "\\"`);
   if (key.split("/").some((segment) => segment === "." || segment === "..")) {
     throw new InvalidInputError(`the S3 key ${JSON.stringify(key)} has a "." or ".." segment`);
   }

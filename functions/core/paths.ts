@@ -3,6 +3,14 @@ import { InvalidInputError, NotAllowedError } from "./errors.js";
 import { assertRemoteFilePath, assertSafeRemotePath } from "./locations.js";
 
 /**
+ * How the server splits a path. "posix": only "/" separates, and a "\" in a caller's path is refused,
+ * because a Windows-hosted server (IIS FTP, FileZilla Server) would read "/outbox/..\..\etc" as a
+ * way out of the root the check below never saw. "windows": "\" is a separator too, so it is turned
+ * into "/" before the check, and the checked path is what the server is sent.
+ */
+export type PathStyle = "posix" | "windows";
+
+/**
  * Resolves "." and ".." and repeated slashes the way the server would, so that the root check below
  * sees the path that is really read: "/outbox/../etc/passwd" becomes "/etc/passwd" and is refused.
  */
@@ -19,25 +27,69 @@ export function isInsideRoot(path: string, root: string): boolean {
 }
 
 /** The normalised file path, when it names a file inside one of the roots; NotAllowedError otherwise. */
-export function resolveAllowedFile(path: string, roots: readonly string[], connection: string): string {
-  if (!path.startsWith("/")) throw new InvalidInputError(`path ${JSON.stringify(path)} is not absolute`);
-  assertRemoteFilePath(path); // before normalising, which would turn "/outbox/" into "/outbox"
-  const normalised = normaliseRemotePath(path);
+export function resolveAllowedFile(
+  path: string,
+  roots: readonly string[],
+  connection: string,
+  style: PathStyle = "posix",
+): string {
+  const separated = withSeparators(path, style, connection);
+  if (!separated.startsWith("/")) throw new InvalidInputError(`path ${JSON.stringify(path)} is not absolute`);
+  assertRemoteFilePath(separated); // before normalising, which would turn "/outbox/" into "/outbox"
+  const normalised = normaliseRemotePath(separated);
   assertRemoteFilePath(normalised);
-  assertInsideRoots(normalised, roots, connection);
+  assertInsideRoots(normalised, roots, connection, style);
   return normalised;
 }
 
 /** The normalised directory path, when it lies inside one of the roots. */
-export function resolveAllowedDirectory(path: string, roots: readonly string[], connection: string): string {
-  if (!path.startsWith("/")) throw new InvalidInputError(`directory ${JSON.stringify(path)} is not absolute`);
-  const normalised = normaliseRemotePath(path);
-  assertInsideRoots(normalised, roots, connection);
+export function resolveAllowedDirectory(
+  path: string,
+  roots: readonly string[],
+  connection: string,
+  style: PathStyle = "posix",
+): string {
+  const separated = withSeparators(path, style, connection);
+  if (!separated.startsWith("/")) {
+    throw new InvalidInputError(`directory ${JSON.stringify(path)} is not absolute`);
+  }
+  const normalised = normaliseRemotePath(separated);
+  assertInsideRoots(normalised, roots, connection, style);
   return normalised;
 }
 
-function assertInsideRoots(path: string, roots: readonly string[], connection: string): void {
-  if (!roots.some((root) => isInsideRoot(path, root))) {
+/** The path with "/" as its only separator, or InvalidInputError when the server could split it elsewhere. */
+function withSeparators(path: string, style: PathStyle, connection: string): string {
+  if (style === "posix") {
+    if (path.includes("\\")) {
+      throw new InvalidInputError(
+        `path ${JSON.stringify(path)} contains "\\", which connection "${connection}" refuses (a Windows-hosted server reads it as a separator; such a connection sets "pathStyle": "windows")`,
+      );
+    }
+    return path;
+  }
+  const slashed = path.replaceAll("\\", "/");
+  // Windows drops trailing dots and spaces from a name (".. " is ".."), and reads ":" as a drive or
+  // a data stream: names the check above would not see as the server does.
+  for (const segment of slashed.split("/")) {
+    if (segment === "." || segment === "..") continue;
+    if (segment.includes(":") || /[. ]$/.test(segment)) {
+      throw new InvalidInputError(
+        `path ${JSON.stringify(path)} has the name ${JSON.stringify(segment)}, which a Windows server reads differently (":" or a trailing dot or space)`,
+      );
+    }
+  }
+  return slashed;
+}
+
+function assertInsideRoots(
+  path: string,
+  roots: readonly string[],
+  connection: string,
+  style: PathStyle,
+): void {
+  const bases = style === "windows" ? roots.map((root) => root.replaceAll("\\", "/")) : roots;
+  if (!bases.some((root) => isInsideRoot(path, root))) {
     throw new NotAllowedError(`${path} is outside the roots of connection "${connection}"`);
   }
 }

@@ -77,7 +77,7 @@ export class Transfers {
   /** Checks a request against the fence and the key rules without transferring anything. */
   resolve(request: TransferRequest): { connection: ConnectionConfig; path: string; key: string } {
     const connection = this.connection(request.connection);
-    const path = resolveAllowedFile(request.path, connection.roots, request.connection);
+    const path = resolveAllowedFile(request.path, connection.roots, request.connection, connection.pathStyle);
     const key = this.deps.config.prefix + (request.key ?? `${request.connection}${path}`);
     assertValidKey(key);
     return { connection, path, key };
@@ -252,7 +252,12 @@ export class Transfers {
    */
   async mirror(job: MirrorJob, signal: AbortSignal, deadlineAt: number): Promise<MirrorSummary> {
     const connection = this.connection(job.connection);
-    const remoteDir = resolveAllowedDirectory(job.remoteDir, connection.roots, job.connection);
+    const remoteDir = resolveAllowedDirectory(
+      job.remoteDir,
+      connection.roots,
+      job.connection,
+      connection.pathStyle,
+    );
     const { bucket, prefix, mirror, transfer } = this.deps.config;
     const mirrorId = this.newId();
     const log = this.deps.logger.createChild({

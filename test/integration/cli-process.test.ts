@@ -1,10 +1,16 @@
+import { spawn } from "node:child_process";
+import { EventEmitter } from "node:events";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fileURLToPath } from "node:url";
+import { AbortMultipartUploadCommand, ListMultipartUploadsCommand } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { stopSignal } from "../../functions/cli/common.js";
 import { runProcess } from "../support/cli.js";
 import { type EmbeddedFtpServer, startEmbeddedFtp } from "../support/embedded-ftp.js";
 import { type EmbeddedS3Server, startS3rver } from "../support/embedded-s3.js";
+import { retrScripts, startFakeFtpServer } from "../support/fake-ftp-server.js";
 import { objectExists, randomFile, readObject, sha256 } from "../support/objects.js";
 
 // The real entry point in a child process: exit statuses, stdout and stderr exactly as a shell sees them.
@@ -76,6 +82,105 @@ describe("the ftp2s3 process", () => {
     );
   });
 
+  it.each([
+    ["SIGTERM", 143],
+    ["SIGINT", 130],
+  ] as const)(
+    "on %s mid-copy aborts the upload, says so in one line, and exits %i",
+    async (signal, status) => {
+      // Arrange: a server slow enough that the signal lands while parts are being uploaded.
+      const fake = await startFakeFtpServer({
+        files: { "/slow.bin": randomFile(24 * 1024 * 1024) },
+        retr: retrScripts.slow(64 * 1024, 20),
+      });
+      const key = `stopped-by-${signal}.bin`;
+      try {
+        // Act
+        const run = await runProcessUntil(
+          [
+            `ftp://demo@127.0.0.1:${fake.port}/slow.bin`,
+            `s3://proc/${key}`,
+            ...["--part-size", "5", "--progress", "json", "--no-tag"],
+          ],
+          env,
+          (stderr) => /"bytes":([6-9]\d{6}|\d{8,})/.test(stderr), // past the first 5 MiB part
+          signal,
+        );
+
+        // Assert
+        expect({ exitCode: run.exitCode, killedBy: run.killedBy }).toEqual({
+          exitCode: status,
+          killedBy: null,
+        });
+        const messages = run.stderr.split("\n").filter((line) => line.startsWith("ftp2s3:"));
+        expect(messages).toEqual([`ftp2s3: stopped by ${signal}; the upload was aborted`]);
+        expect(run.stdout).toBe("");
+        expect(await objectExists(s3.client(), "proc", key)).toBe(false);
+        const open = await s3.client().send(new ListMultipartUploadsCommand({ Bucket: "proc" }));
+        expect(open.Uploads ?? []).toEqual([]);
+      } finally {
+        await fake.close();
+      }
+    },
+  );
+
+  it("with --resumable, SIGTERM stops at a part boundary and keeps the upload for --resume (exit 75)", async () => {
+    // Arrange
+    const fake = await startFakeFtpServer({
+      files: { "/slow.bin": randomFile(24 * 1024 * 1024) },
+      retr: retrScripts.slow(64 * 1024, 20),
+    });
+    const stateDir = join(work, "state");
+    try {
+      // Act
+      const run = await runProcessUntil(
+        [
+          `ftp://demo@127.0.0.1:${fake.port}/slow.bin`,
+          "s3://proc/suspended.bin",
+          ...["--resumable", "--part-size", "5", "--progress", "json", "--no-tag"],
+        ],
+        { ...env, FTP2S3_STATE_DIR: stateDir },
+        (stderr) => /"bytes":([6-9]\d{6}|\d{8,})/.test(stderr),
+        "SIGTERM",
+      );
+
+      // Assert
+      expect({ exitCode: run.exitCode, killedBy: run.killedBy }).toEqual({ exitCode: 75, killedBy: null });
+      expect(run.stderr).toContain(
+        "ftp2s3: SIGTERM: stopping at the next part boundary (a second signal quits at once)\n",
+      );
+      expect(run.stderr).toMatch(/^ftp2s3: stopped at byte \d+ of 25165824; go on with: .* --resume /m);
+      const result = JSON.parse(run.stdout) as { status: string; uploadId: string };
+      expect(result.status).toBe("suspended");
+      expect(await objectExists(s3.client(), "proc", "suspended.bin")).toBe(false);
+      const open = await s3.client().send(new ListMultipartUploadsCommand({ Bucket: "proc" }));
+      expect(open.Uploads?.map((upload) => upload.UploadId)).toEqual([result.uploadId]);
+      await s3.client().send(
+        new AbortMultipartUploadCommand({
+          Bucket: "proc",
+          Key: "suspended.bin",
+          UploadId: result.uploadId,
+        }),
+      );
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it("turns the first SIGINT or SIGTERM into an abort naming it, and quits at once on a second", () => {
+    // Arrange: a stand-in for process, so that no real signal reaches the test runner.
+    const events = Object.assign(new EventEmitter(), { exit: vi.fn() });
+
+    // Act
+    const signal = stopSignal(events as unknown as Parameters<typeof stopSignal>[0]);
+    events.emit("SIGTERM");
+    events.emit("SIGINT");
+
+    // Assert
+    expect(signal.reason).toMatchObject({ code: "ABORTED", signalName: "SIGTERM", exitCode: 143 });
+    expect(events.exit).toHaveBeenCalledWith(130);
+  });
+
   it("exits 2 and prints usage for a missing argument", async () => {
     const run = await runProcess([], env);
 
@@ -92,3 +197,34 @@ describe("the ftp2s3 process", () => {
     expect(run.stdout).toContain("mirror [options] <ftp-url-dir> <s3-url-prefix>");
   });
 });
+
+const mainScript = fileURLToPath(new URL("../../functions/cli/main.ts", import.meta.url));
+
+/** Runs the real entry point and sends it `signal` once its stderr so far satisfies `ready`. */
+function runProcessUntil(
+  args: string[],
+  env: Record<string, string>,
+  ready: (stderr: string) => boolean,
+  signal: NodeJS.Signals,
+): Promise<{ exitCode: number | null; killedBy: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", mainScript, ...args], {
+      env: { PATH: process.env.PATH, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...env },
+    });
+    let stdout = "";
+    let stderr = "";
+    let sent = false;
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString("utf8");
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+      if (!sent && ready(stderr)) {
+        sent = true;
+        child.kill(signal);
+      }
+    });
+    child.on("error", reject);
+    child.on("close", (exitCode, killedBy) => resolve({ exitCode, killedBy, stdout, stderr }));
+  });
+}

@@ -30,6 +30,7 @@ describe("API trigger: POST /transfers on the Function URL", () => {
         "/outbox/gone.bin": randomFile(100),
         "/outbox/aborted.bin": randomFile(6 * MiB),
         "/outbox/slow.bin": randomFile(12 * MiB),
+        "/outbox/windows.bin": randomFile(1000),
       },
       handlers: {
         // Without MDTM a copy cannot be resumed (nothing tells an unchanged file): slow.bin meets the
@@ -47,6 +48,8 @@ describe("API trigger: POST /transfers on the Function URL", () => {
     rig = await startLambdaRig({
       connections: {
         scripted: fakeServerConnection(fake.port),
+        // The same server, declared Windows-hosted: "\" separates there.
+        windows: { ...fakeServerConnection(fake.port), pathStyle: "windows" },
         // The same server by name, without the opt-in: the fence keeps it out.
         internal: { host: "localhost", port: fake.port, anonymous: true, secure: false, roots: ["/outbox"] },
       },
@@ -185,6 +188,45 @@ describe("API trigger: POST /transfers on the Function URL", () => {
     expect(response.statusCode).toBe(403);
     expect(response.body.error).toEqual({ code: "NOT_ALLOWED", message: expect.stringContaining(message) });
     expect(fake?.commands.length).toBe(commandsBefore);
+  });
+
+  it("answers 400 for a backslash path that would leave the root on a Windows-hosted server, before any FTP command", async () => {
+    const commandsBefore = fake?.commands.length;
+
+    const response = await callApi(rig, "POST", "/transfers", {
+      connection: "scripted",
+      path: "/outbox/..\\..\\etc\\passwd",
+    });
+
+    expect(response.statusCode).toBe(400);
+    expect(response.body.error).toEqual({
+      code: "INVALID_INPUT",
+      message: expect.stringContaining('contains "\\", which connection "scripted" refuses'),
+    });
+    expect(fake?.commands.slice(commandsBefore)).toEqual([]);
+  });
+
+  it("on a Windows-style connection, reads \\ as a separator: refuses the escape, sends the checked path", async () => {
+    const commandsBefore = fake?.commands.length ?? 0;
+
+    const outside = await callApi(rig, "POST", "/transfers", {
+      connection: "windows",
+      path: "/outbox\\..\\etc\\passwd",
+    });
+    const inside = await callApi(rig, "POST", "/transfers", {
+      connection: "windows",
+      path: "/outbox\\sub\\..\\windows.bin",
+    });
+
+    expect(outside.statusCode).toBe(403);
+    expect(outside.body.error).toEqual({
+      code: "NOT_ALLOWED",
+      message: '/etc/passwd is outside the roots of connection "windows"',
+    });
+    expect(inside.statusCode).toBe(200);
+    expect(inside.body).toMatchObject({ key: "landing/windows/outbox/windows.bin", bytes: 1000 });
+    const retrs = fake?.commands.slice(commandsBefore).filter((command) => command.startsWith("RETR"));
+    expect(retrs).toEqual(["RETR /outbox/windows.bin"]);
   });
 
   it("answers 403 for a connection whose host is a loopback address it does not allow", async () => {

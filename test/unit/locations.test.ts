@@ -98,6 +98,7 @@ describe("parseS3Url and resolveKey", () => {
     ["a/../b", /".." segment/],
     ["./a", /"." or ".." segment/],
     ["a\nb", /control characters/],
+    ["in\\..\\..\\up", /contains "\\"/],
     ["é".repeat(513), /1026 bytes long, more than S3's 1024/],
   ])("refuses the key %j", (key, message) => {
     expect(() => assertValidKey(key)).toThrow(message);

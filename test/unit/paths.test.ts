@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { InvalidInputError } from "../../functions/core/errors.js";
 import {
   isInsideRoot,
   normaliseRemotePath,
@@ -40,6 +41,39 @@ describe("the path fence", () => {
     ["/outbox/a\nb", /CR, LF or NUL/],
   ])("refuses the file %j", (path, message) => {
     expect(() => resolveAllowedFile(path, ["/outbox"], "p")).toThrow(message);
+  });
+
+  it("refuses a backslash, which a Windows-hosted server would read as a separator out of the root", () => {
+    // Arrange: to a posix check "..\\..\\etc\\passwd" is one name inside /outbox.
+    const attack = "/outbox/..\\..\\etc\\passwd";
+
+    // Act / Assert
+    expect(() => resolveAllowedFile(attack, ["/outbox"], "p")).toThrow(
+      'contains "\\", which connection "p" refuses',
+    );
+    expect(() => resolveAllowedFile(attack, ["/outbox"], "p")).toThrow(InvalidInputError);
+    expect(() => resolveAllowedDirectory("/outbox\\..\\etc", ["/outbox"], "p")).toThrow(InvalidInputError);
+  });
+
+  it("on a Windows-style connection, takes a backslash as a separator and returns the path with slashes", () => {
+    expect(() => resolveAllowedFile("/outbox/..\\..\\etc\\passwd", ["/outbox"], "w", "windows")).toThrow(
+      '/etc/passwd is outside the roots of connection "w"',
+    );
+    expect(resolveAllowedFile("\\outbox\\in\\..\\report.csv", ["/outbox"], "w", "windows")).toBe(
+      "/outbox/report.csv",
+    );
+    expect(resolveAllowedDirectory("/outbox\\sub\\", ["\\outbox"], "w", "windows")).toBe("/outbox/sub");
+  });
+
+  it.each([
+    ["/outbox/.. /etc/passwd", ".. "], // Windows drops the trailing space: ".."
+    ["/outbox/.../x", "..."],
+    ["/outbox/C:\\Windows\\win.ini", "C:"],
+    ["/outbox/report.csv::$DATA", "report.csv::$DATA"],
+  ])("on a Windows-style connection, refuses %j, whose name %j Windows reads differently", (path, name) => {
+    expect(() => resolveAllowedFile(path, ["/outbox"], "w", "windows")).toThrow(
+      `has the name ${JSON.stringify(name)}`,
+    );
   });
 
   it("accepts the root itself as a directory, and refuses a directory outside", () => {

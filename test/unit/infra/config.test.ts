@@ -56,7 +56,14 @@ describe("a bad stack config fails synthesis with a message naming the field", (
       'mirrors.0.connection: no connection named "nope" (configured: partner-ftp, public-mirror)',
     );
     expect(synthError((json) => (json.mirrors[0].remoteDir = "/etc"))).toContain(
-      'mirrors.0.remoteDir: /etc is outside the roots of "partner-ftp" (/outbox, /reports)',
+      'mirrors.0.remoteDir: /etc is outside the roots of connection "partner-ftp" (/outbox, /reports)',
+    );
+    // The function's own fence: ".." resolved, "\\" refused, as they would be at run time.
+    expect(synthError((json) => (json.mirrors[0].remoteDir = "/outbox/../etc"))).toContain(
+      'mirrors.0.remoteDir: /etc is outside the roots of connection "partner-ftp" (/outbox, /reports)',
+    );
+    expect(synthError((json) => (json.mirrors[0].remoteDir = "/outbox/..\\etc"))).toContain(
+      'mirrors.0.remoteDir: path "/outbox/..\\\\etc" contains "\\"',
     );
   });
 
