@@ -18,6 +18,8 @@ export type ErrorCode =
   | "MIRROR_INCOMPLETE"
   | "FTP_NO_RESTART"
   | "RESUME_LIMIT"
+  | "DELETE_LIMIT"
+  | "EMPTY_SOURCE"
   | "S3";
 
 export abstract class Ftp2s3Error extends Error {
@@ -117,6 +119,16 @@ export class RestartRefusedError extends Ftp2s3Error {
 /** A copy was continued as many times as allowed without finishing. */
 export class ResumeLimitError extends Ftp2s3Error {
   readonly code = "RESUME_LIMIT";
+}
+
+/** A mirror would have deleted more objects than its cap allows: it deleted none. */
+export class DeleteLimitError extends Ftp2s3Error {
+  readonly code = "DELETE_LIMIT";
+}
+
+/** A mirror listed a directory as empty where the bucket holds objects: it deleted none (not asked to). */
+export class EmptySourceError extends Ftp2s3Error {
+  readonly code = "EMPTY_SOURCE";
 }
 
 /** S3 refused or failed a request (HeadObject, an upload part, CompleteMultipartUpload, ...). */

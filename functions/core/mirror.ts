@@ -1,20 +1,27 @@
 import { abortReason } from "./errors.js";
+import type { S3Location } from "./locations.js";
+import {
+  type DeleteRefusal,
+  type DeleteRules,
+  decideDeletions,
+  findExtraneous,
+  LISTED_KEYS_BOUND,
+} from "./mirror-delete.js";
 import {
   emptyManifest,
-  MANIFEST_NAME,
   type Manifest,
   type ManifestEntry,
-  parseManifest,
   provenUnchanged,
   serializeManifest,
 } from "./mirror-manifest.js";
 import {
   describeFailure,
   type MirrorRequest,
+  type PlanLimits,
   type PlannedFile,
-  pathFilter,
   planMirror,
 } from "./mirror-plan.js";
+import { DEFAULT_STATE_ROOT, legacyManifestKey, loadState, saveState, stateKeyFor } from "./mirror-state.js";
 import { DEFAULT_PART_SIZE } from "./part-size.js";
 import type { FileSource, ListedObject, ObjectSink } from "./ports.js";
 import { type CopyOptions, copyFile } from "./transfer.js";
@@ -22,13 +29,39 @@ import { type CopyOptions, copyFile } from "./transfer.js";
 /** Small files whose upload may still be finishing while their FTP session reads the next one. */
 const PENDING_COMMITS_PER_SESSION = 4;
 
-export { keyFor, type MirrorRequest, type PlannedFile, planMirror, unsafeNameReason } from "./mirror-plan.js";
+export { type DeleteRefusal, type DeleteRules, defaultMaxDelete } from "./mirror-delete.js";
+export {
+  DEFAULT_PLAN_LIMITS,
+  keyFor,
+  type MirrorRequest,
+  type PlanLimits,
+  type PlannedFile,
+  planMirror,
+  unsafeNameReason,
+} from "./mirror-plan.js";
+export {
+  assertStateOutsidePrefix,
+  DEFAULT_STATE_ROOT,
+  stateKeyFor,
+} from "./mirror-state.js";
 
 export interface MirrorRun extends MirrorRequest {
-  /** Remove objects under the prefix whose source is gone (within the include/exclude scope). */
+  /**
+   * Remove objects under the prefix whose source is gone (within the include/exclude scope), by
+   * the rules of `deleteRules`.
+   */
   deleteExtraneous: boolean;
+  /** Default: no deletion under an empty listing, and the default cap (defaultMaxDelete). */
+  deleteRules?: DeleteRules;
   /** Decide and report, write nothing. */
   dryRun: boolean;
+  /**
+   * Where the manifest lives, outside the prefix (the caller checks with assertStateOutsidePrefix).
+   * Default: stateKeyFor(DEFAULT_STATE_ROOT, keyPrefix) in the same bucket.
+   */
+  state?: S3Location;
+  /** Bounds on listing; defaults DEFAULT_PLAN_LIMITS. */
+  limits?: Partial<Omit<PlanLimits, "signal">>;
 }
 
 export interface MirrorFailure {
@@ -48,6 +81,14 @@ export interface MirrorSummary {
   /** Copies handed to the ingestion queue (fan-out). */
   enqueued: number;
   deleted: number;
+  /** The deleted keys, the first LISTED_KEYS_BOUND of them (`deleted` counts them all). */
+  deletedKeys: string[];
+  /** Set when the run deleted nothing although objects lost their source: why, and what it would have deleted. */
+  deleteRefused?: DeleteRefusal;
+  /** Objects kept because a directory above them was not seen in full. */
+  deleteHeld: number;
+  /** Directories not seen in full (the listing failed, was cut short, or a bound stopped it): nothing below them was deleted. */
+  listingFailures: { dir: string; code: string; message: string }[];
   failed: MirrorFailure[];
   bytes: number;
   durationMs: number;
@@ -67,6 +108,8 @@ export interface MirrorOptions {
   inlineBudget?: { files: number; bytes: number };
   /** True once there is no time left to start a file here: the rest goes to the queue. */
   outOfTime?: () => boolean;
+  /** After each deleted object, for the log: every deletion leaves a line. */
+  onDelete?: (key: string) => void;
   /** After each file, for logs and metrics. */
   onFile?: (event: {
     path: string;
@@ -97,22 +140,39 @@ export async function runMirror(
   const listingSource = await connect();
   let handedOver = false;
   try {
-    const plan = await planMirror(listingSource, request);
-    const manifestTarget = { bucket, key: request.keyPrefix + MANIFEST_NAME };
+    const plan = await planMirror(listingSource, request, {
+      ...request.limits,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     const sourceUrl = listingSource.urlOf(request.remoteDir);
-    const [objects, manifestText] = await Promise.all([
+    const legacy = { bucket, key: legacyManifestKey(request.keyPrefix) };
+    const [objects, state] = await Promise.all([
       // A mirror that stays in its directory has no business with the keys of subdirectories.
       sink.list(bucket, request.keyPrefix, { recursive: request.recursive }),
-      sink.readText(manifestTarget),
+      loadState(
+        sink,
+        request.state ?? { bucket, key: stateKeyFor(DEFAULT_STATE_ROOT, request.keyPrefix) },
+        legacy,
+        sourceUrl,
+      ),
     ]);
-    const manifest = parseManifest(manifestText, sourceUrl);
+    const { manifest } = state;
     const listed = new Map(objects.map((o) => [o.key, o]));
 
     const unchanged = new Set(
       plan.files.filter((f) => provenUnchanged(f, manifest.entries[f.relativePath], listed.get(f.key))),
     );
     const candidates = plan.files.filter((f) => !unchanged.has(f));
-    const extraneous = findExtraneous(objects, new Set(plan.files.map((f) => f.key)), request);
+    const deletion = decideDeletions(
+      findExtraneous(objects, new Set(plan.files.map((f) => f.key)), request),
+      {
+        keyPrefix: request.keyPrefix,
+        unlisted: plan.unlisted,
+        empty: plan.empty,
+        objectCount: objects.filter((o) => o.key !== legacy.key).length,
+      },
+      request.deleteRules ?? { allowEmptySource: false, maxDelete: undefined },
+    );
     const summary: MirrorSummary = {
       remoteDir: request.remoteDir,
       listed: plan.listed,
@@ -122,17 +182,17 @@ export async function runMirror(
       unchanged: unchanged.size,
       enqueued: 0,
       deleted: 0,
-      failed: plan.unlisted.map((u) => ({
-        path: u.path,
-        code: u.code,
-        message: `listing failed: ${u.message}`,
-      })),
+      deletedKeys: [],
+      deleteHeld: request.deleteExtraneous ? deletion.held : 0,
+      listingFailures: plan.unlisted.map((u) => ({ dir: u.path, code: u.code, message: u.message })),
+      failed: plan.unlisted.map((u) => ({ path: u.path, code: u.code, message: u.message })),
       bytes: 0,
       durationMs: 0,
     };
+    if (request.deleteExtraneous && deletion.refused) summary.deleteRefused = deletion.refused;
     if (request.dryRun) {
       summary.wouldCopy = candidates.map((f) => f.key);
-      summary.wouldDelete = extraneous;
+      summary.wouldDelete = deletion.refused ? [] : deletion.keys;
       summary.durationMs = Math.round(now() - startedAt);
       return { ...summary, skippedEntries: plan.skipped };
     }
@@ -156,14 +216,12 @@ export async function runMirror(
       next,
     );
     await enqueueAll([...overflow, ...later], options, summary);
-    if (request.deleteExtraneous && extraneous.length > 0) {
-      const refused = await sink.delete(bucket, extraneous);
-      summary.deleted = extraneous.length - refused.length;
-      for (const r of refused)
-        summary.failed.push({ path: r.key, code: "S3", message: `delete failed: ${r.message}` });
+    // An interrupted run stops: it deletes nothing, though its plan is whole.
+    if (request.deleteExtraneous && deletion.keys.length > 0 && !options.signal?.aborted) {
+      await deleteAll(sink, bucket, deletion.keys, options, summary);
     }
-    const nextText = serializeManifest(next);
-    if (nextText !== manifestText) await writeManifest(sink, manifestTarget, nextText, options);
+    // Files committed before an interrupt are recorded too, so the rerun skips them.
+    await saveState(sink, state, serializeManifest(next), options.copy.onWarning);
     summary.durationMs = Math.round(now() - startedAt);
     return { ...summary, skippedEntries: plan.skipped };
   } finally {
@@ -171,20 +229,34 @@ export async function runMirror(
   }
 }
 
-/**
- * Objects under the prefix that no listed file maps to anymore, within the mirror's scope: the
- * include/exclude globs, and no subdirectories when the mirror is not recursive.
- */
-function findExtraneous(objects: ListedObject[], planned: Set<string>, request: MirrorRun): string[] {
-  const wanted = pathFilter(request);
-  return objects
-    .map((o) => o.key)
-    .filter((key) => {
-      const relative = key.slice(request.keyPrefix.length);
-      if (planned.has(key) || relative === MANIFEST_NAME) return false;
-      if (!request.recursive && relative.includes("/")) return false;
-      return wanted(relative);
+async function deleteAll(
+  sink: ObjectSink,
+  bucket: string,
+  keys: string[],
+  options: MirrorOptions,
+  summary: MirrorSummary,
+): Promise<void> {
+  let refused: { key: string; message: string }[];
+  try {
+    refused = await sink.delete(bucket, keys);
+  } catch (error) {
+    const failure = describeFailure(error);
+    summary.failed.push({
+      path: `s3://${bucket}/${keys[0]}`,
+      code: failure.code,
+      message: `delete failed: ${failure.message}`,
     });
+    return;
+  }
+  const notDeleted = new Set(refused.map((r) => r.key));
+  for (const key of keys) {
+    if (notDeleted.has(key)) continue;
+    summary.deleted += 1;
+    if (summary.deletedKeys.length < LISTED_KEYS_BOUND) summary.deletedKeys.push(key);
+    options.onDelete?.(key);
+  }
+  for (const r of refused)
+    summary.failed.push({ path: r.key, code: "S3", message: `delete failed: ${r.message}` });
 }
 
 /** The copies this invocation makes itself, and those beyond the budget, for the queue. Checks cost no budget. */
@@ -372,21 +444,5 @@ async function enqueueAll(
     } catch (error) {
       summary.failed.push({ path: file.path, ...describeFailure(error) });
     }
-  }
-}
-
-async function writeManifest(
-  sink: ObjectSink,
-  target: { bucket: string; key: string },
-  text: string,
-  options: MirrorOptions,
-): Promise<void> {
-  try {
-    await sink.writeText(target, text);
-  } catch (error) {
-    // The copies stand; without a manifest the next run checks each file against its object instead.
-    options.copy.onWarning?.("could not write the mirror manifest", {
-      reason: describeFailure(error).message,
-    });
   }
 }
