@@ -237,3 +237,67 @@ describe("a single file is not a directory", () => {
     expect(keys(s3)).toContain("in/x");
   });
 });
+
+describe("the mirror's state lives outside the prefix", () => {
+  it("moves an old manifest from the prefix to the state key: nothing recopied, and only that key deleted", async () => {
+    // Arrange: a tree mirrored by an older release, its manifest beside the files.
+    const s3 = new MemoryS3();
+    const source = scriptedSource({ "/data": [file("a.csv"), file("b.csv")] });
+    await mirror(source, s3, run({ deleteExtraneous: false }));
+    const manifest = s3.objects.get(".ftp2s3-state/in/manifest.json")?.bytes as Buffer;
+    s3.objects.delete(".ftp2s3-state/in/manifest.json");
+    s3.seed("in/.ftp2s3-manifest.json", manifest);
+
+    // Act
+    const { summary, deleted } = await mirror(source, s3, run());
+
+    // Assert
+    expect(summary).toMatchObject({ copied: 0, unchanged: 2, deleted: 0 });
+    expect(deleted).toEqual([]);
+    expect(keys(s3)).toEqual([".ftp2s3-state/in/manifest.json", "in/a.csv", "in/b.csv"]);
+    expect(s3.sent("DeleteObjects").map((r) => r.key)).toEqual(["in/.ftp2s3-manifest.json"]);
+  });
+
+  it("refuses a state key inside the mirrored prefix, and a prefix inside the state root", async () => {
+    const { assertStateOutsidePrefix } = await import("../../functions/core/mirror.js");
+
+    expect(() => assertStateOutsidePrefix({ bucket: "b", key: "in/state.json" }, "b", "in/")).toThrow(
+      /lies inside the mirrored prefix s3:\/\/b\/in\//,
+    );
+    expect(() => assertStateOutsidePrefix({ bucket: "b", key: ".s/m.json" }, "b", "")).toThrow(
+      /another bucket/,
+    );
+    expect(() =>
+      assertStateOutsidePrefix(
+        { bucket: "b", key: ".ftp2s3-state/.ftp2s3-state/x/m" },
+        "b",
+        ".ftp2s3-state/x/",
+        ".ftp2s3-state/",
+      ),
+    ).toThrow(/inside the mirror state prefix/);
+    expect(() => assertStateOutsidePrefix({ bucket: "other", key: "m.json" }, "b", "")).not.toThrow();
+  });
+
+  it("records the files committed before an interrupt, so the rerun skips them, and deletes nothing", async () => {
+    const s3 = new MemoryS3();
+    s3.seed("in/gone.csv", Buffer.from("g"));
+    const stop = new AbortController();
+    const source = scriptedSource({ "/data": [file("a.csv"), file("b.csv"), file("c.csv")] });
+    const summary = await runMirror(async () => source, s3, "b", run(), {
+      copy: { tagWithSha256: false },
+      concurrency: 1,
+      signal: stop.signal,
+      onFile: (event) => {
+        if (event.outcome === "copied") stop.abort(new TransferAbortedError("interrupted (SIGINT)"));
+      },
+    });
+
+    // Small files overlap (the next RETR starts while S3 stores the last): one or two got in.
+    expect(summary.copied).toBeGreaterThanOrEqual(1);
+    expect(summary.copied).toBeLessThan(3);
+    expect(summary).toMatchObject({ deleted: 0 });
+    expect(keys(s3)).toContain("in/gone.csv");
+    const rerun = await mirror(source, s3, run({ deleteExtraneous: false }));
+    expect(rerun.summary).toMatchObject({ unchanged: summary.copied, copied: 3 - summary.copied });
+  });
+});
