@@ -3,7 +3,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runInProcess } from "../support/cli.js";
 import { type EmbeddedS3Server, startS3rver } from "../support/embedded-s3.js";
 import {
   type CommandContext,
@@ -14,20 +16,32 @@ import {
 import { objectExists, randomFile, readObject } from "../support/objects.js";
 
 const mainScript = fileURLToPath(new URL("../../functions/cli/main.ts", import.meta.url));
-const files: Record<string, Buffer> = { "/out/a.csv": randomFile(300), "/out/b.csv": randomFile(400) };
+const files: Record<string, Buffer> = {
+  "/out/a.csv": randomFile(300),
+  "/out/b.csv": randomFile(400),
+  "/tree/ok.csv": randomFile(200),
+};
 
-/** A Unix LIST: of /out both files, of a file path the file alone (as most servers answer). */
+/**
+ * A Unix LIST: of a directory its files, of a file path the file alone (as most servers answer);
+ * /tree holds a directory whose LIST fails with 450.
+ */
 async function list(ctx: CommandContext & { dataSocket(): Promise<import("node:net").Socket> }) {
   const path = ctx.arg.replace(/^-a\s*/, "") || "/out";
+  if (path === "/tree/locked") {
+    ctx.reply("450 /tree/locked: temporarily unavailable");
+    return;
+  }
+  const dirs = path === "/tree" ? ["drwxr-xr-x   2 ftp ftp 4096 Jan 02 03:04 locked\r\n"] : [];
   const names = Object.keys(files)
     .filter((p) => p === path || p.startsWith(`${path}/`))
     .map((p) => p.slice(p.lastIndexOf("/") + 1));
   ctx.reply("150 Here comes the listing");
   const data = await ctx.dataSocket();
   const lines = names.map(
-    (n) => `-rw-r--r--   1 ftp ftp ${files[`/out/${n}`]?.length} Jan 02 03:04 ${n}\r\n`,
+    (n) => `-rw-r--r--   1 ftp ftp ${files[`${path}/${n}`]?.length ?? 300} Jan 02 03:04 ${n}\r\n`,
   );
-  await new Promise<void>((resolve) => data.end(lines.join(""), () => resolve()));
+  await new Promise<void>((resolve) => data.end([...dirs, ...lines].join(""), () => resolve()));
   ctx.reply("226 Listing sent");
 }
 
@@ -105,6 +119,36 @@ describe("ftp2s3 mirror as a process", () => {
       (await readObject(s3.client(), "proc", ".ftp2s3-state/in/manifest.json")).toString(),
     );
     expect(Object.keys(state.entries)).toEqual(["a.csv"]);
+  });
+
+  it("keeps the objects below a directory whose LIST failed (450), deletes the rest, names it and exits 1", async () => {
+    for (const key of ["tree/locked/kept.csv", "tree/gone.csv"]) {
+      await s3.client().send(new PutObjectCommand({ Bucket: "proc", Key: key, Body: "old" }));
+    }
+
+    const run = await runInProcess(
+      [
+        "mirror",
+        `ftp://u@127.0.0.1:${ftp.port}/tree`,
+        "s3://proc/tree/",
+        "--no-tag",
+        "--recursive",
+        "--delete",
+      ],
+      env,
+    );
+
+    expect(run.exitCode).toBe(1);
+    expect(run.result).toMatchObject({
+      copied: 1,
+      deleted: 1,
+      deletedKeys: ["tree/gone.csv"],
+      deleteHeld: 1,
+      listingFailures: [{ dir: "/tree/locked", code: "FTP_REPLY" }],
+    });
+    expect(run.stderr).toContain(`{"event":"deleted","bucket":"proc","key":"tree/gone.csv"}`);
+    expect(await objectExists(s3.client(), "proc", "tree/locked/kept.csv")).toBe(true);
+    expect(await objectExists(s3.client(), "proc", "tree/gone.csv")).toBe(false);
   });
 
   it("refuses a file given as the directory with exit 2 and one line, writing nothing", async () => {
