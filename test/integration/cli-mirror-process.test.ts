@@ -151,6 +151,21 @@ describe("ftp2s3 mirror as a process", () => {
     expect(await objectExists(s3.client(), "proc", "tree/gone.csv")).toBe(false);
   });
 
+  it("refuses a state key inside the mirrored prefix before connecting (exit 2)", async () => {
+    const commandsBefore = ftp.commands.length;
+
+    const run = await runInProcess(
+      ["mirror", `ftp://u@127.0.0.1:${ftp.port}/out`, "s3://proc/in/", "--state-key", "in/state.json"],
+      env,
+    );
+
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(
+      /^ftp2s3: INVALID_INPUT: the mirror state s3:\/\/proc\/in\/state\.json lies inside the mirrored prefix/,
+    );
+    expect(ftp.commands.length).toBe(commandsBefore);
+  });
+
   it("refuses a file given as the directory with exit 2 and one line, writing nothing", async () => {
     const run = await runUntil(
       ["mirror", `ftp://u@127.0.0.1:${ftp.port}/out/a.csv`, "s3://proc/single/", "--no-tag"],
