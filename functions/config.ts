@@ -86,6 +86,8 @@ export const configSchema = z
     bucket: z.string().min(3),
     /** Every key starts with this prefix ("" or ending in "/"). */
     prefix: keyPrefix.default(""),
+    /** Where mirrors keep their manifests, one per prefix, outside the mirrored keys. */
+    statePrefix: keyPrefix.default("ftp2s3-state/"),
     /** The ingestion queue; needed for `async: true` API calls. */
     queueUrl: z.url().optional(),
     /** Named FTP connections. */

@@ -71,6 +71,10 @@ const mirrorSchema = z
     recursive: z.boolean().optional(),
     /** Delete objects whose source file is gone (grants s3:DeleteObject under the prefix). Default false. */
     deleteExtraneous: z.boolean().optional(),
+    /** Above this many deletions a run deletes none and fails. Default: 100 or a tenth of the prefix's objects. */
+    maxDelete: z.number().int().nonnegative().optional(),
+    /** Let an empty listing delete what lies below it. Default false. */
+    allowEmptySource: z.boolean().optional(),
   })
   .strict();
 

@@ -1,11 +1,18 @@
-import { InvalidInputError } from "../core/errors.js";
-import { parseFtpUrl, parseS3Url } from "../core/locations.js";
-import { runMirror } from "../core/mirror.js";
+import { DeleteLimitError, EmptySourceError, InvalidInputError } from "../core/errors.js";
+import { assertValidKey, parseFtpUrl, parseS3Url, type S3Location } from "../core/locations.js";
+import {
+  assertStateOutsidePrefix,
+  DEFAULT_STATE_ROOT,
+  type MirrorSummary,
+  runMirror,
+  stateKeyFor,
+} from "../core/mirror.js";
 import { normaliseRemotePath } from "../core/paths.js";
 import {
   type CliIo,
   type CommonOptions,
   EXIT_FAILED,
+  EXIT_INTERRUPTED,
   EXIT_OK,
   reportFailure,
   setUp,
@@ -20,11 +27,19 @@ export interface MirrorCommandOptions extends CommonOptions {
   concurrency: number;
   delete: boolean;
   dryRun: boolean;
+  /** Most objects one run may delete; undefined: the default cap. */
+  maxDelete?: number;
+  allowEmptySource: boolean;
+  /** A key in the target bucket, or s3://bucket/key. */
+  stateKey?: string;
+  maxDepth?: number;
+  maxEntries?: number;
 }
 
 /**
  * ftp2s3 mirror <ftp-url-dir> <s3-url-prefix>: every file below the directory to the same relative
- * key below the prefix, skipping files stored unchanged. Exit 1 when any file failed.
+ * key below the prefix, skipping files stored unchanged. Exit 1 when any file failed, a directory
+ * could not be listed, or deletion was refused; 130 when interrupted.
  */
 export async function mirrorCommand(ftpUrl: string, s3Url: string, options: MirrorCommandOptions, io: CliIo) {
   try {
@@ -34,6 +49,13 @@ export async function mirrorCommand(ftpUrl: string, s3Url: string, options: Mirr
     const keyPrefix = s3.key === "" || s3.key.endsWith("/") ? s3.key : `${s3.key}/`;
     if (keyPrefix.startsWith("/"))
       throw new InvalidInputError(`the S3 prefix ${JSON.stringify(keyPrefix)} starts with "/"`);
+    const state = stateLocation(options.stateKey, s3.bucket, keyPrefix);
+    assertStateOutsidePrefix(
+      state,
+      s3.bucket,
+      keyPrefix,
+      options.stateKey === undefined ? DEFAULT_STATE_ROOT : undefined,
+    );
     const setup = await setUp(location, options, io);
     const printFile = filePrinter(setup.progressMode, io);
     const summary = await runMirror(
@@ -47,7 +69,13 @@ export async function mirrorCommand(ftpUrl: string, s3Url: string, options: Mirr
         exclude: options.exclude,
         recursive: options.recursive,
         deleteExtraneous: options.delete,
+        deleteRules: { allowEmptySource: options.allowEmptySource, maxDelete: options.maxDelete },
         dryRun: options.dryRun,
+        state,
+        limits: {
+          ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }),
+          ...(options.maxEntries === undefined ? {} : { maxEntries: options.maxEntries }),
+        },
       },
       {
         copy: {
@@ -60,15 +88,65 @@ export async function mirrorCommand(ftpUrl: string, s3Url: string, options: Mirr
         concurrency: options.concurrency,
         ...(io.signal === undefined ? {} : { signal: io.signal }),
         onFile: printFile,
+        // A deletion is no progress report: it is logged whatever --progress says.
+        onDelete: (key) =>
+          io.stderr.write(
+            setup.progressMode === "json"
+              ? `${JSON.stringify({ event: "deleted", bucket: s3.bucket, key })}\n`
+              : `deleted s3://${s3.bucket}/${key}\n`,
+          ),
       },
     );
     const { skippedEntries: _skipped, ...result } = summary;
     io.stdout.write(`${JSON.stringify(result)}\n`);
-    const stopped = stopStatus(io, "the copies under way were aborted; run the mirror again to finish");
-    return stopped ?? (summary.failed.length > 0 ? EXIT_FAILED : EXIT_OK);
+    return exitStatus(summary, io);
   } catch (error) {
     return reportFailure(error, io);
   }
+}
+
+/** The state object: the one named (a key in the bucket, or an s3:// URL), else one per prefix. */
+function stateLocation(given: string | undefined, bucket: string, keyPrefix: string): S3Location {
+  if (given === undefined) return { bucket, key: stateKeyFor(DEFAULT_STATE_ROOT, keyPrefix) };
+  if (given.startsWith("s3://")) {
+    const url = parseS3Url(given);
+    if (url.key === "" || url.key.endsWith("/"))
+      throw new InvalidInputError(`--state-key ${given} names no object (it ends with "/")`);
+    assertValidKey(url.key);
+    return url;
+  }
+  if (given === "" || given.startsWith("/") || given.endsWith("/"))
+    throw new InvalidInputError(`--state-key ${JSON.stringify(given)} is not an object key`);
+  assertValidKey(given);
+  return { bucket, key: given };
+}
+
+function exitStatus(summary: MirrorSummary, io: CliIo): number {
+  const recorded = `${summary.copied} files copied and recorded (a rerun skips them), nothing deleted`;
+  const stopped = stopStatus(io, recorded);
+  if (stopped !== undefined) return stopped;
+  if (io.signal?.aborted) {
+    io.stderr.write(`ftp2s3: interrupted: ${recorded}\n`);
+    return EXIT_INTERRUPTED;
+  }
+  const refused = summary.deleteRefused;
+  if (refused !== undefined) {
+    const error =
+      refused.reason === "DELETE_LIMIT"
+        ? new DeleteLimitError(refused.message)
+        : new EmptySourceError(refused.message);
+    io.stderr.write(`ftp2s3: ${error.code}: ${error.message}\n`);
+    return EXIT_FAILED;
+  }
+  if (summary.listingFailures.length > 0) {
+    io.stderr.write(
+      `ftp2s3: ${summary.listingFailures.length} directories not seen in full (nothing below them was deleted): ${summary.listingFailures
+        .slice(0, 3)
+        .map((f) => `${f.dir} (${f.code})`)
+        .join(", ")}\n`,
+    );
+  }
+  return summary.failed.length > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
 type FileEvent = Parameters<NonNullable<Parameters<typeof runMirror>[4]["onFile"]>>[0];

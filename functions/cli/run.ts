@@ -1,4 +1,4 @@
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
 import {
   addCommonOptions,
   type CliIo,
@@ -97,6 +97,30 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       .option("--recursive", "descend into subdirectories", false)
       .option("--concurrency <n>", "FTP sessions at once", positiveInteger, 4)
       .option("--delete", "delete objects below the prefix whose source file is gone", false)
+      .option(
+        "--max-delete <n>",
+        "with --delete: above this many deletions the run deletes none and exits 1 (default: 100 or a tenth of the prefix's objects, whichever is larger)",
+        wholeNumber,
+      )
+      .option(
+        "--allow-empty-source",
+        "with --delete: an empty listing may delete what lies below it (by default it deletes nothing)",
+        false,
+      )
+      .option(
+        "--state-key <key>",
+        "where the mirror's manifest lives: a key in the bucket or s3://bucket/key, outside the prefix (default .ftp2s3-state/<prefix>manifest.json)",
+      )
+      .option(
+        "--max-depth <n>",
+        "list at most this many levels below the directory (default 32)",
+        positiveInteger,
+      )
+      .option(
+        "--max-entries <n>",
+        "list at most this many entries in one run (default 250000); the rest counts as not listed",
+        positiveInteger,
+      )
       .option("--dry-run", "say what would be copied and deleted, change nothing", false),
   ).action(async (ftpUrl: string, s3Url: string, options: MirrorCommandOptions) => {
     exitCode = await mirrorCommand(ftpUrl, s3Url, options, io);
@@ -112,6 +136,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     throw error;
   }
+}
+
+function wholeNumber(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n))
+    throw new InvalidArgumentError("expected a whole number of 0 or more");
+  return n;
 }
 
 function collect(value: string, previous: string[]): string[] {

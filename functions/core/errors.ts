@@ -20,6 +20,8 @@ export type ErrorCode =
   | "FTP_NO_RESTART"
   | "RESUME_LIMIT"
   | "TOO_LARGE"
+  | "DELETE_LIMIT"
+  | "EMPTY_SOURCE"
   | "S3";
 
 export abstract class Ftp2s3Error extends Error {
@@ -146,6 +148,16 @@ export class ResumeLimitError extends Ftp2s3Error {
  */
 export class FileTooLargeError extends Ftp2s3Error {
   readonly code = "TOO_LARGE";
+}
+
+/** A mirror would have deleted more objects than its cap allows: it deleted none. */
+export class DeleteLimitError extends Ftp2s3Error {
+  readonly code = "DELETE_LIMIT";
+}
+
+/** A mirror listed a directory as empty where the bucket holds objects: it deleted none (not asked to). */
+export class EmptySourceError extends Ftp2s3Error {
+  readonly code = "EMPTY_SOURCE";
 }
 
 /** S3 refused or failed a request (HeadObject, an upload part, CompleteMultipartUpload, ...). */

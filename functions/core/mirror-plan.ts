@@ -1,8 +1,9 @@
+import { posix } from "node:path";
 import picomatch from "picomatch";
-import { Ftp2s3Error } from "./errors.js";
+import { abortReason, Ftp2s3Error, InvalidInputError } from "./errors.js";
 import { assertValidKey } from "./locations.js";
 import { MANIFEST_NAME, versionOf } from "./mirror-manifest.js";
-import type { FileSource } from "./ports.js";
+import type { FileSource, RemoteEntry } from "./ports.js";
 
 export interface MirrorRequest {
   /** Normalised absolute directory on the server. */
@@ -47,8 +48,10 @@ export interface MirrorPlan {
   excluded: number;
   /** Entries not copied, with why: directories without `recursive`, links, devices, unsafe names. */
   skipped: { path: string; reason: string }[];
-  /** Subdirectories whose listing failed. */
-  unlisted: { path: string; code: string; message: string }[];
+  /** Directories not seen in full: the listing failed, was cut short, or a bound stopped it. */
+  unlisted: UnlistedDirectory[];
+  /** Directories (relative to remoteDir, "" for itself) whose listing came back empty. */
+  empty: string[];
 }
 
 /**
@@ -77,33 +80,113 @@ function childPath(dir: string, name: string): string {
   return dir === "/" ? `/${name}` : `${dir}/${name}`;
 }
 
-/** Lists the directory (and, when recursive, its subdirectories) and decides what to copy where. */
-export async function planMirror(source: FileSource, request: MirrorRequest): Promise<MirrorPlan> {
+/** Bounds on what one run lists: a server controls its listings, and may make them endless. */
+export interface PlanLimits {
+  /** Directory levels below the mirrored directory that are listed; deeper ones count as unlisted. */
+  maxDepth: number;
+  /** Listing entries one run takes in; past it the run stops listing and the rest counts as unlisted. */
+  maxEntries: number;
+  /** Once it fires, no further listing is requested and planning rejects with its reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Defaults of the listing bounds. Measured: a planned entry costs about 520 bytes of heap, so
+ * 250,000 entries hold about 200 MiB of RSS while planning (1,000,000: 600 MiB, too close to the
+ * function's 1 GiB once the bucket listing is added).
+ */
+export const DEFAULT_PLAN_LIMITS: PlanLimits = { maxDepth: 32, maxEntries: 250_000 };
+
+/** A directory the run could not see in full: nothing below it is deleted. */
+export interface UnlistedDirectory {
+  path: string;
+  /** Path below remoteDir ("" for remoteDir itself). */
+  relative: string;
+  code: string;
+  message: string;
+}
+
+interface PendingDirectory {
+  dir: string;
+  relative: string;
+  depth: number;
+}
+
+/**
+ * Lists the directory (and, when recursive, its subdirectories) and decides what to copy where.
+ * A subdirectory that fails to list, or that a bound stops (loop, depth, entry count), is recorded
+ * in `unlisted`; the mirrored directory itself failing rejects (there is nothing to mirror).
+ */
+export async function planMirror(
+  source: FileSource,
+  request: MirrorRequest,
+  limits: Partial<PlanLimits> = {},
+): Promise<MirrorPlan> {
+  const { maxDepth, maxEntries, signal } = { ...DEFAULT_PLAN_LIMITS, ...limits };
   const wanted = pathFilter(request);
-  const plan: MirrorPlan = { files: [], listed: 0, excluded: 0, skipped: [], unlisted: [] };
-  const pending: { dir: string; relative: string }[] = [{ dir: request.remoteDir, relative: "" }];
-  while (pending.length > 0) {
-    const { dir, relative } = pending.shift() as { dir: string; relative: string };
-    let entries: Awaited<ReturnType<FileSource["list"]>>;
-    try {
-      entries = await source.list(dir);
-    } catch (error) {
-      if (dir === request.remoteDir) throw error; // nothing to mirror at all
-      plan.unlisted.push({ path: dir, ...describeFailure(error) });
+  const plan: MirrorPlan = { files: [], listed: 0, excluded: 0, skipped: [], unlisted: [], empty: [] };
+  const seenPaths = new Set<string>([request.remoteDir]);
+  const seenUnique = new Set<string>();
+  const pending: PendingDirectory[] = [{ dir: request.remoteDir, relative: "", depth: 0 }];
+  const unlisted = (at: PendingDirectory, code: string, message: string) =>
+    plan.unlisted.push({ path: at.dir, relative: at.relative, code, message });
+
+  for (let next = pending.shift(); next !== undefined; next = pending.shift()) {
+    const at = next;
+    if (plan.listed >= maxEntries) {
+      unlisted(at, "ENTRY_LIMIT", `not listed: the run reached its limit of ${maxEntries} entries`);
       continue;
+    }
+    let entries: RemoteEntry[];
+    try {
+      entries = await listUnlessAborted(source, at.dir, signal);
+    } catch (error) {
+      if (signal?.aborted) throw abortReason(signal);
+      if (at.relative === "") throw await explainRootFailure(source, request.remoteDir, error);
+      const failure = describeFailure(error);
+      unlisted(at, failure.code, `listing failed: ${failure.message}`);
+      continue;
+    }
+    if (at.relative === "") await refuseSingleFile(source, request.remoteDir, entries, signal);
+    if (entries.length === 0) plan.empty.push(at.relative);
+    const room = maxEntries - plan.listed;
+    if (entries.length > room) {
+      unlisted(
+        at,
+        "ENTRY_LIMIT",
+        `listing cut short: the run reached its limit of ${maxEntries} entries (maxEntries) in this directory`,
+      );
+      entries = entries.slice(0, room);
+      for (const rest of pending.splice(0)) {
+        unlisted(rest, "ENTRY_LIMIT", `not listed: the run reached its limit of ${maxEntries} entries`);
+      }
     }
     for (const entry of entries) {
       plan.listed += 1;
       const unsafe = unsafeNameReason(entry.name);
       if (unsafe !== undefined) {
-        plan.skipped.push({ path: `${dir} (listing)`, reason: unsafe });
+        plan.skipped.push({ path: `${at.dir} (listing)`, reason: unsafe });
         continue;
       }
-      const path = childPath(dir, entry.name);
-      const relativePath = relative === "" ? entry.name : `${relative}/${entry.name}`;
+      const path = childPath(at.dir, entry.name);
+      const relativePath = at.relative === "" ? entry.name : `${at.relative}/${entry.name}`;
       if (entry.kind === "directory") {
-        if (request.recursive) pending.push({ dir: path, relative: relativePath });
-        else plan.skipped.push({ path, reason: "a directory (recursive is off)" });
+        if (!request.recursive) {
+          plan.skipped.push({ path, reason: "a directory (recursive is off)" });
+          continue;
+        }
+        const child = { dir: path, relative: relativePath, depth: at.depth + 1 };
+        if (seenPaths.has(path) || (entry.unique !== undefined && seenUnique.has(entry.unique))) {
+          unlisted(child, "LISTING_LOOP", "not listed: the server showed this directory twice (a loop)");
+        } else if (child.depth > maxDepth) {
+          unlisted(child, "DEPTH_LIMIT", `not listed: deeper than ${maxDepth} levels (maxDepth)`);
+        } else if (plan.listed >= maxEntries) {
+          unlisted(child, "ENTRY_LIMIT", `not listed: the run reached its limit of ${maxEntries} entries`);
+        } else {
+          seenPaths.add(path);
+          if (entry.unique !== undefined) seenUnique.add(entry.unique);
+          pending.push(child);
+        }
       } else if (entry.kind === "other") {
         plan.skipped.push({ path, reason: "not a regular file (a link or a special file)" });
       } else if (!wanted(relativePath)) {
@@ -126,6 +209,63 @@ export async function planMirror(source: FileSource, request: MirrorRequest): Pr
     }
   }
   return plan;
+}
+
+/**
+ * One LIST, never started once the signal fired, and given up on (rejecting with the signal's
+ * reason) when it fires meanwhile: the caller then closes the session, which ends the request.
+ */
+function listUnlessAborted(source: FileSource, dir: string, signal: AbortSignal | undefined) {
+  if (signal === undefined) return source.list(dir);
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<RemoteEntry[]>((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    source.list(dir).then(
+      (entries) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(entries);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** True when the parent's listing shows `path` as a file (one more LIST, only in doubtful cases). */
+async function listedAsFile(source: FileSource, path: string): Promise<boolean> {
+  const parent = posix.dirname(path);
+  const name = posix.basename(path);
+  if (path === "/" || name === "") return false;
+  const entries = await source.list(parent);
+  return entries.some((e) => e.name === name && e.kind === "file");
+}
+
+function notADirectory(source: FileSource, path: string): InvalidInputError {
+  return new InvalidInputError(
+    `${source.urlOf(path)} is a file, not a directory: mirror copies directories (copy one file with ftp2s3 <ftp-url> <s3-url>)`,
+  );
+}
+
+/** Many servers answer LIST of a file with that file alone: a mirror of it would be a mirror of nothing. */
+async function refuseSingleFile(
+  source: FileSource,
+  path: string,
+  entries: RemoteEntry[],
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const only = entries.length === 1 ? entries[0] : undefined;
+  if (only?.kind !== "file" || (only.name !== posix.basename(path) && only.name !== path)) return;
+  if (signal?.aborted) throw abortReason(signal);
+  if (await listedAsFile(source, path).catch(() => false)) throw notADirectory(source, path);
+}
+
+/** The mirrored directory could not be listed: say so plainly when it is a file. */
+async function explainRootFailure(source: FileSource, path: string, error: unknown): Promise<unknown> {
+  const isFile = await listedAsFile(source, path).catch(() => false);
+  return isFile ? notADirectory(source, path) : error;
 }
 
 export function describeFailure(error: unknown): { code: string; message: string } {

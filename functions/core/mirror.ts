@@ -1,34 +1,57 @@
-import { abortReason } from "./errors.js";
+import type { S3Location } from "./locations.js";
+import { copyAll, enqueueAll, splitByBudget } from "./mirror-copy.js";
 import {
-  emptyManifest,
-  MANIFEST_NAME,
-  type Manifest,
-  type ManifestEntry,
-  parseManifest,
-  provenUnchanged,
-  serializeManifest,
-} from "./mirror-manifest.js";
+  type DeleteRefusal,
+  type DeleteRules,
+  decideDeletions,
+  findExtraneous,
+  LISTED_KEYS_BOUND,
+} from "./mirror-delete.js";
+import { emptyManifest, type ManifestEntry, provenUnchanged, serializeManifest } from "./mirror-manifest.js";
 import {
   describeFailure,
   type MirrorRequest,
+  type PlanLimits,
   type PlannedFile,
-  pathFilter,
   planMirror,
 } from "./mirror-plan.js";
-import { DEFAULT_PART_SIZE } from "./part-size.js";
-import type { FileSource, ListedObject, ObjectSink } from "./ports.js";
-import { type CopyOptions, copyFile, defaultCopyOptions } from "./transfer.js";
+import { DEFAULT_STATE_ROOT, legacyManifestKey, loadState, saveState, stateKeyFor } from "./mirror-state.js";
+import type { FileSource, ObjectSink } from "./ports.js";
+import type { CopyOptions } from "./transfer.js";
 
-/** Small files whose upload may still be finishing while their FTP session reads the next one. */
-const PENDING_COMMITS_PER_SESSION = 4;
-
-export { keyFor, type MirrorRequest, type PlannedFile, planMirror, unsafeNameReason } from "./mirror-plan.js";
+export { type DeleteRefusal, type DeleteRules, defaultMaxDelete } from "./mirror-delete.js";
+export {
+  DEFAULT_PLAN_LIMITS,
+  keyFor,
+  type MirrorRequest,
+  type PlanLimits,
+  type PlannedFile,
+  planMirror,
+  unsafeNameReason,
+} from "./mirror-plan.js";
+export {
+  assertStateOutsidePrefix,
+  DEFAULT_STATE_ROOT,
+  stateKeyFor,
+} from "./mirror-state.js";
 
 export interface MirrorRun extends MirrorRequest {
-  /** Remove objects under the prefix whose source is gone (within the include/exclude scope). */
+  /**
+   * Remove objects under the prefix whose source is gone (within the include/exclude scope), by
+   * the rules of `deleteRules`.
+   */
   deleteExtraneous: boolean;
+  /** Default: no deletion under an empty listing, and the default cap (defaultMaxDelete). */
+  deleteRules?: DeleteRules;
   /** Decide and report, write nothing. */
   dryRun: boolean;
+  /**
+   * Where the manifest lives, outside the prefix (the caller checks with assertStateOutsidePrefix).
+   * Default: stateKeyFor(DEFAULT_STATE_ROOT, keyPrefix) in the same bucket.
+   */
+  state?: S3Location;
+  /** Bounds on listing; defaults DEFAULT_PLAN_LIMITS. */
+  limits?: Partial<Omit<PlanLimits, "signal">>;
 }
 
 export interface MirrorFailure {
@@ -48,6 +71,14 @@ export interface MirrorSummary {
   /** Copies handed to the ingestion queue (fan-out). */
   enqueued: number;
   deleted: number;
+  /** The deleted keys, the first LISTED_KEYS_BOUND of them (`deleted` counts them all). */
+  deletedKeys: string[];
+  /** Set when the run deleted nothing although objects lost their source: why, and what it would have deleted. */
+  deleteRefused?: DeleteRefusal;
+  /** Objects kept because a directory above them was not seen in full. */
+  deleteHeld: number;
+  /** Directories not seen in full (the listing failed, was cut short, or a bound stopped it): nothing below them was deleted. */
+  listingFailures: { dir: string; code: string; message: string }[];
   failed: MirrorFailure[];
   bytes: number;
   durationMs: number;
@@ -67,6 +98,8 @@ export interface MirrorOptions {
   inlineBudget?: { files: number; bytes: number };
   /** True once there is no time left to start a file here: the rest goes to the queue. */
   outOfTime?: () => boolean;
+  /** After each deleted object, for the log: every deletion leaves a line. */
+  onDelete?: (key: string) => void;
   /** After each file, for logs and metrics. */
   onFile?: (event: {
     path: string;
@@ -83,7 +116,8 @@ export interface MirrorOptions {
  * Mirrors a directory into keys under a prefix: lists the source and the bucket, skips what the
  * manifest proves unchanged, copies the rest over `concurrency` FTP sessions (each file with the
  * commit gate, and "skip-unchanged" against the object's own metadata), queues what exceeds the
- * budget, optionally deletes what has gone, and records the new manifest.
+ * budget, deletes what has gone when asked and the rules allow it (mirror-delete.ts), and records
+ * the new manifest at the state key (mirror-state.ts). Listing stops at the bounds and the signal.
  */
 export async function runMirror(
   connect: () => Promise<FileSource>,
@@ -97,22 +131,39 @@ export async function runMirror(
   const listingSource = await connect();
   let handedOver = false;
   try {
-    const plan = await planMirror(listingSource, request);
-    const manifestTarget = { bucket, key: request.keyPrefix + MANIFEST_NAME };
+    const plan = await planMirror(listingSource, request, {
+      ...request.limits,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     const sourceUrl = listingSource.urlOf(request.remoteDir);
-    const [objects, manifestText] = await Promise.all([
+    const legacy = { bucket, key: legacyManifestKey(request.keyPrefix) };
+    const [objects, state] = await Promise.all([
       // A mirror that stays in its directory has no business with the keys of subdirectories.
       sink.list(bucket, request.keyPrefix, { recursive: request.recursive }),
-      sink.readText(manifestTarget),
+      loadState(
+        sink,
+        request.state ?? { bucket, key: stateKeyFor(DEFAULT_STATE_ROOT, request.keyPrefix) },
+        legacy,
+        sourceUrl,
+      ),
     ]);
-    const manifest = parseManifest(manifestText, sourceUrl);
+    const { manifest } = state;
     const listed = new Map(objects.map((o) => [o.key, o]));
 
     const unchanged = new Set(
       plan.files.filter((f) => provenUnchanged(f, manifest.entries[f.relativePath], listed.get(f.key))),
     );
     const candidates = plan.files.filter((f) => !unchanged.has(f));
-    const extraneous = findExtraneous(objects, new Set(plan.files.map((f) => f.key)), request);
+    const deletion = decideDeletions(
+      findExtraneous(objects, new Set(plan.files.map((f) => f.key)), request),
+      {
+        keyPrefix: request.keyPrefix,
+        unlisted: plan.unlisted,
+        empty: plan.empty,
+        objectCount: objects.filter((o) => o.key !== legacy.key).length,
+      },
+      request.deleteRules ?? { allowEmptySource: false, maxDelete: undefined },
+    );
     const summary: MirrorSummary = {
       remoteDir: request.remoteDir,
       listed: plan.listed,
@@ -122,17 +173,17 @@ export async function runMirror(
       unchanged: unchanged.size,
       enqueued: 0,
       deleted: 0,
-      failed: plan.unlisted.map((u) => ({
-        path: u.path,
-        code: u.code,
-        message: `listing failed: ${u.message}`,
-      })),
+      deletedKeys: [],
+      deleteHeld: request.deleteExtraneous ? deletion.held : 0,
+      listingFailures: plan.unlisted.map((u) => ({ dir: u.path, code: u.code, message: u.message })),
+      failed: plan.unlisted.map((u) => ({ path: u.path, code: u.code, message: u.message })),
       bytes: 0,
       durationMs: 0,
     };
+    if (request.deleteExtraneous && deletion.refused) summary.deleteRefused = deletion.refused;
     if (request.dryRun) {
       summary.wouldCopy = candidates.map((f) => f.key);
-      summary.wouldDelete = extraneous;
+      summary.wouldDelete = deletion.refused ? [] : deletion.keys;
       summary.durationMs = Math.round(now() - startedAt);
       return { ...summary, skippedEntries: plan.skipped };
     }
@@ -156,14 +207,12 @@ export async function runMirror(
       next,
     );
     await enqueueAll([...overflow, ...later], options, summary);
-    if (request.deleteExtraneous && extraneous.length > 0) {
-      const refused = await sink.delete(bucket, extraneous);
-      summary.deleted = extraneous.length - refused.length;
-      for (const r of refused)
-        summary.failed.push({ path: r.key, code: "S3", message: `delete failed: ${r.message}` });
+    // An interrupted run stops: it deletes nothing, though its plan is whole.
+    if (request.deleteExtraneous && deletion.keys.length > 0 && !options.signal?.aborted) {
+      await deleteAll(sink, bucket, deletion.keys, options, summary);
     }
-    const nextText = serializeManifest(next);
-    if (nextText !== manifestText) await writeManifest(sink, manifestTarget, nextText, options);
+    // Files committed before an interrupt are recorded too, so the rerun skips them.
+    await saveState(sink, state, serializeManifest(next), options.copy.onWarning);
     summary.durationMs = Math.round(now() - startedAt);
     return { ...summary, skippedEntries: plan.skipped };
   } finally {
@@ -171,226 +220,32 @@ export async function runMirror(
   }
 }
 
-/**
- * Objects under the prefix that no listed file maps to anymore, within the mirror's scope: the
- * include/exclude globs, and no subdirectories when the mirror is not recursive.
- */
-function findExtraneous(objects: ListedObject[], planned: Set<string>, request: MirrorRun): string[] {
-  const wanted = pathFilter(request);
-  return objects
-    .map((o) => o.key)
-    .filter((key) => {
-      const relative = key.slice(request.keyPrefix.length);
-      if (planned.has(key) || relative === MANIFEST_NAME) return false;
-      if (!request.recursive && relative.includes("/")) return false;
-      return wanted(relative);
-    });
-}
-
-/** The copies this invocation makes itself, and those beyond the budget, for the queue. Checks cost no budget. */
-function splitByBudget(
-  files: PlannedFile[],
-  checks: Set<PlannedFile>,
-  options: MirrorOptions,
-): { inline: PlannedFile[]; later: PlannedFile[] } {
-  if (options.enqueue === undefined || options.inlineBudget === undefined)
-    return { inline: files, later: [] };
-  const { files: maxFiles, bytes: maxBytes } = options.inlineBudget;
-  const inline: PlannedFile[] = [];
-  const later: PlannedFile[] = [];
-  let copies = 0;
-  let bytes = 0;
-  for (const file of files) {
-    const size = file.size ?? 0;
-    if (checks.has(file)) {
-      inline.push(file);
-    } else if (copies < maxFiles && (bytes + size <= maxBytes || copies === 0)) {
-      // A file bigger than the whole budget still goes first when nothing else is taken: it must go somewhere.
-      inline.push(file);
-      copies += 1;
-      bytes += size;
-    } else {
-      later.push(file);
-    }
-  }
-  return { inline, later };
-}
-
-/** Copies over a pool of FTP sessions; returns the files left for the queue when time ran short. */
-async function copyAll(
-  connect: () => Promise<FileSource>,
-  firstSource: FileSource,
+async function deleteAll(
   sink: ObjectSink,
   bucket: string,
-  files: PlannedFile[],
-  listed: Map<string, ListedObject>,
-  options: MirrorOptions,
-  summary: MirrorSummary,
-  manifest: Manifest,
-): Promise<PlannedFile[]> {
-  const now = options.now ?? Date.now;
-  const overflow: PlannedFile[] = [];
-  let nextIndex = 0;
-  let stopped: { code: string; message: string } | undefined;
-
-  /** Copies one file; resolves `released` once the FTP session is free again (true) or broken (false). */
-  function copyOne(source: FileSource, file: PlannedFile, released: (fine: boolean) => void): Promise<void> {
-    const startedAt = now();
-    let downloaded = false;
-    return copyFile(
-      source,
-      sink,
-      {
-        path: file.path,
-        target: { bucket, key: file.key },
-        // Not in the bucket listing: nothing to compare against (and no HEAD to send).
-        ifExists: listed.has(file.key) ? "skip-unchanged" : "replace",
-        // MLSD gave size and time: no SIZE and MDTM per file. LIST gives no time to record.
-        ...(file.size !== null && file.modifiedAt !== null
-          ? { known: { size: file.size, modifiedAt: file.modifiedAt } }
-          : {}),
-      },
-      {
-        ...options.copy,
-        // The sessions copy at once: each copy gets its share of the memory budget.
-        memoryBudget: Math.floor(
-          (options.copy.memoryBudget ?? defaultCopyOptions.memoryBudget) / options.concurrency,
-        ),
-        ...(options.signal ? { signal: options.signal } : {}),
-        onDownloaded: () => {
-          downloaded = true;
-          released(true);
-        },
-      },
-    ).then(
-      (outcome) => {
-        released(true);
-        // The mirror passes no suspendSignal: its copies finish or fail (queued files may suspend).
-        if (outcome.status === "suspended") throw new Error("a mirror copy cannot be suspended");
-        summary[outcome.status] += 1;
-        if (outcome.status === "copied") summary.bytes += outcome.bytes;
-        if (file.size !== null && file.version !== null) {
-          manifest.entries[file.relativePath] = {
-            size: file.size,
-            version: file.version,
-            etag: outcome.etag,
-          };
-        }
-        const durationMs = Math.round(now() - startedAt);
-        options.onFile?.({
-          path: file.path,
-          key: file.key,
-          outcome: outcome.status,
-          bytes: outcome.bytes,
-          durationMs,
-        });
-      },
-      (error: unknown) => {
-        // A failure while the file was still being read may have closed the session.
-        released(downloaded);
-        const failure = describeFailure(error);
-        summary.failed.push({ path: file.path, ...failure });
-        const durationMs = Math.round(now() - startedAt);
-        options.onFile?.({
-          path: file.path,
-          key: file.key,
-          outcome: "failed",
-          bytes: 0,
-          durationMs,
-          error: failure,
-        });
-      },
-    );
-  }
-
-  /**
-   * One FTP session working through the shared list. A small file (one part, held in memory anyway)
-   * frees the session as soon as its bytes are in and confirmed: the next RETR starts while S3 stores
-   * the last one. A few such commits may be pending per session; bigger files are finished in turn.
-   */
-  async function worker(initial: FileSource | undefined): Promise<void> {
-    let source = initial;
-    const pending = new Set<Promise<void>>();
-    try {
-      for (let i = nextIndex++; i < files.length; i = nextIndex++) {
-        const file = files[i] as PlannedFile;
-        if (options.signal?.aborted && stopped === undefined)
-          stopped = describeFailure(abortReason(options.signal));
-        if (stopped === undefined && options.enqueue && options.outOfTime?.()) {
-          overflow.push(file);
-          continue;
-        }
-        if (stopped !== undefined) {
-          summary.failed.push({
-            path: file.path,
-            code: stopped.code,
-            message: `not attempted: ${stopped.message}`,
-          });
-          continue;
-        }
-        while (pending.size >= PENDING_COMMITS_PER_SESSION) await Promise.race(pending);
-        try {
-          source ??= await connect();
-        } catch (error) {
-          summary.failed.push({ path: file.path, ...describeFailure(error) });
-          continue;
-        }
-        let released: (fine: boolean) => void = () => {};
-        const free = new Promise<boolean>((resolve) => {
-          released = resolve;
-        });
-        const task = copyOne(source, file, released);
-        pending.add(task);
-        void task.finally(() => pending.delete(task));
-        const small = file.size !== null && file.size < (options.copy.partSize ?? DEFAULT_PART_SIZE);
-        if (!small) await task; // a big file holds several parts in memory: finish it first
-        const fine = await free;
-        if (!fine) {
-          source.close();
-          source = undefined;
-        }
-      }
-      await Promise.all(pending);
-    } finally {
-      source?.close();
-    }
-  }
-
-  const sessions = Math.max(1, Math.min(options.concurrency, files.length));
-  const workers = [worker(firstSource)];
-  for (let n = 1; n < sessions; n += 1) workers.push(worker(undefined));
-  await Promise.all(workers);
-  return overflow;
-}
-
-async function enqueueAll(
-  files: PlannedFile[],
+  keys: string[],
   options: MirrorOptions,
   summary: MirrorSummary,
 ): Promise<void> {
-  for (const file of files) {
-    try {
-      if (options.enqueue === undefined) throw new Error("no queue to hand it to");
-      await options.enqueue(file);
-      summary.enqueued += 1;
-    } catch (error) {
-      summary.failed.push({ path: file.path, ...describeFailure(error) });
-    }
-  }
-}
-
-async function writeManifest(
-  sink: ObjectSink,
-  target: { bucket: string; key: string },
-  text: string,
-  options: MirrorOptions,
-): Promise<void> {
+  let refused: { key: string; message: string }[];
   try {
-    await sink.writeText(target, text);
+    refused = await sink.delete(bucket, keys);
   } catch (error) {
-    // The copies stand; without a manifest the next run checks each file against its object instead.
-    options.copy.onWarning?.("could not write the mirror manifest", {
-      reason: describeFailure(error).message,
+    const failure = describeFailure(error);
+    summary.failed.push({
+      path: `s3://${bucket}/${keys[0]}`,
+      code: failure.code,
+      message: `delete failed: ${failure.message}`,
     });
+    return;
   }
+  const notDeleted = new Set(refused.map((r) => r.key));
+  for (const key of keys) {
+    if (notDeleted.has(key)) continue;
+    summary.deleted += 1;
+    if (summary.deletedKeys.length < LISTED_KEYS_BOUND) summary.deletedKeys.push(key);
+    options.onDelete?.(key);
+  }
+  for (const r of refused)
+    summary.failed.push({ path: r.key, code: "S3", message: `delete failed: ${r.message}` });
 }

@@ -28,6 +28,8 @@ export interface RemoteEntry {
   modifiedAt: Date | null;
   /** The listing's date as the server wrote it (LIST gives no parsed date): a version token of last resort. */
   modifiedRaw: string | null;
+  /** MLSD's `unique` fact when the server gives one: the same directory reached twice has the same value. */
+  unique?: string;
 }
 
 /** A logged-in session with one FTP server. */

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MirrorIncompleteError } from "../core/errors.js";
+import { DeleteLimitError, EmptySourceError, MirrorIncompleteError } from "../core/errors.js";
 import type { MirrorSummary } from "../core/mirror.js";
 import { scheduleInput } from "./event-kind.js";
 import { mirrorJobSchema, parseInput } from "./schemas.js";
@@ -19,6 +19,13 @@ export async function handleSchedule(
 ): Promise<MirrorSummary> {
   const { mirror } = parseInput(scheduleInputSchema, scheduleInput(event), "schedule input");
   const summary = await transfers.mirror(mirror, signal, deadlineAt);
+  const refused = summary.deleteRefused;
+  if (refused !== undefined) {
+    const where = `mirror of ${mirror.connection}:${summary.remoteDir}`;
+    const first = refused.keys.slice(0, 5).join(", ");
+    const message = `${where}: ${refused.message}; it would have deleted ${refused.wouldDelete} objects: ${first}${refused.wouldDelete > 5 ? ", ..." : ""}`;
+    throw refused.reason === "DELETE_LIMIT" ? new DeleteLimitError(message) : new EmptySourceError(message);
+  }
   if (summary.failed.length > 0) {
     const named = summary.failed
       .slice(0, 5)

@@ -63,6 +63,14 @@ export const mirrorJobSchema = z
     recursive: z.boolean().default(false),
     /** Delete objects under the prefix whose source file is gone. Default false. */
     deleteExtraneous: z.boolean().default(false),
+    /** Above this many deletions a run deletes none and fails (DELETE_LIMIT). Default: 100 or a tenth of the prefix's objects. */
+    maxDelete: z.number().int().nonnegative().optional(),
+    /** Let an empty listing delete what lies below it (otherwise the run deletes none: EMPTY_SOURCE). Default false. */
+    allowEmptySource: z.boolean().default(false),
+    /** Directory levels listed below remoteDir. Default 32. */
+    maxDepth: z.number().int().positive().max(1000).optional(),
+    /** Listing entries one run takes in (memory stays bounded by it). Default 250,000 (about 200 MiB of planning, measured). */
+    maxEntries: z.number().int().positive().max(10_000_000).optional(),
     /** Report what a run would do, change nothing. Default false. */
     dryRun: z.boolean().default(false),
   })

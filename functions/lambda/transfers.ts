@@ -17,7 +17,7 @@ import {
   TransferAbortedError,
 } from "../core/errors.js";
 import { assertValidKey } from "../core/locations.js";
-import { type MirrorSummary, runMirror } from "../core/mirror.js";
+import { assertStateOutsidePrefix, type MirrorSummary, runMirror, stateKeyFor } from "../core/mirror.js";
 import { resolveAllowedDirectory, resolveAllowedFile } from "../core/paths.js";
 import type { FileSource, ObjectSink } from "../core/ports.js";
 import { abandonUpload } from "../core/resume.js";
@@ -258,7 +258,10 @@ export class Transfers {
       job.connection,
       connection.pathStyle,
     );
-    const { bucket, prefix, mirror, transfer } = this.deps.config;
+    const { bucket, prefix, statePrefix, mirror, transfer } = this.deps.config;
+    const keyPrefix = prefix + job.prefix;
+    const state = { bucket, key: stateKeyFor(statePrefix, keyPrefix) };
+    assertStateOutsidePrefix(state, bucket, keyPrefix, statePrefix);
     const mirrorId = this.newId();
     const log = this.deps.logger.createChild({
       persistentKeys: { mirrorId, trigger: "schedule", connection: job.connection, remoteDir, bucket },
@@ -273,12 +276,18 @@ export class Transfers {
       bucket,
       {
         remoteDir,
-        keyPrefix: prefix + job.prefix,
+        keyPrefix,
         include: job.include,
         exclude: job.exclude,
         recursive: job.recursive,
         deleteExtraneous: job.deleteExtraneous,
+        deleteRules: { allowEmptySource: job.allowEmptySource, maxDelete: job.maxDelete },
         dryRun: job.dryRun,
+        state,
+        limits: {
+          ...(job.maxDepth === undefined ? {} : { maxDepth: job.maxDepth }),
+          ...(job.maxEntries === undefined ? {} : { maxEntries: job.maxEntries }),
+        },
       },
       {
         copy: this.copyOptions(undefined),
@@ -299,6 +308,7 @@ export class Transfers {
               inlineBudget: { files: mirror.inlineFiles, bytes: mirror.inlineMiB * 1024 * 1024 },
               outOfTime: () => Date.now() > deadlineAt - reserveMs,
             }),
+        onDelete: (key) => log.info("object deleted", { key }),
         onFile: (file) => {
           log.info(`file ${file.outcome}`, { ...file });
           if (file.outcome !== "unchanged") {
@@ -309,7 +319,8 @@ export class Transfers {
     );
     this.recordMirrorMetrics(summary);
     const fields = { ...summary, skippedEntries };
-    if (summary.failed.length > 0) log.error("mirror finished with failures", fields);
+    if (summary.deleteRefused !== undefined) log.error("mirror refused to delete", fields);
+    else if (summary.failed.length > 0) log.error("mirror finished with failures", fields);
     else log.info("mirror completed", fields);
     return summary;
   }

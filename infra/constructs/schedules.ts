@@ -30,6 +30,10 @@ export interface MirrorSchedule {
   readonly recursive?: boolean;
   /** Delete objects whose source file is gone. Default: the handler's (false). */
   readonly deleteExtraneous?: boolean;
+  /** Most deletions one run makes, else none. Default: the handler's (100 or a tenth of the prefix). */
+  readonly maxDelete?: number;
+  /** Let an empty listing delete what lies below it. Default: the handler's (false). */
+  readonly allowEmptySource?: boolean;
 }
 
 export interface MirrorSchedulesProps {
@@ -99,5 +103,7 @@ export function mirrorInput(mirror: MirrorSchedule): Record<string, unknown> {
   if (mirror.exclude !== undefined) input.exclude = [...mirror.exclude];
   if (mirror.recursive !== undefined) input.recursive = mirror.recursive;
   if (mirror.deleteExtraneous !== undefined) input.deleteExtraneous = mirror.deleteExtraneous;
+  if (mirror.maxDelete !== undefined) input.maxDelete = mirror.maxDelete;
+  if (mirror.allowEmptySource !== undefined) input.allowEmptySource = mirror.allowEmptySource;
   return input;
 }

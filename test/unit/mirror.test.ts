@@ -110,7 +110,9 @@ describe("mirror planning", () => {
 
     const plan = await planMirror(source, request);
     expect(plan.files.map((f) => f.key)).toEqual(["ok.csv"]);
-    expect(plan.unlisted).toEqual([{ path: "/data/locked", code: "UNEXPECTED", message: "550 denied" }]);
+    expect(plan.unlisted).toEqual([
+      { path: "/data/locked", relative: "locked", code: "UNEXPECTED", message: "listing failed: 550 denied" },
+    ]);
 
     await expect(planMirror(source, { ...request, remoteDir: "/missing" })).rejects.toThrow(
       "no listing for /missing",

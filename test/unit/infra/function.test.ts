@@ -81,6 +81,7 @@ describe("the transfer function", () => {
     expect(config).toEqual({
       bucket: "landing-bucket-1",
       prefix: "ftp/",
+      statePrefix: "ftp2s3-state/",
       queueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/ingestion",
       connections: {
         "partner-ftp": {
