@@ -110,12 +110,15 @@ function parseMlsdLine(line: string): RemoteEntry | "none" | undefined {
   const sizeFact = facts.get("size");
   if (sizeFact !== undefined && !/^\d+$/.test(sizeFact)) return undefined;
   const modify = facts.get("modify");
+  // The server's identity of the entry: the mirror tells a directory it met before by it (loops).
+  const unique = facts.get("unique");
   return {
     name,
     kind,
     size: kind === "file" && sizeFact !== undefined ? safeSize(sizeFact) : null,
     modifiedAt: modify === undefined ? null : parseTimeVal(modify),
     modifiedRaw: modify ?? null,
+    ...(unique === undefined || unique === "" ? {} : { unique }),
   };
 }
 

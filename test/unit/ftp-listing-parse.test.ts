@@ -87,6 +87,16 @@ describe("parseListing", () => {
       ["untyped", "other", null, null],
       ["bad-date", "file", 12, null],
     ]);
+    // The unique fact, where given, lets the mirror recognise a directory it has listed before.
+    expect(parsed.entries.map((e) => e.unique ?? null)).toEqual([
+      "801g1",
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+    ]);
   });
 
   it.each([
