@@ -80,7 +80,12 @@ describe("ftp2s3 mirror as a process", () => {
     work = await mkdtemp(join(tmpdir(), "ftp2s3-mirror-process-"));
     ftp = await startFakeFtpServer({
       files,
-      handlers: { LIST: list as never },
+      handlers: {
+        LIST: list as never,
+        // The locked directory refuses CWD too, so the listing's CWD fallback cannot reach it either.
+        CWD: (ctx) =>
+          ctx.reply(ctx.arg === "/tree/locked" ? "550 /tree/locked: permission denied" : "250 OK"),
+      },
       // b.csv never finishes: the run is still busy when Ctrl-C comes.
       retr: (ctx) =>
         ctx.arg.endsWith("b.csv") ? retrScripts.stallAfter(10)(ctx) : retrScripts.normal()(ctx),
@@ -113,7 +118,7 @@ describe("ftp2s3 mirror as a process", () => {
 
     expect(run.exitCode).toBe(130);
     expect(JSON.parse(run.stdout)).toMatchObject({ copied: 1, deleted: 0 });
-    expect(run.stderr).toMatch(/ftp2s3: interrupted: 1 files copied and recorded/);
+    expect(run.stderr).toMatch(/ftp2s3: stopped by SIGINT; 1 files copied and recorded/);
     expect(await objectExists(s3.client(), "proc", "in/b.csv")).toBe(false);
     const state = JSON.parse(
       (await readObject(s3.client(), "proc", ".ftp2s3-state/in/manifest.json")).toString(),
@@ -144,7 +149,7 @@ describe("ftp2s3 mirror as a process", () => {
       deleted: 1,
       deletedKeys: ["tree/gone.csv"],
       deleteHeld: 1,
-      listingFailures: [{ dir: "/tree/locked", code: "FTP_REPLY" }],
+      listingFailures: [{ dir: "/tree/locked", code: "FTP_LISTING" }],
     });
     expect(run.stderr).toContain(`{"event":"deleted","bucket":"proc","key":"tree/gone.csv"}`);
     expect(await objectExists(s3.client(), "proc", "tree/locked/kept.csv")).toBe(true);
