@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { continuationKeyFrom } from "../../functions/adapters/continuation-key.js";
 import { passwordFromSecret } from "../../functions/adapters/passwords.js";
 import { isStateKey, keySpaceOf, parseConfig } from "../../functions/config.js";
 import { httpStatusOf } from "../../functions/lambda/api.js";
@@ -196,5 +197,17 @@ describe("continuation signatures", () => {
       "no continuation key is configured",
     );
     expect(() => assertSignedContinuation(signed(genuine, "short"), key)).toThrow("does not match");
+  });
+});
+
+describe("continuationKeyFrom", () => {
+  it("takes the secret's text as the key, and refuses one too short to sign with, never quoting it", () => {
+    expect(Buffer.from(continuationKeyFrom("k".repeat(64), "arn:k"))).toEqual(Buffer.from("k".repeat(64)));
+    expect(() => continuationKeyFrom("short-key", "arn:k")).toThrow(
+      expect.objectContaining({
+        message: "the continuation key secret arn:k must hold at least 32 bytes of text",
+      }),
+    );
+    expect(() => continuationKeyFrom(undefined, "arn:k")).toThrow("at least 32 bytes");
   });
 });
