@@ -53,6 +53,17 @@ export const connectionFields = z.object({
   minBytesPerSecond: z.number().min(0).default(1024),
   /** The window the minimum rate is measured over, in seconds. Default 60. */
   minRateWindowSeconds: z.number().positive().default(60),
+  /**
+   * The connection's key space below the bucket prefix: every key a request, an event or a mirror
+   * job of this connection writes lies below it (ending in "/"). Default "<connection name>/".
+   */
+  keyPrefix: z
+    .string()
+    .regex(/^[^/\\]/, 'must not be empty or start with "/" or "\\"')
+    .refine((p) => p.endsWith("/"), 'must end with "/"')
+    .refine((p) => !/[\\\r\n\0]/.test(p), 'must not contain "\\", CR, LF or NUL')
+    .refine((p) => !p.split("/").some((s) => s === "." || s === ".."), 'must not have "." or ".." segments')
+    .optional(),
 });
 
 /** "user" xor "anonymous": a connection says how it logs in. */
@@ -86,8 +97,16 @@ export const configSchema = z
     bucket: z.string().min(3),
     /** Every key starts with this prefix ("" or ending in "/"). */
     prefix: keyPrefix.default(""),
-    /** Where mirrors keep their manifests, one per prefix, outside the mirrored keys. */
-    statePrefix: keyPrefix.default("ftp2s3-state/"),
+    /**
+     * Where the function keeps its own state (a mirror's manifest), as a key prefix from the bucket
+     * root, not below `prefix`. No connection's key space may overlap it: callers cannot write there.
+     */
+    statePrefix: keyPrefix.refine((p) => p !== "", "must not be empty").default("ftp2s3-state/"),
+    /**
+     * Secrets Manager secret whose value signs continuations (HMAC-SHA256). Without it no copy
+     * suspends, and a queued continuation is refused: nothing unsigned is trusted.
+     */
+    continuationKeySecretArn: z.string().min(1).optional(),
     /** The ingestion queue; needed for `async: true` API calls. */
     queueUrl: z.url().optional(),
     /** Named FTP connections. */
@@ -135,9 +154,46 @@ export const configSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    // Key spaces must not nest (one connection could write over another's objects) nor touch the state.
+    const spaces = Object.keys(config.connections).map((name) => ({ name, space: keySpaceOf(config, name) }));
+    for (const { name, space } of spaces) {
+      const clash = spaces.find(
+        (o) => o.name !== name && (o.space.startsWith(space) || space.startsWith(o.space)),
+      );
+      if (clash !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["connections", name, "keyPrefix"],
+          message: `key space "${space}" overlaps connection "${clash.name}"'s "${clash.space}"`,
+        });
+      }
+      const stateSpaces = [config.statePrefix, config.prefix + config.statePrefix];
+      if (isStateKey(config, space) || stateSpaces.some((state) => state.startsWith(space))) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["connections", name, "keyPrefix"],
+          message: `key space "${space}" overlaps the state prefix "${config.statePrefix}"`,
+        });
+      }
+    }
+  });
 
 export type Config = z.infer<typeof configSchema>;
+
+/** A connection's key space as a key prefix from the bucket root: `prefix` + its keyPrefix. */
+export function keySpaceOf(config: Pick<Config, "prefix" | "connections">, connection: string): string {
+  return config.prefix + (config.connections[connection]?.keyPrefix ?? `${connection}/`);
+}
+
+/**
+ * Whether a key (from the bucket root) lies in the function's own state, which no caller may write.
+ * Both readings of the state prefix are fenced off: from the bucket root and below `prefix`.
+ */
+export function isStateKey(config: Pick<Config, "prefix" | "statePrefix">, key: string): boolean {
+  return key.startsWith(config.statePrefix) || key.startsWith(config.prefix + config.statePrefix);
+}
 
 export const CONFIG_ENV = "FTP2S3_CONFIG";
 

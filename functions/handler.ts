@@ -3,6 +3,7 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { secretsManagerContinuationKey } from "./adapters/continuation-key.js";
 import { secretsManagerPasswords } from "./adapters/passwords.js";
 import { sqsTransferQueue } from "./adapters/transfer-queue.js";
 import { loadConfig } from "./config.js";
@@ -14,12 +15,16 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from "./lambda/metric-names.js";
 const config = loadConfig();
 const logger = new Logger({ serviceName: SERVICE_NAME });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+const secretsManager = new SecretsManagerClient({});
 
 export const handler = createHandler({
   config,
   s3: new S3Client({}),
   queue: config.queueUrl === undefined ? undefined : sqsTransferQueue(new SQSClient({}), config.queueUrl),
-  passwords: secretsManagerPasswords(new SecretsManagerClient({})),
+  passwords: secretsManagerPasswords(secretsManager),
+  ...(config.continuationKeySecretArn === undefined
+    ? {}
+    : { continuationKey: secretsManagerContinuationKey(secretsManager, config.continuationKeySecretArn) }),
   logger,
   metrics,
 });

@@ -99,8 +99,11 @@ const baseSchema = z
         name: z.string().min(3).max(63).optional(),
         /** Import the bucket `name` instead of creating it. Default false. */
         existing: z.boolean().default(false),
-        /** Every key starts with this prefix ("" or ending in "/"). Default "". */
-        prefix: keyPrefix.default(""),
+        /**
+         * Every key the function writes starts with this prefix ("" or ending in "/"): its grants
+         * stop there, so in a shared bucket it can reach nothing else. Default "ftp2s3/".
+         */
+        prefix: keyPrefix.default("ftp2s3/"),
         /** "S3" (SSE-S3) or "KMS" (SSE-KMS with a bucket key). Default "S3". */
         encryption: z.enum(["S3", "KMS"]).default("S3"),
         /** With "KMS": an existing key. Default: the stack creates a key with rotation. */

@@ -16,6 +16,8 @@ export interface FunctionConfigRefs {
   queueUrl: string;
   /** Secret ARN per connection name, for the connections that log in with a password. */
   secretArns: Readonly<Record<string, string>>;
+  /** The secret holding the key continuations are signed with. */
+  continuationKeySecretArn: string;
 }
 
 /** Lambda allows 4 KB for all environment variables together, names included. */
@@ -37,6 +39,7 @@ export function buildFunctionConfig(config: StackConfig, refs: FunctionConfigRef
     bucket: refs.bucket,
     prefix: config.bucket.prefix,
     queueUrl: refs.queueUrl,
+    continuationKeySecretArn: refs.continuationKeySecretArn,
     connections,
     transfer: config.transfer,
     mirror: config.mirror,
@@ -51,6 +54,7 @@ export function checkFunctionConfig(config: StackConfig): Config {
   const sample = buildFunctionConfig(config, {
     bucket: config.bucket.name ?? "x".repeat(63),
     queueUrl: `https://sqs.ap-southeast-2.amazonaws.com/123456789012/${"q".repeat(80)}`,
+    continuationKeySecretArn: `arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:${"k".repeat(64)}-AbCdEf`,
     secretArns: Object.fromEntries(
       Object.entries(config.connections)
         .filter(([, c]) => !c.anonymous)

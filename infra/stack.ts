@@ -8,6 +8,7 @@ import { TransferAccessPolicy } from "./constructs/access-policy.js";
 import { OperationsAlarms } from "./constructs/alarms.js";
 import { TransferApi } from "./constructs/api.js";
 import { ConnectionSecrets } from "./constructs/connection-secrets.js";
+import { ContinuationKey } from "./constructs/continuation-key.js";
 import { OperationsDashboard } from "./constructs/dashboard.js";
 import { Ingestion } from "./constructs/ingestion.js";
 import { LandingBucket } from "./constructs/landing-bucket.js";
@@ -33,6 +34,7 @@ export class Ftp2s3Stack extends Stack {
   readonly ingestion: Ingestion;
   readonly failedEventsQueue: Queue;
   readonly accessPolicy: TransferAccessPolicy;
+  readonly continuationKey: ContinuationKey;
   readonly api: TransferApi;
   readonly schedules: MirrorSchedules;
   readonly alarms: OperationsAlarms;
@@ -42,7 +44,7 @@ export class Ftp2s3Stack extends Stack {
     super(scope, id, { description: "ftp2s3: stream files from FTP servers into S3", ...props });
     const { config } = props;
     // The document the function will parse at cold start, checked now with the function's schema.
-    checkFunctionConfig(config);
+    const { statePrefix } = checkFunctionConfig(config);
 
     this.landing = new LandingBucket(this, "Landing", {
       bucketName: config.bucket.name,
@@ -54,6 +56,8 @@ export class Ftp2s3Stack extends Stack {
       retain: config.bucket.retain,
     });
     const secrets = new ConnectionSecrets(this, "Connections", { connections: config.connections });
+    this.continuationKey = new ContinuationKey(this, "ContinuationKey");
+    const continuationKey = this.continuationKey;
     // Events nobody could deliver: Scheduler's and EventBridge's delivery failures, and scheduled
     // runs the function failed.
     this.failedEventsQueue = deadLetterQueue(this, "FailedEventsQueue");
@@ -78,6 +82,7 @@ export class Ftp2s3Stack extends Stack {
       secretArns: Object.fromEntries(
         Object.entries(secrets.byConnection).map(([name, secret]) => [name, secret.secretArn]),
       ),
+      continuationKeySecretArn: continuationKey.secret.secretArn,
     });
     this.transfer = new TransferFunction(this, "Transfer", {
       config: this.toJsonString(functionConfig),
@@ -92,6 +97,8 @@ export class Ftp2s3Stack extends Stack {
       role: this.transfer.role,
       bucket: this.landing.bucket,
       prefix: config.bucket.prefix,
+      statePrefix,
+      continuationKey: continuationKey.secret,
       encryptionKey: this.landing.encryptionKey,
       secrets: Object.values(secrets.byConnection),
       queue: this.ingestion.queue,

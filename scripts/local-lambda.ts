@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 /**
  * The real Lambda handler on one machine: an FTP server (ftp-srv) playing the partner, s3rver as S3
  * (objects in a folder), fauxqs as the SQS ingestion queue, all on loopback. Only the password store
@@ -64,11 +65,14 @@ export async function startLocalLambda(dataDir: string) {
       },
     },
   });
+  const continuationKey = randomBytes(32);
   const handler = createHandler({
     config,
     s3: s3.client(),
     queue: sqsTransferQueue(sqs, queueUrl),
     passwords: async () => ftp.password,
+    // A key of this run's own, as the stack generates one: continuations are signed locally too.
+    continuationKey: async () => continuationKey,
     logger: new Logger({ serviceName: "ftp2s3" }),
     metrics: new Metrics({ namespace: "ftp2s3", serviceName: "ftp2s3" }),
   });

@@ -20,8 +20,10 @@ import { fastSha256, type RunningHash, resumableSha256 } from "./sha256.js";
  * What to do when the key already holds an object: refuse ("fail"), replace it ("replace"), or
  * leave it when it records the same source, size and modification time ("skip-unchanged"; without
  * SIZE and MDTM from the server nothing can be proven unchanged, so the file is copied again).
+ * "fail-unless-unchanged" is "fail" for a message that may arrive twice: this very version at the
+ * key is a duplicate delivery (unchanged), any other object is refused.
  */
-export type IfExists = "fail" | "replace" | "skip-unchanged";
+export type IfExists = "fail" | "fail-unless-unchanged" | "replace" | "skip-unchanged";
 
 export interface CopyRequest {
   /** Absolute path of the remote file. */
@@ -180,7 +182,7 @@ export async function copyFile(
     queueSize: plan.queueSize,
     buffers: plan.buffers,
     metadata: sourceMetadata(url, info),
-    ifNoneMatch: request.ifExists === "fail",
+    ifNoneMatch: request.ifExists === "fail" || request.ifExists === "fail-unless-unchanged",
     expectedBytes: info.size === null ? null : Math.max(0, info.size - startAt),
     hash,
     tagSha256: opts.tagWithSha256,
@@ -360,7 +362,11 @@ async function prepare(
     // A continuation finding this very version at the key: an earlier delivery of the same message
     // finished the copy (the first leg found the key free, or the copy could not have started).
     const finishedByUs = sameVersion && request.resumeFrom !== undefined;
-    if (existing !== null && request.ifExists === "fail" && !finishedByUs) {
+    const refused =
+      request.ifExists === "fail"
+        ? !finishedByUs
+        : request.ifExists === "fail-unless-unchanged" && !sameVersion;
+    if (existing !== null && refused) {
       throw new ObjectExistsError(`${formatS3Url(target)} already exists and overwriting was not allowed`);
     }
     if (existing !== null && sameVersion) {

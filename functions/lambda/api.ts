@@ -30,6 +30,12 @@ export async function handleApi(
   try {
     const request = { ...parseInput(transferRequestSchema, parseBody(event), "request body") };
     request.transferId = transfers.newId();
+    // Set by ftp2s3 on its own queue messages only, whether the call copies now or queues the copy.
+    for (const field of ["continuation", "mirrored"] as const) {
+      if (request[field] !== undefined) {
+        throw new InvalidInputError(`"${field}" is set by ftp2s3 on its own queue messages, not by callers`);
+      }
+    }
     if (request.async) {
       if (deps.queue === undefined) {
         throw new InvalidInputError('"async": true needs an ingestion queue, and none is configured');
@@ -39,11 +45,6 @@ export async function handleApi(
       await deps.queue(message);
       deps.logger.info("transfer queued", { transferId: request.transferId, connection: request.connection });
       return json(202, { id: request.transferId, status: "queued" });
-    }
-    if (request.continuation !== undefined) {
-      throw new InvalidInputError(
-        '"continuation" is set by ftp2s3 on its own queue messages, not by callers',
-      );
     }
     const outcome = await transfers.copy(
       request,

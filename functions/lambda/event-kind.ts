@@ -28,8 +28,11 @@ export function scheduleInput(event: Record<string, unknown>): unknown {
   return "mirror" in event ? event : event.detail;
 }
 
-/** A queue message: a transfer request, or an EventBridge "FTP File Available" event carrying one. */
-export function queuedRequest(body: string): unknown {
+/**
+ * A queue message: a transfer request, or an EventBridge "FTP File Available" event carrying one
+ * (`fromEvent`: anyone allowed to put events sent it, so it may not carry what only ftp2s3 sets).
+ */
+export function queuedRequest(body: string): { input: unknown; fromEvent: boolean } {
   let message: unknown;
   try {
     message = JSON.parse(body);
@@ -40,9 +43,9 @@ export function queuedRequest(body: string): unknown {
     if (message["detail-type"] !== FILE_AVAILABLE) {
       throw new InvalidInputError(`unexpected event detail-type ${JSON.stringify(message["detail-type"])}`);
     }
-    return message.detail;
+    return { input: message.detail, fromEvent: true };
   }
-  return message;
+  return { input: message, fromEvent: false };
 }
 
 export const FILE_AVAILABLE = "FTP File Available";

@@ -1,8 +1,19 @@
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { InvalidInputError } from "../core/errors.js";
+import type { IfExists } from "../core/transfer.js";
+import { assertSignedContinuation } from "./continuation-signature.js";
 import { queuedRequest } from "./event-kind.js";
-import { parseInput, transferRequestSchema } from "./schemas.js";
-import { type HandlerDeps, logFields, type Transfers } from "./transfers.js";
+import { parseInput, type TransferRequest, transferRequestSchema } from "./schemas.js";
+import { failureFields, type HandlerDeps, logFields, type Transfers } from "./transfers.js";
+
+/**
+ * Failures no retry can mend: the message itself is wrong (INVALID_INPUT: malformed, or a field
+ * only ftp2s3 may set), not allowed (NOT_ALLOWED: unknown connection, a path outside the roots, a key
+ * outside the connection's key space, an unsigned or forged continuation), or the key holds another
+ * object the sender did not allow replacing (OBJECT_EXISTS). Such a message is logged at ERROR and
+ * dropped: returning it would only fail it twice more into the dead-letter queue.
+ */
+const PERMANENT_CODES: ReadonlySet<string> = new Set(["INVALID_INPUT", "NOT_ALLOWED", "OBJECT_EXISTS"]);
 
 /**
  * An SQS batch, one message after another (FTP servers limit connections; the event source mapping's
@@ -14,7 +25,7 @@ import { type HandlerDeps, logFields, type Transfers } from "./transfers.js";
 export async function handleQueue(
   event: SQSEvent,
   transfers: Transfers,
-  deps: Pick<HandlerDeps, "logger">,
+  deps: Pick<HandlerDeps, "logger" | "continuationKey">,
   signal: AbortSignal,
   suspendSignal?: AbortSignal,
 ): Promise<SQSBatchResponse> {
@@ -25,30 +36,71 @@ export async function handleQueue(
       continue;
     }
     try {
-      const request = parseInput(
-        transferRequestSchema,
-        queuedRequest(record.body),
-        "queued transfer request",
-      );
-      if (request.async) throw new InvalidInputError('"async" has no meaning in a queued request');
-      // A message may arrive twice: an object already holding this version of the file is left alone.
+      const request = await trustedRequest(record.body, deps);
       // A copy that runs out of time goes on in a new invocation (a continuation message); this
       // message is then done.
       await transfers.copy(
         { ...request, transferId: request.transferId ?? record.messageId },
         "queue",
-        request.continuation?.ifExists ?? (request.overwrite ? "replace" : "skip-unchanged"),
+        request.continuation?.ifExists ?? ifExistsOf(request),
         signal,
         suspendSignal,
       );
     } catch (error) {
-      deps.logger.error("message failed; it returns to the queue", {
+      const fields = {
         messageId: record.messageId,
+        transferId: transferIdIn(record.body),
         receiveCount: record.attributes.ApproximateReceiveCount,
         ...logFields(error),
-      });
+      };
+      if (PERMANENT_CODES.has(failureFields(error).code)) {
+        deps.logger.error("message failed permanently; it is dropped, not retried", fields);
+        continue;
+      }
+      deps.logger.error("message failed; it returns to the queue", fields);
       batchItemFailures.push({ itemIdentifier: record.messageId });
     }
   }
   return { batchItemFailures };
+}
+
+/** The message as a request this function may act on: parsed, and a continuation only if it signed it. */
+async function trustedRequest(
+  body: string,
+  deps: Pick<HandlerDeps, "continuationKey">,
+): Promise<TransferRequest> {
+  const { input, fromEvent } = queuedRequest(body);
+  const request = parseInput(transferRequestSchema, input, "queued transfer request");
+  if (request.async) throw new InvalidInputError('"async" has no meaning in a queued request');
+  if (request.continuation !== undefined) {
+    if (fromEvent) {
+      throw new InvalidInputError('an "FTP File Available" event may not carry a "continuation"');
+    }
+    assertSignedContinuation(
+      { ...request, continuation: request.continuation },
+      await deps.continuationKey?.(),
+    );
+  }
+  return request;
+}
+
+/**
+ * The sender's choice, kept exactly: replace only with `overwrite: true`. Otherwise an object that
+ * holds this very version is a duplicate delivery (unchanged), any other is refused. A mirror's
+ * fan-out keeps the mirror's rule: an object of an older version of the file is replaced.
+ */
+function ifExistsOf(request: TransferRequest): IfExists {
+  if (request.overwrite === true) return "replace";
+  return request.mirrored === true ? "skip-unchanged" : "fail-unless-unchanged";
+}
+
+/** The body's transfer id for the failure line, when there is one to read. */
+function transferIdIn(body: string): string | undefined {
+  try {
+    const message = JSON.parse(body) as { transferId?: unknown; detail?: { transferId?: unknown } };
+    const id = message?.transferId ?? message?.detail?.transferId;
+    return typeof id === "string" ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -2,12 +2,13 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { S3Client } from "@aws-sdk/client-s3";
+import type { ContinuationKeySource } from "../adapters/continuation-key.js";
 import { connectFtpSource, type FtpSourceOptions } from "../adapters/ftp-source.js";
 import { type Lookup, resolveAllowedAddress } from "../adapters/host-resolution.js";
 import type { PasswordSource } from "../adapters/passwords.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
 import type { TransferQueue } from "../adapters/transfer-queue.js";
-import type { Config, ConnectionConfig } from "../config.js";
+import { type Config, type ConnectionConfig, isStateKey, keySpaceOf } from "../config.js";
 import {
   abortReason,
   Ftp2s3Error,
@@ -28,6 +29,7 @@ import {
   type IfExists,
   type SuspendedResult,
 } from "../core/transfer.js";
+import { signContinuation } from "./continuation-signature.js";
 import { lambdaMemoryBudget } from "./memory-budget.js";
 import type { TransferMetricName, Trigger } from "./metric-names.js";
 import type { MirrorJob, TransferRequest } from "./schemas.js";
@@ -41,6 +43,8 @@ export interface HandlerDeps {
   /** The ingestion queue; absent when none is configured (async API calls are then refused). */
   queue: TransferQueue | undefined;
   passwords: PasswordSource;
+  /** Signs and checks continuations; without it (or when it gives none) no copy suspends. */
+  continuationKey?: ContinuationKeySource;
   logger: Logger;
   metrics: Metrics;
   /** Opens an FTP session; replaced in tests that need another client. */
@@ -78,9 +82,31 @@ export class Transfers {
   resolve(request: TransferRequest): { connection: ConnectionConfig; path: string; key: string } {
     const connection = this.connection(request.connection);
     const path = resolveAllowedFile(request.path, connection.roots, request.connection, connection.pathStyle);
-    const key = this.deps.config.prefix + (request.key ?? `${request.connection}${path}`);
-    assertValidKey(key);
+    const key = this.keyIn(request.connection, request.key ?? path.slice(1), "key");
     return { connection, path, key };
+  }
+
+  /**
+   * A key below the connection's key space (`prefix` + its keyPrefix), or NOT_ALLOWED when it would
+   * leave it: a leading "/", a "\\" (some tools read it as a separator) or a "." or ".." segment.
+   */
+  private keyIn(name: string, relative: string, what: string): string {
+    const space = keySpaceOf(this.deps.config, name);
+    const escapes =
+      relative.startsWith("/") ||
+      relative.includes("\\") ||
+      relative.split("/").some((segment) => segment === "." || segment === "..");
+    if (escapes) {
+      throw new NotAllowedError(
+        `the ${what} ${JSON.stringify(relative)} leaves connection "${name}"'s key space "${space}" (no leading "/", "\\", "." or ".." segments)`,
+      );
+    }
+    const key = space + relative;
+    if (isStateKey(this.deps.config, key)) {
+      throw new NotAllowedError(`the ${what} ${JSON.stringify(key)} lies in ftp2s3's own state`);
+    }
+    if (relative !== "") assertValidKey(key);
+    return key;
   }
 
   /**
@@ -123,9 +149,14 @@ export class Transfers {
     }
     // A leg may stop to go on later only where there is a queue to go on from, and a server that
     // restarts a transfer at an offset.
-    const mayContinue = this.deps.queue !== undefined && continuation?.noRestart !== true;
     const startedAt = Date.now();
     try {
+      // Only a signed continuation can be trusted by the next leg: no key, no suspension.
+      const signingKey =
+        this.deps.queue !== undefined && continuation?.noRestart !== true
+          ? await this.deps.continuationKey?.()
+          : undefined;
+      const mayContinue = signingKey !== undefined;
       const source = await this.openSource(request.connection, signal).catch(async (error: unknown) => {
         // A leg that cannot even connect fails like any other: it leaves no upload open.
         if (resumeAt !== undefined) {
@@ -156,7 +187,15 @@ export class Transfers {
         source.close();
       }
       if (outcome.status === "suspended") {
-        await this.continueLater(request, transferId, ifExists, outcome, transfer.maxContinuations, log);
+        await this.continueLater(
+          request,
+          transferId,
+          ifExists,
+          outcome,
+          transfer.maxContinuations,
+          log,
+          signingKey as Uint8Array,
+        );
         this.recordMetrics(outcome.bytes, Date.now() - startedAt, false);
         return outcome;
       }
@@ -184,6 +223,7 @@ export class Transfers {
     outcome: SuspendedResult,
     maxContinuations: number,
     log: Logger,
+    signingKey: Uint8Array,
   ): Promise<void> {
     const number = (request.continuation?.number ?? 0) + 1;
     const { resumeAt } = outcome;
@@ -213,7 +253,7 @@ export class Transfers {
     }
     // The queued request as it came, with where to go on: "async" means nothing on the queue.
     const { async: _async, ...queued } = request;
-    const body = {
+    const unsigned = {
       ...queued,
       transferId,
       continuation: {
@@ -223,6 +263,8 @@ export class Transfers {
         noRestart: outcome.reason === "no-restart" || request.continuation?.noRestart === true,
       },
     };
+    const signature = signContinuation(unsigned, signingKey);
+    const body = { ...unsigned, continuation: { ...unsigned.continuation, signature } };
     try {
       await (this.deps.queue as TransferQueue)(body);
     } catch (error) {
@@ -258,15 +300,17 @@ export class Transfers {
       job.connection,
       connection.pathStyle,
     );
-    const { bucket, prefix, statePrefix, mirror, transfer } = this.deps.config;
-    const keyPrefix = prefix + job.prefix;
+    const { bucket, statePrefix, mirror, transfer } = this.deps.config;
+    // The job's prefix lies in its connection's key space, as a request's key does.
+    const space = this.keyIn(job.connection, "", "key space");
+    const keyPrefix = this.keyIn(job.connection, job.prefix, "mirror prefix");
     const state = { bucket, key: stateKeyFor(statePrefix, keyPrefix) };
     assertStateOutsidePrefix(state, bucket, keyPrefix, statePrefix);
     const mirrorId = this.newId();
     const log = this.deps.logger.createChild({
       persistentKeys: { mirrorId, trigger: "schedule", connection: job.connection, remoteDir, bucket },
     });
-    log.info("mirror started", { ...job, prefix: prefix + job.prefix });
+    log.info("mirror started", { ...job, prefix: keyPrefix });
     const { queue } = this.deps;
     // Start no file with less left than three deadline margins: one to copy, two to spare.
     const reserveMs = 3 * transfer.deadlineMarginSeconds * 1000;
@@ -297,12 +341,13 @@ export class Transfers {
           ? {}
           : {
               enqueue: async (file) => {
-                // The queued request names the key below the configured prefix, as every request does.
+                // The queued request names the key below the key space, as every request does.
                 await queue({
                   connection: job.connection,
                   path: file.path,
-                  key: file.key.slice(prefix.length),
+                  key: file.key.slice(space.length),
                   transferId: `${mirrorId}:${file.relativePath}`,
+                  mirrored: true,
                 });
               },
               inlineBudget: { files: mirror.inlineFiles, bytes: mirror.inlineMiB * 1024 * 1024 },

@@ -14,6 +14,10 @@ export interface TransferAccessPolicyProps {
   readonly bucket: IBucket;
   /** The key prefix the function may write under ("" or ending in "/"). Default "". */
   readonly prefix?: string;
+  /** Where the function keeps its own state (from the bucket root, ending in "/"). Default: none. */
+  readonly statePrefix?: string;
+  /** The secret continuations are signed with. Default: none. */
+  readonly continuationKey?: ISecret;
   /** The bucket's KMS key, when objects are encrypted with SSE-KMS. Default: none (SSE-S3). */
   readonly encryptionKey?: IKey;
   /** The secrets holding connection passwords. Default: none. */
@@ -37,6 +41,9 @@ export class TransferAccessPolicy extends Construct {
   constructor(scope: Construct, id: string, props: TransferAccessPolicyProps) {
     super(scope, id);
     const prefix = props.prefix ?? "";
+    // The state prefix needs grants of its own only where the prefix does not already cover it.
+    const statePrefix =
+      props.statePrefix === undefined || props.statePrefix.startsWith(prefix) ? undefined : props.statePrefix;
     const statements = [
       new PolicyStatement({
         sid: "ObjectsUnderPrefix",
@@ -62,13 +69,31 @@ export class TransferAccessPolicy extends Construct {
             }),
           ]
         : []),
+      ...(statePrefix === undefined
+        ? []
+        : [
+            new PolicyStatement({
+              sid: "StateUnderStatePrefix",
+              // The function's own state (a mirror's manifest): read and written, never a caller's key.
+              actions: ["s3:GetObject", "s3:PutObject"],
+              resources: [props.bucket.arnForObjects(`${statePrefix}*`)],
+            }),
+          ]),
       new PolicyStatement({
         sid: "ListUnderPrefix",
         // Mirroring lists what the bucket holds; and without ListBucket a HeadObject of a missing
         // key answers 403 instead of 404, so the no-overwrite check could not tell "absent".
         actions: ["s3:ListBucket"],
         resources: [props.bucket.bucketArn],
-        ...(prefix === "" ? {} : { conditions: { StringLike: { "s3:prefix": [`${prefix}*`] } } }),
+        ...(prefix === ""
+          ? {}
+          : {
+              conditions: {
+                StringLike: {
+                  "s3:prefix": [`${prefix}*`, ...(statePrefix === undefined ? [] : [`${statePrefix}*`])],
+                },
+              },
+            }),
       }),
       new PolicyStatement({
         sid: "SendToIngestionQueue",
@@ -97,6 +122,15 @@ export class TransferAccessPolicy extends Construct {
         }),
       );
     }
+    if (props.continuationKey !== undefined) {
+      statements.push(
+        new PolicyStatement({
+          sid: "ReadContinuationKey",
+          actions: ["secretsmanager:GetSecretValue"],
+          resources: [props.continuationKey.secretArn],
+        }),
+      );
+    }
     if (props.encryptionKey !== undefined) {
       statements.push(
         new PolicyStatement({
@@ -116,5 +150,12 @@ export class TransferAccessPolicy extends Construct {
       `AwsSolutions-IAM5[${nagResource(this, props.bucket.arnForObjects(`${prefix}*`))}]`,
       "The function writes objects whose keys come from callers, events and FTP listings, so the grant covers every key under the configured prefix (the narrowest fixed scope), and only the object actions a transfer needs.",
     );
+    if (statePrefix !== undefined) {
+      acknowledge(
+        this.policy,
+        `AwsSolutions-IAM5[${nagResource(this, props.bucket.arnForObjects(`${statePrefix}*`))}]`,
+        "The function's own state objects (one per mirror job and prefix) are named at run time, so the grant covers the state prefix, with only GetObject and PutObject; callers' keys can never land there (the function refuses them).",
+      );
+    }
   }
 }

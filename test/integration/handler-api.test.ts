@@ -110,7 +110,7 @@ describe("API trigger: POST /transfers on the Function URL", () => {
         connection: "partner",
         path: "/outbox/logged.bin",
         bucket,
-        key: "landing/in/logged.bin",
+        key: "landing/partner/in/logged.bin",
         function_name: "ftp2s3",
       });
     }
@@ -152,14 +152,14 @@ describe("API trigger: POST /transfers on the Function URL", () => {
     });
 
     expect(rig.secrets.commandCalls(GetSecretValueCommand).length - before).toBeLessThanOrEqual(1);
-    expect(await objectExists(rig.s3, bucket, "landing/c2")).toBe(true);
+    expect(await objectExists(rig.s3, bucket, "landing/partner/c2")).toBe(true);
   });
 
   it.each([
     [{ path: "/outbox/x" }, "connection: Invalid input: expected string, received undefined"],
     [{ connection: "partner", path: 7 }, "path: Invalid input: expected string, received number"],
     [{ connection: "partner", path: "/outbox/x", colour: "red" }, 'Unrecognized key: "colour"'],
-    [{ connection: "partner", path: "/outbox/x", key: "../up" }, 'has a "." or ".." segment'],
+    [{ connection: "partner", path: "/outbox/x", mirrored: true }, '"mirrored" is set by ftp2s3'],
     [{ connection: "partner", path: "outbox/x" }, "is not absolute"],
     [{ connection: "partner", path: "/outbox/a\r\nDELE b" }, "contains CR, LF or NUL"],
     ["{not json", "the request body is not JSON"],
@@ -180,6 +180,7 @@ describe("API trigger: POST /transfers on the Function URL", () => {
     [{ connection: "partner", path: "/outbox/../etc/passwd" }, "/etc/passwd is outside the roots"],
     [{ connection: "partner", path: "/outbox2/x" }, "/outbox2/x is outside the roots"],
     [{ connection: "toString", path: "/outbox/x" }, 'no connection named "toString"'],
+    [{ connection: "partner", path: "/outbox/x", key: "../up" }, 'leaves connection "partner"\'s key space'],
   ])("answers 403 for %j, before any FTP command", async (body, message) => {
     const commandsBefore = fake?.commands.length;
 

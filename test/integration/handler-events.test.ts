@@ -48,7 +48,7 @@ describe("queue trigger: an SQS batch of transfer requests", () => {
     const response = await rig.invoke(sqsEvent(sqsRecord(JSON.stringify(event))));
 
     expect(response).toEqual({ batchItemFailures: [] });
-    expect(await readObject(rig.s3, bucket, "landing/archives/archive.zip")).toEqual(data);
+    expect(await readObject(rig.s3, bucket, "landing/partner/archives/archive.zip")).toEqual(data);
   });
 
   it("a message delivered twice does not copy an unchanged file again", async () => {
@@ -81,12 +81,14 @@ describe("queue trigger: an SQS batch of transfer requests", () => {
       "outside the roots",
     ],
   ])(
-    "reports a message that can never succeed (%s) so it ends in the dead-letter queue",
+    "drops a message that can never succeed (%s) with an ERROR line, rather than retry it into the DLQ",
     async (_name, body, error) => {
       const response = await rig.invoke(sqsEvent(sqsRecord(body, "poison")));
 
-      expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: "poison" }] });
+      expect(response).toEqual({ batchItemFailures: [] });
       expect(rig.logs().find((l) => l.messageId === "poison")).toMatchObject({
+        level: "ERROR",
+        message: "message failed permanently; it is dropped, not retried",
         error: expect.stringContaining(error),
       });
     },
@@ -102,7 +104,7 @@ describe("queue trigger: an SQS batch of transfer requests", () => {
     const response = await rig.invoke(sqsEvent(...records), 1000);
 
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: "one" }, { itemIdentifier: "two" }] });
-    expect(await objectExists(rig.s3, bucket, "landing/deadline/one")).toBe(false);
+    expect(await objectExists(rig.s3, bucket, "landing/partner/deadline/one")).toBe(false);
   });
 });
 
@@ -142,10 +144,10 @@ describe("schedule trigger: mirror a directory", () => {
       bytes: 600,
     });
     for (const key of ["reports/2026/jan.csv", "reports/2026/feb.csv", "reports/top level ü.csv"]) {
-      expect(await objectExists(rig.s3, bucket, `landing/${key}`)).toBe(true);
+      expect(await objectExists(rig.s3, bucket, `landing/partner/${key}`)).toBe(true);
     }
-    expect(await objectExists(rig.s3, bucket, "landing/reports/2026/notes.txt")).toBe(false);
-    expect(await objectExists(rig.s3, bucket, "landing/reports/tmp/partial.csv")).toBe(false);
+    expect(await objectExists(rig.s3, bucket, "landing/partner/reports/2026/notes.txt")).toBe(false);
+    expect(await objectExists(rig.s3, bucket, "landing/partner/reports/tmp/partial.csv")).toBe(false);
     expect(rig.logs().find((l) => l.message === "mirror completed")).toMatchObject({ copied: 3, failed: [] });
   });
 

@@ -35,7 +35,8 @@ describe("scheduled mirror fan-out over SQS", () => {
     const batch = await rig.invoke(sqsEvent(...messages));
 
     expect(batch).toEqual({ batchItemFailures: [] });
-    for (const name of files) expect(await objectExists(rig.s3, bucket, `landing/batch/${name}`)).toBe(true);
+    for (const name of files)
+      expect(await objectExists(rig.s3, bucket, `landing/partner/batch/${name}`)).toBe(true);
   });
 
   it("next runs copy nothing: the queued files are checked once against their objects, then known", async () => {

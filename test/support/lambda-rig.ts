@@ -22,6 +22,8 @@ export { fakeContext, sqsEvent, sqsRecord, urlRequest } from "./lambda-events.js
 
 export const bucket = "landing-bucket";
 export const secretArn = "arn:aws:secretsmanager:us-east-1:000000000000:secret:partner-ftp";
+/** The key the rig's function signs continuations with (the stack generates one in Secrets Manager). */
+export const continuationKey = Buffer.from("test-continuation-key-of-32-bytes!!", "utf8");
 const credentials = { accessKeyId: "test", secretAccessKey: "test" };
 const region = "us-east-1";
 
@@ -112,6 +114,7 @@ export async function startLambdaRig(
     }),
     queue: sqsTransferQueue(sqs, queueUrl),
     passwords: secretsManagerPasswords(new SecretsManagerClient({ region, credentials })),
+    continuationKey: async () => continuationKey,
     logger: new Logger({ serviceName: "ftp2s3" }),
     metrics: new Metrics({ namespace: "ftp2s3", serviceName: "ftp2s3" }),
   });

@@ -67,11 +67,15 @@ describe("the transfer function", () => {
     const variables = template.toJSON().Resources[fnId].Properties.Environment.Variables;
     const bucketId = logicalId(s.stack, s.stack.landing.bucket);
     const queueId = logicalId(s.stack, s.stack.ingestion.queue);
-    const [secretId] = Object.keys(template.findResources("AWS::SecretsManager::Secret"));
+    const secrets = Object.entries(template.findResources("AWS::SecretsManager::Secret"));
+    const idOf = (text: string) =>
+      secrets.find(([, r]) => String(r.Properties.Description).includes(text))?.[0] as string;
     const refs = {
       [bucketId]: "landing-bucket-1",
       [queueId]: "https://sqs.eu-west-1.amazonaws.com/123456789012/ingestion",
-      [secretId as string]: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:partner-AbCdEf",
+      [idOf('connection "partner-ftp"')]:
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:partner-AbCdEf",
+      [idOf("continuation")]: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:continuation-AbCdEf",
     };
 
     // Act
@@ -82,6 +86,7 @@ describe("the transfer function", () => {
       bucket: "landing-bucket-1",
       prefix: "ftp/",
       statePrefix: "ftp2s3-state/",
+      continuationKeySecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:continuation-AbCdEf",
       queueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/ingestion",
       connections: {
         "partner-ftp": {
@@ -122,10 +127,26 @@ describe("the transfer function", () => {
   });
 
   it("creates one secret for the connection that logs in with a password, and none for the anonymous one", () => {
-    template.resourceCountIs("AWS::SecretsManager::Secret", 1);
+    const descriptions = Object.values(template.findResources("AWS::SecretsManager::Secret")).map((r) =>
+      String(r.Properties.Description),
+    );
+    expect(descriptions.filter((d) => d.includes("FTP password"))).toEqual([
+      expect.stringContaining('connection "partner-ftp"'),
+    ]);
+  });
+
+  it("generates the continuation signing key, which only the function's role may read", () => {
     template.hasResourceProperties("AWS::SecretsManager::Secret", {
-      Description: Match.stringLikeRegexp('connection "partner-ftp"'),
+      Description: Match.stringLikeRegexp("signs the function's continuation messages"),
+      GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false },
     });
+    const keyId = logicalId(s.stack, s.stack.continuationKey.secret);
+    const readers = Object.values(template.findResources("AWS::IAM::Policy")).filter((p) =>
+      JSON.stringify(p.Properties.PolicyDocument).includes(`"Ref":"${keyId}"`),
+    );
+    expect(readers.map((p) => p.Properties.Roles)).toEqual([
+      [{ Ref: logicalId(s.stack, s.stack.transfer.role) }],
+    ]);
   });
 
   it("is reached through a Function URL that only accepts SigV4-signed requests, and outputs its URL", () => {

@@ -34,23 +34,29 @@ const SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:partner
 
 describe("the function's permissions, with the sample config", () => {
   let s: Synthesized;
-  let ids: Record<"bucket" | "queue" | "failed" | "secret" | "policy" | "logs" | "role", string>;
+  let ids: Record<
+    "bucket" | "queue" | "failed" | "secret" | "continuationKey" | "policy" | "logs" | "role",
+    string
+  >;
 
   beforeAll(() => {
     s = synth();
-    const [secret] = Object.keys(s.template.findResources("AWS::SecretsManager::Secret"));
+    const [secret] = Object.entries(s.template.findResources("AWS::SecretsManager::Secret"))
+      .filter(([, r]) => String(r.Properties.Description).includes("FTP password"))
+      .map(([id]) => id);
     ids = {
       bucket: logicalId(s.stack, s.stack.landing.bucket),
       queue: logicalId(s.stack, s.stack.ingestion.queue),
       failed: logicalId(s.stack, s.stack.failedEventsQueue),
       secret: secret as string,
+      continuationKey: logicalId(s.stack, s.stack.continuationKey.secret),
       policy: logicalId(s.stack, s.stack.accessPolicy.policy),
       logs: logicalId(s.stack, s.stack.transfer.logGroup),
       role: logicalId(s.stack, s.stack.transfer.role),
     };
   });
 
-  it("are exactly these statements: objects and listing under the prefix, the queues, the one secret", () => {
+  it("are exactly these statements: objects and listing under the prefix, the state, the queues, the two secrets", () => {
     expect(statementsOf(s.template, ids.policy)).toEqual([
       {
         Sid: "ObjectsUnderPrefix",
@@ -65,11 +71,17 @@ describe("the function's permissions, with the sample config", () => {
         Resource: { "Fn::Join": ["", [arnOf(ids.bucket), "/ftp/*"]] },
       },
       {
+        Sid: "StateUnderStatePrefix",
+        Effect: "Allow",
+        Action: ["s3:GetObject", "s3:PutObject"],
+        Resource: { "Fn::Join": ["", [arnOf(ids.bucket), "/ftp2s3-state/*"]] },
+      },
+      {
         Sid: "ListUnderPrefix",
         Effect: "Allow",
         Action: "s3:ListBucket",
         Resource: arnOf(ids.bucket),
-        Condition: { StringLike: { "s3:prefix": ["ftp/*"] } },
+        Condition: { StringLike: { "s3:prefix": ["ftp/*", "ftp2s3-state/*"] } },
       },
       { Sid: "SendToIngestionQueue", Effect: "Allow", Action: "sqs:SendMessage", Resource: arnOf(ids.queue) },
       {
@@ -89,6 +101,12 @@ describe("the function's permissions, with the sample config", () => {
         Effect: "Allow",
         Action: "secretsmanager:GetSecretValue",
         Resource: { Ref: ids.secret },
+      },
+      {
+        Sid: "ReadContinuationKey",
+        Effect: "Allow",
+        Action: "secretsmanager:GetSecretValue",
+        Resource: { Ref: ids.continuationKey },
       },
     ]);
   });
@@ -184,6 +202,34 @@ describe("the function's permissions, with a KMS key, an imported secret and no 
         },
       },
     });
-    s.template.resourceCountIs("AWS::SecretsManager::Secret", 0);
+    // Only the generated continuation key: the connection's secret is imported.
+    s.template.resourceCountIs("AWS::SecretsManager::Secret", 1);
+  });
+});
+
+describe("the function's key fence without a configured prefix", () => {
+  it("defaults the prefix to ftp2s3/, so in a shared bucket the grants stop there", () => {
+    const s = synth((json) => {
+      delete json.bucket.prefix;
+    });
+    const statements = statementsOf(s.template, logicalId(s.stack, s.stack.accessPolicy.policy));
+    const bucketId = logicalId(s.stack, s.stack.landing.bucket);
+
+    expect(statements.find((st) => st.Sid === "ObjectsUnderPrefix")?.Resource).toEqual({
+      "Fn::Join": ["", [arnOf(bucketId), "/ftp2s3/*"]],
+    });
+    expect(statements.find((st) => st.Sid === "ListUnderPrefix")?.Condition).toEqual({
+      StringLike: { "s3:prefix": ["ftp2s3/*", "ftp2s3-state/*"] },
+    });
+  });
+
+  it("refuses connections whose key spaces overlap, naming them", () => {
+    expect(() =>
+      synth((json) => {
+        json.connections["public-mirror"].keyPrefix = "partner-ftp/public/";
+      }),
+    ).toThrow(
+      /key space "ftp\/partner-ftp\/" overlaps connection "public-mirror"'s "ftp\/partner-ftp\/public\/"/,
+    );
   });
 });

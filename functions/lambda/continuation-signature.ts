@@ -1,0 +1,53 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { NotAllowedError } from "../core/errors.js";
+import type { TransferRequest } from "./schemas.js";
+
+/** The fields of a queued continuation that the next leg trusts, and its signature. */
+export type SignedFields = Pick<TransferRequest, "connection" | "path" | "key" | "transferId"> & {
+  continuation: Omit<NonNullable<TransferRequest["continuation"]>, "signature">;
+};
+
+/**
+ * One canonical text per continuation: a JSON array in a fixed order, so no field can move, be
+ * dropped or be added without changing what is signed. A version tag keeps a future layout apart.
+ */
+export function canonicalContinuation(request: SignedFields): string {
+  const { continuation: c } = request;
+  const r = c.resumeAt;
+  return JSON.stringify([
+    "ftp2s3-continuation-v1",
+    request.connection,
+    request.path,
+    request.key ?? null,
+    request.transferId ?? null,
+    c.number,
+    r === null ? null : [r.uploadId, r.offset, r.partSize, r.size, r.modifiedAt, r.hashState],
+    c.ifExists,
+    c.noRestart,
+  ]);
+}
+
+/** HMAC-SHA256 of the canonical text, base64url. */
+export function signContinuation(request: SignedFields, key: Uint8Array): string {
+  return createHmac("sha256", key).update(canonicalContinuation(request), "utf8").digest("base64url");
+}
+
+/**
+ * Refuses a continuation this function did not sign, before anything acts on it: a forged one could
+ * name another copy's upload (to abort it, or to finish it with another file's bytes).
+ */
+export function assertSignedContinuation(
+  request: SignedFields & { continuation: { signature?: string | undefined } },
+  key: Uint8Array | undefined,
+): void {
+  const { signature } = request.continuation;
+  if (key === undefined) {
+    throw new NotAllowedError("a continuation was refused: no continuation key is configured to check it");
+  }
+  if (signature === undefined) throw new NotAllowedError("a continuation was refused: it is not signed");
+  const expected = Buffer.from(signContinuation(request, key), "base64url");
+  const given = Buffer.from(signature, "base64url");
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    throw new NotAllowedError("a continuation was refused: its signature does not match");
+  }
+}
