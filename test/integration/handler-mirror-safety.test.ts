@@ -43,7 +43,7 @@ describe("scheduled mirror: deletion rules, state and deadline", () => {
   }
 
   it("fails with DELETE_LIMIT and deletes nothing above the cap; below it, logs each deleted key", async () => {
-    const stale = Array.from({ length: 120 }, (_, i) => `landing/cap/stale-${i}.csv`);
+    const stale = Array.from({ length: 120 }, (_, i) => `landing/partner/cap/stale-${i}.csv`);
     await seed(stale);
     const mirror = {
       connection: "partner",
@@ -67,16 +67,16 @@ describe("scheduled mirror: deletion rules, state and deadline", () => {
     const deletedLines = rig.logs().filter((l) => l.message === "object deleted");
     expect(deletedLines.map((l) => l.key).sort()).toEqual([...stale].sort());
     expect(await objectExists(rig.s3, bucket, stale[0] as string)).toBe(false);
-    expect(await objectExists(rig.s3, bucket, "landing/cap/keep.csv")).toBe(true);
+    expect(await objectExists(rig.s3, bucket, "landing/partner/cap/keep.csv")).toBe(true);
   });
 
   it("keeps its manifest under the state prefix, moving an old one out of the mirrored prefix", async () => {
-    await seed(["landing/old/.ftp2s3-manifest.json"]);
+    await seed(["landing/partner/old/.ftp2s3-manifest.json"]);
 
     await rig.invoke({ mirror: { connection: "partner", remoteDir: "/outbox/old", prefix: "old/" } });
 
-    expect(await objectExists(rig.s3, bucket, "ftp2s3-state/landing/old/manifest.json")).toBe(true);
-    expect(await objectExists(rig.s3, bucket, "landing/old/.ftp2s3-manifest.json")).toBe(false);
+    expect(await objectExists(rig.s3, bucket, "ftp2s3-state/landing/partner/old/manifest.json")).toBe(true);
+    expect(await objectExists(rig.s3, bucket, "landing/partner/old/.ftp2s3-manifest.json")).toBe(false);
   });
 
   it("sends no LIST once the deadline fired: planning stops with the invocation", async () => {
