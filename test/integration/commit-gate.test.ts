@@ -18,6 +18,7 @@ import {
   type FakeFtpOptions,
   type FakeFtpServer,
   type RetrScript,
+  replySplits,
   retrScripts,
   startFakeFtpServer,
   trickleLines,
@@ -426,6 +427,35 @@ describe("a hostile FTP server", () => {
       expect(operations).toEqual([]);
     },
   );
+});
+
+describe("a hostile FTP server: what it says cannot size our memory, and how it frames replies cannot lose a file", () => {
+  it("SIZE announcing 4.9 TiB, with the default --max-memory of 256 MiB: exit 1 TOO_LARGE naming the memory needed, no RETR, no upload", async () => {
+    const url = await serve({
+      files: { [path]: randomFile(1000) },
+      handlers: { SIZE: (ctx) => ctx.reply(`213 ${Math.round(4.9 * 1024 ** 4)}`) },
+    });
+
+    const { run, key, operations, lastLine } = await copy(url);
+
+    expect(run.exitCode).toBe(1);
+    expect(lastLine).toMatch(
+      /^ftp2s3: TOO_LARGE: .* needs 514 MiB of memory for one part buffer .*--max-memory/,
+    );
+    expect(ftp?.commands.some((c) => c.startsWith("RETR"))).toBe(false);
+    expect(operations).not.toContain("CreateMultipartUpload");
+    expect(await objectExists(client, bucket, key)).toBe(false);
+  });
+
+  it('every reply split after its first character ("2" then "26 Transfer complete"): the object is stored exact', async () => {
+    const data = randomFile(6 * MiB);
+    const url = await serve({ files: { [path]: data }, replySplit: replySplits.at(1) });
+
+    const { run, key } = await copy(url, ["--timeout", "5"]);
+
+    expect(run.exitCode).toBe(0);
+    expect(sha256(await readObject(client, bucket, key))).toBe(sha256(data));
+  });
 });
 
 describe("a slow S3", () => {
