@@ -4,6 +4,7 @@ import {
   FtpReplyError,
   ObjectExistsError,
   RestartRefusedError,
+  S3Error,
   SizeMismatchError,
   TransferAbortedError,
 } from "./errors.js";
@@ -330,6 +331,30 @@ interface Prepared {
 }
 
 /**
+ * The object at the key; null when there is none, and also when S3 forbids the check (a HeadObject
+ * without s3:ListBucket reads 403 for a missing key): the write is then conditional (If-None-Match: *),
+ * which S3 refuses with 412 (OBJECT_EXISTS) when an object is there, so the check is only a shortcut.
+ * A copy that may replace a changed object (skip-unchanged) just copies again.
+ */
+async function headUnlessForbidden(
+  sink: ObjectSink,
+  target: S3Location,
+  conditional: boolean,
+  warn: (message: string, details: Record<string, unknown>) => void,
+): Promise<ExistingObject | null> {
+  try {
+    return await sink.head(target);
+  } catch (error) {
+    if (!(error instanceof S3Error && error.httpStatus === 403)) throw error;
+    const instead = conditional
+      ? "the conditional write (If-None-Match: *) decides instead: an object already there fails the copy with OBJECT_EXISTS and is not replaced"
+      : "the copy goes ahead and replaces what may be there (an unchanged object is copied again)";
+    warn(`${error.message}; ${instead}`, { bucket: target.bucket, key: target.key, httpStatus: 403 });
+    return null;
+  }
+}
+
+/**
  * Everything before the upload: what the server says about the file, the earlier legs' upload (when
  * resuming), the existence check, and the hash to continue. Resolves with an "unchanged" outcome
  * (its duration to fill in) when the key already holds this version. Calls `onUploadGone` once an
@@ -357,7 +382,7 @@ async function prepare(
   }
 
   if (resumed === null && request.ifExists !== "replace") {
-    const existing = await sink.head(target);
+    const existing = await headUnlessForbidden(sink, target, request.ifExists !== "skip-unchanged", warn);
     const sameVersion = existing !== null && isSameVersion(existing, url, info);
     // A continuation finding this very version at the key: an earlier delivery of the same message
     // finished the copy (the first leg found the key free, or the copy could not have started).

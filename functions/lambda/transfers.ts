@@ -126,16 +126,14 @@ export class Transfers {
     const { bucket, transfer } = this.deps.config;
     const { continuation } = request;
     const transferId = request.transferId ?? this.newId();
-    const log = this.deps.logger.createChild({
-      persistentKeys: {
-        transferId,
-        trigger,
-        connection: request.connection,
-        path,
-        bucket,
-        key,
-        ...(continuation === undefined ? {} : { continuation: continuation.number }),
-      },
+    const log = withKeys(this.deps.logger, {
+      transferId,
+      trigger,
+      connection: request.connection,
+      path,
+      bucket,
+      key,
+      ...(continuation === undefined ? {} : { continuation: continuation.number }),
     });
     const resumeAt = continuation?.resumeAt ?? undefined;
     if (continuation === undefined) log.info("transfer started");
@@ -222,7 +220,7 @@ export class Transfers {
     ifExists: IfExists,
     outcome: SuspendedResult,
     maxContinuations: number,
-    log: Logger,
+    log: KeyedLog,
     signingKey: Uint8Array,
   ): Promise<void> {
     const number = (request.continuation?.number ?? 0) + 1;
@@ -307,8 +305,12 @@ export class Transfers {
     const state = { bucket, key: stateKeyFor(statePrefix, keyPrefix) };
     assertStateOutsidePrefix(state, bucket, keyPrefix, statePrefix);
     const mirrorId = this.newId();
-    const log = this.deps.logger.createChild({
-      persistentKeys: { mirrorId, trigger: "schedule", connection: job.connection, remoteDir, bucket },
+    const log = withKeys(this.deps.logger, {
+      mirrorId,
+      trigger: "schedule",
+      connection: job.connection,
+      remoteDir,
+      bucket,
     });
     log.info("mirror started", { ...job, prefix: keyPrefix });
     const { queue } = this.deps;
@@ -427,6 +429,27 @@ export class Transfers {
     add("TransferDuration", MetricUnit.Milliseconds, Math.round(durationMs));
     add("TransferFailed", MetricUnit.Count, failed ? 1 : 0);
   }
+}
+
+/** The lines of one transfer or mirror: the parent logger's, each carrying the same keys. */
+interface KeyedLog {
+  info(message: string, details?: object): void;
+  warn(message: string, details?: object): void;
+  error(message: string, details?: object): void;
+}
+
+/**
+ * Not `createChild`: a Powertools child is a new Logger whose own cold-start flag is fresh, so it
+ * logs `"cold_start": true` in every invocation. Writing through the parent keeps its invocation
+ * context (cold start, request id) exact, and concurrent transfers share no mutable keys. A line's own
+ * details come after the keys and win, as they did over a child's persistent keys.
+ */
+function withKeys(logger: Logger, keys: Record<string, unknown>): KeyedLog {
+  return {
+    info: (message, details = {}) => logger.info(message, keys, { ...details }),
+    warn: (message, details = {}) => logger.warn(message, keys, { ...details }),
+    error: (message, details = {}) => logger.error(message, keys, { ...details }),
+  };
 }
 
 /** The promise, or the signal's reason as soon as it fires (a DNS lookup or a secret that hangs). */

@@ -20,6 +20,8 @@ export interface RecordedS3Request {
   method: string;
   path: string;
   uploadId: string | undefined;
+  /** The If-None-Match header the request carried ("*" on a conditional write). */
+  ifNoneMatch: string | undefined;
   status: number;
 }
 
@@ -83,6 +85,7 @@ export async function startS3Recorder(targetEndpoint: string): Promise<S3Recorde
       method: req.method ?? "GET",
       path: url.pathname,
       uploadId: url.searchParams.get("uploadId") ?? undefined,
+      ifNoneMatch: req.headers["if-none-match"],
       status: 0,
     };
     requests.push(record);
