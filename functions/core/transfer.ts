@@ -189,6 +189,9 @@ export async function copyFile(
   }
   if ("status" in prepared) return { ...prepared, durationMs: Math.round(now() - startedAt) };
   const { info, resumed, hash, resumable, plan, believedAbsent } = prepared;
+  // A later leg of a mirrored copy ("skip-unchanged") may replace the older version its first leg found.
+  const conditional =
+    believedAbsent || request.ifExists === "fail" || request.ifExists === "fail-unless-unchanged";
 
   const startAt = resumed?.point.offset ?? 0;
   const { partSize } = plan;
@@ -197,8 +200,7 @@ export async function copyFile(
     queueSize: plan.queueSize,
     buffers: plan.buffers,
     metadata: sourceMetadata(url, info),
-    ifNoneMatch:
-      believedAbsent || request.ifExists === "fail" || request.ifExists === "fail-unless-unchanged",
+    ifNoneMatch: conditional,
     expectedBytes: info.size === null ? null : Math.max(0, info.size - startAt),
     hash,
     tagSha256: opts.tagWithSha256,
@@ -323,12 +325,7 @@ export async function copyFile(
         reason: cleanup.error?.message,
       });
     }
-    if (
-      error instanceof ObjectExistsError &&
-      believedAbsent &&
-      request.ifExists !== "fail" &&
-      !callerStopped
-    ) {
+    if (error instanceof ObjectExistsError && conditional && request.ifExists !== "fail" && !callerStopped) {
       // The conditional write lost: another writer stored the key since it was found absent. "fail"
       // refuses any object, so only the modes where this very version counts as unchanged compare.
       const existing = await sink.head(target);
