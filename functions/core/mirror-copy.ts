@@ -1,4 +1,4 @@
-import { abortReason } from "./errors.js";
+import { abortReason, ObjectExistsError } from "./errors.js";
 import type { MirrorOptions, MirrorSummary } from "./mirror.js";
 import type { Manifest } from "./mirror-manifest.js";
 import { describeFailure, type PlannedFile } from "./mirror-plan.js";
@@ -9,33 +9,52 @@ import { copyFile, defaultCopyOptions } from "./transfer.js";
 /** Small files whose upload may still be finishing while their FTP session reads the next one. */
 const PENDING_COMMITS_PER_SESSION = 4;
 
-/** The copies this invocation makes itself, and those beyond the budget, for the queue. Checks cost no budget. */
+/**
+ * What one invocation may still copy itself (files and bytes), when it has a queue to hand the rest
+ * to. A file bigger than the whole budget is still taken when nothing else is: it must go somewhere.
+ */
+export class InlineBudget {
+  private copies = 0;
+  private bytes = 0;
+
+  constructor(private readonly limit: { files: number; bytes: number } | undefined) {}
+
+  /** Charges one copy of `size` bytes and says true, or says false when it does not fit. */
+  take(size: number): boolean {
+    if (this.limit === undefined) return true;
+    if (this.copies >= this.limit.files) return false;
+    if (this.bytes + size > this.limit.bytes && this.copies > 0) return false;
+    this.copies += 1;
+    this.bytes += size;
+    return true;
+  }
+}
+
+/**
+ * The copies this invocation makes itself, and those beyond the budget, for the queue. A check (a
+ * file listed at its object's size) is made here at no charge; it is charged when it turns out
+ * changed (see copyAll), and queued then if the budget is spent.
+ */
 export function splitByBudget(
   files: PlannedFile[],
   checks: Set<PlannedFile>,
-  options: MirrorOptions,
+  budget: InlineBudget,
 ): { inline: PlannedFile[]; later: PlannedFile[] } {
-  if (options.enqueue === undefined || options.inlineBudget === undefined)
-    return { inline: files, later: [] };
-  const { files: maxFiles, bytes: maxBytes } = options.inlineBudget;
   const inline: PlannedFile[] = [];
   const later: PlannedFile[] = [];
-  let copies = 0;
-  let bytes = 0;
   for (const file of files) {
-    const size = file.size ?? 0;
-    if (checks.has(file)) {
-      inline.push(file);
-    } else if (copies < maxFiles && (bytes + size <= maxBytes || copies === 0)) {
-      // A file bigger than the whole budget still goes first when nothing else is taken: it must go somewhere.
-      inline.push(file);
-      copies += 1;
-      bytes += size;
-    } else {
-      later.push(file);
-    }
+    if (checks.has(file) || budget.take(file.size ?? 0)) inline.push(file);
+    else later.push(file);
   }
   return { inline, later };
+}
+
+/** Thrown by a check found changed past the budget: the file goes to the queue, nothing read. */
+class OverBudget extends Error {}
+
+/** A mirror's budget, or none when it has no queue to hand work to. */
+export function inlineBudgetOf(options: MirrorOptions): InlineBudget {
+  return new InlineBudget(options.enqueue === undefined ? undefined : options.inlineBudget);
 }
 
 /** Copies over a pool of FTP sessions; returns the files left for the queue when time ran short. */
@@ -49,6 +68,10 @@ export async function copyAll(
   options: MirrorOptions,
   summary: MirrorSummary,
   manifest: Manifest,
+  checks: { files: Set<PlannedFile>; budget: InlineBudget } = {
+    files: new Set(),
+    budget: new InlineBudget(undefined),
+  },
 ): Promise<PlannedFile[]> {
   const now = options.now ?? Date.now;
   const overflow: PlannedFile[] = [];
@@ -65,8 +88,9 @@ export async function copyAll(
       {
         path: file.path,
         target: { bucket, key: file.key },
-        // Not in the bucket listing: nothing to compare against (and no HEAD to send).
-        ifExists: listed.has(file.key) ? "skip-unchanged" : "replace",
+        // Not in the bucket listing: no HEAD to send, but a conditional write, for another writer
+        // (the queue, an overlapping run) may store the key meanwhile; the first one stays.
+        ifExists: listed.has(file.key) ? "skip-unchanged" : "create",
         // MLSD gave size and time: no SIZE and MDTM per file. LIST gives no time to record.
         ...(file.size !== null && file.modifiedAt !== null
           ? { known: { size: file.size, modifiedAt: file.modifiedAt } }
@@ -79,6 +103,13 @@ export async function copyAll(
           (options.copy.memoryBudget ?? defaultCopyOptions.memoryBudget) / options.concurrency,
         ),
         ...(options.signal ? { signal: options.signal } : {}),
+        ...(checks.files.has(file)
+          ? {
+              onCopyDecided: (info) => {
+                if (!checks.budget.take(info.size ?? 0)) throw new OverBudget();
+              },
+            }
+          : {}),
         onDownloaded: () => {
           downloaded = true;
           released(true);
@@ -110,6 +141,12 @@ export async function copyAll(
       (error: unknown) => {
         // A failure while the file was still being read may have closed the session.
         released(downloaded);
+        // A changed check past the budget, or a key another writer stored with another version
+        // since the listing: the queue's copy looks again (SIZE, MDTM, HEAD) and the newer source wins.
+        if (options.enqueue && (error instanceof OverBudget || error instanceof ObjectExistsError)) {
+          overflow.push(file);
+          return;
+        }
         const failure = describeFailure(error);
         summary.failed.push({ path: file.path, ...failure });
         const durationMs = Math.round(now() - startedAt);

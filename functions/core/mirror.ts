@@ -1,5 +1,5 @@
 import type { S3Location } from "./locations.js";
-import { copyAll, enqueueAll, splitByBudget } from "./mirror-copy.js";
+import { copyAll, enqueueAll, inlineBudgetOf, splitByBudget } from "./mirror-copy.js";
 import {
   type DeleteRefusal,
   type DeleteRules,
@@ -193,7 +193,8 @@ export async function runMirror(
       next.entries[f.relativePath] = manifest.entries[f.relativePath] as ManifestEntry;
     // A candidate whose object is listed at the same size is most likely a check (a HEAD), not a copy.
     const likelyChecks = new Set(candidates.filter((f) => listed.get(f.key)?.size === f.size));
-    const { inline, later } = splitByBudget(candidates, likelyChecks, options);
+    const budget = inlineBudgetOf(options);
+    const { inline, later } = splitByBudget(candidates, likelyChecks, budget);
     handedOver = true;
     const overflow = await copyAll(
       connect,
@@ -205,6 +206,7 @@ export async function runMirror(
       options,
       summary,
       next,
+      { files: likelyChecks, budget },
     );
     await enqueueAll([...overflow, ...later], options, summary);
     // An interrupted run stops: it deletes nothing, though its plan is whole.

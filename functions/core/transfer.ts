@@ -23,14 +23,24 @@ import { fastSha256, type RunningHash, resumableSha256 } from "./sha256.js";
  * SIZE and MDTM from the server nothing can be proven unchanged, so the file is copied again).
  * "fail-unless-unchanged" is "fail" for a message that may arrive twice: this very version at the
  * key is a duplicate delivery (unchanged), any other object is refused.
+ *
+ * Whenever the copy writes a key it believes absent (HEAD found nothing, or "create"), the write is
+ * conditional: a writer that got there first wins. Its object is then compared: this very version
+ * counts as unchanged; another version is left in place and the copy fails with ObjectExistsError.
  */
 export type IfExists = "fail" | "fail-unless-unchanged" | "replace" | "skip-unchanged";
+
+/**
+ * IfExists, or "create" for a key the caller has just listed as absent (a mirror): no HEAD, and the
+ * write is conditional. Not for queued requests: a message may wait long after any listing.
+ */
+export type CopyIfExists = IfExists | "create";
 
 export interface CopyRequest {
   /** Absolute path of the remote file. */
   path: string;
   target: S3Location;
-  ifExists: IfExists;
+  ifExists: CopyIfExists;
   /** Size and time already known (from a directory listing): no SIZE and MDTM are sent. */
   known?: RemoteFileInfo;
   /**
@@ -69,6 +79,11 @@ export interface CopyOptions {
    * copy no longer uses the FTP session, which may start on the next file.
    */
   onDownloaded?: () => void;
+  /**
+   * Called once a copy is decided (the key holds no object of this version), before anything is
+   * read or an upload created: throwing stops the copy there, with that error and nothing to undo.
+   */
+  onCopyDecided?: (info: RemoteFileInfo) => void;
   /** Problems that do not fail the copy: an abort S3 refused, a tag not written. */
   onWarning?: (message: string, details: Record<string, unknown>) => void;
   /** Milliseconds clock, injected in tests. */
@@ -174,7 +189,10 @@ export async function copyFile(
     throw error;
   }
   if ("status" in prepared) return { ...prepared, durationMs: Math.round(now() - startedAt) };
-  const { info, resumed, hash, resumable, plan } = prepared;
+  const { info, resumed, hash, resumable, plan, believedAbsent } = prepared;
+  // A later leg of a mirrored copy ("skip-unchanged") may replace the older version its first leg found.
+  const conditional =
+    believedAbsent || request.ifExists === "fail" || request.ifExists === "fail-unless-unchanged";
 
   const startAt = resumed?.point.offset ?? 0;
   const { partSize } = plan;
@@ -183,7 +201,7 @@ export async function copyFile(
     queueSize: plan.queueSize,
     buffers: plan.buffers,
     metadata: sourceMetadata(url, info),
-    ifNoneMatch: request.ifExists === "fail" || request.ifExists === "fail-unless-unchanged",
+    ifNoneMatch: conditional,
     expectedBytes: info.size === null ? null : Math.max(0, info.size - startAt),
     hash,
     tagSha256: opts.tagWithSha256,
@@ -308,6 +326,18 @@ export async function copyFile(
         reason: cleanup.error?.message,
       });
     }
+    if (error instanceof ObjectExistsError && conditional && request.ifExists !== "fail" && !callerStopped) {
+      // The conditional write lost: another writer stored the key since it was found absent. "fail"
+      // refuses any object, so only the modes where this very version counts as unchanged compare.
+      const existing = await sink.head(target);
+      if (existing !== null && isSameVersion(existing, url, info)) {
+        return unchangedResult(target, existing, url, info, Math.round(now() - startedAt));
+      }
+      throw new ObjectExistsError(
+        `${formatS3Url(target)} was stored by another writer while this copy ran, from ${describeVersion(existing)} (this copy read ${describeVersion({ metadata: sourceMetadata(url, info) })}); it was not overwritten`,
+        { cause: error },
+      );
+    }
     if (error instanceof RestartRefusedError && !callerStopped) {
       warn(`${error.message}; the copy starts over from byte 0 in the next leg`, {});
       return { status: "suspended", reason: "no-restart", resumeAt: null, ...legFacts() };
@@ -328,6 +358,8 @@ interface Prepared {
   resumable: boolean;
   /** Part size and buffers, within the memory budget. */
   plan: PartPlan;
+  /** The key held no object when checked (or the caller listed it absent): the write is conditional. */
+  believedAbsent: boolean;
 }
 
 /**
@@ -341,11 +373,13 @@ async function headUnlessForbidden(
   target: S3Location,
   conditional: boolean,
   warn: (message: string, details: Record<string, unknown>) => void,
+  onForbidden: () => void,
 ): Promise<ExistingObject | null> {
   try {
     return await sink.head(target);
   } catch (error) {
     if (!(error instanceof S3Error && error.httpStatus === 403)) throw error;
+    onForbidden();
     const instead = conditional
       ? "the conditional write (If-None-Match: *) decides instead: an object already there fails the copy with OBJECT_EXISTS and is not replaced"
       : "the copy goes ahead and replaces what may be there (an unchanged object is copied again)";
@@ -381,8 +415,20 @@ async function prepare(
     if (resumed === null) onUploadGone();
   }
 
-  if (resumed === null && request.ifExists !== "replace") {
-    const existing = await headUnlessForbidden(sink, target, request.ifExists !== "skip-unchanged", warn);
+  let believedAbsent = request.ifExists === "create" && resumed === null;
+  if (resumed === null && request.ifExists !== "replace" && request.ifExists !== "create") {
+    let forbidden = false;
+    const existing = await headUnlessForbidden(
+      sink,
+      target,
+      request.ifExists !== "skip-unchanged",
+      warn,
+      () => {
+        forbidden = true;
+      },
+    );
+    // A check S3 forbade proves nothing absent: a skip-unchanged copy then replaces, as it says.
+    believedAbsent = existing === null && !forbidden;
     const sameVersion = existing !== null && isSameVersion(existing, url, info);
     // A continuation finding this very version at the key: an earlier delivery of the same message
     // finished the copy (the first leg found the key free, or the copy could not have started).
@@ -394,19 +440,10 @@ async function prepare(
     if (existing !== null && refused) {
       throw new ObjectExistsError(`${formatS3Url(target)} already exists and overwriting was not allowed`);
     }
-    if (existing !== null && sameVersion) {
-      return {
-        status: "unchanged",
-        bucket: target.bucket,
-        key: target.key,
-        bytes: existing.size,
-        etag: existing.etag,
-        durationMs: 0,
-        source: { url, size: info.size as number, modifiedAt: (info.modifiedAt as Date).toISOString() },
-      };
-    }
+    if (existing !== null && sameVersion) return unchangedResult(target, existing, url, info, 0);
   }
   throwIfAborted(opts.signal);
+  opts.onCopyDecided?.(info);
   // Before any byte is read or an upload created: a SIZE (or a resumed leg's part size) that needs
   // more memory than the budget is refused here, not met by an out-of-memory kill mid-transfer.
   const startAt = resumed?.point.offset ?? 0;
@@ -429,7 +466,33 @@ async function prepare(
       : resumable
         ? await resumableSha256()
         : fastSha256();
-  return { info, resumed, hash, resumable, plan };
+  return { info, resumed, hash, resumable, plan, believedAbsent };
+}
+
+/** The key holds this very version (isSameVersion): nothing to read or write. */
+function unchangedResult(
+  target: S3Location,
+  existing: ExistingObject,
+  url: string,
+  info: RemoteFileInfo,
+  durationMs: number,
+): UnchangedResult {
+  return {
+    status: "unchanged",
+    bucket: target.bucket,
+    key: target.key,
+    bytes: existing.size,
+    etag: existing.etag,
+    durationMs,
+    source: { url, size: info.size as number, modifiedAt: (info.modifiedAt as Date).toISOString() },
+  };
+}
+
+/** The source version an object's metadata records, for a message. */
+function describeVersion(object: Pick<ExistingObject, "metadata"> | null): string {
+  if (object === null) return "an object gone again";
+  const m = object.metadata;
+  return `${m[METADATA_SOURCE_URL] ?? "an unknown source"} (size ${m[METADATA_SOURCE_SIZE] ?? "?"}, modified ${m[METADATA_SOURCE_MTIME] ?? "?"})`;
 }
 
 /** The commit rule, for the parts the core can see: a 2xx final reply and the announced size. */

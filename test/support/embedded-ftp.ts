@@ -1,5 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
+import { resolve as resolvePath, sep } from "node:path";
 import { FtpSrv } from "ftp-srv";
 
 export interface EmbeddedFtpServer {
@@ -13,6 +14,8 @@ export interface EmbeddedFtpServer {
   readonly logins: number;
   /** RETR commands that delivered a file: what a no-change mirror run must not send. */
   readonly retrieved: number;
+  /** Files delivered by RETR, by path below the root ("/outbox/a.csv"): how often each was read. */
+  readonly retrievedPaths: ReadonlyMap<string, number>;
   close(): Promise<void>;
 }
 
@@ -57,14 +60,20 @@ export async function startEmbeddedFtp(options: {
   });
   let logins = 0;
   let retrieved = 0;
+  const retrievedPaths = new Map<string, number>();
   server.on("login", ({ connection, username, password: given }, resolve, reject) => {
     logins += 1;
     if (username !== user || given !== password) {
       reject(new Error("Invalid user name or password"));
       return;
     }
-    connection.on("RETR", (error: unknown) => {
-      if (!error) retrieved += 1;
+    connection.on("RETR", (error: unknown, served?: string) => {
+      if (error) return;
+      retrieved += 1;
+      // ftp-srv names the file by its path on disk.
+      const path =
+        served === undefined ? "?" : served.slice(resolvePath(options.root).length).split(sep).join("/");
+      retrievedPaths.set(path, (retrievedPaths.get(path) ?? 0) + 1);
     });
     resolve({ root: options.root });
   });
@@ -82,6 +91,7 @@ export async function startEmbeddedFtp(options: {
     get retrieved() {
       return retrieved;
     },
+    retrievedPaths,
     close: async () => {
       await server.close();
     },

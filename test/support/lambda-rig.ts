@@ -47,6 +47,8 @@ export async function startLambdaRig(
      * an upload's parts (ListParts), as resumed copies need.
      */
     s3?: "fauxqs" | "s3rver";
+    /** S3's conditional writes (If-None-Match: *), played by the recorder: see startS3Recorder. */
+    conditionalWrites?: boolean;
   } = {},
 ) {
   const work = await mkdtemp(join(tmpdir(), "ftp2s3-lambda-"));
@@ -56,7 +58,9 @@ export async function startLambdaRig(
   });
   const aws = await startFauxqsS3();
   const objectStore = options.s3 === "s3rver" ? await startS3rver(join(work, "s3")) : aws;
-  const recorder: S3Recorder = await startS3Recorder(objectStore.endpoint);
+  const recorder: S3Recorder = await startS3Recorder(objectStore.endpoint, {
+    conditionalWrites: options.conditionalWrites === true,
+  });
   const s3 = objectStore.client();
   await objectStore.createBucket(bucket);
   const queueUrl = await aws.createQueue("ingest");

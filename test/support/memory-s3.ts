@@ -127,6 +127,9 @@ export class MemoryS3 implements ObjectSink {
     options: ObjectOptions & { tags?: Record<string, string> },
   ): Promise<CommittedObject> {
     const { key } = target;
+    // Copied as the request is sent, like bytes over the wire: the caller may reuse its buffer after.
+    const bytes = Buffer.from(body);
+    const etag = md5(bytes).toString("hex");
     await this.receive(
       {
         operation: "PutObject",
@@ -137,12 +140,10 @@ export class MemoryS3 implements ObjectSink {
       },
       () => {
         if (options.ifNoneMatch && this.objects.has(key)) throw exists(target);
+        // Stored with the check, in one turn, as S3 decides a conditional write atomically.
+        this.objects.set(key, { bytes, metadata: { ...options.metadata }, etag });
       },
     );
-    // Copied once the request is done, like bytes sent over the wire: the caller may reuse its buffer after.
-    const bytes = Buffer.from(body);
-    const etag = md5(bytes).toString("hex");
-    this.objects.set(key, { bytes, metadata: { ...options.metadata }, etag });
     if (options.tags !== undefined) this.tags.set(key, { ...options.tags });
     else this.tags.delete(key); // a new object has none
     return { etag, versionId: undefined };
@@ -181,6 +182,7 @@ export class MemoryS3 implements ObjectSink {
     options: { ifNoneMatch: boolean },
   ): Promise<CommittedObject> {
     const { key } = target;
+    let etag = "";
     await this.receive(
       { operation: "CompleteMultipartUpload", key, uploadId, ifNoneMatch: options.ifNoneMatch },
       () => {
@@ -199,13 +201,13 @@ export class MemoryS3 implements ObjectSink {
           }
         });
         if (options.ifNoneMatch && this.objects.has(key)) throw exists(target);
+        // Stored with the check, in one turn, as S3 decides a conditional write atomically.
+        const chosen = parts.map((part) => upload.parts.get(part.partNumber)?.bytes as Buffer);
+        etag = `${md5(Buffer.concat(chosen.map(md5))).toString("hex")}-${parts.length}`;
+        this.objects.set(key, { bytes: Buffer.concat(chosen), metadata: upload.metadata, etag });
+        this.uploads.delete(uploadId);
       },
     );
-    const upload = this.openUpload(key, uploadId);
-    const chosen = parts.map((part) => upload.parts.get(part.partNumber)?.bytes as Buffer);
-    const etag = `${md5(Buffer.concat(chosen.map(md5))).toString("hex")}-${parts.length}`;
-    this.objects.set(key, { bytes: Buffer.concat(chosen), metadata: upload.metadata, etag });
-    this.uploads.delete(uploadId);
     return { etag, versionId: undefined };
   }
 

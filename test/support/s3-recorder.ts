@@ -27,12 +27,12 @@ export interface RecordedS3Request {
 
 /**
  * Decides the answer to a request instead of the server: a status fails it, `{ delayMs }` passes it on
- * that much later (a slow S3), undefined passes it on at once.
+ * that much later (a slow S3), `{ until }` once the promise settles, undefined passes it on at once.
  */
 export type S3Fault = (request: {
   operation: RecordedS3Request["operation"];
   partNumber: number | undefined;
-}) => number | { delayMs: number } | undefined;
+}) => number | { delayMs: number } | { until: Promise<void> } | undefined;
 
 export interface S3Recorder {
   endpoint: string;
@@ -49,9 +49,20 @@ export interface S3Recorder {
  * test sees what really went over the wire, including the upload ids and whether S3 accepted the
  * abort. It can also answer chosen requests with an error status, to play a failing S3.
  */
-export async function startS3Recorder(targetEndpoint: string): Promise<S3Recorder> {
+export async function startS3Recorder(
+  targetEndpoint: string,
+  options: {
+    /**
+     * Play S3's conditional writes, which fauxqs and s3rver ignore: a PutObject or
+     * CompleteMultipartUpload with `If-None-Match: *` to a key that holds an object gets 412. Such
+     * writes to one key are decided one at a time (a HEAD to the server first), as S3 decides them.
+     */
+    conditionalWrites?: boolean;
+  } = {},
+): Promise<S3Recorder> {
   const target = new URL(targetEndpoint);
   const requests: RecordedS3Request[] = [];
+  const writing = new Map<string, Promise<void>>();
   const recorder: S3Recorder = {
     endpoint: "",
     requests,
@@ -89,11 +100,18 @@ export async function startS3Recorder(targetEndpoint: string): Promise<S3Recorde
       status: 0,
     };
     requests.push(record);
+    const conditional =
+      options.conditionalWrites === true &&
+      req.headers["if-none-match"] === "*" &&
+      (operation === "PutObject" || operation === "CompleteMultipartUpload");
+    const pass = () =>
+      conditional ? writeIfAbsent(req, res, url.pathname, record) : forward(req, res, target, record);
     const fault = recorder.fault?.({ operation, partNumber });
     if (typeof fault === "object") {
       // Hold the request back, its body unread meanwhile, as a slow server would.
       req.pause();
-      setTimeout(() => forward(req, res, target, record), fault.delayMs);
+      if ("until" in fault) void fault.until.then(pass, pass);
+      else setTimeout(pass, fault.delayMs);
       return;
     }
     const faultStatus = fault;
@@ -106,8 +124,32 @@ export async function startS3Recorder(targetEndpoint: string): Promise<S3Recorde
       );
       return;
     }
-    forward(req, res, target, record);
+    pass();
   });
+
+  /** A conditional write: 412 when the key holds an object, else on to the server; one at a time per key. */
+  function writeIfAbsent(req: IncomingMessage, res: ServerResponse, key: string, record: RecordedS3Request) {
+    req.pause();
+    const turn = (writing.get(key) ?? Promise.resolve()).then(async () => {
+      if (await exists(target, key)) {
+        req.resume();
+        record.status = 412;
+        res.writeHead(412, { "content-type": "application/xml" });
+        res.end(
+          `<?xml version="1.0"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition></Error>`,
+        );
+        return;
+      }
+      await new Promise<void>((done) => {
+        res.on("close", done);
+        forward(req, res, target, record);
+      });
+    });
+    writing.set(
+      key,
+      turn.catch(() => {}),
+    );
+  }
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   recorder.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return recorder;
@@ -142,6 +184,21 @@ function forward(req: IncomingMessage, res: ServerResponse, target: URL, record:
     res.destroy();
   });
   req.pipe(upstream);
+}
+
+/** Whether the server holds an object at this path (an unsigned HEAD: fauxqs takes any request). */
+function exists(target: URL, pathname: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const head = httpRequest(
+      { host: target.hostname, port: target.port, method: "HEAD", path: pathname },
+      (response) => {
+        response.resume();
+        resolve(response.statusCode === 200);
+      },
+    );
+    head.on("error", reject);
+    head.end();
+  });
 }
 
 function classify(method: string, url: URL): RecordedS3Request["operation"] {
