@@ -226,6 +226,12 @@ export async function copyFile(
     if (opts.suspendSignal?.aborted) suspend();
     else opts.suspendSignal?.addEventListener("abort", suspend, { once: true });
   }
+  // The caller's signals matter only while the file is read: a mirror's copies share one signal, and
+  // a listener kept through a slow commit piles up with the next files' (MaxListenersExceededWarning).
+  const stopListening = () => {
+    opts.signal?.removeEventListener("abort", forwardCallerAbort);
+    opts.suspendSignal?.removeEventListener("abort", suspend);
+  };
   upload.failed.catch((error: unknown) => stop.abort(error));
   const legFacts = () => ({
     bucket: target.bucket,
@@ -239,6 +245,7 @@ export async function copyFile(
   try {
     const reply = await untilStopped(source.download(path, intake, stop.signal, startAt), stop.signal);
     downloaded = true;
+    stopListening();
     await intake.flush();
     const totalBytes = startAt + intake.bytes;
     progress.finish(totalBytes);
@@ -313,8 +320,7 @@ export async function copyFile(
     }
     throw error;
   } finally {
-    opts.signal?.removeEventListener("abort", forwardCallerAbort);
-    opts.suspendSignal?.removeEventListener("abort", suspend);
+    stopListening();
   }
 }
 
