@@ -154,7 +154,11 @@ export function addCommonOptions(command: Command): Command {
         .default("auto"),
     )
     .option("--no-tag", "do not tag objects with the SHA-256 of their bytes")
-    .option("--verbose", "print the FTP conversation to stderr (the password is masked)", false);
+    .option(
+      "--verbose",
+      "print the FTP conversation and the libraries' warnings to stderr (the password is masked)",
+      false,
+    );
 }
 
 /** What the common options resolve to, read once before anything is contacted. */
@@ -197,12 +201,15 @@ export async function setUp(location: FtpLocation, options: CommonOptions, io: C
   };
 }
 
+/** What the command's user can do about a refusal, in the command's own words (the core speaks for every caller). */
+const commandHint: Record<string, string> = { OBJECT_EXISTS: " (--overwrite replaces it)" };
+
 /** The one line and the exit status of a failed command; never a stack trace for an expected failure. */
 export function reportFailure(error: unknown, io: CliIo): number {
   if (error instanceof Ftp2s3Error) {
     const stopped = error.code === "ABORTED" ? stopStatus(io, "the upload was aborted") : undefined;
     if (stopped !== undefined) return stopped;
-    io.stderr.write(`ftp2s3: ${error.code}: ${error.message}\n`);
+    io.stderr.write(`ftp2s3: ${error.code}: ${error.message}${commandHint[error.code] ?? ""}\n`);
     if (error.code === "ABORTED" && io.signal?.aborted) return EXIT_INTERRUPTED;
     return error.code === "INVALID_INPUT" ? EXIT_USAGE : EXIT_FAILED;
   }

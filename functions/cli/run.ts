@@ -9,6 +9,7 @@ import {
 } from "./common.js";
 import { type CopyCommandOptions, copyCommand } from "./copy-command.js";
 import { type MirrorCommandOptions, mirrorCommand } from "./mirror-command.js";
+import { withProgressLine } from "./progress-view.js";
 
 export {
   type CliIo,
@@ -20,7 +21,9 @@ export {
 } from "./common.js";
 
 /** Runs the `ftp2s3` command; resolves with the exit status. Never throws for an expected failure. */
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
+export async function runCli(argv: string[], given: CliIo): Promise<number> {
+  // Every message then starts on a line of its own, never glued onto a terminal's progress line.
+  const io: CliIo = { ...given, stderr: withProgressLine(given.stderr) };
   let exitCode = EXIT_OK;
   const program = new Command()
     .name("ftp2s3")
