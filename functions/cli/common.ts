@@ -6,7 +6,13 @@ import { type ChecksumMode, createS3Client, nonEmpty } from "../adapters/s3-clie
 import { createS3Sink } from "../adapters/s3-sink.js";
 import { Ftp2s3Error, InvalidInputError, TransferAbortedError } from "../core/errors.js";
 import type { FtpLocation } from "../core/locations.js";
-import { assertValidPartSize, DEFAULT_MEMORY_BUDGET, DEFAULT_PART_SIZE } from "../core/part-size.js";
+import {
+  assertValidPartSize,
+  DEFAULT_MEMORY_BUDGET,
+  DEFAULT_PART_SIZE,
+  S3_MAX_PART_SIZE,
+  S3_MIN_PART_SIZE,
+} from "../core/part-size.js";
 import type { FileSource, ObjectSink } from "../core/ports.js";
 import { defaultCopyOptions } from "../core/transfer.js";
 import type { ProgressMode } from "./progress-view.js";
@@ -121,7 +127,7 @@ export function addCommonOptions(command: Command): Command {
     .option(
       "--part-size <MiB>",
       `upload part size in MiB (default ${DEFAULT_PART_SIZE / 2 ** 20}, grown for big files)`,
-      mebibytes,
+      partSizeMebibytes,
     )
     .option("--queue-size <n>", "parts uploaded in parallel", positiveInteger, defaultCopyOptions.queueSize)
     .option(
@@ -236,6 +242,18 @@ async function readInput(path: string, what: string): Promise<Buffer> {
 function mebibytes(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a number of MiB, e.g. 8");
+  return Math.round(n * 2 ** 20);
+}
+
+/** --part-size, in the unit it is given in: S3 takes parts of 5 MiB to 5 GiB. */
+function partSizeMebibytes(value: string): number {
+  const n = Number(value);
+  const [min, max] = [S3_MIN_PART_SIZE / 2 ** 20, S3_MAX_PART_SIZE / 2 ** 20];
+  if (value.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
+    throw new InvalidArgumentError(
+      `expected a number of MiB from ${min} to ${max} (S3's part sizes), e.g. 8`,
+    );
+  }
   return Math.round(n * 2 ** 20);
 }
 
