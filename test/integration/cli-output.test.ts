@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
@@ -73,6 +73,21 @@ describe("the built ftp2s3 command's output", () => {
     expect(result.stderr).toBe(
       "ftp2s3: OBJECT_EXISTS: s3://landing/taken.csv already exists and overwriting was not allowed (--overwrite replaces it)\n",
     );
+  });
+
+  it("prints the result the README shows: the same fields, status first", async () => {
+    const readme = await readFile(new URL("../../README.md", import.meta.url), "utf8");
+    const printed = readme.slice(readme.indexOf("**stdout**"));
+    const example = JSON.parse(
+      printed.slice(printed.indexOf("```json\n") + 8, printed.indexOf("\n```\n")),
+    ) as object;
+
+    const result = await run([`${ftpUrl}/out/report.csv`, "s3://landing/report.csv"]);
+
+    expect(result.exitCode).toBe(0);
+    const printedResult = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(printedResult.status).toBe("copied");
+    expect(Object.keys(printedResult)).toEqual(Object.keys(example));
   });
 
   it.each(["1.5", "6000"])("refuses --part-size %s in the MiB it was given in, exit 2", async (mib) => {
