@@ -130,11 +130,14 @@ export function addCommonOptions(command: Command): Command {
       partSizeMebibytes,
     )
     .option("--queue-size <n>", "parts uploaded in parallel", positiveInteger, defaultCopyOptions.queueSize)
-    .option(
-      "--max-memory <MiB>",
-      `memory for part buffers in MiB (default ${DEFAULT_MEMORY_BUDGET / 2 ** 20}); fewer parts go in parallel to fit, and a file whose one part does not fit is refused before it is read`,
-      mebibytes,
-      DEFAULT_MEMORY_BUDGET,
+    .addOption(
+      new Option(
+        "--max-memory <MiB>",
+        "memory for part buffers in MiB; fewer parts go in parallel to fit, and a file whose one part does not fit is refused before it is read",
+      )
+        .argParser(mebibytes)
+        // The value is in bytes; help shows it in the MiB the option is given in.
+        .default(DEFAULT_MEMORY_BUDGET, String(DEFAULT_MEMORY_BUDGET / 2 ** 20)),
     )
     .option(
       "--timeout <seconds>",

@@ -27,6 +27,16 @@ function readmeOptions(heading: string): string[] {
   );
 }
 
+/** Each option's "(default: …)" in copy --help, by option. */
+async function helpDefaults(): Promise<Map<string, string>> {
+  const help = (await runInProcess(["copy", "--help"], {})).stdout.replace(/\n\s{10,}/g, " ");
+  const defaults = new Map<string, string>();
+  for (const match of help.matchAll(/^ {2}(--[\w-]+(?: <[^>]+>)?) .*?\(default: ([^)]+)\)$/gm)) {
+    defaults.set(match[1] as string, match[2] as string);
+  }
+  return defaults;
+}
+
 // The README's option tables against the command's own --help, so that neither can change alone.
 describe("the README's option tables", () => {
   it("list exactly the copy command's options, as --help writes them", async () => {
@@ -34,6 +44,24 @@ describe("the README's option tables", () => {
 
     expect([...documented].sort()).toEqual((await helpOptions("copy")).sort());
     expect(new Set(documented).size).toBe(documented.length);
+  });
+
+  it("give the numeric defaults --help gives, in the option's unit", async () => {
+    const defaults = await helpDefaults();
+    const from = readme.indexOf("\n## The command\n");
+    const rows = readme
+      .slice(from)
+      .split("\n")
+      .filter((line) => /^\| `--/.test(line));
+    const numeric = rows
+      .map((row) => row.split("|").map((cell) => cell.trim()))
+      .filter((cells) => /^\d+$/.test(cells[2] ?? "") && defaults.has((cells[1] ?? "").replace(/`/g, "")));
+
+    expect(numeric.length).toBeGreaterThanOrEqual(5);
+    for (const cells of numeric) {
+      const option = (cells[1] ?? "").replace(/`/g, "");
+      expect(`${option} ${defaults.get(option)}`).toBe(`${option} ${cells[2]}`);
+    }
   });
 
   it("list the mirror command's own options under Mirroring, the shared ones in the command's table", async () => {
