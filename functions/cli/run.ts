@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import {
   addCommonOptions,
@@ -126,6 +127,9 @@ export async function runCli(argv: string[], given: CliIo): Promise<number> {
       )
       .option("--dry-run", "say what would be copied and deleted, change nothing", false),
   ).action(async (ftpUrl: string, s3Url: string, options: MirrorCommandOptions) => {
+    // Each FTP session listens to the stop signal, and so does the file it is reading: two per session
+    // (and the listing), a bound the options set, above Node's default of 10 past five sessions.
+    if (io.signal !== undefined) setMaxListeners(2 * options.concurrency + 2, io.signal);
     exitCode = await mirrorCommand(ftpUrl, s3Url, options, io);
   });
 

@@ -34,7 +34,10 @@ describe("a 300-file mirror", () => {
     await rm(work, { recursive: true, force: true });
   });
 
-  it("emits no process warning, its copies' abort listeners gone when each copy is done reading", async () => {
+  it.each([
+    ["4", "the default"],
+    ["16", "each session listening"],
+  ])("emits no process warning with --concurrency %s (%s)", async (concurrency) => {
     const warnings: Error[] = [];
     const onWarning = (warning: Error) => warnings.push(warning);
     process.on("warning", onWarning);
@@ -46,8 +49,10 @@ describe("a 300-file mirror", () => {
         [
           "mirror",
           `ftp://${ftp.user}@127.0.0.1:${ftp.port}/many`,
-          "s3://many/in/",
+          `s3://many/c${concurrency}/`,
           "--no-tag",
+          "--concurrency",
+          concurrency,
           "--progress",
           "none",
         ],
