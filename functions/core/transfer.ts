@@ -258,12 +258,12 @@ export async function copyFile(
   try {
     const reply = await untilStopped(source.download(path, intake, stop.signal, startAt), stop.signal);
     downloaded = true;
-    stopListening();
     await intake.flush();
     const totalBytes = startAt + intake.bytes;
     progress.finish(totalBytes);
     checkConfirmed(reply, { url, expectedBytes: info.size, receivedBytes: totalBytes });
     throwIfAborted(stop.signal);
+    stopListening(); // from here on the commit finishes whatever the signals say (below)
     opts.onDownloaded?.();
 
     // Past this point the server has confirmed the file: finish the commit even if the deadline
