@@ -6,7 +6,13 @@ import { type ChecksumMode, createS3Client, nonEmpty } from "../adapters/s3-clie
 import { createS3Sink } from "../adapters/s3-sink.js";
 import { Ftp2s3Error, InvalidInputError, TransferAbortedError } from "../core/errors.js";
 import type { FtpLocation } from "../core/locations.js";
-import { assertValidPartSize, DEFAULT_MEMORY_BUDGET, DEFAULT_PART_SIZE } from "../core/part-size.js";
+import {
+  assertValidPartSize,
+  DEFAULT_MEMORY_BUDGET,
+  DEFAULT_PART_SIZE,
+  S3_MAX_PART_SIZE,
+  S3_MIN_PART_SIZE,
+} from "../core/part-size.js";
 import type { FileSource, ObjectSink } from "../core/ports.js";
 import { defaultCopyOptions } from "../core/transfer.js";
 import type { ProgressMode } from "./progress-view.js";
@@ -121,14 +127,17 @@ export function addCommonOptions(command: Command): Command {
     .option(
       "--part-size <MiB>",
       `upload part size in MiB (default ${DEFAULT_PART_SIZE / 2 ** 20}, grown for big files)`,
-      mebibytes,
+      partSizeMebibytes,
     )
     .option("--queue-size <n>", "parts uploaded in parallel", positiveInteger, defaultCopyOptions.queueSize)
-    .option(
-      "--max-memory <MiB>",
-      `memory for part buffers in MiB (default ${DEFAULT_MEMORY_BUDGET / 2 ** 20}); fewer parts go in parallel to fit, and a file whose one part does not fit is refused before it is read`,
-      mebibytes,
-      DEFAULT_MEMORY_BUDGET,
+    .addOption(
+      new Option(
+        "--max-memory <MiB>",
+        "memory for part buffers in MiB; fewer parts go in parallel to fit, and a file whose one part does not fit is refused before it is read",
+      )
+        .argParser(mebibytes)
+        // The value is in bytes; help shows it in the MiB the option is given in.
+        .default(DEFAULT_MEMORY_BUDGET, String(DEFAULT_MEMORY_BUDGET / 2 ** 20)),
     )
     .option(
       "--timeout <seconds>",
@@ -154,7 +163,11 @@ export function addCommonOptions(command: Command): Command {
         .default("auto"),
     )
     .option("--no-tag", "do not tag objects with the SHA-256 of their bytes")
-    .option("--verbose", "print the FTP conversation to stderr (the password is masked)", false);
+    .option(
+      "--verbose",
+      "print the FTP conversation and the libraries' warnings to stderr (the password is masked)",
+      false,
+    );
 }
 
 /** What the common options resolve to, read once before anything is contacted. */
@@ -197,12 +210,15 @@ export async function setUp(location: FtpLocation, options: CommonOptions, io: C
   };
 }
 
+/** What the command's user can do about a refusal, in the command's own words (the core speaks for every caller). */
+const commandHint: Record<string, string> = { OBJECT_EXISTS: " (--overwrite replaces it)" };
+
 /** The one line and the exit status of a failed command; never a stack trace for an expected failure. */
 export function reportFailure(error: unknown, io: CliIo): number {
   if (error instanceof Ftp2s3Error) {
     const stopped = error.code === "ABORTED" ? stopStatus(io, "the upload was aborted") : undefined;
     if (stopped !== undefined) return stopped;
-    io.stderr.write(`ftp2s3: ${error.code}: ${error.message}\n`);
+    io.stderr.write(`ftp2s3: ${error.code}: ${error.message}${commandHint[error.code] ?? ""}\n`);
     if (error.code === "ABORTED" && io.signal?.aborted) return EXIT_INTERRUPTED;
     return error.code === "INVALID_INPUT" ? EXIT_USAGE : EXIT_FAILED;
   }
@@ -229,6 +245,18 @@ async function readInput(path: string, what: string): Promise<Buffer> {
 function mebibytes(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a number of MiB, e.g. 8");
+  return Math.round(n * 2 ** 20);
+}
+
+/** --part-size, in the unit it is given in: S3 takes parts of 5 MiB to 5 GiB. */
+function partSizeMebibytes(value: string): number {
+  const n = Number(value);
+  const [min, max] = [S3_MIN_PART_SIZE / 2 ** 20, S3_MAX_PART_SIZE / 2 ** 20];
+  if (value.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
+    throw new InvalidArgumentError(
+      `expected a number of MiB from ${min} to ${max} (S3's part sizes), e.g. 8`,
+    );
+  }
   return Math.round(n * 2 ** 20);
 }
 

@@ -158,11 +158,13 @@ function stopSignals(options: CopyCommandOptions, io: CliIo): { suspend: AbortSi
         ? "ftp2s3: SIGTERM: stopping at the next part boundary (a second signal quits at once)\n"
         : "ftp2s3: stopping at the next part boundary (Ctrl-C again quits at once)\n",
     );
-    suspend.abort();
+    suspend.abort("interrupted");
   };
   io.signal?.addEventListener("abort", onInterrupt, { once: true });
   const timer =
-    options.stopAfter === undefined ? undefined : setTimeout(() => suspend.abort(), options.stopAfter * 1000);
+    options.stopAfter === undefined
+      ? undefined
+      : setTimeout(() => suspend.abort("stop-after"), options.stopAfter * 1000);
   return {
     suspend: suspend.signal,
     clear: () => {

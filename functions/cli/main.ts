@@ -1,8 +1,18 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
 // The flag: a small young generation, so the 64 KiB socket reads a transfer drops are collected
 // sooner (15-20 MB less peak memory in the benchmark, no cost in throughput).
-import { stopSignal } from "./common.js";
-import { runCli } from "./run.js";
+
+// The command owns its stderr: a library's process warning (the AWS SDK's 8-line notice on Node 20,
+// a deprecation) is not the user's business unless --verbose asks for everything. Set before the
+// SDK is loaded (it reads its switch when the first client is built) and before any module can warn.
+if (!process.argv.slice(2).includes("--verbose")) {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  // Node prints process warnings through its own 'warning' listener; without it they go nowhere.
+  process.removeAllListeners("warning");
+}
+
+const { stopSignal } = await import("./common.js");
+const { runCli } = await import("./run.js");
 
 process.exitCode = await runCli(process.argv.slice(2), {
   stdout: process.stdout,

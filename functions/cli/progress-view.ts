@@ -46,8 +46,46 @@ export function progressPrinter(
       return () => {};
     case "json":
       return (snapshot) => stream.write(`${JSON.stringify({ event: "progress", ...snapshot })}\n`);
-    case "tty":
-      return (snapshot) =>
-        stream.write(`\r${formatProgressLine(snapshot)}\u001b[K${snapshot.done ? "\n" : ""}`);
+    case "tty": {
+      const draw = (stream as Partial<ProgressLineStream>)[drawProgressLine] ?? drawOn(stream);
+      return (snapshot) => draw(formatProgressLine(snapshot), snapshot.done);
+    }
   }
+}
+
+const drawProgressLine = Symbol("drawProgressLine");
+type ProgressLineStream = { [drawProgressLine]: (text: string, done: boolean) => void };
+
+function drawOn(stream: NodeJS.WritableStream): (text: string, done: boolean) => boolean {
+  return (text, done) => stream.write(`\r${text}\u001b[K${done ? "\n" : ""}`);
+}
+
+/**
+ * The stream with the progress line kept apart from everything else written to it: any other text
+ * (an error, a warning, the --verbose conversation) first ends an unfinished progress line, so it
+ * starts on a line of its own instead of being glued onto "Received 0 bytes  0 B/s".
+ */
+export function withProgressLine<S extends NodeJS.WritableStream>(stream: S): S {
+  let lineOpen = false;
+  const draw = drawOn(stream);
+  const overrides: Record<PropertyKey, unknown> = {
+    [drawProgressLine]: (text: string, done: boolean) => {
+      lineOpen = !done;
+      return draw(text, done);
+    },
+    write: (...args: Parameters<NodeJS.WritableStream["write"]>) => {
+      if (lineOpen) {
+        lineOpen = false;
+        stream.write("\n");
+      }
+      return (stream.write as (...a: typeof args) => boolean)(...args);
+    },
+  };
+  return new Proxy(stream, {
+    get(target, property) {
+      if (Object.hasOwn(overrides, property)) return overrides[property];
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }

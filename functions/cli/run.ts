@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import {
   addCommonOptions,
@@ -9,6 +10,7 @@ import {
 } from "./common.js";
 import { type CopyCommandOptions, copyCommand } from "./copy-command.js";
 import { type MirrorCommandOptions, mirrorCommand } from "./mirror-command.js";
+import { withProgressLine } from "./progress-view.js";
 
 export {
   type CliIo,
@@ -20,7 +22,9 @@ export {
 } from "./common.js";
 
 /** Runs the `ftp2s3` command; resolves with the exit status. Never throws for an expected failure. */
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
+export async function runCli(argv: string[], given: CliIo): Promise<number> {
+  // Every message then starts on a line of its own, never glued onto a terminal's progress line.
+  const io: CliIo = { ...given, stderr: withProgressLine(given.stderr) };
   let exitCode = EXIT_OK;
   const program = new Command()
     .name("ftp2s3")
@@ -123,6 +127,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       )
       .option("--dry-run", "say what would be copied and deleted, change nothing", false),
   ).action(async (ftpUrl: string, s3Url: string, options: MirrorCommandOptions) => {
+    // Each FTP session listens to the stop signal, and so does the file it is reading: two per session
+    // (and the listing), a bound the options set, above Node's default of 10 past five sessions.
+    if (io.signal !== undefined) setMaxListeners(2 * options.concurrency + 2, io.signal);
     exitCode = await mirrorCommand(ftpUrl, s3Url, options, io);
   });
 

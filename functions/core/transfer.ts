@@ -71,6 +71,7 @@ export interface CopyOptions {
    * Makes the copy resumable: when this fires, the copy stops at a part boundary and resolves with a
    * "suspended" outcome whose `resumeAt` another leg (another process) goes on from. Needs SIZE and
    * MDTM from the server (to tell an unchanged source on resuming); without them it is ignored.
+   * Its abort reason, when a SuspendReason, is the outcome's reason ("deadline" otherwise).
    */
   suspendSignal?: AbortSignal;
   onProgress?: (snapshot: ProgressSnapshot) => void;
@@ -128,13 +129,25 @@ export interface UnchangedResult {
   source: { url: string; size: number; modifiedAt: string };
 }
 
+/**
+ * Why a copy suspended on purpose, the suspend signal's reason: "deadline" (the Lambda's time is
+ * nearly up, and the default), "interrupted" (the command's Ctrl-C or SIGTERM), "stop-after" (its
+ * --stop-after).
+ */
+export type SuspendReason = "deadline" | "interrupted" | "stop-after";
+const suspendReasons: readonly unknown[] = [
+  "deadline",
+  "interrupted",
+  "stop-after",
+] satisfies SuspendReason[];
+
 /** The copy stopped before the end, on purpose: another leg goes on from `resumeAt`. */
 export interface SuspendedResult {
   status: "suspended";
   bucket: string;
   key: string;
-  /** "deadline": the suspend signal fired; "no-restart": the server refused REST, so go on from byte 0. */
-  reason: "deadline" | "no-restart";
+  /** Why the suspend signal fired (see SuspendReason); "no-restart": the server refused REST, so go on from byte 0. */
+  reason: SuspendReason | "no-restart";
   /** Where the next leg goes on, or null when it starts from byte 0 (nothing is left open then). */
   resumeAt: ResumePoint | null;
   /** Bytes received in this leg. */
@@ -245,6 +258,12 @@ export async function copyFile(
     if (opts.suspendSignal?.aborted) suspend();
     else opts.suspendSignal?.addEventListener("abort", suspend, { once: true });
   }
+  // The caller's signals matter only while the file is read: a mirror's copies share one signal, and
+  // a listener kept through a slow commit piles up with the next files' (MaxListenersExceededWarning).
+  const stopListening = () => {
+    opts.signal?.removeEventListener("abort", forwardCallerAbort);
+    opts.suspendSignal?.removeEventListener("abort", suspend);
+  };
   upload.failed.catch((error: unknown) => stop.abort(error));
   const legFacts = () => ({
     bucket: target.bucket,
@@ -263,6 +282,7 @@ export async function copyFile(
     progress.finish(totalBytes);
     checkConfirmed(reply, { url, expectedBytes: info.size, receivedBytes: totalBytes });
     throwIfAborted(stop.signal);
+    stopListening(); // from here on the commit finishes whatever the signals say (below)
     opts.onDownloaded?.();
 
     // Past this point the server has confirmed the file: finish the commit even if the deadline
@@ -295,7 +315,9 @@ export async function copyFile(
         const suspension = await upload.suspend();
         return {
           status: "suspended",
-          reason: "deadline",
+          reason: suspendReasons.includes(opts.suspendSignal?.reason)
+            ? (opts.suspendSignal?.reason as SuspendReason)
+            : "deadline",
           resumeAt:
             suspension.uploadId === undefined
               ? null
@@ -344,8 +366,7 @@ export async function copyFile(
     }
     throw error;
   } finally {
-    opts.signal?.removeEventListener("abort", forwardCallerAbort);
-    opts.suspendSignal?.removeEventListener("abort", suspend);
+    stopListening();
   }
 }
 

@@ -19,7 +19,7 @@ export function createHandler(deps: HandlerDeps) {
   const suspendLeadMs = deps.config.transfer.suspendLeadSeconds * 1000;
 
   async function dispatch(event: unknown, context: Context, { signal }: { signal: AbortSignal }) {
-    const deadline = deadlineSignal(signal, marginMs);
+    const { signal: deadline, release } = deadlineSignal(signal, marginMs);
     const remainingMs = context.getRemainingTimeInMillis?.() ?? 15 * 60 * 1000;
     const deadlineAt = Date.now() + remainingMs;
     // Never before half the time: a short invocation still copies something before it hands over.
@@ -29,6 +29,7 @@ export function createHandler(deps: HandlerDeps) {
       return await route(event, deadline, suspend.signal, deadlineAt);
     } finally {
       suspend.clear();
+      release(); // middy may hand the same signal to the next invocation: leave no listener on it
     }
   }
 
@@ -76,7 +77,7 @@ function suspendTimer(afterMs: number): { signal: AbortSignal; clear: () => void
 }
 
 /** middy's abort (no reason) as our timeout error, so every layer reports "TIMEOUT". */
-function deadlineSignal(signal: AbortSignal, marginMs: number): AbortSignal {
+function deadlineSignal(signal: AbortSignal, marginMs: number): { signal: AbortSignal; release: () => void } {
   const deadline = new AbortController();
   const stop = () =>
     deadline.abort(
@@ -86,5 +87,5 @@ function deadlineSignal(signal: AbortSignal, marginMs: number): AbortSignal {
     );
   if (signal.aborted) stop();
   else signal.addEventListener("abort", stop, { once: true });
-  return deadline.signal;
+  return { signal: deadline.signal, release: () => signal.removeEventListener("abort", stop) };
 }

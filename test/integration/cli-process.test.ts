@@ -150,8 +150,9 @@ describe("the ftp2s3 process", () => {
         "ftp2s3: SIGTERM: stopping at the next part boundary (a second signal quits at once)\n",
       );
       expect(run.stderr).toMatch(/^ftp2s3: stopped at byte \d+ of 25165824; go on with: .* --resume /m);
-      const result = JSON.parse(run.stdout) as { status: string; uploadId: string };
+      const result = JSON.parse(run.stdout) as { status: string; reason: string; uploadId: string };
       expect(result.status).toBe("suspended");
+      expect(result.reason).toBe("interrupted"); // not the Lambda's "deadline"
       expect(await objectExists(s3.client(), "proc", "suspended.bin")).toBe(false);
       const open = await s3.client().send(new ListMultipartUploadsCommand({ Bucket: "proc" }));
       expect(open.Uploads?.map((upload) => upload.UploadId)).toEqual([result.uploadId]);

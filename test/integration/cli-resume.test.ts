@@ -71,7 +71,7 @@ describe("ftp2s3 copy: stop and go on later (--resumable, --stop-after, --resume
     const first = await copy("legs.bin", "--stop-after", "0.9");
     expect(first.exitCode).toBe(75);
     const uploadId = first.result?.uploadId as string;
-    expect(first.result).toMatchObject({ status: "suspended", reason: "deadline", key: "in/legs.bin" });
+    expect(first.result).toMatchObject({ status: "suspended", reason: "stop-after", key: "in/legs.bin" });
     const offset = offsetOf(first.result);
     expect(offset % (5 * MiB)).toBe(0);
     expect(offset).toBeGreaterThan(0);

@@ -152,7 +152,7 @@ describe("ftp2s3 command behaviour", () => {
     const refused = await runInProcess([url, `s3://${bucket}/overwrite/file.bin`], rig.env);
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toBe(
-      `ftp2s3: OBJECT_EXISTS: s3://${bucket}/overwrite/file.bin already exists and overwriting was not allowed\n`,
+      `ftp2s3: OBJECT_EXISTS: s3://${bucket}/overwrite/file.bin already exists and overwriting was not allowed (--overwrite replaces it)\n`,
     );
     expect(await readObject(rig.client, bucket, "overwrite/file.bin")).toEqual(first);
 
@@ -240,7 +240,10 @@ describe("ftp2s3 command behaviour", () => {
       ["ftp://h/x", "s3://landing/../x"],
       /^ftp2s3: INVALID_INPUT: the S3 key "..\/x" has a "." or ".." segment/,
     ],
-    [["ftp://h/x", "s3://landing/x", "--part-size", "4"], /^ftp2s3: INVALID_INPUT: part size must be/],
+    [
+      ["ftp://h/x", "s3://landing/x", "--part-size", "4"],
+      /^ftp2s3: option '--part-size <MiB>' argument '4' is invalid\. expected a number of MiB from 5 to 5120/,
+    ],
     [
       ["ftp://h/x", "s3://landing/x", "--queue-size", "0"],
       /option '--queue-size <n>' argument '0' is invalid/,

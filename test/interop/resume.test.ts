@@ -147,7 +147,7 @@ for (const kind of interopServerKinds) {
       expect(first.exitCode, legReport("leg 1", first)).toBe(75);
       expect(first.result).toMatchObject({
         status: "suspended",
-        reason: "deadline",
+        reason: "stop-after",
         key: "in/sixty-mib.bin",
       });
       const uploadId = first.result?.uploadId as string;

@@ -1,6 +1,11 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { formatDuration, formatProgressLine, progressPrinter } from "../../functions/cli/progress-view.js";
+import {
+  formatDuration,
+  formatProgressLine,
+  progressPrinter,
+  withProgressLine,
+} from "../../functions/cli/progress-view.js";
 import type { ProgressSnapshot } from "../../functions/core/progress.js";
 
 const running: ProgressSnapshot = {
@@ -57,5 +62,43 @@ describe("progress line", () => {
     progressPrinter("json", stream)(running);
 
     expect(JSON.parse(stream.read().toString())).toEqual({ event: "progress", ...running });
+  });
+});
+
+describe("the progress line on a terminal, among other messages", () => {
+  function terminal() {
+    const stream = Object.assign(new PassThrough(), { isTTY: true as const });
+    return { stream, text: () => (stream.read() ?? "").toString() };
+  }
+
+  it("ends an unfinished progress line before any other text, so an error starts a line of its own", () => {
+    const tty = terminal();
+    const stderr = withProgressLine(tty.stream);
+    const print = progressPrinter("tty", stderr);
+
+    print({ ...running, bytes: 0, percent: 0, bytesPerSecond: 0 });
+    stderr.write("ftp2s3: FTP_REPLY: RETR ftp://h/f failed: 426 Connection closed\n");
+
+    expect(tty.text()).toBe(
+      "\rReceived 0 of 1259161 bytes (0.0%)  0 B/s  ETA 1m15s\u001b[K\n" +
+        "ftp2s3: FTP_REPLY: RETR ftp://h/f failed: 426 Connection closed\n",
+    );
+    expect(stderr.isTTY).toBe(true);
+  });
+
+  it("adds no blank line after a finished progress line, and redraws after a message", () => {
+    const tty = terminal();
+    const stderr = withProgressLine(tty.stream);
+    const print = progressPrinter("tty", stderr);
+
+    print({ ...running, done: true });
+    stderr.write("ftp2s3: warning: something\n");
+    print(running);
+
+    expect(tty.text()).toBe(
+      "\rReceived 629580 of 1259161 bytes (50.0%)  3.0 MiB/s\u001b[K\n" +
+        "ftp2s3: warning: something\n" +
+        "\rReceived 629580 of 1259161 bytes (50.0%)  3.0 MiB/s  ETA 1m15s\u001b[K",
+    );
   });
 });
