@@ -264,6 +264,14 @@ function classifyConnectError(error: unknown, endpoint: string, options: FtpSour
     );
   }
   const message = describe(error);
+  if (options.secure !== false && withoutReason(error)) {
+    // An OpenSSL failure can come without a message: basic-ftp then leaves only " (control socket)".
+    const code = (error as NodeJS.ErrnoException).code;
+    return new FtpConnectionError(
+      `cannot connect to ${endpoint}: the TLS session with ${options.host} failed during login and gave no reason${code === undefined ? "" : ` (${code})`}`,
+      { cause: error },
+    );
+  }
   if (/^Timeout/.test(message)) {
     return new TransferTimeoutError(
       `${endpoint}: no answer within ${options.timeoutMs / 1000} s while connecting`,
@@ -306,6 +314,11 @@ function classifyTransferError(
     return new DataConnectionError(`${url}: the data connection failed: ${message}`, { cause: error });
   }
   return new FtpConnectionError(`${url}: the control connection failed: ${message}`, { cause: error });
+}
+
+/** An error whose message is empty once basic-ftp's " (control socket)" is taken off. */
+function withoutReason(error: unknown): boolean {
+  return error instanceof Error && error.message.replace(/\s*\((control|data) socket\)$/, "").trim() === "";
 }
 
 function describe(error: unknown): string {

@@ -1,10 +1,11 @@
 import { readFile } from "node:fs/promises";
+import { HeadBucketCommand, type S3Client } from "@aws-sdk/client-s3";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { connectFtpSource, defaultFtpTimeoutMs } from "../adapters/ftp-source.js";
 import { defaultMinBytesPerSecond, defaultMinRateWindowMs } from "../adapters/ftp-watchdog.js";
 import { type ChecksumMode, createS3Client, nonEmpty } from "../adapters/s3-client.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
-import { Ftp2s3Error, InvalidInputError, TransferAbortedError } from "../core/errors.js";
+import { Ftp2s3Error, InvalidInputError, S3Error, TransferAbortedError } from "../core/errors.js";
 import type { FtpLocation } from "../core/locations.js";
 import {
   assertValidPartSize,
@@ -173,26 +174,34 @@ export function addCommonOptions(command: Command): Command {
 /** What the common options resolve to, read once before anything is contacted. */
 export interface Setup {
   sink: ObjectSink;
+  /** The S3 endpoint given (option or environment); undefined: AWS. */
+  endpoint: string | undefined;
+  /** Fails (exit 1) when the bucket does not exist: asked before a byte is read from the FTP server. */
+  checkBucket: (bucket: string) => Promise<void>;
+  /** Ends the S3 client's sockets: every exit path calls it, so the process ends with its last line. */
+  close: () => void;
   /** Opens the session; `signal` ends it in any phase (connecting, a command, a transfer). */
   connect: (signal?: AbortSignal) => Promise<FileSource>;
   progressMode: ProgressMode;
   warn: (message: string, details: Record<string, unknown>) => void;
 }
 
+/**
+ * Reads and checks everything local (options, files, the password's presence, the endpoint) and
+ * contacts nobody: an INVALID_INPUT from here means no server saw the command.
+ */
 export async function setUp(location: FtpLocation, options: CommonOptions, io: CliIo): Promise<Setup> {
   if (options.partSize !== undefined) assertValidPartSize(options.partSize);
-  const password = options.passwordFile
-    ? await readSecretFile(options.passwordFile)
-    : nonEmpty(io.env.FTP_PASSWORD);
+  const password = await passwordOf(location, options, io.env);
   const ca = options.caFile === undefined ? undefined : await readInput(options.caFile, "CA file");
-  const sink = createS3Sink(
-    createS3Client(
-      { endpoint: options.s3Endpoint, region: options.region, checksums: options.checksums },
-      io.env,
-    ),
-  );
+  const endpoint = s3Endpoint(options, io.env);
+  const client = createS3Client({ endpoint, region: options.region, checksums: options.checksums }, io.env);
+  const sink = createS3Sink(client);
   return {
     sink,
+    endpoint,
+    checkBucket: (bucket) => checkBucket(client, bucket, endpoint),
+    close: () => client.destroy(),
     connect: (signal) =>
       connectFtpSource({
         ...location,
@@ -213,10 +222,74 @@ export async function setUp(location: FtpLocation, options: CommonOptions, io: C
 /** What the command's user can do about a refusal, in the command's own words (the core speaks for every caller). */
 const commandHint: Record<string, string> = { OBJECT_EXISTS: " (--overwrite replaces it)" };
 
+/**
+ * A user given in the URL needs a password: without one the login would try an empty one and fail
+ * at the server (or worse, succeed where an empty password is allowed but not meant). An empty one on
+ * purpose is said as `FTP_PASSWORD=` (set, empty). An anonymous login ignores an empty FTP_PASSWORD.
+ */
+async function passwordOf(
+  location: FtpLocation,
+  options: CommonOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<string | undefined> {
+  if (options.passwordFile) return readSecretFile(options.passwordFile);
+  if (location.user === undefined) return nonEmpty(env.FTP_PASSWORD);
+  if (env.FTP_PASSWORD === undefined) {
+    throw new InvalidInputError(
+      `no password for user "${location.user}": set FTP_PASSWORD (FTP_PASSWORD= for an empty one) or give --password-file`,
+    );
+  }
+  return env.FTP_PASSWORD;
+}
+
+/** The S3 endpoint, checked as a URL here rather than failing inside the SDK after the FTP login. */
+function s3Endpoint(options: CommonOptions, env: NodeJS.ProcessEnv): string | undefined {
+  const [setting, value] =
+    options.s3Endpoint !== undefined
+      ? ["--s3-endpoint", options.s3Endpoint]
+      : nonEmpty(env.AWS_ENDPOINT_URL_S3) !== undefined
+        ? ["AWS_ENDPOINT_URL_S3", env.AWS_ENDPOINT_URL_S3 as string]
+        : ["AWS_ENDPOINT_URL", nonEmpty(env.AWS_ENDPOINT_URL)];
+  if (value === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:") || url.hostname === "") {
+    throw new InvalidInputError(
+      `${setting} ${JSON.stringify(value)} is not an http:// or https:// URL (e.g. http://127.0.0.1:9000)`,
+    );
+  }
+  return value;
+}
+
+/**
+ * A missing bucket, found before the download starts. Only a clear "no such bucket" fails here: a
+ * 403 (no s3:ListBucket) or an unreachable endpoint is left to the requests the copy needs anyway,
+ * which report it with the key they were about.
+ */
+async function checkBucket(client: S3Client, bucket: string, endpoint: string | undefined): Promise<void> {
+  try {
+    await client.send(new HeadBucketCommand({ Bucket: bucket }));
+  } catch (error) {
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    const name = (error as Error).name;
+    if (status === 404 || name === "NoSuchBucket" || name === "NotFound") {
+      throw new S3Error(
+        `the bucket ${bucket} does not exist${endpoint === undefined ? "" : ` at ${endpoint}`}`,
+        404,
+        { cause: error },
+      );
+    }
+  }
+}
+
 /** The one line and the exit status of a failed command; never a stack trace for an expected failure. */
-export function reportFailure(error: unknown, io: CliIo): number {
+export function reportFailure(error: unknown, io: CliIo, uploadOutcome = "the upload was aborted"): number {
   if (error instanceof Ftp2s3Error) {
-    const stopped = error.code === "ABORTED" ? stopStatus(io, "the upload was aborted") : undefined;
+    const stopped = error.code === "ABORTED" ? stopStatus(io, uploadOutcome) : undefined;
     if (stopped !== undefined) return stopped;
     io.stderr.write(`ftp2s3: ${error.code}: ${error.message}${commandHint[error.code] ?? ""}\n`);
     if (error.code === "ABORTED" && io.signal?.aborted) return EXIT_INTERRUPTED;

@@ -1,5 +1,13 @@
+import { resolve } from "node:path";
 import { InvalidInputError, RestartRefusedError } from "../core/errors.js";
-import { assertRemoteFilePath, formatS3Url, parseFtpUrl, parseS3Url, resolveKey } from "../core/locations.js";
+import {
+  assertRemoteFilePath,
+  formatFtpUrl,
+  formatS3Url,
+  parseFtpUrl,
+  parseS3Url,
+  resolveKey,
+} from "../core/locations.js";
 import type { ResumePoint } from "../core/resume.js";
 import { type CopyOutcome, type CopyRequest, copyFile, type SuspendedResult } from "../core/transfer.js";
 import {
@@ -8,11 +16,20 @@ import {
   EXIT_OK,
   EXIT_SUSPENDED,
   reportFailure,
+  type Setup,
   setUp,
   stoppedBy,
 } from "./common.js";
 import { progressPrinter } from "./progress-view.js";
-import { loadState, removeState, saveState, stateDirectory } from "./resume-state.js";
+import { abortCommand, resumeCommand } from "./resume-hint.js";
+import {
+  loadState,
+  type ResumeSettings,
+  removeState,
+  resumeSettingOptions,
+  saveState,
+  stateDirectory,
+} from "./resume-state.js";
 
 export interface CopyCommandOptions extends CommonOptions {
   overwrite: boolean;
@@ -27,8 +44,18 @@ export interface CopyCommandOptions extends CommonOptions {
 }
 
 /** ftp2s3 <ftp-url> <s3-url>: one file into one object, committed only when the server confirmed it. */
-export async function copyCommand(ftpUrl: string, s3Url: string, options: CopyCommandOptions, io: CliIo) {
+export async function copyCommand(
+  ftpUrl: string,
+  s3Url: string,
+  options: CopyCommandOptions,
+  io: CliIo,
+  /** The options as given on the command line (see givenOptions): the stopped copy's hint repeats them. */
+  given: readonly string[] = [],
+) {
+  let setup: Setup | undefined;
+  let leftOpen: string | undefined;
   try {
+    // Everything local comes first: an exit 2 means that no server was contacted.
     const location = parseFtpUrl(ftpUrl, { implicitTls: options.implicitTls });
     assertRemoteFilePath(location.path);
     const s3 = parseS3Url(s3Url);
@@ -38,19 +65,23 @@ export async function copyCommand(ftpUrl: string, s3Url: string, options: CopyCo
     }
     const resumable = options.resumable || options.stopAfter !== undefined || options.resume !== undefined;
     const stateDir = options.stateDir ?? stateDirectory(io.env);
-    const setup = await setUp(location, options, io);
-    // Ctrl-C ends the session at once, unless it is to suspend the copy (--resumable).
-    const source = await setup.connect(resumable ? undefined : io.signal);
-    const names = { source: source.urlOf(location.path), target: formatS3Url(target) };
-    const resumeFrom =
-      options.resume === undefined ? undefined : await loadState(stateDir, options.resume, names);
+    const names = { source: formatFtpUrl(location, location.path), target: formatS3Url(target) };
+    const state = options.resume === undefined ? undefined : await loadState(stateDir, options.resume, names);
+    const effective = withStoredSettings(options, state?.settings, given);
+    setup = await setUp(location, effective, io);
+    const resumeFrom = state?.resumeAt;
     const request: CopyRequest = {
       path: location.path,
       target,
       ifExists: options.overwrite ? "replace" : options.skipUnchanged ? "skip-unchanged" : "fail",
       ...(resumeFrom === undefined ? {} : { resumeFrom }),
     };
+    await setup.checkBucket(target.bucket);
+    // Ctrl-C ends the session at once, unless it is to suspend the copy (--resumable).
+    const source = await setup.connect(resumable ? undefined : io.signal);
     const stop = resumable ? stopSignals(options, io) : undefined;
+    const warn = setup.warn;
+    const endpoint = setup.endpoint;
     try {
       if (resumable && resumeFrom === undefined) {
         // A copy that may stop must be able to go on: that takes SIZE and MDTM. Ask now, not at Ctrl-C.
@@ -63,7 +94,7 @@ export async function copyCommand(ftpUrl: string, s3Url: string, options: CopyCo
         request.known = known;
       }
       const outcome = await copyFile(source, setup.sink, request, {
-        ...(options.partSize === undefined ? {} : { partSize: options.partSize }),
+        ...(effective.partSize === undefined ? {} : { partSize: effective.partSize }),
         queueSize: options.queueSize,
         memoryBudget: options.maxMemory,
         progressIntervalMs: setup.progressMode === "tty" ? 250 : 1000,
@@ -75,9 +106,21 @@ export async function copyCommand(ftpUrl: string, s3Url: string, options: CopyCo
             ? {}
             : { signal: io.signal }),
         onProgress: progressPrinter(setup.progressMode, io.stderr),
-        onWarning: setup.warn,
+        onWarning: (message, details) => {
+          const uploadId = abortFailure(message, details);
+          if (uploadId === undefined) return warn(message, details);
+          leftOpen = uploadId;
+          io.stderr.write(
+            `ftp2s3: warning: could not abort the multipart upload ${uploadId} of ${names.target} (${String(details.reason)}): its parts stay stored until the bucket's lifecycle rule removes them; remove them now with: ${abortCommand(target, uploadId, endpoint)}\n`,
+          );
+        },
       });
-      return await report(outcome, { names, stateDir, previous: resumeFrom, ftpUrl, s3Url }, io);
+      const settings = storedSettings(effective, endpoint);
+      return await report(
+        outcome,
+        { names, stateDir, previous: resumeFrom, ftpUrl, s3Url, given, settings },
+        io,
+      );
     } catch (error) {
       if (resumeFrom !== undefined) await removeState(stateDir, resumeFrom.uploadId);
       throw error;
@@ -86,8 +129,44 @@ export async function copyCommand(ftpUrl: string, s3Url: string, options: CopyCo
       source.close();
     }
   } catch (error) {
-    return reportFailure(error, io);
+    const outcome =
+      leftOpen === undefined ? undefined : `the upload ${leftOpen} could not be aborted (see above)`;
+    return reportFailure(error, io, outcome);
+  } finally {
+    setup?.close();
   }
+}
+
+/** The upload id of a warning that an abort failed (from the copy or from an earlier leg's cleanup). */
+function abortFailure(message: string, details: Record<string, unknown>): string | undefined {
+  return message.startsWith("could not abort") && typeof details.uploadId === "string"
+    ? details.uploadId
+    : undefined;
+}
+
+/** The stored settings fill in what the resuming command line does not give: the upload lives there. */
+function withStoredSettings(
+  options: CopyCommandOptions,
+  stored: ResumeSettings | undefined,
+  given: readonly string[],
+): CopyCommandOptions {
+  if (stored === undefined) return options;
+  const merged: CopyCommandOptions = { ...options };
+  for (const [field, flag] of Object.entries(resumeSettingOptions) as [keyof ResumeSettings, string][]) {
+    const value = stored[field];
+    if (value !== undefined && !given.includes(flag)) Object.assign(merged, { [field]: value });
+  }
+  return merged;
+}
+
+function storedSettings(options: CopyCommandOptions, endpoint: string | undefined): ResumeSettings {
+  const settings: ResumeSettings = {};
+  if (endpoint !== undefined) settings.s3Endpoint = endpoint;
+  if (options.region !== undefined) settings.region = options.region;
+  if (options.checksums !== undefined) settings.checksums = options.checksums;
+  if (options.caFile !== undefined) settings.caFile = resolve(options.caFile);
+  if (options.passwordFile !== undefined) settings.passwordFile = resolve(options.passwordFile);
+  return settings;
 }
 
 /** Prints the outcome; for a suspended copy, saves the state --resume needs and says how to go on. */
@@ -99,6 +178,8 @@ async function report(
     previous: ResumePoint | undefined;
     ftpUrl: string;
     s3Url: string;
+    given: readonly string[];
+    settings: ResumeSettings;
   },
   io: CliIo,
 ): Promise<number> {
@@ -116,7 +197,14 @@ async function report(
 
 async function reportSuspended(
   outcome: SuspendedResult,
-  context: { names: { source: string; target: string }; stateDir: string; ftpUrl: string; s3Url: string },
+  context: {
+    names: { source: string; target: string };
+    stateDir: string;
+    ftpUrl: string;
+    s3Url: string;
+    given: readonly string[];
+    settings: ResumeSettings;
+  },
   io: CliIo,
 ): Promise<number> {
   if (outcome.reason === "no-restart") {
@@ -137,13 +225,14 @@ async function reportSuspended(
     source: context.names.source,
     target: context.names.target,
     resumeAt,
+    settings: context.settings,
   });
   const { hashState: _internal, ...shown } = resumeAt;
   io.stdout.write(
     `${JSON.stringify({ ...outcome, resumeAt: shown, uploadId: resumeAt.uploadId, stateFile })}\n`,
   );
   io.stderr.write(
-    `ftp2s3: stopped at byte ${resumeAt.offset} of ${resumeAt.size}; go on with: ftp2s3 copy ${quote(context.ftpUrl)} ${quote(context.s3Url)} --resume ${resumeAt.uploadId}\n`,
+    `ftp2s3: stopped at byte ${resumeAt.offset} of ${resumeAt.size}; go on with: ${resumeCommand(context.ftpUrl, context.s3Url, context.given, resumeAt.uploadId)}\n`,
   );
   return EXIT_SUSPENDED;
 }
@@ -172,9 +261,4 @@ function stopSignals(options: CopyCommandOptions, io: CliIo): { suspend: AbortSi
       io.signal?.removeEventListener("abort", onInterrupt);
     },
   };
-}
-
-/** A URL as a shell reads it back: quoted when it holds anything but the safe characters. */
-function quote(text: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }

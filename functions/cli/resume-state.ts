@@ -14,7 +14,31 @@ export interface ResumeState {
   source: string;
   target: string;
   resumeAt: ResumePoint;
+  /**
+   * Where and how the first leg reached S3 and the server, so that `--resume <id>` with the URLs alone
+   * goes to the same endpoint. Absent in files written before it was kept.
+   */
+  settings?: ResumeSettings;
 }
+
+/** The options a resumed copy takes from the state file when its command line does not give them. */
+export interface ResumeSettings {
+  s3Endpoint?: string;
+  region?: string;
+  checksums?: "when-supported" | "when-required";
+  /** Absolute paths. */
+  caFile?: string;
+  passwordFile?: string;
+}
+
+/** Each stored setting and the option that gives it on the command line. */
+export const resumeSettingOptions = {
+  s3Endpoint: "--s3-endpoint",
+  region: "--region",
+  checksums: "--checksums",
+  caFile: "--ca-file",
+  passwordFile: "--password-file",
+} as const satisfies Record<keyof ResumeSettings, string>;
 
 /** $FTP2S3_STATE_DIR, else $XDG_STATE_HOME/ftp2s3, else ~/.local/state/ftp2s3. */
 export function stateDirectory(env: NodeJS.ProcessEnv): string {
@@ -41,7 +65,7 @@ export async function loadState(
   directory: string,
   uploadId: string,
   expected: { source: string; target: string },
-): Promise<ResumePoint> {
+): Promise<ResumeState> {
   const file = fileOf(directory, uploadId);
   let text: string;
   try {
@@ -57,7 +81,7 @@ export async function loadState(
       `upload ${uploadId} belongs to a copy of ${state.source} to ${state.target}, not of ${expected.source} to ${expected.target}`,
     );
   }
-  return state.resumeAt;
+  return state;
 }
 
 export async function removeState(directory: string, uploadId: string): Promise<void> {
@@ -90,5 +114,15 @@ function parseState(text: string, file: string): ResumeState {
     if (typeof point[field] !== "number") throw damaged(`resumeAt.${field} is not a number`);
   }
   assertValidResumePoint(point as ResumePoint);
+  const settings = state.settings as Record<string, unknown> | undefined;
+  if (settings !== undefined) {
+    if (typeof settings !== "object" || settings === null) throw damaged("settings is not an object");
+    for (const field of Object.keys(resumeSettingOptions)) {
+      if (settings[field] !== undefined && typeof settings[field] !== "string")
+        throw damaged(`settings.${field} is not a string`);
+    }
+    if (![undefined, "when-supported", "when-required"].includes(settings.checksums as string))
+      throw damaged("settings.checksums is neither when-supported nor when-required");
+  }
   return state as ResumeState;
 }

@@ -11,6 +11,7 @@ import {
 import { type CopyCommandOptions, copyCommand } from "./copy-command.js";
 import { type MirrorCommandOptions, mirrorCommand } from "./mirror-command.js";
 import { withProgressLine } from "./progress-view.js";
+import { givenOptions } from "./resume-hint.js";
 
 export {
   type CliIo,
@@ -34,9 +35,15 @@ export async function runCli(argv: string[], given: CliIo): Promise<number> {
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
-      outputError: (text, write) => write(`ftp2s3: ${text.replace(/^error: /, "")}`),
+      // A usage error is one line in the form of every other error: ftp2s3: INVALID_INPUT: ...
+      outputError: (text, write) =>
+        write(
+          `ftp2s3: INVALID_INPUT: ${text
+            .trim()
+            .replace(/^error: /, "")
+            .replace(/\s*\n\s*/g, " ")} (run ftp2s3 --help for usage)\n`,
+        ),
     })
-    .showHelpAfterError("(run ftp2s3 --help for usage)")
     .addHelpText(
       "after",
       [
@@ -77,8 +84,8 @@ export async function runCli(argv: string[], given: CliIo): Promise<number> {
         "--state-dir <dir>",
         "where stopped copies keep what --resume needs (default $FTP2S3_STATE_DIR, else ~/.local/state/ftp2s3)",
       ),
-  ).action(async (ftpUrl: string, s3Url: string, options: CopyCommandOptions) => {
-    exitCode = await copyCommand(ftpUrl, s3Url, options, io);
+  ).action(async (ftpUrl: string, s3Url: string, options: CopyCommandOptions, command: Command) => {
+    exitCode = await copyCommand(ftpUrl, s3Url, options, io, givenOptions(argv, command));
   });
 
   addCommonOptions(

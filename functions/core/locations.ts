@@ -29,6 +29,12 @@ const MAX_REMOTE_PATH_LENGTH = 4096;
  * and taken as absolute from the server's root (`ftp://host/dir/a%20b.bin` reads `/dir/a b.bin`).
  */
 export function parseFtpUrl(text: string, options: { implicitTls?: boolean } = {}): FtpLocation {
+  // WHATWG URL reads ftp:///path as host "path": a missing host must be found in the text itself.
+  if (/^ftps?:(?!\/\/[^/?#])/i.test(text)) {
+    throw new InvalidInputError(
+      `no host in ${JSON.stringify(text)} (expected ftp://host/path or ftps://host/path)`,
+    );
+  }
   let url: URL;
   try {
     url = new URL(text);

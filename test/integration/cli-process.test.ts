@@ -182,11 +182,13 @@ describe("the ftp2s3 process", () => {
     expect(events.exit).toHaveBeenCalledWith(130);
   });
 
-  it("exits 2 and prints usage for a missing argument", async () => {
+  it("exits 2 with one INVALID_INPUT line pointing to --help for a missing argument", async () => {
     const run = await runProcess([], env);
 
     expect(run.exitCode).toBe(2);
-    expect(run.stderr).toContain("ftp2s3: missing required argument 'ftp-url'");
+    expect(run.stderr).toBe(
+      "ftp2s3: INVALID_INPUT: missing required argument 'ftp-url' (run ftp2s3 --help for usage)\n",
+    );
   });
 
   it("prints help on --help and exits 0", async () => {

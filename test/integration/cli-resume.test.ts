@@ -77,7 +77,7 @@ describe("ftp2s3 copy: stop and go on later (--resumable, --stop-after, --resume
     expect(offset).toBeGreaterThan(0);
     expect(first.result?.resumeAt).not.toHaveProperty("hashState"); // internal: in the state file
     expect(first.stderr).toContain(
-      `ftp2s3: stopped at byte ${offset} of ${data.length}; go on with: ftp2s3 copy ${urlOf("legs.bin")} s3://${bucket}/in/ --resume ${uploadId}`,
+      `ftp2s3: stopped at byte ${offset} of ${data.length}; go on with: ftp2s3 copy ${urlOf("legs.bin")} s3://${bucket}/in/ --part-size 5 --progress none --resume ${uploadId}`,
     );
     expect(existsSync(first.result?.stateFile as string)).toBe(true);
 

@@ -1,4 +1,5 @@
-import { execFile } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { runCli } from "../../functions/cli/run.js";
@@ -66,4 +67,58 @@ function collect(): { stream: PassThrough; text(): string } {
   const chunks: Buffer[] = [];
   stream.on("data", (chunk: Buffer) => chunks.push(chunk));
   return { stream, text: () => Buffer.concat(chunks).toString("utf8") };
+}
+
+const repository = fileURLToPath(new URL("../../", import.meta.url));
+/** The bundled command users run (package.json "bin"). */
+export const builtCli = join(repository, "dist", "ftp2s3.mjs");
+
+/** Rebuilds dist/ftp2s3.mjs from the source under test, so the built-command tests see this code. */
+export function buildCli(): void {
+  execFileSync(process.execPath, ["scripts/build-cli.mjs"], { cwd: repository, stdio: "pipe" });
+}
+
+export interface BuiltOutcome extends CliOutcome {
+  /** Milliseconds between the process's last output and its exit: a socket left open keeps it alive. */
+  lingeredMs: number;
+  /** The process did not end by itself within the guard and was killed. */
+  killed: boolean;
+}
+
+/**
+ * Runs the built `ftp2s3` (dist/ftp2s3.mjs) as a user does. A process still alive `guardMs` after it
+ * started is killed and reported as such, so a hang fails the test instead of stalling it.
+ */
+export function runBuilt(
+  args: string[],
+  env: Record<string, string | undefined>,
+  options: { cwd?: string; guardMs?: number } = {},
+): Promise<BuiltOutcome> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [builtCli, ...args], {
+      env: { PATH: process.env.PATH, ...quietSdk, ...env },
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    });
+    let stdout = "";
+    let stderr = "";
+    let lastOutput = Date.now();
+    let killed = false;
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString("utf8");
+      lastOutput = Date.now();
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+      lastOutput = Date.now();
+    });
+    const guard = setTimeout(() => {
+      killed = true;
+      child.kill("SIGKILL");
+    }, options.guardMs ?? 30_000);
+    child.on("exit", (code) => {
+      const lingeredMs = Date.now() - lastOutput;
+      clearTimeout(guard);
+      child.on("close", () => resolve({ ...outcome(code ?? 1, stdout, stderr), lingeredMs, killed }));
+    });
+  });
 }

@@ -13,6 +13,7 @@ export interface RecordedS3Request {
     | "PutObject"
     | "PutObjectTagging"
     | "HeadObject"
+    | "HeadBucket"
     | "GetObject"
     | "ListObjectsV2"
     | "DeleteObjects"
@@ -211,7 +212,8 @@ function classify(method: string, url: URL): RecordedS3Request["operation"] {
   if (method === "GET" && q.has("uploads")) return "ListMultipartUploads";
   if (method === "PUT" && q.has("tagging")) return "PutObjectTagging";
   if (method === "PUT") return "PutObject";
-  if (method === "HEAD") return "HeadObject";
+  if (method === "HEAD")
+    return url.pathname.split("/").filter(Boolean).length > 1 ? "HeadObject" : "HeadBucket";
   if (method === "GET" && q.get("list-type") === "2") return "ListObjectsV2";
   if (method === "POST" && q.has("delete")) return "DeleteObjects";
   if (method === "GET" && url.pathname.split("/").filter(Boolean).length > 1) return "GetObject";
