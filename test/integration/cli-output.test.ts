@@ -95,7 +95,7 @@ describe("the built ftp2s3 command's output", () => {
 
     expect(result.exitCode).toBe(2);
     expect(result.stderr.split("\n")[0]).toBe(
-      `ftp2s3: option '--part-size <MiB>' argument '${mib}' is invalid. expected a number of MiB from 5 to 5120 (S3's part sizes), e.g. 8`,
+      `ftp2s3: INVALID_INPUT: option '--part-size <MiB>' argument '${mib}' is invalid. expected a number of MiB from 5 to 5120 (S3's part sizes), e.g. 8 (run ftp2s3 --help for usage)`,
     );
     expect(result.stderr).not.toMatch(/bytes/);
   });

@@ -242,7 +242,7 @@ describe("ftp2s3 command behaviour", () => {
     ],
     [
       ["ftp://h/x", "s3://landing/x", "--part-size", "4"],
-      /^ftp2s3: option '--part-size <MiB>' argument '4' is invalid\. expected a number of MiB from 5 to 5120/,
+      /^ftp2s3: INVALID_INPUT: option '--part-size <MiB>' argument '4' is invalid\. expected a number of MiB from 5 to 5120/,
     ],
     [
       ["ftp://h/x", "s3://landing/x", "--queue-size", "0"],
