@@ -154,7 +154,8 @@ for (const kind of interopServerKinds) {
       expect(uploadId, legReport("leg 1", first)).toEqual(expect.any(String));
       const firstOffset = resumeAtOf(first).offset;
       expect(first.stderr).toContain(
-        `ftp2s3: stopped at byte ${firstOffset} of ${big.length}; go on with: ftp2s3 copy ${urlOf("sixty-mib.bin")} s3://${bucket}/in/ --resume ${uploadId}`,
+        // The hint repeats the options the leg ran with, so that it works as printed.
+        `ftp2s3: stopped at byte ${firstOffset} of ${big.length}; go on with: ftp2s3 copy ${urlOf("sixty-mib.bin")} s3://${bucket}/in/ --part-size 5 --queue-size 1 --progress none --resume ${uploadId}`,
       );
 
       // The second leg has a deadline too; then legs without one until the copy ends (one, normally).
