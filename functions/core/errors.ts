@@ -182,3 +182,24 @@ export function abortReason(signal: AbortSignal): Ftp2s3Error {
   }
   return new TransferAbortedError(`transfer cancelled: ${text}`, { cause: reason });
 }
+
+/**
+ * Starts `start()` unless the signal already fired, and rejects as soon as it fires, whatever the work
+ * is doing (a basic-ftp command, a DNS lookup or a secret that hangs): nothing is begun after a stop,
+ * and nothing is waited for after it. The listener goes when the work settles, so a long-lived signal
+ * does not collect one per call. `reasonOf` turns the fired signal into the rejection.
+ */
+export function untilAborted<T>(
+  start: () => Promise<T>,
+  signal: AbortSignal,
+  reasonOf: (signal: AbortSignal) => unknown = abortReason,
+): Promise<T> {
+  if (signal.aborted) return Promise.reject(reasonOf(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(reasonOf(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    start()
+      .then(resolve, reject)
+      .finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}

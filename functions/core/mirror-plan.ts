@@ -1,6 +1,6 @@
 import { posix } from "node:path";
 import picomatch from "picomatch";
-import { abortReason, Ftp2s3Error, InvalidInputError } from "./errors.js";
+import { abortReason, Ftp2s3Error, InvalidInputError, untilAborted } from "./errors.js";
 import { assertValidKey } from "./locations.js";
 import { MANIFEST_NAME, versionOf } from "./mirror-manifest.js";
 import type { FileSource, RemoteEntry } from "./ports.js";
@@ -139,7 +139,12 @@ export async function planMirror(
     }
     let entries: RemoteEntry[];
     try {
-      entries = await listUnlessAborted(source, at.dir, signal);
+      // Never started once the signal fired, and given up on when it fires meanwhile: the caller then
+      // closes the session, which ends the request.
+      entries =
+        signal === undefined
+          ? await source.list(at.dir)
+          : await untilAborted(() => source.list(at.dir), signal);
     } catch (error) {
       if (signal?.aborted) throw abortReason(signal);
       if (at.relative === "") throw await explainRootFailure(source, request.remoteDir, error);
@@ -209,29 +214,6 @@ export async function planMirror(
     }
   }
   return plan;
-}
-
-/**
- * One LIST, never started once the signal fired, and given up on (rejecting with the signal's
- * reason) when it fires meanwhile: the caller then closes the session, which ends the request.
- */
-function listUnlessAborted(source: FileSource, dir: string, signal: AbortSignal | undefined) {
-  if (signal === undefined) return source.list(dir);
-  if (signal.aborted) return Promise.reject(abortReason(signal));
-  return new Promise<RemoteEntry[]>((resolve, reject) => {
-    const onAbort = () => reject(abortReason(signal));
-    signal.addEventListener("abort", onAbort, { once: true });
-    source.list(dir).then(
-      (entries) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(entries);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 /** True when the parent's listing shows `path` as a file (one more LIST, only in doubtful cases). */

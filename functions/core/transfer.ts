@@ -7,6 +7,7 @@ import {
   S3Error,
   SizeMismatchError,
   TransferAbortedError,
+  untilAborted,
 } from "./errors.js";
 import { Intake } from "./intake.js";
 import { assertRemoteFilePath, assertValidKey, formatS3Url, type S3Location } from "./locations.js";
@@ -275,7 +276,12 @@ export async function copyFile(
   });
 
   try {
-    const reply = await untilStopped(source.download(path, intake, stop.signal, startAt), stop.signal);
+    const reply = await untilAborted(
+      () => source.download(path, intake, stop.signal, startAt),
+      stop.signal,
+      // The stop signal's reason as it is: SUSPEND is not an error, and the others are ours already.
+      (signal) => signal.reason,
+    );
     downloaded = true;
     await intake.flush();
     const totalBytes = startAt + intake.bytes;
@@ -581,25 +587,6 @@ async function ensureTagged(
   // The object is committed and its bytes verified; a missing tag loses provenance, not data.
   onWarning(`committed ${formatS3Url(target)} but could not tag it with its SHA-256`, { reason });
   return false;
-}
-
-/** Rejects as soon as the signal fires, whatever the promise is doing. */
-function untilStopped<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {

@@ -10,12 +10,12 @@ import { createS3Sink } from "../adapters/s3-sink.js";
 import type { TransferQueue } from "../adapters/transfer-queue.js";
 import { type Config, type ConnectionConfig, isStateKey, keySpaceOf } from "../config.js";
 import {
-  abortReason,
   Ftp2s3Error,
   FtpReplyError,
   NotAllowedError,
   ResumeLimitError,
   TransferAbortedError,
+  untilAborted,
 } from "../core/errors.js";
 import { assertValidKey } from "../core/locations.js";
 import { assertStateOutsidePrefix, type MirrorSummary, runMirror, stateKeyFor } from "../core/mirror.js";
@@ -376,13 +376,12 @@ export class Transfers {
   private async openSource(name: string, signal: AbortSignal): Promise<FileSource> {
     const connection = this.connection(name);
     const address = await untilAborted(
-      resolveAllowedAddress(name, connection.host, connection.allowPrivateAddresses, this.deps.lookup),
+      () => resolveAllowedAddress(name, connection.host, connection.allowPrivateAddresses, this.deps.lookup),
       signal,
     );
+    const secretArn = connection.passwordSecretArn;
     const password =
-      connection.passwordSecretArn === undefined
-        ? undefined
-        : await untilAborted(this.deps.passwords(connection.passwordSecretArn), signal);
+      secretArn === undefined ? undefined : await untilAborted(() => this.deps.passwords(secretArn), signal);
     return this.connect({
       signal,
       minBytesPerSecond: connection.minBytesPerSecond,
@@ -450,16 +449,6 @@ function withKeys(logger: Logger, keys: Record<string, unknown>): KeyedLog {
     warn: (message, details = {}) => logger.warn(message, keys, { ...details }),
     error: (message, details = {}) => logger.error(message, keys, { ...details }),
   };
-}
-
-/** The promise, or the signal's reason as soon as it fires (a DNS lookup or a secret that hangs). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(abortReason(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortReason(signal));
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
 
 /** A failure in a log line: "message" is the log line's own key, so the error's text goes in "error". */
