@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { InvalidInputError } from "./core/errors.js";
+import { InvalidInputError } from "./core/index.js";
 
 /**
  * The Lambda's configuration: one JSON document in the environment variable FTP2S3_CONFIG, written

@@ -10,7 +10,7 @@ import {
   keyPrefix,
   userOrAnonymous,
 } from "../functions/config.js";
-import { resolveAllowedDirectory } from "../functions/core/paths.js";
+import { resolveAllowedDirectory } from "../functions/core/index.js";
 
 /**
  * The stack's configuration: one JSON document (a file named with `-c config=path`, or an object in

@@ -15,8 +15,8 @@ import { createReadStream, statSync } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import { createS3Client } from "../../functions/adapters/s3-client.js";
 import { createS3Sink } from "../../functions/adapters/s3-sink.js";
-import { PartUpload } from "../../functions/core/part-upload.js";
-import type { RunningHash } from "../../functions/core/sha256.js";
+import type { RunningHash } from "../../functions/core/index.js";
+import { PartUpload } from "../../functions/core/index.js";
 
 const [endpoint, bucket, key, file, partSize, queueSize] = process.argv.slice(2);
 if (!endpoint || !bucket || !key || !file || !partSize || !queueSize) {

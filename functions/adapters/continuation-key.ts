@@ -1,6 +1,6 @@
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { InvalidInputError } from "../core/errors.js";
+import { InvalidInputError } from "../core/index.js";
 
 /** Gives the key continuations are signed with; undefined where none is configured. */
 export type ContinuationKeySource = () => Promise<Uint8Array | undefined>;

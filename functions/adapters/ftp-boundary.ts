@@ -1,6 +1,6 @@
 import type { Writable } from "node:stream";
-import { abortReason } from "../core/errors.js";
-import type { FileSource, FtpReply, RemoteEntry, RemoteFileInfo } from "../core/ports.js";
+import type { FileSource, FtpReply, RemoteEntry, RemoteFileInfo } from "../core/index.js";
+import { abortReason } from "../core/index.js";
 import type { Scrubber } from "./secret-scrub.js";
 
 /**

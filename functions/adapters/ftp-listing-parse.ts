@@ -6,7 +6,7 @@
  */
 import * as dosListing from "basic-ftp/dist/parseListDOS.js";
 import * as unixListing from "basic-ftp/dist/parseListUnix.js";
-import type { RemoteEntry } from "../core/ports.js";
+import type { RemoteEntry } from "../core/index.js";
 
 export type ListingFormat = "MLSD" | "LIST";
 

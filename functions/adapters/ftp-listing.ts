@@ -6,8 +6,8 @@
  */
 import type { Socket } from "node:net";
 import { type Client, FTPError } from "basic-ftp";
-import { ListingError } from "../core/errors.js";
-import type { RemoteEntry } from "../core/ports.js";
+import type { RemoteEntry } from "../core/index.js";
+import { ListingError } from "../core/index.js";
 import { type ListingFormat, parseListing } from "./ftp-listing-parse.js";
 
 export interface ListingLimits {

@@ -1,4 +1,4 @@
-import { S3_MAX_OBJECT_SIZE } from "../core/part-size.js";
+import { S3_MAX_OBJECT_SIZE } from "../core/index.js";
 
 /**
  * Pure parsers for the replies whose values the core trusts: SIZE and MDTM (RFC 3659). basic-ftp's

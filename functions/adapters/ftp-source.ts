@@ -2,18 +2,20 @@ import { isIP } from "node:net";
 import type { Writable } from "node:stream";
 import type { ConnectionOptions } from "node:tls";
 import { Client, FTPError, type FTPResponse } from "basic-ftp";
+import type { FileSource, FtpReply, RemoteEntry, RemoteFileInfo } from "../core/index.js";
 import {
   abortReason,
+  assertSafeRemotePath,
   DataConnectionError,
   Ftp2s3Error,
   FtpConnectionError,
   FtpLoginError,
   FtpReplyError,
+  type FtpSecurity,
+  formatFtpUrl,
   RestartRefusedError,
   TransferTimeoutError,
-} from "../core/errors.js";
-import { assertSafeRemotePath, type FtpSecurity, formatFtpUrl } from "../core/locations.js";
-import type { FileSource, FtpReply, RemoteEntry, RemoteFileInfo } from "../core/ports.js";
+} from "../core/index.js";
 import { SessionBoundary } from "./ftp-boundary.js";
 import { defaultListingLimits, type ListingLimits, listDirectory } from "./ftp-listing.js";
 import { parseMdtmReply, parseSizeReply, replyText } from "./ftp-replies.js";

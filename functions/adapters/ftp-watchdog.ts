@@ -1,6 +1,6 @@
 import type { Socket } from "node:net";
 import type { Client } from "basic-ftp";
-import { TransferTimeoutError } from "../core/errors.js";
+import { TransferTimeoutError } from "../core/index.js";
 
 /**
  * Bounds what basic-ftp's own timeouts cannot. Its control-socket timeout is an inactivity timer

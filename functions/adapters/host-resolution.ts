@@ -1,7 +1,6 @@
 import { lookup as dnsLookup } from "node:dns/promises";
 import { isIP } from "node:net";
-import { addressClass } from "../core/address-policy.js";
-import { FtpConnectionError, NotAllowedError } from "../core/errors.js";
+import { addressClass, FtpConnectionError, NotAllowedError } from "../core/index.js";
 
 export type Lookup = (host: string) => Promise<{ address: string }[]>;
 

@@ -1,6 +1,6 @@
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { FtpLoginError } from "../core/errors.js";
+import { FtpLoginError } from "../core/index.js";
 
 /** Gives the password of a connection; the value never reaches a log line or an error message. */
 export type PasswordSource = (secretArn: string) => Promise<string>;

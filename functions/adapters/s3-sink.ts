@@ -12,9 +12,8 @@ import {
   type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { type Ftp2s3Error, ObjectExistsError, S3Error } from "../core/errors.js";
-import { formatS3Url, type S3Location } from "../core/locations.js";
-import type { ListedObject, ObjectSink, UploadedPart } from "../core/ports.js";
+import type { ListedObject, ObjectSink, UploadedPart } from "../core/index.js";
+import { type Ftp2s3Error, formatS3Url, ObjectExistsError, S3Error, type S3Location } from "../core/index.js";
 
 /**
  * The S3 side over an S3 client built once per process and injected here: one method per request.

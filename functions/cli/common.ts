@@ -5,17 +5,19 @@ import { connectFtpSource, defaultFtpTimeoutMs } from "../adapters/ftp-source.js
 import { defaultMinBytesPerSecond, defaultMinRateWindowMs } from "../adapters/ftp-watchdog.js";
 import { type ChecksumMode, createS3Client, nonEmpty } from "../adapters/s3-client.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
-import { Ftp2s3Error, InvalidInputError, S3Error, TransferAbortedError } from "../core/errors.js";
-import type { FtpLocation } from "../core/locations.js";
+import type { FileSource, FtpLocation, ObjectSink } from "../core/index.js";
 import {
   assertValidPartSize,
   DEFAULT_MEMORY_BUDGET,
   DEFAULT_PART_SIZE,
+  defaultCopyOptions,
+  Ftp2s3Error,
+  InvalidInputError,
   S3_MAX_PART_SIZE,
   S3_MIN_PART_SIZE,
-} from "../core/part-size.js";
-import type { FileSource, ObjectSink } from "../core/ports.js";
-import { defaultCopyOptions } from "../core/transfer.js";
+  S3Error,
+  TransferAbortedError,
+} from "../core/index.js";
 import type { ProgressMode } from "./progress-view.js";
 
 export interface CliIo {

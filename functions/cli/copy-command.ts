@@ -1,15 +1,19 @@
 import { resolve } from "node:path";
-import { InvalidInputError, RestartRefusedError } from "../core/errors.js";
+import type { ResumePoint } from "../core/index.js";
 import {
   assertRemoteFilePath,
+  type CopyOutcome,
+  type CopyRequest,
+  copyFile,
   formatFtpUrl,
   formatS3Url,
+  InvalidInputError,
   parseFtpUrl,
   parseS3Url,
+  RestartRefusedError,
   resolveKey,
-} from "../core/locations.js";
-import type { ResumePoint } from "../core/resume.js";
-import { type CopyOutcome, type CopyRequest, copyFile, type SuspendedResult } from "../core/transfer.js";
+  type SuspendedResult,
+} from "../core/index.js";
 import {
   type CliIo,
   type CommonOptions,

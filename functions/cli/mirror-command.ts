@@ -1,13 +1,18 @@
-import { DeleteLimitError, EmptySourceError, InvalidInputError } from "../core/errors.js";
-import { assertValidKey, parseFtpUrl, parseS3Url, type S3Location } from "../core/locations.js";
 import {
   assertStateOutsidePrefix,
+  assertValidKey,
   DEFAULT_STATE_ROOT,
+  DeleteLimitError,
+  EmptySourceError,
+  InvalidInputError,
   type MirrorSummary,
+  normaliseRemotePath,
+  parseFtpUrl,
+  parseS3Url,
   runMirror,
+  type S3Location,
   stateKeyFor,
-} from "../core/mirror.js";
-import { normaliseRemotePath } from "../core/paths.js";
+} from "../core/index.js";
 import {
   type CliIo,
   type CommonOptions,

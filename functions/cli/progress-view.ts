@@ -1,4 +1,4 @@
-import type { ProgressSnapshot } from "../core/progress.js";
+import type { ProgressSnapshot } from "../core/index.js";
 
 export type ProgressMode = "tty" | "json" | "none";
 

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import type { S3Location } from "../core/locations.js";
+import type { S3Location } from "../core/index.js";
 
 /** Options that decide only how this leg stops: the command that goes on leaves them out. */
 const legOnly = new Set(["--resumable", "--stop-after", "--resume"]);

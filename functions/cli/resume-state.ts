@@ -1,8 +1,7 @@
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { InvalidInputError } from "../core/errors.js";
-import { assertValidResumePoint, type ResumePoint } from "../core/resume.js";
+import { assertValidResumePoint, InvalidInputError, type ResumePoint } from "../core/index.js";
 
 /**
  * What `ftp2s3 copy --resume <upload-id>` needs besides the upload id: the source as it was seen, the

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { InvalidInputError } from "../core/errors.js";
+import { InvalidInputError } from "../core/index.js";
 import { parseInput, transferRequestSchema } from "./schemas.js";
 import { failureFields, type HandlerDeps, type Transfers } from "./transfers.js";
 

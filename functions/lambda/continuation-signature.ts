@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { NotAllowedError } from "../core/errors.js";
+import { NotAllowedError } from "../core/index.js";
 import type { TransferRequest } from "./schemas.js";
 
 /** The fields of a queued continuation that the next leg trusts, and its signature. */

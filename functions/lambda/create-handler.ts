@@ -2,7 +2,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, Context, SQSEvent } from "aws-lambda";
-import { TransferTimeoutError } from "../core/errors.js";
+import { TransferTimeoutError } from "../core/index.js";
 import { handleApi } from "./api.js";
 import { triggerOf } from "./event-kind.js";
 import { handleQueue } from "./queue.js";

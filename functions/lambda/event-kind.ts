@@ -1,4 +1,4 @@
-import { InvalidInputError } from "../core/errors.js";
+import { InvalidInputError } from "../core/index.js";
 import type { Trigger } from "./metric-names.js";
 
 function isObject(value: unknown): value is Record<string, unknown> {

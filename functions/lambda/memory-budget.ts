@@ -1,4 +1,4 @@
-import { InvalidInputError } from "../core/errors.js";
+import { InvalidInputError } from "../core/index.js";
 
 const MiB = 1024 * 1024;
 

@@ -1,6 +1,6 @@
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { InvalidInputError } from "../core/errors.js";
-import type { IfExists } from "../core/transfer.js";
+import type { IfExists } from "../core/index.js";
+import { InvalidInputError } from "../core/index.js";
 import { assertSignedContinuation } from "./continuation-signature.js";
 import { queuedRequest } from "./event-kind.js";
 import { parseInput, type TransferRequest, transferRequestSchema } from "./schemas.js";

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { DeleteLimitError, EmptySourceError, MirrorIncompleteError } from "../core/errors.js";
-import type { MirrorSummary } from "../core/mirror.js";
+import type { MirrorSummary } from "../core/index.js";
+import { DeleteLimitError, EmptySourceError, MirrorIncompleteError } from "../core/index.js";
 import { scheduleInput } from "./event-kind.js";
 import { mirrorJobSchema, parseInput } from "./schemas.js";
 import type { Transfers } from "./transfers.js";

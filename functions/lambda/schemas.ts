@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { describeIssues } from "../config.js";
-import { InvalidInputError } from "../core/errors.js";
+import { InvalidInputError } from "../core/index.js";
 
 /** Where a suspended copy goes on (core/resume.ts ResumePoint), as a queue message carries it. */
 const resumePointSchema = z

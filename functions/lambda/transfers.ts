@@ -9,26 +9,28 @@ import type { PasswordSource } from "../adapters/passwords.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
 import type { TransferQueue } from "../adapters/transfer-queue.js";
 import { type Config, type ConnectionConfig, isStateKey, keySpaceOf } from "../config.js";
+import type { FileSource, ObjectSink } from "../core/index.js";
 import {
-  Ftp2s3Error,
-  FtpReplyError,
-  NotAllowedError,
-  ResumeLimitError,
-  TransferAbortedError,
-  untilAborted,
-} from "../core/errors.js";
-import { assertValidKey } from "../core/locations.js";
-import { assertStateOutsidePrefix, type MirrorSummary, runMirror, stateKeyFor } from "../core/mirror.js";
-import { resolveAllowedDirectory, resolveAllowedFile } from "../core/paths.js";
-import type { FileSource, ObjectSink } from "../core/ports.js";
-import { abandonUpload } from "../core/resume.js";
-import {
+  abandonUpload,
+  assertStateOutsidePrefix,
+  assertValidKey,
   type CopyOptions,
   type CopyOutcome,
   copyFile,
+  Ftp2s3Error,
+  FtpReplyError,
   type IfExists,
+  type MirrorSummary,
+  NotAllowedError,
+  ResumeLimitError,
+  resolveAllowedDirectory,
+  resolveAllowedFile,
+  runMirror,
   type SuspendedResult,
-} from "../core/transfer.js";
+  stateKeyFor,
+  TransferAbortedError,
+  untilAborted,
+} from "../core/index.js";
 import { signContinuation } from "./continuation-signature.js";
 import { lambdaMemoryBudget } from "./memory-budget.js";
 import type { TransferMetricName, Trigger } from "./metric-names.js";

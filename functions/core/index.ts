@@ -1,0 +1,109 @@
+/**
+ * The core's front door: everything outside functions/core (the adapters, the two front ends, the
+ * stack's config check, the benchmarks) imports from here and nowhere else, so what the core
+ * promises is this list and the rest of its files may change freely. Tests of an internal module
+ * may still import it directly.
+ */
+
+export { type AddressClass, addressClass } from "./address-policy.js";
+// What can go wrong, as one closed set of codes.
+export {
+  abortReason,
+  DataConnectionError,
+  DeleteLimitError,
+  EmptySourceError,
+  type ErrorCode,
+  FileTooLargeError,
+  Ftp2s3Error,
+  FtpConnectionError,
+  FtpLoginError,
+  FtpReplyError,
+  InvalidInputError,
+  ListingError,
+  MirrorIncompleteError,
+  NotAllowedError,
+  ObjectExistsError,
+  RestartRefusedError,
+  ResumeLimitError,
+  S3Error,
+  SizeMismatchError,
+  TransferAbortedError,
+  TransferTimeoutError,
+  untilAborted,
+} from "./errors.js";
+// Where files and objects are, and the rules a path or a key must keep.
+export {
+  assertRemoteFilePath,
+  assertSafeRemotePath,
+  assertValidKey,
+  type FtpLocation,
+  type FtpSecurity,
+  formatFtpUrl,
+  formatS3Url,
+  parseFtpUrl,
+  parseS3Url,
+  resolveKey,
+  type S3Location,
+} from "./locations.js";
+// Mirroring a directory.
+export {
+  assertStateOutsidePrefix,
+  DEFAULT_STATE_ROOT,
+  type DeleteRefusal,
+  type DeleteRules,
+  defaultMaxDelete,
+  type MirrorFailure,
+  type MirrorOptions,
+  type MirrorRun,
+  type MirrorSummary,
+  runMirror,
+  stateKeyFor,
+} from "./mirror.js";
+export {
+  assertValidPartSize,
+  DEFAULT_MEMORY_BUDGET,
+  DEFAULT_PART_SIZE,
+  S3_MAX_OBJECT_SIZE,
+  S3_MAX_PART_SIZE,
+  S3_MIN_PART_SIZE,
+} from "./part-size.js";
+// The multipart driver on its own, for the benchmark of the S3 leg.
+export { PartUpload } from "./part-upload.js";
+export {
+  isInsideRoot,
+  normaliseRemotePath,
+  type PathStyle,
+  resolveAllowedDirectory,
+  resolveAllowedFile,
+} from "./paths.js";
+// The two sides the core talks to.
+export type {
+  CancelReport,
+  CommittedObject,
+  ExistingObject,
+  FileSource,
+  FtpReply,
+  ListedObject,
+  ObjectOptions,
+  ObjectSink,
+  RemoteEntry,
+  RemoteFileInfo,
+  UploadedPart,
+} from "./ports.js";
+export type { ProgressSnapshot } from "./progress.js";
+export { abandonUpload, assertValidResumePoint, type ResumePoint } from "./resume.js";
+export type { RunningHash } from "./sha256.js";
+// Copying one file.
+export {
+  type CopyIfExists,
+  type CopyOptions,
+  type CopyOutcome,
+  type CopyRequest,
+  type CopyResult,
+  copyFile,
+  defaultCopyOptions,
+  type IfExists,
+  type SuspendedResult,
+  type SuspendReason,
+  type UnchangedResult,
+} from "./transfer.js";
