@@ -4,16 +4,16 @@ import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { ContinuationKeySource } from "../adapters/continuation-key.js";
 import { connectFtpSource, type FtpSourceOptions } from "../adapters/ftp-source.js";
-import { type Lookup, resolveAllowedAddress } from "../adapters/host-resolution.js";
+import type { Lookup } from "../adapters/host-resolution.js";
 import type { PasswordSource } from "../adapters/passwords.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
 import type { TransferQueue } from "../adapters/transfer-queue.js";
-import { type Config, type ConnectionConfig, isStateKey, keySpaceOf } from "../config.js";
+import { ConnectionFence, type FencedCopy } from "../app/connection-fence.js";
+import type { Config } from "../config.js";
 import type { FileSource, ObjectSink } from "../core/index.js";
 import {
   abandonUpload,
   assertStateOutsidePrefix,
-  assertValidKey,
   type CopyOptions,
   type CopyOutcome,
   copyFile,
@@ -21,15 +21,12 @@ import {
   FtpReplyError,
   type IfExists,
   type MirrorSummary,
-  NotAllowedError,
   ResumeLimitError,
   resolveAllowedDirectory,
-  resolveAllowedFile,
   runMirror,
   type SuspendedResult,
   stateKeyFor,
   TransferAbortedError,
-  untilAborted,
 } from "../core/index.js";
 import { signContinuation } from "./continuation-signature.js";
 import { lambdaMemoryBudget } from "./memory-budget.js";
@@ -59,7 +56,7 @@ export interface HandlerDeps {
 /** The transfers the triggers ask for, with the connection fence, logs and metrics around the core. */
 export class Transfers {
   private readonly sink: ObjectSink;
-  private readonly connect: (options: FtpSourceOptions) => Promise<FileSource>;
+  private readonly fence: ConnectionFence;
   readonly newId: () => string;
   /** Bytes the part buffers may take, shared by a mirror's sessions. */
   private readonly memoryBudget: number;
@@ -67,48 +64,17 @@ export class Transfers {
   constructor(private readonly deps: HandlerDeps) {
     this.memoryBudget = lambdaMemoryBudget(deps.config.transfer.memoryBudgetMiB, process.env);
     this.sink = createS3Sink(deps.s3);
-    this.connect = deps.connect ?? connectFtpSource;
+    this.fence = new ConnectionFence(deps.config, {
+      passwords: deps.passwords,
+      connect: deps.connect ?? connectFtpSource,
+      lookup: deps.lookup,
+    });
     this.newId = deps.newId ?? randomUUID;
   }
 
-  /** The configured connection of that name; callers cannot name anything else. */
-  connection(name: string): ConnectionConfig {
-    const connection = Object.hasOwn(this.deps.config.connections, name)
-      ? this.deps.config.connections[name]
-      : undefined;
-    if (connection === undefined) throw new NotAllowedError(`no connection named "${name}" is configured`);
-    return connection;
-  }
-
   /** Checks a request against the fence and the key rules without transferring anything. */
-  resolve(request: TransferRequest): { connection: ConnectionConfig; path: string; key: string } {
-    const connection = this.connection(request.connection);
-    const path = resolveAllowedFile(request.path, connection.roots, request.connection, connection.pathStyle);
-    const key = this.keyIn(request.connection, request.key ?? path.slice(1), "key");
-    return { connection, path, key };
-  }
-
-  /**
-   * A key below the connection's key space (`prefix` + its keyPrefix), or NOT_ALLOWED when it would
-   * leave it: a leading "/", a "\\" (some tools read it as a separator) or a "." or ".." segment.
-   */
-  private keyIn(name: string, relative: string, what: string): string {
-    const space = keySpaceOf(this.deps.config, name);
-    const escapes =
-      relative.startsWith("/") ||
-      relative.includes("\\") ||
-      relative.split("/").some((segment) => segment === "." || segment === "..");
-    if (escapes) {
-      throw new NotAllowedError(
-        `the ${what} ${JSON.stringify(relative)} leaves connection "${name}"'s key space "${space}" (no leading "/", "\\", "." or ".." segments)`,
-      );
-    }
-    const key = space + relative;
-    if (isStateKey(this.deps.config, key)) {
-      throw new NotAllowedError(`the ${what} ${JSON.stringify(key)} lies in ftp2s3's own state`);
-    }
-    if (relative !== "") assertValidKey(key);
-    return key;
+  resolve(request: TransferRequest): FencedCopy {
+    return this.fence.resolve(request);
   }
 
   /**
@@ -157,7 +123,7 @@ export class Transfers {
           ? await this.deps.continuationKey?.()
           : undefined;
       const mayContinue = signingKey !== undefined;
-      const source = await this.openSource(request.connection, signal).catch(async (error: unknown) => {
+      const source = await this.fence.openSource(request.connection, signal).catch(async (error: unknown) => {
         // A leg that cannot even connect fails like any other: it leaves no upload open.
         if (resumeAt !== undefined) {
           await abandonUpload(this.sink, { bucket, key }, resumeAt.uploadId, (m, d) => log.warn(m, d));
@@ -293,7 +259,7 @@ export class Transfers {
    * files not started yet go to the ingestion queue instead of failing with the deadline.
    */
   async mirror(job: MirrorJob, signal: AbortSignal, deadlineAt: number): Promise<MirrorSummary> {
-    const connection = this.connection(job.connection);
+    const connection = this.fence.connection(job.connection);
     const remoteDir = resolveAllowedDirectory(
       job.remoteDir,
       connection.roots,
@@ -302,8 +268,8 @@ export class Transfers {
     );
     const { bucket, statePrefix, mirror, transfer } = this.deps.config;
     // The job's prefix lies in its connection's key space, as a request's key does.
-    const space = this.keyIn(job.connection, "", "key space");
-    const keyPrefix = this.keyIn(job.connection, job.prefix, "mirror prefix");
+    const space = this.fence.keyIn(job.connection, "", "key space");
+    const keyPrefix = this.fence.keyIn(job.connection, job.prefix, "mirror prefix");
     const state = { bucket, key: stateKeyFor(statePrefix, keyPrefix) };
     assertStateOutsidePrefix(state, bucket, keyPrefix, statePrefix);
     const mirrorId = this.newId();
@@ -319,7 +285,7 @@ export class Transfers {
     // Start no file with less left than three deadline margins: one to copy, two to spare.
     const reserveMs = 3 * transfer.deadlineMarginSeconds * 1000;
     const { skippedEntries, ...summary } = await runMirror(
-      () => this.openSource(job.connection, signal),
+      () => this.fence.openSource(job.connection, signal),
       this.sink,
       bucket,
       {
@@ -372,31 +338,6 @@ export class Transfers {
     else if (summary.failed.length > 0) log.error("mirror finished with failures", fields);
     else log.info("mirror completed", fields);
     return summary;
-  }
-
-  /** A logged-in session that ends when `signal` fires, in every phase (the deadline covers them all). */
-  private async openSource(name: string, signal: AbortSignal): Promise<FileSource> {
-    const connection = this.connection(name);
-    const address = await untilAborted(
-      () => resolveAllowedAddress(name, connection.host, connection.allowPrivateAddresses, this.deps.lookup),
-      signal,
-    );
-    const secretArn = connection.passwordSecretArn;
-    const password =
-      secretArn === undefined ? undefined : await untilAborted(() => this.deps.passwords(secretArn), signal);
-    return this.connect({
-      signal,
-      minBytesPerSecond: connection.minBytesPerSecond,
-      minRateWindowMs: connection.minRateWindowSeconds * 1000,
-      host: connection.host,
-      address,
-      port: connection.port ?? (connection.secure === "implicit" ? 990 : 21),
-      user: connection.anonymous ? undefined : connection.user,
-      password,
-      secure: connection.secure,
-      ...(connection.caPem === undefined ? {} : { ca: connection.caPem }),
-      timeoutMs: connection.timeoutSeconds * 1000,
-    });
   }
 
   private copyOptions(signal: AbortSignal | undefined): Partial<CopyOptions> {
