@@ -9,28 +9,25 @@ import type { PasswordSource } from "../adapters/passwords.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
 import type { TransferQueue } from "../adapters/transfer-queue.js";
 import { ConnectionFence, type FencedCopy } from "../app/connection-fence.js";
+import { copyOneFile } from "../app/copy-one-file.js";
 import type { Config } from "../config.js";
 import type { FileSource, ObjectSink } from "../core/index.js";
 import {
-  abandonUpload,
   assertStateOutsidePrefix,
   type CopyOptions,
   type CopyOutcome,
-  copyFile,
   Ftp2s3Error,
   FtpReplyError,
   type IfExists,
   type MirrorSummary,
-  ResumeLimitError,
   resolveAllowedDirectory,
   runMirror,
-  type SuspendedResult,
   stateKeyFor,
-  TransferAbortedError,
 } from "../core/index.js";
-import { signContinuation } from "./continuation-signature.js";
+import { type KeyedLog, withKeys } from "./keyed-log.js";
 import { lambdaMemoryBudget } from "./memory-budget.js";
 import type { TransferMetricName, Trigger } from "./metric-names.js";
+import { queueContinuation } from "./queue-continuation.js";
 import type { MirrorJob, TransferRequest } from "./schemas.js";
 
 export type { Trigger } from "./metric-names.js";
@@ -92,7 +89,6 @@ export class Transfers {
   ): Promise<CopyOutcome> {
     const { path, key } = this.resolve(request);
     const { bucket, transfer } = this.deps.config;
-    const { continuation } = request;
     const transferId = request.transferId ?? this.newId();
     const log = withKeys(this.deps.logger, {
       transferId,
@@ -101,78 +97,45 @@ export class Transfers {
       path,
       bucket,
       key,
-      ...(continuation === undefined ? {} : { continuation: continuation.number }),
+      ...(request.continuation === undefined ? {} : { continuation: request.continuation.number }),
     });
-    const resumeAt = continuation?.resumeAt ?? undefined;
-    if (continuation === undefined) log.info("transfer started");
-    else if (resumeAt === undefined) {
-      log.info(`continuation ${continuation.number} of a copy, from byte 0 (the previous leg kept nothing)`);
-    } else {
-      log.info(
-        `continuation ${continuation.number} of a copy of ${resumeAt.size} bytes, from offset ${resumeAt.offset}`,
-        { uploadId: resumeAt.uploadId, offset: resumeAt.offset, size: resumeAt.size },
-      );
-    }
-    // A leg may stop to go on later only where there is a queue to go on from, and a server that
-    // restarts a transfer at an offset.
+    const resumeAt = request.continuation?.resumeAt ?? undefined;
+    logLegStarted(log, request);
     const startedAt = Date.now();
     try {
-      // Only a signed continuation can be trusted by the next leg: no key, no suspension.
-      const signingKey =
-        this.deps.queue !== undefined && continuation?.noRestart !== true
-          ? await this.deps.continuationKey?.()
-          : undefined;
-      const mayContinue = signingKey !== undefined;
-      const source = await this.fence.openSource(request.connection, signal).catch(async (error: unknown) => {
-        // A leg that cannot even connect fails like any other: it leaves no upload open.
-        if (resumeAt !== undefined) {
-          await abandonUpload(this.sink, { bucket, key }, resumeAt.uploadId, (m, d) => log.warn(m, d));
-        }
-        throw error;
-      });
-      let outcome: CopyOutcome;
-      try {
-        outcome = await copyFile(
-          source,
-          this.sink,
-          {
+      const { outcome } = await copyOneFile(
+        {
+          request: {
             path,
             target: { bucket, key },
             ifExists,
             ...(resumeAt === undefined ? {} : { resumeFrom: resumeAt }),
           },
-          {
-            ...this.copyOptions(signal),
-            ...(mayContinue && suspendSignal !== undefined ? { suspendSignal } : {}),
+          copy: this.copyOptions(signal),
+          ...(suspendSignal === undefined ? {} : { suspendSignal }),
+        },
+        {
+          openSource: () => this.fence.openSource(request.connection, signal),
+          sink: this.sink,
+          // A leg may stop to go on later only where there is a queue to go on from, and a server that
+          // restarts a transfer at an offset.
+          store: queueContinuation({
+            request,
+            transferId,
+            ifExists,
+            maxContinuations: transfer.maxContinuations,
+            queue: this.deps.queue,
+            continuationKey: this.deps.continuationKey,
+            log,
+          }),
+          observer: {
             onProgress: (progress) => log.info("transfer progress", { ...progress }),
             // A warning (an abort S3 refused, a tag not written) carries the transfer's keys too.
             onWarning: (message, details) => log.warn(message, details),
           },
-        );
-      } finally {
-        source.close();
-      }
-      if (outcome.status === "suspended") {
-        await this.continueLater(
-          request,
-          transferId,
-          ifExists,
-          outcome,
-          transfer.maxContinuations,
-          log,
-          signingKey as Uint8Array,
-        );
-        this.recordMetrics(outcome.bytes, Date.now() - startedAt, false);
-        return outcome;
-      }
-      log.info(outcome.status === "copied" ? "transfer completed" : "transfer skipped: unchanged", {
-        ...outcome,
-      });
-      this.recordMetrics(
-        outcome.status === "copied" ? outcome.bytes - (outcome.resumedFrom ?? 0) : 0,
-        Date.now() - startedAt,
-        false,
+        },
       );
+      this.recordLeg(outcome, log, Date.now() - startedAt);
       return outcome;
     } catch (error) {
       log.error("transfer failed", logFields(error));
@@ -181,76 +144,19 @@ export class Transfers {
     }
   }
 
-  /** Puts the next leg of a suspended copy on the queue, or gives up (and aborts) past the limit. */
-  private async continueLater(
-    request: TransferRequest,
-    transferId: string,
-    ifExists: IfExists,
-    outcome: SuspendedResult,
-    maxContinuations: number,
-    log: KeyedLog,
-    signingKey: Uint8Array,
-  ): Promise<void> {
-    const number = (request.continuation?.number ?? 0) + 1;
-    const { resumeAt } = outcome;
-    const target = { bucket: outcome.bucket, key: outcome.key };
-    const giveUp = async (error: Ftp2s3Error): Promise<never> => {
-      if (resumeAt !== null) {
-        await abandonUpload(this.sink, target, resumeAt.uploadId, (m, d) => log.warn(m, d));
-      }
-      throw error;
-    };
-    if (number > maxContinuations) {
-      return giveUp(
-        new ResumeLimitError(
-          `${outcome.source.url} was not copied after ${maxContinuations} continuation${maxContinuations === 1 ? "" : "s"} (${resumeAt?.offset ?? 0} of ${outcome.source.size ?? "?"} bytes uploaded); the upload was aborted`,
-        ),
-      );
+  /** The leg's last line and its metrics: bytes this leg moved (none for an unchanged file). */
+  private recordLeg(outcome: CopyOutcome, log: KeyedLog, durationMs: number): void {
+    if (outcome.status === "suspended") {
+      this.recordMetrics(outcome.bytes, durationMs, false);
+      return;
     }
-    // A continuation that kept no new part would only run out of time again, a whole invocation at a
-    // time (a server trickling just above the minimum rate): a copy gets one leg without progress.
-    const kept = resumeAt?.offset ?? 0;
-    if (request.continuation !== undefined && outcome.reason === "deadline" && kept <= outcome.fromOffset) {
-      return giveUp(
-        new ResumeLimitError(
-          `${outcome.source.url}: continuation ${number - 1} made no progress (${outcome.bytes} bytes read, no part kept beyond byte ${outcome.fromOffset} of ${outcome.source.size ?? "?"}); the copy was given up and its upload aborted`,
-        ),
-      );
-    }
-    // The queued request as it came, with where to go on: "async" means nothing on the queue.
-    const { async: _async, ...queued } = request;
-    const unsigned = {
-      ...queued,
-      transferId,
-      continuation: {
-        number,
-        resumeAt,
-        ifExists,
-        noRestart: outcome.reason === "no-restart" || request.continuation?.noRestart === true,
-      },
-    };
-    const signature = signContinuation(unsigned, signingKey);
-    const body = { ...unsigned, continuation: { ...unsigned.continuation, signature } };
-    try {
-      await (this.deps.queue as TransferQueue)(body);
-    } catch (error) {
-      return giveUp(
-        new TransferAbortedError(
-          `could not queue the continuation of ${outcome.source.url}: ${error instanceof Error ? error.message : String(error)}`,
-          { cause: error },
-        ),
-      );
-    }
-    log.info(
-      resumeAt === null
-        ? `transfer suspended: continuation ${number} starts over from byte 0`
-        : `transfer suspended at byte ${resumeAt.offset} of ${resumeAt.size}: continuation ${number} goes on from there`,
-      {
-        reason: outcome.reason,
-        bytes: outcome.bytes,
-        fromOffset: outcome.fromOffset,
-        ...(resumeAt === null ? {} : { uploadId: resumeAt.uploadId, offset: resumeAt.offset }),
-      },
+    log.info(outcome.status === "copied" ? "transfer completed" : "transfer skipped: unchanged", {
+      ...outcome,
+    });
+    this.recordMetrics(
+      outcome.status === "copied" ? outcome.bytes - (outcome.resumedFrom ?? 0) : 0,
+      durationMs,
+      false,
     );
   }
 
@@ -373,27 +279,6 @@ export class Transfers {
   }
 }
 
-/** The lines of one transfer or mirror: the parent logger's, each carrying the same keys. */
-interface KeyedLog {
-  info(message: string, details?: object): void;
-  warn(message: string, details?: object): void;
-  error(message: string, details?: object): void;
-}
-
-/**
- * Not `createChild`: a Powertools child is a new Logger whose own cold-start flag is fresh, so it
- * logs `"cold_start": true` in every invocation. Writing through the parent keeps its invocation
- * context (cold start, request id) exact, and concurrent transfers share no mutable keys. A line's own
- * details come after the keys and win, as they did over a child's persistent keys.
- */
-function withKeys(logger: Logger, keys: Record<string, unknown>): KeyedLog {
-  return {
-    info: (message, details = {}) => logger.info(message, keys, { ...details }),
-    warn: (message, details = {}) => logger.warn(message, keys, { ...details }),
-    error: (message, details = {}) => logger.error(message, keys, { ...details }),
-  };
-}
-
 /** A failure in a log line: "message" is the log line's own key, so the error's text goes in "error". */
 export function logFields(error: unknown): { code: string; error: string; ftpCode?: number } {
   const { message, ...rest } = failureFields(error);
@@ -406,4 +291,19 @@ export function failureFields(error: unknown): { code: string; message: string; 
     return { code: error.code, message: error.message, ftpCode: error.ftpCode };
   if (error instanceof Ftp2s3Error) return { code: error.code, message: error.message };
   return { code: "INTERNAL", message: error instanceof Error ? error.message : String(error) };
+}
+
+/** The leg's first line: a new copy, or which continuation goes on from where. */
+function logLegStarted(log: KeyedLog, request: TransferRequest): void {
+  const { continuation } = request;
+  const resumeAt = continuation?.resumeAt ?? undefined;
+  if (continuation === undefined) log.info("transfer started");
+  else if (resumeAt === undefined) {
+    log.info(`continuation ${continuation.number} of a copy, from byte 0 (the previous leg kept nothing)`);
+  } else {
+    log.info(
+      `continuation ${continuation.number} of a copy of ${resumeAt.size} bytes, from offset ${resumeAt.offset}`,
+      { uploadId: resumeAt.uploadId, offset: resumeAt.offset, size: resumeAt.size },
+    );
+  }
 }
