@@ -6,6 +6,7 @@ import {
   assertValidKey,
   type FileSource,
   NotAllowedError,
+  resolveAllowedDirectory,
   resolveAllowedFile,
   untilAborted,
 } from "../core/index.js";
@@ -23,6 +24,13 @@ export interface FencedCopy {
   connection: ConnectionConfig;
   path: string;
   key: string;
+}
+
+/** A directory a mirror job may read and the prefix it may write, as the fence resolved them. */
+export interface FencedDirectory {
+  remoteDir: string;
+  keySpace: string;
+  keyPrefix: string;
 }
 
 /**
@@ -50,6 +58,23 @@ export class ConnectionFence {
     const path = resolveAllowedFile(request.path, connection.roots, request.connection, connection.pathStyle);
     const key = this.keyIn(request.connection, request.key ?? path.slice(1), "key");
     return { connection, path, key };
+  }
+
+  /**
+   * A mirror job's directory, inside the connection's roots, and its prefix, inside the connection's
+   * key space (as a request's key is); `keySpace` is where that space begins.
+   */
+  resolveDirectory(job: { connection: string; remoteDir: string; prefix: string }): FencedDirectory {
+    const connection = this.connection(job.connection);
+    const remoteDir = resolveAllowedDirectory(
+      job.remoteDir,
+      connection.roots,
+      job.connection,
+      connection.pathStyle,
+    );
+    const keySpace = this.keyIn(job.connection, "", "key space");
+    const keyPrefix = this.keyIn(job.connection, job.prefix, "mirror prefix");
+    return { remoteDir, keySpace, keyPrefix };
   }
 
   /**

@@ -9,20 +9,16 @@ import type { PasswordSource } from "../adapters/passwords.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
 import type { TransferQueue } from "../adapters/transfer-queue.js";
 import { ConnectionFence, type FencedCopy } from "../app/connection-fence.js";
-import { copyOneFile } from "../app/copy-one-file.js";
+import { type CopyOneFileSettings, copyOneFile } from "../app/copy-one-file.js";
+import { type MirrorPorts, mirrorDirectory, resolveMirror } from "../app/mirror-directory.js";
 import type { Config } from "../config.js";
 import type { FileSource, ObjectSink } from "../core/index.js";
 import {
-  assertStateOutsidePrefix,
-  type CopyOptions,
   type CopyOutcome,
   Ftp2s3Error,
   FtpReplyError,
   type IfExists,
   type MirrorSummary,
-  resolveAllowedDirectory,
-  runMirror,
-  stateKeyFor,
 } from "../core/index.js";
 import { type KeyedLog, withKeys } from "./keyed-log.js";
 import { lambdaMemoryBudget } from "./memory-budget.js";
@@ -111,7 +107,7 @@ export class Transfers {
             ifExists,
             ...(resumeAt === undefined ? {} : { resumeFrom: resumeAt }),
           },
-          copy: this.copyOptions(signal),
+          copy: { ...this.copyOptions(), signal },
           ...(suspendSignal === undefined ? {} : { suspendSignal }),
         },
         {
@@ -165,19 +161,24 @@ export class Transfers {
    * files not started yet go to the ingestion queue instead of failing with the deadline.
    */
   async mirror(job: MirrorJob, signal: AbortSignal, deadlineAt: number): Promise<MirrorSummary> {
-    const connection = this.fence.connection(job.connection);
-    const remoteDir = resolveAllowedDirectory(
-      job.remoteDir,
-      connection.roots,
-      job.connection,
-      connection.pathStyle,
-    );
-    const { bucket, statePrefix, mirror, transfer } = this.deps.config;
-    // The job's prefix lies in its connection's key space, as a request's key does.
-    const space = this.fence.keyIn(job.connection, "", "key space");
-    const keyPrefix = this.fence.keyIn(job.connection, job.prefix, "mirror prefix");
-    const state = { bucket, key: stateKeyFor(statePrefix, keyPrefix) };
-    assertStateOutsidePrefix(state, bucket, keyPrefix, statePrefix);
+    const { remoteDir, keySpace, keyPrefix } = this.fence.resolveDirectory(job);
+    const { bucket, statePrefix, mirror } = this.deps.config;
+    const resolved = resolveMirror({
+      bucket,
+      remoteDir,
+      keyPrefix,
+      state: { root: statePrefix },
+      include: job.include,
+      exclude: job.exclude,
+      recursive: job.recursive,
+      deleteExtraneous: job.deleteExtraneous,
+      dryRun: job.dryRun,
+      deleteRules: { allowEmptySource: job.allowEmptySource, maxDelete: job.maxDelete },
+      limits: { maxDepth: job.maxDepth, maxEntries: job.maxEntries },
+      copy: this.copyOptions(),
+      concurrency: mirror.concurrency,
+      signal,
+    });
     const mirrorId = this.newId();
     const log = withKeys(this.deps.logger, {
       mirrorId,
@@ -187,49 +188,13 @@ export class Transfers {
       bucket,
     });
     log.info("mirror started", { ...job, prefix: keyPrefix });
-    const { queue } = this.deps;
-    // Start no file with less left than three deadline margins: one to copy, two to spare.
-    const reserveMs = 3 * transfer.deadlineMarginSeconds * 1000;
-    const { skippedEntries, ...summary } = await runMirror(
-      () => this.fence.openSource(job.connection, signal),
-      this.sink,
-      bucket,
-      {
-        remoteDir,
-        keyPrefix,
-        include: job.include,
-        exclude: job.exclude,
-        recursive: job.recursive,
-        deleteExtraneous: job.deleteExtraneous,
-        deleteRules: { allowEmptySource: job.allowEmptySource, maxDelete: job.maxDelete },
-        dryRun: job.dryRun,
-        state,
-        limits: {
-          ...(job.maxDepth === undefined ? {} : { maxDepth: job.maxDepth }),
-          ...(job.maxEntries === undefined ? {} : { maxEntries: job.maxEntries }),
-        },
-      },
-      {
-        copy: this.copyOptions(undefined),
-        concurrency: mirror.concurrency,
-        signal,
-        ...(queue === undefined
-          ? {}
-          : {
-              enqueue: async (file) => {
-                // The queued request names the key below the key space, as every request does.
-                await queue({
-                  connection: job.connection,
-                  path: file.path,
-                  key: file.key.slice(space.length),
-                  transferId: `${mirrorId}:${file.relativePath}`,
-                  mirrored: true,
-                });
-              },
-              inlineBudget: { files: mirror.inlineFiles, bytes: mirror.inlineMiB * 1024 * 1024 },
-              outOfTime: () => Date.now() > deadlineAt - reserveMs,
-            }),
+    const { skippedEntries, ...summary } = await mirrorDirectory(resolved, {
+      openSource: () => this.fence.openSource(job.connection, signal),
+      sink: this.sink,
+      ...this.fanOut(job, keySpace, mirrorId, deadlineAt),
+      observer: {
         onDelete: (key) => log.info("object deleted", { key }),
+        onWarning: (message, details) => this.deps.logger.warn(message, details),
         onFile: (file) => {
           log.info(`file ${file.outcome}`, { ...file });
           if (file.outcome !== "unchanged") {
@@ -237,7 +202,7 @@ export class Transfers {
           }
         },
       },
-    );
+    });
     this.recordMirrorMetrics(summary);
     const fields = { ...summary, skippedEntries };
     if (summary.deleteRefused !== undefined) log.error("mirror refused to delete", fields);
@@ -246,7 +211,38 @@ export class Transfers {
     return summary;
   }
 
-  private copyOptions(signal: AbortSignal | undefined): Partial<CopyOptions> {
+  /** Where there is a queue, a mirror's files beyond its inline budget or its time go on there. */
+  private fanOut(
+    job: MirrorJob,
+    keySpace: string,
+    mirrorId: string,
+    deadlineAt: number,
+  ): Pick<MirrorPorts, "fanOut"> {
+    const { queue } = this.deps;
+    if (queue === undefined) return {};
+    const { mirror, transfer } = this.deps.config;
+    // Start no file with less left than three deadline margins: one to copy, two to spare.
+    const reserveMs = 3 * transfer.deadlineMarginSeconds * 1000;
+    return {
+      fanOut: {
+        enqueue: async (file) => {
+          // The queued request names the key below the key space, as every request does.
+          await queue({
+            connection: job.connection,
+            path: file.path,
+            key: file.key.slice(keySpace.length),
+            transferId: `${mirrorId}:${file.relativePath}`,
+            mirrored: true,
+          });
+        },
+        inlineBudget: { files: mirror.inlineFiles, bytes: mirror.inlineMiB * 1024 * 1024 },
+        outOfTime: () => Date.now() > deadlineAt - reserveMs,
+      },
+    };
+  }
+
+  /** How every copy of this function runs, from the config. */
+  private copyOptions(): CopyOneFileSettings["copy"] {
     const { transfer } = this.deps.config;
     return {
       partSize: transfer.partSizeMiB * 1024 * 1024,
@@ -254,8 +250,6 @@ export class Transfers {
       memoryBudget: this.memoryBudget,
       progressIntervalMs: transfer.progressIntervalSeconds * 1000,
       tagWithSha256: transfer.tagWithSha256,
-      ...(signal ? { signal } : {}),
-      onWarning: (message, details) => this.deps.logger.warn(message, details),
     };
   }
 
