@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "@aws-lambda-powertools/logger";
-import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { Metrics } from "@aws-lambda-powertools/metrics";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { ContinuationKeySource } from "../adapters/continuation-key.js";
 import { connectFtpSource, type FtpSourceOptions } from "../adapters/ftp-source.js";
@@ -12,19 +12,13 @@ import { ConnectionFence, type FencedCopy } from "../app/connection-fence.js";
 import { type CopyOneFileSettings, copyOneFile } from "../app/copy-one-file.js";
 import { type MirrorPorts, mirrorDirectory, resolveMirror } from "../app/mirror-directory.js";
 import type { Config } from "../config.js";
-import type { FileSource, ObjectSink } from "../core/index.js";
-import {
-  type CopyOutcome,
-  Ftp2s3Error,
-  FtpReplyError,
-  type IfExists,
-  type MirrorSummary,
-} from "../core/index.js";
-import { type KeyedLog, withKeys } from "./keyed-log.js";
+import type { CopyOutcome, FileSource, IfExists, MirrorSummary, ObjectSink } from "../core/index.js";
+import { withKeys } from "./keyed-log.js";
 import { lambdaMemoryBudget } from "./memory-budget.js";
-import type { TransferMetricName, Trigger } from "./metric-names.js";
+import type { Trigger } from "./metric-names.js";
 import { queueContinuation } from "./queue-continuation.js";
 import type { MirrorJob, TransferRequest } from "./schemas.js";
+import { LegReport, recordTransfer, reportMirror } from "./transfer-report.js";
 
 export type { Trigger } from "./metric-names.js";
 
@@ -85,19 +79,19 @@ export class Transfers {
   ): Promise<CopyOutcome> {
     const { path, key } = this.resolve(request);
     const { bucket, transfer } = this.deps.config;
+    const { continuation } = request;
     const transferId = request.transferId ?? this.newId();
-    const log = withKeys(this.deps.logger, {
+    const report = new LegReport(this.deps.logger, this.deps.metrics, {
       transferId,
       trigger,
       connection: request.connection,
       path,
       bucket,
       key,
-      ...(request.continuation === undefined ? {} : { continuation: request.continuation.number }),
+      ...(continuation === undefined ? {} : { continuation: continuation.number }),
     });
-    const resumeAt = request.continuation?.resumeAt ?? undefined;
-    logLegStarted(log, request);
-    const startedAt = Date.now();
+    report.started(continuation);
+    const resumeFrom = continuation?.resumeAt ?? undefined;
     try {
       const { outcome } = await copyOneFile(
         {
@@ -105,7 +99,7 @@ export class Transfers {
             path,
             target: { bucket, key },
             ifExists,
-            ...(resumeAt === undefined ? {} : { resumeFrom: resumeAt }),
+            ...(resumeFrom === undefined ? {} : { resumeFrom }),
           },
           copy: { ...this.copyOptions(), signal },
           ...(suspendSignal === undefined ? {} : { suspendSignal }),
@@ -113,8 +107,6 @@ export class Transfers {
         {
           openSource: () => this.fence.openSource(request.connection, signal),
           sink: this.sink,
-          // A leg may stop to go on later only where there is a queue to go on from, and a server that
-          // restarts a transfer at an offset.
           store: queueContinuation({
             request,
             transferId,
@@ -122,38 +114,17 @@ export class Transfers {
             maxContinuations: transfer.maxContinuations,
             queue: this.deps.queue,
             continuationKey: this.deps.continuationKey,
-            log,
+            log: report.log,
           }),
-          observer: {
-            onProgress: (progress) => log.info("transfer progress", { ...progress }),
-            // A warning (an abort S3 refused, a tag not written) carries the transfer's keys too.
-            onWarning: (message, details) => log.warn(message, details),
-          },
+          observer: report.observer(),
         },
       );
-      this.recordLeg(outcome, log, Date.now() - startedAt);
+      report.finished(outcome);
       return outcome;
     } catch (error) {
-      log.error("transfer failed", logFields(error));
-      this.recordMetrics(0, Date.now() - startedAt, true);
+      report.failed(error);
       throw error;
     }
-  }
-
-  /** The leg's last line and its metrics: bytes this leg moved (none for an unchanged file). */
-  private recordLeg(outcome: CopyOutcome, log: KeyedLog, durationMs: number): void {
-    if (outcome.status === "suspended") {
-      this.recordMetrics(outcome.bytes, durationMs, false);
-      return;
-    }
-    log.info(outcome.status === "copied" ? "transfer completed" : "transfer skipped: unchanged", {
-      ...outcome,
-    });
-    this.recordMetrics(
-      outcome.status === "copied" ? outcome.bytes - (outcome.resumedFrom ?? 0) : 0,
-      durationMs,
-      false,
-    );
   }
 
   /**
@@ -198,16 +169,12 @@ export class Transfers {
         onFile: (file) => {
           log.info(`file ${file.outcome}`, { ...file });
           if (file.outcome !== "unchanged") {
-            this.recordMetrics(file.bytes, file.durationMs, file.outcome === "failed");
+            recordTransfer(this.deps.metrics, file.bytes, file.durationMs, file.outcome === "failed");
           }
         },
       },
     });
-    this.recordMirrorMetrics(summary);
-    const fields = { ...summary, skippedEntries };
-    if (summary.deleteRefused !== undefined) log.error("mirror refused to delete", fields);
-    else if (summary.failed.length > 0) log.error("mirror finished with failures", fields);
-    else log.info("mirror completed", fields);
+    reportMirror(log, this.deps.metrics, summary, skippedEntries);
     return summary;
   }
 
@@ -251,53 +218,5 @@ export class Transfers {
       progressIntervalMs: transfer.progressIntervalSeconds * 1000,
       tagWithSha256: transfer.tagWithSha256,
     };
-  }
-
-  private recordMirrorMetrics(summary: MirrorSummary): void {
-    const { metrics } = this.deps;
-    metrics.addMetric("MirrorFilesListed", MetricUnit.Count, summary.listed);
-    metrics.addMetric("MirrorFilesCopied", MetricUnit.Count, summary.copied);
-    metrics.addMetric("MirrorFilesUnchanged", MetricUnit.Count, summary.unchanged);
-    metrics.addMetric("MirrorFilesEnqueued", MetricUnit.Count, summary.enqueued);
-    metrics.addMetric("MirrorFilesFailed", MetricUnit.Count, summary.failed.length);
-    metrics.addMetric("MirrorBytes", MetricUnit.Bytes, summary.bytes);
-    metrics.addMetric("MirrorDuration", MetricUnit.Milliseconds, summary.durationMs);
-  }
-
-  private recordMetrics(bytes: number, durationMs: number, failed: boolean): void {
-    const add = (name: TransferMetricName, unit: Parameters<Metrics["addMetric"]>[1], value: number) =>
-      this.deps.metrics.addMetric(name, unit, value);
-    add("BytesTransferred", MetricUnit.Bytes, bytes);
-    add("TransferDuration", MetricUnit.Milliseconds, Math.round(durationMs));
-    add("TransferFailed", MetricUnit.Count, failed ? 1 : 0);
-  }
-}
-
-/** A failure in a log line: "message" is the log line's own key, so the error's text goes in "error". */
-export function logFields(error: unknown): { code: string; error: string; ftpCode?: number } {
-  const { message, ...rest } = failureFields(error);
-  return { ...rest, error: message };
-}
-
-/** The fields a failure log line (and an API error body) carries: code, message, and the FTP reply code. */
-export function failureFields(error: unknown): { code: string; message: string; ftpCode?: number } {
-  if (error instanceof FtpReplyError)
-    return { code: error.code, message: error.message, ftpCode: error.ftpCode };
-  if (error instanceof Ftp2s3Error) return { code: error.code, message: error.message };
-  return { code: "INTERNAL", message: error instanceof Error ? error.message : String(error) };
-}
-
-/** The leg's first line: a new copy, or which continuation goes on from where. */
-function logLegStarted(log: KeyedLog, request: TransferRequest): void {
-  const { continuation } = request;
-  const resumeAt = continuation?.resumeAt ?? undefined;
-  if (continuation === undefined) log.info("transfer started");
-  else if (resumeAt === undefined) {
-    log.info(`continuation ${continuation.number} of a copy, from byte 0 (the previous leg kept nothing)`);
-  } else {
-    log.info(
-      `continuation ${continuation.number} of a copy of ${resumeAt.size} bytes, from offset ${resumeAt.offset}`,
-      { uploadId: resumeAt.uploadId, offset: resumeAt.offset, size: resumeAt.size },
-    );
   }
 }
