@@ -15,6 +15,7 @@ import {
 import {
   type CliIo,
   type CommonOptions,
+  copyOptionsOf,
   EXIT_OK,
   EXIT_SUSPENDED,
   reportFailure,
@@ -146,11 +147,8 @@ function copySettings(
   return {
     request: plan.request,
     copy: {
-      ...(options.partSize === undefined ? {} : { partSize: options.partSize }),
-      queueSize: options.queueSize,
-      memoryBudget: options.maxMemory,
+      ...copyOptionsOf(options),
       progressIntervalMs: setup.progressMode === "tty" ? 250 : 1000,
-      tagWithSha256: options.tag,
       ...(stop !== undefined || io.signal === undefined ? {} : { signal: io.signal }),
     },
     ...(stop === undefined

@@ -18,6 +18,7 @@ import {
 import {
   type CliIo,
   type CommonOptions,
+  copyOptionsOf,
   EXIT_FAILED,
   EXIT_INTERRUPTED,
   EXIT_OK,
@@ -69,12 +70,7 @@ export async function mirrorCommand(ftpUrl: string, s3Url: string, options: Mirr
       deleteRules: { allowEmptySource: options.allowEmptySource, maxDelete: options.maxDelete },
       dryRun: options.dryRun,
       limits: { maxDepth: options.maxDepth, maxEntries: options.maxEntries },
-      copy: {
-        ...(options.partSize === undefined ? {} : { partSize: options.partSize }),
-        queueSize: options.queueSize,
-        memoryBudget: options.maxMemory,
-        tagWithSha256: options.tag,
-      },
+      copy: copyOptionsOf(options),
       concurrency: options.concurrency,
       signal: io.signal,
     });
