@@ -65,7 +65,9 @@ export async function copyOneFile<Receipt>(
   const { request } = settings;
   const { store, observer } = ports;
   const resumeFrom = request.resumeFrom;
-  const mayStop = settings.suspendSignal !== undefined && store !== undefined && (await store.canSave());
+  // Asked first, whether or not this leg has a suspend signal: a resumed leg may still come back
+  // suspended ("no-restart"), and its store must then be ready to save.
+  const mayStop = store !== undefined && (await store.canSave()) && settings.suspendSignal !== undefined;
   const source = await ports.openSource().catch(async (error: unknown) => {
     // A leg that cannot even connect fails like any other: it leaves no upload open, unless the
     // store keeps its point for another try.
