@@ -20,8 +20,6 @@ import { queueContinuation } from "./queue-continuation.js";
 import type { MirrorJob, TransferRequest } from "./schemas.js";
 import { LegReport, recordTransfer, reportMirror } from "./transfer-report.js";
 
-export type { Trigger } from "./metric-names.js";
-
 /** Everything the handler needs from outside, built once per container (or by a test). */
 export interface HandlerDeps {
   config: Config;
