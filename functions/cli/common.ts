@@ -5,7 +5,7 @@ import { connectFtpSource, defaultFtpTimeoutMs } from "../adapters/ftp-source.js
 import { defaultMinBytesPerSecond, defaultMinRateWindowMs } from "../adapters/ftp-watchdog.js";
 import { type ChecksumMode, createS3Client, nonEmpty } from "../adapters/s3-client.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
-import type { FileSource, FtpLocation, ObjectSink } from "../core/index.js";
+import type { CopyOptions, FileSource, FtpLocation, ObjectSink } from "../core/index.js";
 import {
   assertValidPartSize,
   DEFAULT_MEMORY_BUDGET,
@@ -171,6 +171,18 @@ export function addCommonOptions(command: Command): Command {
       "print the FTP conversation and the libraries' warnings to stderr (the password is masked)",
       false,
     );
+}
+
+/** How each file is copied, as the common options say: the same for a copy and for a mirror's files. */
+export function copyOptionsOf(
+  options: CommonOptions,
+): Pick<CopyOptions, "queueSize" | "memoryBudget" | "tagWithSha256"> & { partSize?: number } {
+  return {
+    ...(options.partSize === undefined ? {} : { partSize: options.partSize }),
+    queueSize: options.queueSize,
+    memoryBudget: options.maxMemory,
+    tagWithSha256: options.tag,
+  };
 }
 
 /** What the common options resolve to, read once before anything is contacted. */

@@ -1,22 +1,21 @@
 import { resolve } from "node:path";
-import type { ResumePoint } from "../core/index.js";
+import { type CopiedLeg, type CopyOneFileSettings, copyOneFile } from "../app/copy-one-file.js";
 import {
   assertRemoteFilePath,
-  type CopyOutcome,
   type CopyRequest,
-  copyFile,
+  type FtpLocation,
   formatFtpUrl,
   formatS3Url,
   InvalidInputError,
   parseFtpUrl,
   parseS3Url,
-  RestartRefusedError,
   resolveKey,
-  type SuspendedResult,
+  type S3Location,
 } from "../core/index.js";
 import {
   type CliIo,
   type CommonOptions,
+  copyOptionsOf,
   EXIT_OK,
   EXIT_SUSPENDED,
   reportFailure,
@@ -29,10 +28,9 @@ import { abortCommand, resumeCommand } from "./resume-hint.js";
 import {
   loadState,
   type ResumeSettings,
-  removeState,
   resumeSettingOptions,
-  saveState,
   stateDirectory,
+  stateFileStore,
 } from "./resume-state.js";
 
 export interface CopyCommandOptions extends CommonOptions {
@@ -57,88 +55,139 @@ export async function copyCommand(
   given: readonly string[] = [],
 ) {
   let setup: Setup | undefined;
-  let leftOpen: string | undefined;
+  const warnings = abortWarnings(io);
   try {
     // Everything local comes first: an exit 2 means that no server was contacted.
-    const location = parseFtpUrl(ftpUrl, { implicitTls: options.implicitTls });
-    assertRemoteFilePath(location.path);
-    const s3 = parseS3Url(s3Url);
-    const target = { bucket: s3.bucket, key: resolveKey(s3.key, location.path) };
-    if (options.overwrite && options.skipUnchanged) {
-      throw new InvalidInputError("--overwrite and --skip-unchanged exclude each other");
-    }
-    const resumable = options.resumable || options.stopAfter !== undefined || options.resume !== undefined;
-    const stateDir = options.stateDir ?? stateDirectory(io.env);
-    const names = { source: formatFtpUrl(location, location.path), target: formatS3Url(target) };
-    const state = options.resume === undefined ? undefined : await loadState(stateDir, options.resume, names);
-    const effective = withStoredSettings(options, state?.settings, given);
-    setup = await setUp(location, effective, io);
-    const resumeFrom = state?.resumeAt;
-    const request: CopyRequest = {
-      path: location.path,
-      target,
-      ifExists: options.overwrite ? "replace" : options.skipUnchanged ? "skip-unchanged" : "fail",
-      ...(resumeFrom === undefined ? {} : { resumeFrom }),
-    };
-    await setup.checkBucket(target.bucket);
+    const plan = await planCopy(ftpUrl, s3Url, options, io, given);
+    setup = await setUp(plan.location, plan.effective, io);
+    const { connect } = setup;
+    await setup.checkBucket(plan.request.target.bucket);
     // Ctrl-C ends the session at once, unless it is to suspend the copy (--resumable).
-    const source = await setup.connect(resumable ? undefined : io.signal);
-    const stop = resumable ? stopSignals(options, io) : undefined;
-    const warn = setup.warn;
-    const endpoint = setup.endpoint;
+    const stop = plan.resumable ? stopSignals(options, io) : undefined;
     try {
-      if (resumable && resumeFrom === undefined) {
-        // A copy that may stop must be able to go on: that takes SIZE and MDTM. Ask now, not at Ctrl-C.
-        const known = await source.stat(location.path);
-        if (known.size === null || known.modifiedAt === null) {
-          throw new InvalidInputError(
-            `${names.source} cannot be resumed: the server gave no ${known.size === null ? "SIZE" : "MDTM"} (run without --resumable, --stop-after)`,
-          );
-        }
-        request.known = known;
-      }
-      const outcome = await copyFile(source, setup.sink, request, {
-        ...(effective.partSize === undefined ? {} : { partSize: effective.partSize }),
-        queueSize: options.queueSize,
-        memoryBudget: options.maxMemory,
-        progressIntervalMs: setup.progressMode === "tty" ? 250 : 1000,
-        tagWithSha256: options.tag,
-        // With --resumable, Ctrl-C suspends; without, it aborts (nothing stored, upload aborted).
-        ...(stop !== undefined
-          ? { suspendSignal: stop.suspend }
-          : io.signal === undefined
-            ? {}
-            : { signal: io.signal }),
-        onProgress: progressPrinter(setup.progressMode, io.stderr),
-        onWarning: (message, details) => {
-          const uploadId = abortFailure(message, details);
-          if (uploadId === undefined) return warn(message, details);
-          leftOpen = uploadId;
-          io.stderr.write(
-            `ftp2s3: warning: could not abort the multipart upload ${uploadId} of ${names.target} (${String(details.reason)}): its parts stay stored until the bucket's lifecycle rule removes them; remove them now with: ${abortCommand(target, uploadId, endpoint)}\n`,
-          );
+      const leg = await copyOneFile(copySettings(plan, setup, stop, io), {
+        openSource: () => connect(plan.resumable ? undefined : io.signal),
+        sink: setup.sink,
+        ...(plan.resumable
+          ? {
+              store: stateFileStore(plan.stateDir, {
+                ...plan.names,
+                settings: storedSettings(plan.effective, setup.endpoint),
+              }),
+            }
+          : {}),
+        observer: {
+          onProgress: progressPrinter(setup.progressMode, io.stderr),
+          onWarning: warnings.handler(plan.request.target, setup),
+          ...(stop === undefined ? {} : { onConnected: stop.arm }),
         },
       });
-      const settings = storedSettings(effective, endpoint);
-      return await report(
-        outcome,
-        { names, stateDir, previous: resumeFrom, ftpUrl, s3Url, given, settings },
-        io,
-      );
-    } catch (error) {
-      if (resumeFrom !== undefined) await removeState(stateDir, resumeFrom.uploadId);
-      throw error;
+      return present(leg, { ftpUrl, s3Url, given }, io);
     } finally {
       stop?.clear();
-      source.close();
     }
   } catch (error) {
+    const leftOpen = warnings.leftOpen();
     const outcome =
       leftOpen === undefined ? undefined : `the upload ${leftOpen} could not be aborted (see above)`;
     return reportFailure(error, io, outcome);
   } finally {
     setup?.close();
   }
+}
+
+/** The copy as the command line and a saved state ask for it, read before anything is contacted. */
+interface CopyPlan {
+  location: FtpLocation;
+  request: CopyRequest;
+  names: { source: string; target: string };
+  stateDir: string;
+  /** The options, with what the state of a resumed copy fills in. */
+  effective: CopyCommandOptions;
+  resumable: boolean;
+}
+
+async function planCopy(
+  ftpUrl: string,
+  s3Url: string,
+  options: CopyCommandOptions,
+  io: CliIo,
+  given: readonly string[],
+): Promise<CopyPlan> {
+  const location = parseFtpUrl(ftpUrl, { implicitTls: options.implicitTls });
+  assertRemoteFilePath(location.path);
+  const s3 = parseS3Url(s3Url);
+  const target = { bucket: s3.bucket, key: resolveKey(s3.key, location.path) };
+  if (options.overwrite && options.skipUnchanged) {
+    throw new InvalidInputError("--overwrite and --skip-unchanged exclude each other");
+  }
+  const resumable = options.resumable || options.stopAfter !== undefined || options.resume !== undefined;
+  const stateDir = options.stateDir ?? stateDirectory(io.env);
+  const names = { source: formatFtpUrl(location, location.path), target: formatS3Url(target) };
+  const state = options.resume === undefined ? undefined : await loadState(stateDir, options.resume, names);
+  const resumeFrom = state?.resumeAt;
+  const request: CopyRequest = {
+    path: location.path,
+    target,
+    ifExists: options.overwrite ? "replace" : options.skipUnchanged ? "skip-unchanged" : "fail",
+    ...(resumeFrom === undefined ? {} : { resumeFrom }),
+  };
+  const effective = withStoredSettings(options, state?.settings, given);
+  return { location, request, names, stateDir, effective, resumable };
+}
+
+/** With --resumable, Ctrl-C suspends; without, it aborts (nothing stored, upload aborted). */
+function copySettings(
+  plan: CopyPlan,
+  setup: Setup,
+  stop: StopSignals | undefined,
+  io: CliIo,
+): CopyOneFileSettings {
+  const { effective: options, names } = plan;
+  return {
+    request: plan.request,
+    copy: {
+      ...copyOptionsOf(options),
+      progressIntervalMs: setup.progressMode === "tty" ? 250 : 1000,
+      ...(stop !== undefined || io.signal === undefined ? {} : { signal: io.signal }),
+    },
+    ...(stop === undefined
+      ? {}
+      : {
+          suspendSignal: stop.suspend,
+          checkResumable: (known) => {
+            if (known.size === null || known.modifiedAt === null) {
+              throw new InvalidInputError(
+                `${names.source} cannot be resumed: the server gave no ${known.size === null ? "SIZE" : "MDTM"} (run without --resumable, --stop-after)`,
+              );
+            }
+          },
+        }),
+  };
+}
+
+/**
+ * Warnings go to stderr; one that an abort failed says how to remove the upload by hand, and the
+ * failure's last line then says the upload was left open.
+ */
+function abortWarnings(io: CliIo) {
+  let leftOpen: string | undefined;
+  return {
+    leftOpen: () => leftOpen,
+    handler:
+      (target: S3Location, setup: Setup) =>
+      (message: string, details: Record<string, unknown>): void => {
+        const uploadId = abortFailure(message, details);
+        if (uploadId === undefined) {
+          setup.warn(message, details);
+          return;
+        }
+        leftOpen = uploadId;
+        io.stderr.write(
+          `ftp2s3: warning: could not abort the multipart upload ${uploadId} of ${formatS3Url(target)} (${String(details.reason)}): its parts stay stored until the bucket's lifecycle rule removes them; remove them now with: ${abortCommand(target, uploadId, setup.endpoint)}\n`,
+        );
+      },
+  };
 }
 
 /** The upload id of a warning that an abort failed (from the copy or from an earlier leg's cleanup). */
@@ -173,48 +222,16 @@ function storedSettings(options: CopyCommandOptions, endpoint: string | undefine
   return settings;
 }
 
-/** Prints the outcome; for a suspended copy, saves the state --resume needs and says how to go on. */
-async function report(
-  outcome: CopyOutcome,
-  context: {
-    names: { source: string; target: string };
-    stateDir: string;
-    previous: ResumePoint | undefined;
-    ftpUrl: string;
-    s3Url: string;
-    given: readonly string[];
-    settings: ResumeSettings;
-  },
+/** Prints the outcome; for a suspended copy, where its state was saved and how to go on. */
+function present(
+  leg: CopiedLeg<string | undefined>,
+  hint: { ftpUrl: string; s3Url: string; given: readonly string[] },
   io: CliIo,
-): Promise<number> {
-  const { previous, stateDir } = context;
-  const kept = outcome.status === "suspended" ? outcome.resumeAt?.uploadId : undefined;
-  if (previous !== undefined && kept !== previous.uploadId) {
-    await removeState(stateDir, previous.uploadId);
-  }
+): number {
+  const { outcome, receipt: stateFile } = leg;
   if (outcome.status !== "suspended") {
     io.stdout.write(`${JSON.stringify(outcome)}\n`);
     return EXIT_OK;
-  }
-  return reportSuspended(outcome, context, io);
-}
-
-async function reportSuspended(
-  outcome: SuspendedResult,
-  context: {
-    names: { source: string; target: string };
-    stateDir: string;
-    ftpUrl: string;
-    s3Url: string;
-    given: readonly string[];
-    settings: ResumeSettings;
-  },
-  io: CliIo,
-): Promise<number> {
-  if (outcome.reason === "no-restart") {
-    throw new RestartRefusedError(
-      `${context.names.source}: the server refused to go on from where the copy stopped (REST); the upload was aborted: run the copy again from the start`,
-    );
   }
   const { resumeAt } = outcome;
   if (resumeAt === null) {
@@ -224,25 +241,25 @@ async function reportSuspended(
     );
     return EXIT_SUSPENDED;
   }
-  const stateFile = await saveState(context.stateDir, {
-    version: 1,
-    source: context.names.source,
-    target: context.names.target,
-    resumeAt,
-    settings: context.settings,
-  });
   const { hashState: _internal, ...shown } = resumeAt;
   io.stdout.write(
     `${JSON.stringify({ ...outcome, resumeAt: shown, uploadId: resumeAt.uploadId, stateFile })}\n`,
   );
   io.stderr.write(
-    `ftp2s3: stopped at byte ${resumeAt.offset} of ${resumeAt.size}; go on with: ${resumeCommand(context.ftpUrl, context.s3Url, context.given, resumeAt.uploadId)}\n`,
+    `ftp2s3: stopped at byte ${resumeAt.offset} of ${resumeAt.size}; go on with: ${resumeCommand(hint.ftpUrl, hint.s3Url, hint.given, resumeAt.uploadId)}\n`,
   );
   return EXIT_SUSPENDED;
 }
 
+interface StopSignals {
+  suspend: AbortSignal;
+  /** Starts listening (and --stop-after's clock) once the session is open. */
+  arm: () => void;
+  clear: () => void;
+}
+
 /** The first Ctrl-C or SIGTERM, or --stop-after, asks the copy to stop at a part boundary. */
-function stopSignals(options: CopyCommandOptions, io: CliIo): { suspend: AbortSignal; clear: () => void } {
+function stopSignals(options: CopyCommandOptions, io: CliIo): StopSignals {
   const suspend = new AbortController();
   const onInterrupt = () => {
     const by = stoppedBy(io.signal)?.signalName;
@@ -253,13 +270,15 @@ function stopSignals(options: CopyCommandOptions, io: CliIo): { suspend: AbortSi
     );
     suspend.abort("interrupted");
   };
-  io.signal?.addEventListener("abort", onInterrupt, { once: true });
-  const timer =
-    options.stopAfter === undefined
-      ? undefined
-      : setTimeout(() => suspend.abort("stop-after"), options.stopAfter * 1000);
+  let timer: NodeJS.Timeout | undefined;
   return {
     suspend: suspend.signal,
+    arm: () => {
+      io.signal?.addEventListener("abort", onInterrupt, { once: true });
+      if (options.stopAfter !== undefined) {
+        timer = setTimeout(() => suspend.abort("stop-after"), options.stopAfter * 1000);
+      }
+    },
     clear: () => {
       clearTimeout(timer);
       io.signal?.removeEventListener("abort", onInterrupt);

@@ -1,5 +1,10 @@
 import {
-  assertStateOutsidePrefix,
+  type MirrorDirectorySettings,
+  type MirrorObserver,
+  mirrorDirectory,
+  resolveMirror,
+} from "../app/mirror-directory.js";
+import {
   assertValidKey,
   DEFAULT_STATE_ROOT,
   DeleteLimitError,
@@ -9,17 +14,16 @@ import {
   normaliseRemotePath,
   parseFtpUrl,
   parseS3Url,
-  runMirror,
-  type S3Location,
-  stateKeyFor,
 } from "../core/index.js";
 import {
   type CliIo,
   type CommonOptions,
+  copyOptionsOf,
   EXIT_FAILED,
   EXIT_INTERRUPTED,
   EXIT_OK,
   reportFailure,
+  type Setup,
   setUp,
   stopStatus,
 } from "./common.js";
@@ -54,54 +58,28 @@ export async function mirrorCommand(ftpUrl: string, s3Url: string, options: Mirr
     const keyPrefix = s3.key === "" || s3.key.endsWith("/") ? s3.key : `${s3.key}/`;
     if (keyPrefix.startsWith("/"))
       throw new InvalidInputError(`the S3 prefix ${JSON.stringify(keyPrefix)} starts with "/"`);
-    const state = stateLocation(options.stateKey, s3.bucket, keyPrefix);
-    assertStateOutsidePrefix(
-      state,
-      s3.bucket,
+    const mirror = resolveMirror({
+      bucket: s3.bucket,
+      remoteDir,
       keyPrefix,
-      options.stateKey === undefined ? DEFAULT_STATE_ROOT : undefined,
-    );
+      state: stateOf(options.stateKey, s3.bucket),
+      include: options.include,
+      exclude: options.exclude,
+      recursive: options.recursive,
+      deleteExtraneous: options.delete,
+      deleteRules: { allowEmptySource: options.allowEmptySource, maxDelete: options.maxDelete },
+      dryRun: options.dryRun,
+      limits: { maxDepth: options.maxDepth, maxEntries: options.maxEntries },
+      copy: copyOptionsOf(options),
+      concurrency: options.concurrency,
+      signal: io.signal,
+    });
     const setup = await setUp(location, options, io);
-    const printFile = filePrinter(setup.progressMode, io);
-    const summary = await runMirror(
-      setup.connect,
-      setup.sink,
-      s3.bucket,
-      {
-        remoteDir,
-        keyPrefix,
-        include: options.include,
-        exclude: options.exclude,
-        recursive: options.recursive,
-        deleteExtraneous: options.delete,
-        deleteRules: { allowEmptySource: options.allowEmptySource, maxDelete: options.maxDelete },
-        dryRun: options.dryRun,
-        state,
-        limits: {
-          ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }),
-          ...(options.maxEntries === undefined ? {} : { maxEntries: options.maxEntries }),
-        },
-      },
-      {
-        copy: {
-          ...(options.partSize === undefined ? {} : { partSize: options.partSize }),
-          queueSize: options.queueSize,
-          memoryBudget: options.maxMemory,
-          tagWithSha256: options.tag,
-          onWarning: setup.warn,
-        },
-        concurrency: options.concurrency,
-        ...(io.signal === undefined ? {} : { signal: io.signal }),
-        onFile: printFile,
-        // A deletion is no progress report: it is logged whatever --progress says.
-        onDelete: (key) =>
-          io.stderr.write(
-            setup.progressMode === "json"
-              ? `${JSON.stringify({ event: "deleted", bucket: s3.bucket, key })}\n`
-              : `deleted s3://${s3.bucket}/${key}\n`,
-          ),
-      },
-    );
+    const summary = await mirrorDirectory(mirror, {
+      openSource: setup.connect,
+      sink: setup.sink,
+      observer: mirrorPrinter(setup, s3.bucket, io),
+    });
     const { skippedEntries: _skipped, ...result } = summary;
     io.stdout.write(`${JSON.stringify(result)}\n`);
     return exitStatus(summary, io);
@@ -111,19 +89,19 @@ export async function mirrorCommand(ftpUrl: string, s3Url: string, options: Mirr
 }
 
 /** The state object: the one named (a key in the bucket, or an s3:// URL), else one per prefix. */
-function stateLocation(given: string | undefined, bucket: string, keyPrefix: string): S3Location {
-  if (given === undefined) return { bucket, key: stateKeyFor(DEFAULT_STATE_ROOT, keyPrefix) };
+function stateOf(given: string | undefined, bucket: string): MirrorDirectorySettings["state"] {
+  if (given === undefined) return { root: DEFAULT_STATE_ROOT };
   if (given.startsWith("s3://")) {
     const url = parseS3Url(given);
     if (url.key === "" || url.key.endsWith("/"))
       throw new InvalidInputError(`--state-key ${given} names no object (it ends with "/")`);
     assertValidKey(url.key);
-    return url;
+    return { object: url };
   }
   if (given === "" || given.startsWith("/") || given.endsWith("/"))
     throw new InvalidInputError(`--state-key ${JSON.stringify(given)} is not an object key`);
   assertValidKey(given);
-  return { bucket, key: given };
+  return { object: { bucket, key: given } };
 }
 
 function exitStatus(summary: MirrorSummary, io: CliIo): number {
@@ -154,9 +132,21 @@ function exitStatus(summary: MirrorSummary, io: CliIo): number {
   return summary.failed.length > 0 ? EXIT_FAILED : EXIT_OK;
 }
 
-type FileEvent = Parameters<NonNullable<Parameters<typeof runMirror>[4]["onFile"]>>[0];
+/** Each file as --progress asks; a deletion is no progress report: it is logged whatever --progress says. */
+function mirrorPrinter(setup: Setup, bucket: string, io: CliIo): MirrorObserver {
+  return {
+    onFile: filePrinter(setup.progressMode, io),
+    onWarning: setup.warn,
+    onDelete: (key) =>
+      io.stderr.write(
+        setup.progressMode === "json"
+          ? `${JSON.stringify({ event: "deleted", bucket, key })}\n`
+          : `deleted s3://${bucket}/${key}\n`,
+      ),
+  };
+}
 
-function filePrinter(mode: string, io: CliIo): (event: FileEvent) => void {
+function filePrinter(mode: string, io: CliIo): MirrorObserver["onFile"] {
   if (mode === "none") return () => {};
   if (mode === "json") return (event) => io.stderr.write(`${JSON.stringify({ event: "file", ...event })}\n`);
   return (event) => {

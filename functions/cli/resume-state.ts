@@ -1,7 +1,13 @@
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { assertValidResumePoint, InvalidInputError, type ResumePoint } from "../core/index.js";
+import type { ResumeStore } from "../app/resume-store.js";
+import {
+  assertValidResumePoint,
+  InvalidInputError,
+  RestartRefusedError,
+  type ResumePoint,
+} from "../core/index.js";
 
 /**
  * What `ftp2s3 copy --resume <upload-id>` needs besides the upload id: the source as it was seen, the
@@ -85,6 +91,33 @@ export async function loadState(
 
 export async function removeState(directory: string, uploadId: string): Promise<void> {
   await rm(fileOf(directory, uploadId), { force: true });
+}
+
+/**
+ * The CLI's ResumeStore: a stopped copy's point in the state file `--resume <upload-id>` reads, with
+ * the source, target and settings it belongs to. A copy that cannot connect keeps it, for the user to
+ * try again; one that ends removes it. Saving gives the file's path, or undefined when nothing was
+ * uploaded yet (nothing to go on from).
+ */
+export function stateFileStore(
+  directory: string,
+  copy: { source: string; target: string; settings: ResumeSettings },
+): ResumeStore<string | undefined> {
+  return {
+    keepsPointWhenUnreachable: true,
+    canSave: async () => true,
+    async save(outcome) {
+      if (outcome.reason === "no-restart") {
+        throw new RestartRefusedError(
+          `${copy.source}: the server refused to go on from where the copy stopped (REST); the upload was aborted: run the copy again from the start`,
+        );
+      }
+      if (outcome.resumeAt === null) return undefined;
+      const { source, target, settings } = copy;
+      return saveState(directory, { version: 1, source, target, resumeAt: outcome.resumeAt, settings });
+    },
+    forget: (point) => removeState(directory, point.uploadId),
+  };
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { InvalidInputError } from "../core/index.js";
+import { failureFields } from "./failure-fields.js";
 import { parseInput, transferRequestSchema } from "./schemas.js";
-import { failureFields, type HandlerDeps, type Transfers } from "./transfers.js";
+import type { HandlerDeps, Transfers } from "./transfers.js";
 
 type Response = APIGatewayProxyStructuredResultV2;
 

@@ -3,8 +3,9 @@ import type { IfExists } from "../core/index.js";
 import { InvalidInputError } from "../core/index.js";
 import { assertSignedContinuation } from "./continuation-signature.js";
 import { queuedRequest } from "./event-kind.js";
+import { failureFields, logFields } from "./failure-fields.js";
 import { parseInput, type TransferRequest, transferRequestSchema } from "./schemas.js";
-import { failureFields, type HandlerDeps, logFields, type Transfers } from "./transfers.js";
+import type { HandlerDeps, Transfers } from "./transfers.js";
 
 /**
  * Failures no retry can mend: the message itself is wrong (INVALID_INPUT: malformed, or a field

@@ -1,42 +1,24 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "@aws-lambda-powertools/logger";
-import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { Metrics } from "@aws-lambda-powertools/metrics";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { ContinuationKeySource } from "../adapters/continuation-key.js";
 import { connectFtpSource, type FtpSourceOptions } from "../adapters/ftp-source.js";
-import { type Lookup, resolveAllowedAddress } from "../adapters/host-resolution.js";
+import type { Lookup } from "../adapters/host-resolution.js";
 import type { PasswordSource } from "../adapters/passwords.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
 import type { TransferQueue } from "../adapters/transfer-queue.js";
-import { type Config, type ConnectionConfig, isStateKey, keySpaceOf } from "../config.js";
-import type { FileSource, ObjectSink } from "../core/index.js";
-import {
-  abandonUpload,
-  assertStateOutsidePrefix,
-  assertValidKey,
-  type CopyOptions,
-  type CopyOutcome,
-  copyFile,
-  Ftp2s3Error,
-  FtpReplyError,
-  type IfExists,
-  type MirrorSummary,
-  NotAllowedError,
-  ResumeLimitError,
-  resolveAllowedDirectory,
-  resolveAllowedFile,
-  runMirror,
-  type SuspendedResult,
-  stateKeyFor,
-  TransferAbortedError,
-  untilAborted,
-} from "../core/index.js";
-import { signContinuation } from "./continuation-signature.js";
+import { ConnectionFence, type FencedCopy } from "../app/connection-fence.js";
+import { type CopyOneFileSettings, copyOneFile } from "../app/copy-one-file.js";
+import { type MirrorPorts, mirrorDirectory, resolveMirror } from "../app/mirror-directory.js";
+import type { Config } from "../config.js";
+import type { CopyOutcome, FileSource, IfExists, MirrorSummary, ObjectSink } from "../core/index.js";
+import { withKeys } from "./keyed-log.js";
 import { lambdaMemoryBudget } from "./memory-budget.js";
-import type { TransferMetricName, Trigger } from "./metric-names.js";
+import type { Trigger } from "./metric-names.js";
+import { queueContinuation } from "./queue-continuation.js";
 import type { MirrorJob, TransferRequest } from "./schemas.js";
-
-export type { Trigger } from "./metric-names.js";
+import { LegReport, recordTransfer, reportMirror } from "./transfer-report.js";
 
 /** Everything the handler needs from outside, built once per container (or by a test). */
 export interface HandlerDeps {
@@ -59,7 +41,7 @@ export interface HandlerDeps {
 /** The transfers the triggers ask for, with the connection fence, logs and metrics around the core. */
 export class Transfers {
   private readonly sink: ObjectSink;
-  private readonly connect: (options: FtpSourceOptions) => Promise<FileSource>;
+  private readonly fence: ConnectionFence;
   readonly newId: () => string;
   /** Bytes the part buffers may take, shared by a mirror's sessions. */
   private readonly memoryBudget: number;
@@ -67,48 +49,17 @@ export class Transfers {
   constructor(private readonly deps: HandlerDeps) {
     this.memoryBudget = lambdaMemoryBudget(deps.config.transfer.memoryBudgetMiB, process.env);
     this.sink = createS3Sink(deps.s3);
-    this.connect = deps.connect ?? connectFtpSource;
+    this.fence = new ConnectionFence(deps.config, {
+      passwords: deps.passwords,
+      connect: deps.connect ?? connectFtpSource,
+      lookup: deps.lookup,
+    });
     this.newId = deps.newId ?? randomUUID;
   }
 
-  /** The configured connection of that name; callers cannot name anything else. */
-  connection(name: string): ConnectionConfig {
-    const connection = Object.hasOwn(this.deps.config.connections, name)
-      ? this.deps.config.connections[name]
-      : undefined;
-    if (connection === undefined) throw new NotAllowedError(`no connection named "${name}" is configured`);
-    return connection;
-  }
-
   /** Checks a request against the fence and the key rules without transferring anything. */
-  resolve(request: TransferRequest): { connection: ConnectionConfig; path: string; key: string } {
-    const connection = this.connection(request.connection);
-    const path = resolveAllowedFile(request.path, connection.roots, request.connection, connection.pathStyle);
-    const key = this.keyIn(request.connection, request.key ?? path.slice(1), "key");
-    return { connection, path, key };
-  }
-
-  /**
-   * A key below the connection's key space (`prefix` + its keyPrefix), or NOT_ALLOWED when it would
-   * leave it: a leading "/", a "\\" (some tools read it as a separator) or a "." or ".." segment.
-   */
-  private keyIn(name: string, relative: string, what: string): string {
-    const space = keySpaceOf(this.deps.config, name);
-    const escapes =
-      relative.startsWith("/") ||
-      relative.includes("\\") ||
-      relative.split("/").some((segment) => segment === "." || segment === "..");
-    if (escapes) {
-      throw new NotAllowedError(
-        `the ${what} ${JSON.stringify(relative)} leaves connection "${name}"'s key space "${space}" (no leading "/", "\\", "." or ".." segments)`,
-      );
-    }
-    const key = space + relative;
-    if (isStateKey(this.deps.config, key)) {
-      throw new NotAllowedError(`the ${what} ${JSON.stringify(key)} lies in ftp2s3's own state`);
-    }
-    if (relative !== "") assertValidKey(key);
-    return key;
+  resolve(request: TransferRequest): FencedCopy {
+    return this.fence.resolve(request);
   }
 
   /**
@@ -128,7 +79,7 @@ export class Transfers {
     const { bucket, transfer } = this.deps.config;
     const { continuation } = request;
     const transferId = request.transferId ?? this.newId();
-    const log = withKeys(this.deps.logger, {
+    const report = new LegReport(this.deps.logger, this.deps.metrics, {
       transferId,
       trigger,
       connection: request.connection,
@@ -137,155 +88,41 @@ export class Transfers {
       key,
       ...(continuation === undefined ? {} : { continuation: continuation.number }),
     });
-    const resumeAt = continuation?.resumeAt ?? undefined;
-    if (continuation === undefined) log.info("transfer started");
-    else if (resumeAt === undefined) {
-      log.info(`continuation ${continuation.number} of a copy, from byte 0 (the previous leg kept nothing)`);
-    } else {
-      log.info(
-        `continuation ${continuation.number} of a copy of ${resumeAt.size} bytes, from offset ${resumeAt.offset}`,
-        { uploadId: resumeAt.uploadId, offset: resumeAt.offset, size: resumeAt.size },
-      );
-    }
-    // A leg may stop to go on later only where there is a queue to go on from, and a server that
-    // restarts a transfer at an offset.
-    const startedAt = Date.now();
+    report.started(continuation);
+    const resumeFrom = continuation?.resumeAt ?? undefined;
     try {
-      // Only a signed continuation can be trusted by the next leg: no key, no suspension.
-      const signingKey =
-        this.deps.queue !== undefined && continuation?.noRestart !== true
-          ? await this.deps.continuationKey?.()
-          : undefined;
-      const mayContinue = signingKey !== undefined;
-      const source = await this.openSource(request.connection, signal).catch(async (error: unknown) => {
-        // A leg that cannot even connect fails like any other: it leaves no upload open.
-        if (resumeAt !== undefined) {
-          await abandonUpload(this.sink, { bucket, key }, resumeAt.uploadId, (m, d) => log.warn(m, d));
-        }
-        throw error;
-      });
-      let outcome: CopyOutcome;
-      try {
-        outcome = await copyFile(
-          source,
-          this.sink,
-          {
+      const { outcome } = await copyOneFile(
+        {
+          request: {
             path,
             target: { bucket, key },
             ifExists,
-            ...(resumeAt === undefined ? {} : { resumeFrom: resumeAt }),
+            ...(resumeFrom === undefined ? {} : { resumeFrom }),
           },
-          {
-            ...this.copyOptions(signal),
-            ...(mayContinue && suspendSignal !== undefined ? { suspendSignal } : {}),
-            onProgress: (progress) => log.info("transfer progress", { ...progress }),
-            // A warning (an abort S3 refused, a tag not written) carries the transfer's keys too.
-            onWarning: (message, details) => log.warn(message, details),
-          },
-        );
-      } finally {
-        source.close();
-      }
-      if (outcome.status === "suspended") {
-        await this.continueLater(
-          request,
-          transferId,
-          ifExists,
-          outcome,
-          transfer.maxContinuations,
-          log,
-          signingKey as Uint8Array,
-        );
-        this.recordMetrics(outcome.bytes, Date.now() - startedAt, false);
-        return outcome;
-      }
-      log.info(outcome.status === "copied" ? "transfer completed" : "transfer skipped: unchanged", {
-        ...outcome,
-      });
-      this.recordMetrics(
-        outcome.status === "copied" ? outcome.bytes - (outcome.resumedFrom ?? 0) : 0,
-        Date.now() - startedAt,
-        false,
+          copy: { ...this.copyOptions(), signal },
+          ...(suspendSignal === undefined ? {} : { suspendSignal }),
+        },
+        {
+          openSource: () => this.fence.openSource(request.connection, signal),
+          sink: this.sink,
+          store: queueContinuation({
+            request,
+            transferId,
+            ifExists,
+            maxContinuations: transfer.maxContinuations,
+            queue: this.deps.queue,
+            continuationKey: this.deps.continuationKey,
+            log: report.log,
+          }),
+          observer: report.observer(),
+        },
       );
+      report.finished(outcome);
       return outcome;
     } catch (error) {
-      log.error("transfer failed", logFields(error));
-      this.recordMetrics(0, Date.now() - startedAt, true);
+      report.failed(error);
       throw error;
     }
-  }
-
-  /** Puts the next leg of a suspended copy on the queue, or gives up (and aborts) past the limit. */
-  private async continueLater(
-    request: TransferRequest,
-    transferId: string,
-    ifExists: IfExists,
-    outcome: SuspendedResult,
-    maxContinuations: number,
-    log: KeyedLog,
-    signingKey: Uint8Array,
-  ): Promise<void> {
-    const number = (request.continuation?.number ?? 0) + 1;
-    const { resumeAt } = outcome;
-    const target = { bucket: outcome.bucket, key: outcome.key };
-    const giveUp = async (error: Ftp2s3Error): Promise<never> => {
-      if (resumeAt !== null) {
-        await abandonUpload(this.sink, target, resumeAt.uploadId, (m, d) => log.warn(m, d));
-      }
-      throw error;
-    };
-    if (number > maxContinuations) {
-      return giveUp(
-        new ResumeLimitError(
-          `${outcome.source.url} was not copied after ${maxContinuations} continuation${maxContinuations === 1 ? "" : "s"} (${resumeAt?.offset ?? 0} of ${outcome.source.size ?? "?"} bytes uploaded); the upload was aborted`,
-        ),
-      );
-    }
-    // A continuation that kept no new part would only run out of time again, a whole invocation at a
-    // time (a server trickling just above the minimum rate): a copy gets one leg without progress.
-    const kept = resumeAt?.offset ?? 0;
-    if (request.continuation !== undefined && outcome.reason === "deadline" && kept <= outcome.fromOffset) {
-      return giveUp(
-        new ResumeLimitError(
-          `${outcome.source.url}: continuation ${number - 1} made no progress (${outcome.bytes} bytes read, no part kept beyond byte ${outcome.fromOffset} of ${outcome.source.size ?? "?"}); the copy was given up and its upload aborted`,
-        ),
-      );
-    }
-    // The queued request as it came, with where to go on: "async" means nothing on the queue.
-    const { async: _async, ...queued } = request;
-    const unsigned = {
-      ...queued,
-      transferId,
-      continuation: {
-        number,
-        resumeAt,
-        ifExists,
-        noRestart: outcome.reason === "no-restart" || request.continuation?.noRestart === true,
-      },
-    };
-    const signature = signContinuation(unsigned, signingKey);
-    const body = { ...unsigned, continuation: { ...unsigned.continuation, signature } };
-    try {
-      await (this.deps.queue as TransferQueue)(body);
-    } catch (error) {
-      return giveUp(
-        new TransferAbortedError(
-          `could not queue the continuation of ${outcome.source.url}: ${error instanceof Error ? error.message : String(error)}`,
-          { cause: error },
-        ),
-      );
-    }
-    log.info(
-      resumeAt === null
-        ? `transfer suspended: continuation ${number} starts over from byte 0`
-        : `transfer suspended at byte ${resumeAt.offset} of ${resumeAt.size}: continuation ${number} goes on from there`,
-      {
-        reason: outcome.reason,
-        bytes: outcome.bytes,
-        fromOffset: outcome.fromOffset,
-        ...(resumeAt === null ? {} : { uploadId: resumeAt.uploadId, offset: resumeAt.offset }),
-      },
-    );
   }
 
   /**
@@ -293,19 +130,24 @@ export class Transfers {
    * files not started yet go to the ingestion queue instead of failing with the deadline.
    */
   async mirror(job: MirrorJob, signal: AbortSignal, deadlineAt: number): Promise<MirrorSummary> {
-    const connection = this.connection(job.connection);
-    const remoteDir = resolveAllowedDirectory(
-      job.remoteDir,
-      connection.roots,
-      job.connection,
-      connection.pathStyle,
-    );
-    const { bucket, statePrefix, mirror, transfer } = this.deps.config;
-    // The job's prefix lies in its connection's key space, as a request's key does.
-    const space = this.keyIn(job.connection, "", "key space");
-    const keyPrefix = this.keyIn(job.connection, job.prefix, "mirror prefix");
-    const state = { bucket, key: stateKeyFor(statePrefix, keyPrefix) };
-    assertStateOutsidePrefix(state, bucket, keyPrefix, statePrefix);
+    const { remoteDir, keySpace, keyPrefix } = this.fence.resolveDirectory(job);
+    const { bucket, statePrefix, mirror } = this.deps.config;
+    const resolved = resolveMirror({
+      bucket,
+      remoteDir,
+      keyPrefix,
+      state: { root: statePrefix },
+      include: job.include,
+      exclude: job.exclude,
+      recursive: job.recursive,
+      deleteExtraneous: job.deleteExtraneous,
+      dryRun: job.dryRun,
+      deleteRules: { allowEmptySource: job.allowEmptySource, maxDelete: job.maxDelete },
+      limits: { maxDepth: job.maxDepth, maxEntries: job.maxEntries },
+      copy: this.copyOptions(),
+      concurrency: mirror.concurrency,
+      signal,
+    });
     const mirrorId = this.newId();
     const log = withKeys(this.deps.logger, {
       mirrorId,
@@ -315,91 +157,57 @@ export class Transfers {
       bucket,
     });
     log.info("mirror started", { ...job, prefix: keyPrefix });
-    const { queue } = this.deps;
-    // Start no file with less left than three deadline margins: one to copy, two to spare.
-    const reserveMs = 3 * transfer.deadlineMarginSeconds * 1000;
-    const { skippedEntries, ...summary } = await runMirror(
-      () => this.openSource(job.connection, signal),
-      this.sink,
-      bucket,
-      {
-        remoteDir,
-        keyPrefix,
-        include: job.include,
-        exclude: job.exclude,
-        recursive: job.recursive,
-        deleteExtraneous: job.deleteExtraneous,
-        deleteRules: { allowEmptySource: job.allowEmptySource, maxDelete: job.maxDelete },
-        dryRun: job.dryRun,
-        state,
-        limits: {
-          ...(job.maxDepth === undefined ? {} : { maxDepth: job.maxDepth }),
-          ...(job.maxEntries === undefined ? {} : { maxEntries: job.maxEntries }),
-        },
-      },
-      {
-        copy: this.copyOptions(undefined),
-        concurrency: mirror.concurrency,
-        signal,
-        ...(queue === undefined
-          ? {}
-          : {
-              enqueue: async (file) => {
-                // The queued request names the key below the key space, as every request does.
-                await queue({
-                  connection: job.connection,
-                  path: file.path,
-                  key: file.key.slice(space.length),
-                  transferId: `${mirrorId}:${file.relativePath}`,
-                  mirrored: true,
-                });
-              },
-              inlineBudget: { files: mirror.inlineFiles, bytes: mirror.inlineMiB * 1024 * 1024 },
-              outOfTime: () => Date.now() > deadlineAt - reserveMs,
-            }),
+    const { skippedEntries, ...summary } = await mirrorDirectory(resolved, {
+      openSource: () => this.fence.openSource(job.connection, signal),
+      sink: this.sink,
+      ...this.fanOut(job, keySpace, mirrorId, deadlineAt),
+      observer: {
         onDelete: (key) => log.info("object deleted", { key }),
+        onWarning: (message, details) => this.deps.logger.warn(message, details),
         onFile: (file) => {
           log.info(`file ${file.outcome}`, { ...file });
           if (file.outcome !== "unchanged") {
-            this.recordMetrics(file.bytes, file.durationMs, file.outcome === "failed");
+            recordTransfer(this.deps.metrics, file.bytes, file.durationMs, file.outcome === "failed");
           }
         },
       },
-    );
-    this.recordMirrorMetrics(summary);
-    const fields = { ...summary, skippedEntries };
-    if (summary.deleteRefused !== undefined) log.error("mirror refused to delete", fields);
-    else if (summary.failed.length > 0) log.error("mirror finished with failures", fields);
-    else log.info("mirror completed", fields);
+    });
+    reportMirror(log, this.deps.metrics, summary, skippedEntries);
     return summary;
   }
 
-  /** A logged-in session that ends when `signal` fires, in every phase (the deadline covers them all). */
-  private async openSource(name: string, signal: AbortSignal): Promise<FileSource> {
-    const connection = this.connection(name);
-    const address = await untilAborted(
-      () => resolveAllowedAddress(name, connection.host, connection.allowPrivateAddresses, this.deps.lookup),
-      signal,
-    );
-    const secretArn = connection.passwordSecretArn;
-    const password =
-      secretArn === undefined ? undefined : await untilAborted(() => this.deps.passwords(secretArn), signal);
-    return this.connect({
-      signal,
-      minBytesPerSecond: connection.minBytesPerSecond,
-      minRateWindowMs: connection.minRateWindowSeconds * 1000,
-      host: connection.host,
-      address,
-      port: connection.port ?? (connection.secure === "implicit" ? 990 : 21),
-      user: connection.anonymous ? undefined : connection.user,
-      password,
-      secure: connection.secure,
-      ...(connection.caPem === undefined ? {} : { ca: connection.caPem }),
-      timeoutMs: connection.timeoutSeconds * 1000,
-    });
+  /** Where there is a queue, a mirror's files beyond its inline budget or its time go on there. */
+  private fanOut(
+    job: MirrorJob,
+    keySpace: string,
+    mirrorId: string,
+    deadlineAt: number,
+  ): Pick<MirrorPorts, "fanOut"> {
+    const { queue } = this.deps;
+    if (queue === undefined) return {};
+    const { mirror, transfer } = this.deps.config;
+    // Start no file with less left than three deadline margins: one to copy, two to spare.
+    const reserveMs = 3 * transfer.deadlineMarginSeconds * 1000;
+    return {
+      fanOut: {
+        enqueue: async (file) => {
+          // The queued request names the key below the key space, as every request does.
+          await queue({
+            connection: job.connection,
+            path: file.path,
+            key: file.key.slice(keySpace.length),
+            transferId: `${mirrorId}:${file.relativePath}`,
+            mirrored: true,
+          });
+        },
+        inlineBudget: { files: mirror.inlineFiles, bytes: mirror.inlineMiB * 1024 * 1024 },
+        outOfTime: () => Date.now() > deadlineAt - reserveMs,
+      },
+    };
   }
 
-  private copyOptions(signal: AbortSignal | undefined): Partial<CopyOptions> {
+  /** How every copy of this function runs, from the config. */
+  private copyOptions(): CopyOneFileSettings["copy"] {
     const { transfer } = this.deps.config;
     return {
       partSize: transfer.partSizeMiB * 1024 * 1024,
@@ -407,62 +215,6 @@ export class Transfers {
       memoryBudget: this.memoryBudget,
       progressIntervalMs: transfer.progressIntervalSeconds * 1000,
       tagWithSha256: transfer.tagWithSha256,
-      ...(signal ? { signal } : {}),
-      onWarning: (message, details) => this.deps.logger.warn(message, details),
     };
   }
-
-  private recordMirrorMetrics(summary: MirrorSummary): void {
-    const { metrics } = this.deps;
-    metrics.addMetric("MirrorFilesListed", MetricUnit.Count, summary.listed);
-    metrics.addMetric("MirrorFilesCopied", MetricUnit.Count, summary.copied);
-    metrics.addMetric("MirrorFilesUnchanged", MetricUnit.Count, summary.unchanged);
-    metrics.addMetric("MirrorFilesEnqueued", MetricUnit.Count, summary.enqueued);
-    metrics.addMetric("MirrorFilesFailed", MetricUnit.Count, summary.failed.length);
-    metrics.addMetric("MirrorBytes", MetricUnit.Bytes, summary.bytes);
-    metrics.addMetric("MirrorDuration", MetricUnit.Milliseconds, summary.durationMs);
-  }
-
-  private recordMetrics(bytes: number, durationMs: number, failed: boolean): void {
-    const add = (name: TransferMetricName, unit: Parameters<Metrics["addMetric"]>[1], value: number) =>
-      this.deps.metrics.addMetric(name, unit, value);
-    add("BytesTransferred", MetricUnit.Bytes, bytes);
-    add("TransferDuration", MetricUnit.Milliseconds, Math.round(durationMs));
-    add("TransferFailed", MetricUnit.Count, failed ? 1 : 0);
-  }
-}
-
-/** The lines of one transfer or mirror: the parent logger's, each carrying the same keys. */
-interface KeyedLog {
-  info(message: string, details?: object): void;
-  warn(message: string, details?: object): void;
-  error(message: string, details?: object): void;
-}
-
-/**
- * Not `createChild`: a Powertools child is a new Logger whose own cold-start flag is fresh, so it
- * logs `"cold_start": true` in every invocation. Writing through the parent keeps its invocation
- * context (cold start, request id) exact, and concurrent transfers share no mutable keys. A line's own
- * details come after the keys and win, as they did over a child's persistent keys.
- */
-function withKeys(logger: Logger, keys: Record<string, unknown>): KeyedLog {
-  return {
-    info: (message, details = {}) => logger.info(message, keys, { ...details }),
-    warn: (message, details = {}) => logger.warn(message, keys, { ...details }),
-    error: (message, details = {}) => logger.error(message, keys, { ...details }),
-  };
-}
-
-/** A failure in a log line: "message" is the log line's own key, so the error's text goes in "error". */
-export function logFields(error: unknown): { code: string; error: string; ftpCode?: number } {
-  const { message, ...rest } = failureFields(error);
-  return { ...rest, error: message };
-}
-
-/** The fields a failure log line (and an API error body) carries: code, message, and the FTP reply code. */
-export function failureFields(error: unknown): { code: string; message: string; ftpCode?: number } {
-  if (error instanceof FtpReplyError)
-    return { code: error.code, message: error.message, ftpCode: error.ftpCode };
-  if (error instanceof Ftp2s3Error) return { code: error.code, message: error.message };
-  return { code: "INTERNAL", message: error instanceof Error ? error.message : String(error) };
 }

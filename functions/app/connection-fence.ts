@@ -1,0 +1,127 @@
+import type { FtpSourceOptions } from "../adapters/ftp-source.js";
+import { type Lookup, resolveAllowedAddress } from "../adapters/host-resolution.js";
+import type { PasswordSource } from "../adapters/passwords.js";
+import { type Config, type ConnectionConfig, isStateKey, keySpaceOf } from "../config.js";
+import {
+  assertValidKey,
+  type FileSource,
+  NotAllowedError,
+  resolveAllowedDirectory,
+  resolveAllowedFile,
+  untilAborted,
+} from "../core/index.js";
+
+/** What the fence needs from outside: the password secrets, the FTP client, and DNS. */
+export interface FencePorts {
+  passwords: PasswordSource;
+  connect: (options: FtpSourceOptions) => Promise<FileSource>;
+  /** Resolves host names; replaced in tests. */
+  lookup?: Lookup | undefined;
+}
+
+/** A file a caller may read and the key it may write, as the fence resolved them. */
+export interface FencedCopy {
+  connection: ConnectionConfig;
+  path: string;
+  key: string;
+}
+
+/** A directory a mirror job may read and the prefix it may write, as the fence resolved them. */
+export interface FencedDirectory {
+  remoteDir: string;
+  keySpace: string;
+  keyPrefix: string;
+}
+
+/**
+ * The SSRF fence around the Lambda's callers: they name a configured connection, a path inside its
+ * roots and a key inside its key space, never a host or a password; only the fence opens sessions.
+ */
+export class ConnectionFence {
+  constructor(
+    private readonly config: Config,
+    private readonly ports: FencePorts,
+  ) {}
+
+  /** The configured connection of that name; callers cannot name anything else. */
+  connection(name: string): ConnectionConfig {
+    const connection = Object.hasOwn(this.config.connections, name)
+      ? this.config.connections[name]
+      : undefined;
+    if (connection === undefined) throw new NotAllowedError(`no connection named "${name}" is configured`);
+    return connection;
+  }
+
+  /** Checks a request against the fence and the key rules without transferring anything. */
+  resolve(request: { connection: string; path: string; key?: string | undefined }): FencedCopy {
+    const connection = this.connection(request.connection);
+    const path = resolveAllowedFile(request.path, connection.roots, request.connection, connection.pathStyle);
+    const key = this.keyIn(request.connection, request.key ?? path.slice(1), "key");
+    return { connection, path, key };
+  }
+
+  /**
+   * A mirror job's directory, inside the connection's roots, and its prefix, inside the connection's
+   * key space (as a request's key is); `keySpace` is where that space begins.
+   */
+  resolveDirectory(job: { connection: string; remoteDir: string; prefix: string }): FencedDirectory {
+    const connection = this.connection(job.connection);
+    const remoteDir = resolveAllowedDirectory(
+      job.remoteDir,
+      connection.roots,
+      job.connection,
+      connection.pathStyle,
+    );
+    const keySpace = this.keyIn(job.connection, "", "key space");
+    const keyPrefix = this.keyIn(job.connection, job.prefix, "mirror prefix");
+    return { remoteDir, keySpace, keyPrefix };
+  }
+
+  /**
+   * A key below the connection's key space (`prefix` + its keyPrefix), or NOT_ALLOWED when it would
+   * leave it: a leading "/", a "\\" (some tools read it as a separator) or a "." or ".." segment.
+   */
+  keyIn(name: string, relative: string, what: string): string {
+    const space = keySpaceOf(this.config, name);
+    const escapes =
+      relative.startsWith("/") ||
+      relative.includes("\\") ||
+      relative.split("/").some((segment) => segment === "." || segment === "..");
+    if (escapes) {
+      throw new NotAllowedError(
+        `the ${what} ${JSON.stringify(relative)} leaves connection "${name}"'s key space "${space}" (no leading "/", "\\", "." or ".." segments)`,
+      );
+    }
+    const key = space + relative;
+    if (isStateKey(this.config, key)) {
+      throw new NotAllowedError(`the ${what} ${JSON.stringify(key)} lies in ftp2s3's own state`);
+    }
+    if (relative !== "") assertValidKey(key);
+    return key;
+  }
+
+  /** A logged-in session that ends when `signal` fires, in every phase (the deadline covers them all). */
+  async openSource(name: string, signal: AbortSignal): Promise<FileSource> {
+    const connection = this.connection(name);
+    const address = await untilAborted(
+      () => resolveAllowedAddress(name, connection.host, connection.allowPrivateAddresses, this.ports.lookup),
+      signal,
+    );
+    const secretArn = connection.passwordSecretArn;
+    const password =
+      secretArn === undefined ? undefined : await untilAborted(() => this.ports.passwords(secretArn), signal);
+    return this.ports.connect({
+      signal,
+      minBytesPerSecond: connection.minBytesPerSecond,
+      minRateWindowMs: connection.minRateWindowSeconds * 1000,
+      host: connection.host,
+      address,
+      port: connection.port ?? (connection.secure === "implicit" ? 990 : 21),
+      user: connection.anonymous ? undefined : connection.user,
+      password,
+      secure: connection.secure,
+      ...(connection.caPem === undefined ? {} : { ca: connection.caPem }),
+      timeoutMs: connection.timeoutSeconds * 1000,
+    });
+  }
+}

@@ -1,0 +1,95 @@
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { CopyObserver } from "../app/copy-one-file.js";
+import type { CopyOutcome, MirrorSummary } from "../core/index.js";
+import { logFields } from "./failure-fields.js";
+import { type KeyedLog, withKeys } from "./keyed-log.js";
+import type { TransferMetricName } from "./metric-names.js";
+import type { TransferRequest } from "./schemas.js";
+
+/** What one leg of a copy says in CloudWatch: its lines, each with the transfer's keys, and its metrics. */
+export class LegReport {
+  readonly log: KeyedLog;
+  private startedAt = Date.now();
+
+  constructor(
+    logger: Logger,
+    private readonly metrics: Metrics,
+    keys: Record<string, unknown>,
+  ) {
+    this.log = withKeys(logger, keys);
+  }
+
+  /** The leg's first line: a new copy, or which continuation goes on from where. */
+  started(continuation: TransferRequest["continuation"]): void {
+    const resumeAt = continuation?.resumeAt ?? undefined;
+    if (continuation === undefined) this.log.info("transfer started");
+    else if (resumeAt === undefined) {
+      this.log.info(
+        `continuation ${continuation.number} of a copy, from byte 0 (the previous leg kept nothing)`,
+      );
+    } else {
+      this.log.info(
+        `continuation ${continuation.number} of a copy of ${resumeAt.size} bytes, from offset ${resumeAt.offset}`,
+        { uploadId: resumeAt.uploadId, offset: resumeAt.offset, size: resumeAt.size },
+      );
+    }
+    this.startedAt = Date.now();
+  }
+
+  /** Progress and warnings (an abort S3 refused, a tag not written) carry the transfer's keys too. */
+  observer(): CopyObserver {
+    return {
+      onProgress: (progress) => this.log.info("transfer progress", { ...progress }),
+      onWarning: (message, details) => this.log.warn(message, details),
+    };
+  }
+
+  /** The leg's last line and its metrics: bytes this leg moved (none for an unchanged file). */
+  finished(outcome: CopyOutcome): void {
+    const durationMs = Date.now() - this.startedAt;
+    if (outcome.status === "suspended") {
+      recordTransfer(this.metrics, outcome.bytes, durationMs, false);
+      return;
+    }
+    this.log.info(outcome.status === "copied" ? "transfer completed" : "transfer skipped: unchanged", {
+      ...outcome,
+    });
+    const moved = outcome.status === "copied" ? outcome.bytes - (outcome.resumedFrom ?? 0) : 0;
+    recordTransfer(this.metrics, moved, durationMs, false);
+  }
+
+  failed(error: unknown): void {
+    this.log.error("transfer failed", logFields(error));
+    recordTransfer(this.metrics, 0, Date.now() - this.startedAt, true);
+  }
+}
+
+/** The metrics of one copy, a leg's or a mirrored file's. */
+export function recordTransfer(metrics: Metrics, bytes: number, durationMs: number, failed: boolean): void {
+  const add = (name: TransferMetricName, unit: Parameters<Metrics["addMetric"]>[1], value: number) =>
+    metrics.addMetric(name, unit, value);
+  add("BytesTransferred", MetricUnit.Bytes, bytes);
+  add("TransferDuration", MetricUnit.Milliseconds, Math.round(durationMs));
+  add("TransferFailed", MetricUnit.Count, failed ? 1 : 0);
+}
+
+/** A mirror run's last line and its metrics. */
+export function reportMirror(
+  log: KeyedLog,
+  metrics: Metrics,
+  summary: MirrorSummary,
+  skippedEntries: { path: string; reason: string }[],
+): void {
+  metrics.addMetric("MirrorFilesListed", MetricUnit.Count, summary.listed);
+  metrics.addMetric("MirrorFilesCopied", MetricUnit.Count, summary.copied);
+  metrics.addMetric("MirrorFilesUnchanged", MetricUnit.Count, summary.unchanged);
+  metrics.addMetric("MirrorFilesEnqueued", MetricUnit.Count, summary.enqueued);
+  metrics.addMetric("MirrorFilesFailed", MetricUnit.Count, summary.failed.length);
+  metrics.addMetric("MirrorBytes", MetricUnit.Bytes, summary.bytes);
+  metrics.addMetric("MirrorDuration", MetricUnit.Milliseconds, summary.durationMs);
+  const fields = { ...summary, skippedEntries };
+  if (summary.deleteRefused !== undefined) log.error("mirror refused to delete", fields);
+  else if (summary.failed.length > 0) log.error("mirror finished with failures", fields);
+  else log.info("mirror completed", fields);
+}

@@ -1,0 +1,52 @@
+import type { Writable } from "node:stream";
+import type { FileSource, FtpReply, RemoteEntry, RemoteFileInfo } from "../../functions/core/index.js";
+
+export const modifiedAt = new Date("2026-01-02T03:04:05Z");
+
+/**
+ * A session serving files from memory, from the offset asked, in 64 KiB chunks with backpressure and
+ * a turn of the event loop between chunks (so a suspend signal can land between parts).
+ */
+export function memorySource(
+  files: Record<string, Buffer>,
+  info: (path: string) => RemoteFileInfo = (path) => ({ size: files[path]?.length ?? null, modifiedAt }),
+): FileSource & { closed: number; downloads: string[] } {
+  return {
+    closed: 0,
+    downloads: [],
+    urlOf: (path) => `ftp://h${path}`,
+    async list(dir) {
+      return Object.entries(files)
+        .filter(([path]) => path.startsWith(`${dir}/`))
+        .map(
+          ([path, data]): RemoteEntry => ({
+            name: path.slice(dir.length + 1),
+            kind: "file",
+            size: data.length,
+            modifiedAt,
+            modifiedRaw: null,
+          }),
+        );
+    },
+    stat: async (path) => info(path),
+    async download(path: string, destination: Writable, signal: AbortSignal, startAt = 0): Promise<FtpReply> {
+      this.downloads.push(path);
+      try {
+        const rest = (files[path] ?? Buffer.alloc(0)).subarray(startAt);
+        for (let offset = 0; offset < rest.length; offset += 64 * 1024) {
+          if (signal.aborted) throw signal.reason;
+          if (!destination.write(rest.subarray(offset, offset + 64 * 1024))) {
+            await new Promise((resolve) => destination.once("drain", resolve));
+          }
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        return { code: 226, message: "Transfer complete" };
+      } finally {
+        destination.end(); // like basic-ftp
+      }
+    },
+    close() {
+      this.closed += 1;
+    },
+  };
+}
