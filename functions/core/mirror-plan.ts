@@ -122,21 +122,56 @@ export async function planMirror(
   request: MirrorRequest,
   limits: Partial<PlanLimits> = {},
 ): Promise<MirrorPlan> {
-  const { maxDepth, maxEntries, signal } = { ...DEFAULT_PLAN_LIMITS, ...limits };
-  const wanted = pathFilter(request);
-  const plan: MirrorPlan = { files: [], listed: 0, excluded: 0, skipped: [], unlisted: [], empty: [] };
-  const seenPaths = new Set<string>([request.remoteDir]);
-  const seenUnique = new Set<string>();
-  const pending: PendingDirectory[] = [{ dir: request.remoteDir, relative: "", depth: 0 }];
-  const unlisted = (at: PendingDirectory, code: string, message: string) =>
-    plan.unlisted.push({ path: at.dir, relative: at.relative, code, message });
+  return new MirrorPlanner(source, request, { ...DEFAULT_PLAN_LIMITS, ...limits }).run();
+}
 
-  for (let next = pending.shift(); next !== undefined; next = pending.shift()) {
-    const at = next;
-    if (plan.listed >= maxEntries) {
-      unlisted(at, "ENTRY_LIMIT", `not listed: the run reached its limit of ${maxEntries} entries`);
-      continue;
+/** One planning walk: the directories still to list, those already seen, and the plan so far. */
+class MirrorPlanner {
+  private readonly plan: MirrorPlan = {
+    files: [],
+    listed: 0,
+    excluded: 0,
+    skipped: [],
+    unlisted: [],
+    empty: [],
+  };
+  private readonly wanted: (relativePath: string) => boolean;
+  private readonly seenPaths: Set<string>;
+  private readonly seenUnique = new Set<string>();
+  private readonly pending: PendingDirectory[];
+
+  constructor(
+    private readonly source: FileSource,
+    private readonly request: MirrorRequest,
+    private readonly limits: PlanLimits,
+  ) {
+    this.wanted = pathFilter(request);
+    this.seenPaths = new Set([request.remoteDir]);
+    this.pending = [{ dir: request.remoteDir, relative: "", depth: 0 }];
+  }
+
+  async run(): Promise<MirrorPlan> {
+    const { maxEntries } = this.limits;
+    for (let at = this.pending.shift(); at !== undefined; at = this.pending.shift()) {
+      if (this.plan.listed >= maxEntries) {
+        this.unlisted(at, "ENTRY_LIMIT", `not listed: the run reached its limit of ${maxEntries} entries`);
+        continue;
+      }
+      const entries = await this.list(at);
+      if (entries === undefined) continue;
+      for (const entry of this.withinBound(at, entries)) this.place(at, entry);
     }
+    return this.plan;
+  }
+
+  private unlisted(at: PendingDirectory, code: string, message: string): void {
+    this.plan.unlisted.push({ path: at.dir, relative: at.relative, code, message });
+  }
+
+  /** The directory's entries, or undefined when its listing failed (recorded as unlisted). */
+  private async list(at: PendingDirectory): Promise<RemoteEntry[] | undefined> {
+    const { source, request } = this;
+    const { signal } = this.limits;
     let entries: RemoteEntry[];
     try {
       // Never started once the signal fired, and given up on when it fires meanwhile: the caller then
@@ -149,71 +184,83 @@ export async function planMirror(
       if (signal?.aborted) throw abortReason(signal);
       if (at.relative === "") throw await explainRootFailure(source, request.remoteDir, error);
       const failure = describeFailure(error);
-      unlisted(at, failure.code, `listing failed: ${failure.message}`);
-      continue;
+      this.unlisted(at, failure.code, `listing failed: ${failure.message}`);
+      return undefined;
     }
     if (at.relative === "") await refuseSingleFile(source, request.remoteDir, entries, signal);
-    if (entries.length === 0) plan.empty.push(at.relative);
-    const room = maxEntries - plan.listed;
-    if (entries.length > room) {
-      unlisted(
-        at,
-        "ENTRY_LIMIT",
-        `listing cut short: the run reached its limit of ${maxEntries} entries (maxEntries) in this directory`,
-      );
-      entries = entries.slice(0, room);
-      for (const rest of pending.splice(0)) {
-        unlisted(rest, "ENTRY_LIMIT", `not listed: the run reached its limit of ${maxEntries} entries`);
-      }
+    if (entries.length === 0) this.plan.empty.push(at.relative);
+    return entries;
+  }
+
+  /** The entries the run may still take in; past maxEntries the rest, and every pending directory, is unlisted. */
+  private withinBound(at: PendingDirectory, entries: RemoteEntry[]): RemoteEntry[] {
+    const { maxEntries } = this.limits;
+    const room = maxEntries - this.plan.listed;
+    if (entries.length <= room) return entries;
+    this.unlisted(
+      at,
+      "ENTRY_LIMIT",
+      `listing cut short: the run reached its limit of ${maxEntries} entries (maxEntries) in this directory`,
+    );
+    for (const rest of this.pending.splice(0)) {
+      this.unlisted(rest, "ENTRY_LIMIT", `not listed: the run reached its limit of ${maxEntries} entries`);
     }
-    for (const entry of entries) {
-      plan.listed += 1;
-      const unsafe = unsafeNameReason(entry.name);
-      if (unsafe !== undefined) {
-        plan.skipped.push({ path: `${at.dir} (listing)`, reason: unsafe });
-        continue;
-      }
-      const path = childPath(at.dir, entry.name);
-      const relativePath = at.relative === "" ? entry.name : `${at.relative}/${entry.name}`;
-      if (entry.kind === "directory") {
-        if (!request.recursive) {
-          plan.skipped.push({ path, reason: "a directory (recursive is off)" });
-          continue;
-        }
-        const child = { dir: path, relative: relativePath, depth: at.depth + 1 };
-        if (seenPaths.has(path) || (entry.unique !== undefined && seenUnique.has(entry.unique))) {
-          unlisted(child, "LISTING_LOOP", "not listed: the server showed this directory twice (a loop)");
-        } else if (child.depth > maxDepth) {
-          unlisted(child, "DEPTH_LIMIT", `not listed: deeper than ${maxDepth} levels (maxDepth)`);
-        } else if (plan.listed >= maxEntries) {
-          unlisted(child, "ENTRY_LIMIT", `not listed: the run reached its limit of ${maxEntries} entries`);
-        } else {
-          seenPaths.add(path);
-          if (entry.unique !== undefined) seenUnique.add(entry.unique);
-          pending.push(child);
-        }
-      } else if (entry.kind === "other") {
-        plan.skipped.push({ path, reason: "not a regular file (a link or a special file)" });
-      } else if (!wanted(relativePath)) {
-        plan.excluded += 1;
-      } else {
-        try {
-          const key = keyFor(request.keyPrefix, relativePath);
-          plan.files.push({
-            path,
-            relativePath,
-            key,
-            size: entry.size,
-            version: versionOf(entry),
-            modifiedAt: entry.modifiedAt,
-          });
-        } catch (error) {
-          plan.skipped.push({ path, reason: describeFailure(error).message });
-        }
+    return entries.slice(0, room);
+  }
+
+  /** Files to copy, directories to list, the rest skipped or excluded with why. */
+  private place(at: PendingDirectory, entry: RemoteEntry): void {
+    const { plan } = this;
+    plan.listed += 1;
+    const unsafe = unsafeNameReason(entry.name);
+    if (unsafe !== undefined) {
+      plan.skipped.push({ path: `${at.dir} (listing)`, reason: unsafe });
+      return;
+    }
+    const path = childPath(at.dir, entry.name);
+    const relativePath = at.relative === "" ? entry.name : `${at.relative}/${entry.name}`;
+    if (entry.kind === "directory") this.descend(at, entry, path, relativePath);
+    else if (entry.kind === "other") {
+      plan.skipped.push({ path, reason: "not a regular file (a link or a special file)" });
+    } else if (!this.wanted(relativePath)) {
+      plan.excluded += 1;
+    } else {
+      try {
+        const key = keyFor(this.request.keyPrefix, relativePath);
+        plan.files.push({
+          path,
+          relativePath,
+          key,
+          size: entry.size,
+          version: versionOf(entry),
+          modifiedAt: entry.modifiedAt,
+        });
+      } catch (error) {
+        plan.skipped.push({ path, reason: describeFailure(error).message });
       }
     }
   }
-  return plan;
+
+  /** Queues a subdirectory for listing, unless recursion is off or a bound (loop, depth, entries) stops it. */
+  private descend(at: PendingDirectory, entry: RemoteEntry, path: string, relativePath: string): void {
+    const { maxDepth, maxEntries } = this.limits;
+    if (!this.request.recursive) {
+      this.plan.skipped.push({ path, reason: "a directory (recursive is off)" });
+      return;
+    }
+    const child = { dir: path, relative: relativePath, depth: at.depth + 1 };
+    if (this.seenPaths.has(path) || (entry.unique !== undefined && this.seenUnique.has(entry.unique))) {
+      this.unlisted(child, "LISTING_LOOP", "not listed: the server showed this directory twice (a loop)");
+    } else if (child.depth > maxDepth) {
+      this.unlisted(child, "DEPTH_LIMIT", `not listed: deeper than ${maxDepth} levels (maxDepth)`);
+    } else if (this.plan.listed >= maxEntries) {
+      this.unlisted(child, "ENTRY_LIMIT", `not listed: the run reached its limit of ${maxEntries} entries`);
+    } else {
+      this.seenPaths.add(path);
+      if (entry.unique !== undefined) this.seenUnique.add(entry.unique);
+      this.pending.push(child);
+    }
+  }
 }
 
 /** True when the parent's listing shows `path` as a file (one more LIST, only in doubtful cases). */
