@@ -5,7 +5,7 @@ import { connectFtpSource, defaultFtpTimeoutMs } from "../adapters/ftp-source.js
 import { defaultMinBytesPerSecond, defaultMinRateWindowMs } from "../adapters/ftp-watchdog.js";
 import { type ChecksumMode, createS3Client, nonEmpty } from "../adapters/s3-client.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
-import type { FileSource, FtpLocation, ObjectSink } from "../core/index.js";
+import type { FileSource, FtpLocation, ObjectSink, PartSize } from "../core/index.js";
 import {
   assertValidPartSize,
   DEFAULT_MEMORY_BUDGET,
@@ -13,6 +13,7 @@ import {
   defaultCopyOptions,
   Ftp2s3Error,
   InvalidInputError,
+  partSize,
   S3_MAX_PART_SIZE,
   S3_MIN_PART_SIZE,
   S3Error,
@@ -95,7 +96,7 @@ export interface CommonOptions {
   implicitTls: boolean;
   caFile?: string;
   passwordFile?: string;
-  partSize?: number;
+  partSize?: PartSize;
   queueSize: number;
   /** Bytes the part buffers may take (--max-memory, given in MiB). */
   maxMemory: number;
@@ -324,7 +325,7 @@ function mebibytes(value: string): number {
 }
 
 /** --part-size, in the unit it is given in: S3 takes parts of 5 MiB to 5 GiB. */
-function partSizeMebibytes(value: string): number {
+function partSizeMebibytes(value: string): PartSize {
   const n = Number(value);
   const [min, max] = [S3_MIN_PART_SIZE / 2 ** 20, S3_MAX_PART_SIZE / 2 ** 20];
   if (value.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
@@ -332,7 +333,7 @@ function partSizeMebibytes(value: string): number {
       `expected a number of MiB from ${min} to ${max} (S3's part sizes), e.g. 8`,
     );
   }
-  return Math.round(n * 2 ** 20);
+  return partSize(Math.round(n * 2 ** 20));
 }
 
 export function positiveInteger(value: string): number {

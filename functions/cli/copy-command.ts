@@ -1,7 +1,6 @@
 import { resolve } from "node:path";
 import type { ResumePoint } from "../core/index.js";
 import {
-  assertRemoteFilePath,
   type CopyOutcome,
   type CopyRequest,
   copyFile,
@@ -11,6 +10,7 @@ import {
   parseFtpUrl,
   parseS3Url,
   RestartRefusedError,
+  remoteFilePath,
   resolveKey,
   type SuspendedResult,
 } from "../core/index.js";
@@ -61,7 +61,7 @@ export async function copyCommand(
   try {
     // Everything local comes first: an exit 2 means that no server was contacted.
     const location = parseFtpUrl(ftpUrl, { implicitTls: options.implicitTls });
-    assertRemoteFilePath(location.path);
+    const path = remoteFilePath(location.path);
     const s3 = parseS3Url(s3Url);
     const target = { bucket: s3.bucket, key: resolveKey(s3.key, location.path) };
     if (options.overwrite && options.skipUnchanged) {
@@ -75,7 +75,7 @@ export async function copyCommand(
     setup = await setUp(location, effective, io);
     const resumeFrom = state?.resumeAt;
     const request: CopyRequest = {
-      path: location.path,
+      path,
       target,
       ifExists: options.overwrite ? "replace" : options.skipUnchanged ? "skip-unchanged" : "fail",
       ...(resumeFrom === undefined ? {} : { resumeFrom }),
@@ -89,7 +89,7 @@ export async function copyCommand(
     try {
       if (resumable && resumeFrom === undefined) {
         // A copy that may stop must be able to go on: that takes SIZE and MDTM. Ask now, not at Ctrl-C.
-        const known = await source.stat(location.path);
+        const known = await source.stat(path);
         if (known.size === null || known.modifiedAt === null) {
           throw new InvalidInputError(
             `${names.source} cannot be resumed: the server gave no ${known.size === null ? "SIZE" : "MDTM"} (run without --resumable, --stop-after)`,

@@ -1,13 +1,15 @@
 import { posix } from "node:path";
 import picomatch from "picomatch";
 import { abortReason, Ftp2s3Error, InvalidInputError, untilAborted } from "./errors.js";
-import { assertValidKey } from "./locations.js";
+import { MAX_REMOTE_PATH_LENGTH, objectKey } from "./locations.js";
 import { MANIFEST_NAME, versionOf } from "./mirror-manifest.js";
+import { parentOf } from "./paths.js";
 import type { FileSource, RemoteEntry } from "./ports.js";
+import type { ObjectKey, RemoteFilePath, RemotePath } from "./values.js";
 
 export interface MirrorRequest {
-  /** Normalised absolute directory on the server. */
-  remoteDir: string;
+  /** The directory on the server (resolveAllowedDirectory, normaliseRemotePath). */
+  remoteDir: RemotePath;
   /** Prefix of every key written ("" or ending in "/"). */
   keyPrefix: string;
   /** Globs on the path relative to remoteDir (e.g. "**\/*.csv"); default: everything. */
@@ -28,10 +30,10 @@ export function pathFilter(
 
 export interface PlannedFile {
   /** Absolute path on the server. */
-  path: string;
+  path: RemoteFilePath;
   /** Path below remoteDir, "/"-separated: what globs match and what the key ends with. */
   relativePath: string;
-  key: string;
+  key: ObjectKey;
   /** From the listing. */
   size: number | null;
   /** The listing's version token (modification time), see versionOf. */
@@ -70,14 +72,23 @@ export function unsafeNameReason(name: string): string | undefined {
 }
 
 /** The key of a mirrored file: the prefix, then the path below the mirrored directory, unchanged. */
-export function keyFor(keyPrefix: string, relativePath: string): string {
-  const key = keyPrefix + relativePath;
-  assertValidKey(key);
-  return key;
+export function keyFor(keyPrefix: string, relativePath: string): ObjectKey {
+  return objectKey(keyPrefix + relativePath);
 }
 
-function childPath(dir: string, name: string): string {
-  return dir === "/" ? `/${name}` : `${dir}/${name}`;
+/**
+ * The path of a listed entry: `name` is one unsafeNameReason let through (a name, no "/", no control
+ * characters), so the path below a RemotePath is absolute, normalised and free of CR, LF and NUL; only
+ * its length is left to check.
+ */
+function childPath(dir: RemotePath, name: string): RemoteFilePath {
+  const path = dir === "/" ? `/${name}` : `${dir}/${name}`;
+  if (path.length > MAX_REMOTE_PATH_LENGTH) {
+    throw new InvalidInputError(
+      `remote path is ${path.length} characters long, more than ${MAX_REMOTE_PATH_LENGTH}`,
+    );
+  }
+  return path as RemoteFilePath;
 }
 
 /** Bounds on what one run lists: a server controls its listings, and may make them endless. */
@@ -107,7 +118,7 @@ export interface UnlistedDirectory {
 }
 
 interface PendingDirectory {
-  dir: string;
+  dir: RemotePath;
   relative: string;
   depth: number;
 }
@@ -217,7 +228,15 @@ class MirrorPlanner {
       plan.skipped.push({ path: `${at.dir} (listing)`, reason: unsafe });
       return;
     }
-    const path = childPath(at.dir, entry.name);
+    let path: RemoteFilePath;
+    try {
+      path = childPath(at.dir, entry.name);
+    } catch (error) {
+      // Too long to send: the directory is not seen in full, so nothing below it is deleted.
+      const failure = describeFailure(error);
+      this.unlisted(at, failure.code, `${entry.name}: ${failure.message}`);
+      return;
+    }
     const relativePath = at.relative === "" ? entry.name : `${at.relative}/${entry.name}`;
     if (entry.kind === "directory") this.descend(at, entry, path, relativePath);
     else if (entry.kind === "other") {
@@ -242,7 +261,7 @@ class MirrorPlanner {
   }
 
   /** Queues a subdirectory for listing, unless recursion is off or a bound (loop, depth, entries) stops it. */
-  private descend(at: PendingDirectory, entry: RemoteEntry, path: string, relativePath: string): void {
+  private descend(at: PendingDirectory, entry: RemoteEntry, path: RemotePath, relativePath: string): void {
     const { maxDepth, maxEntries } = this.limits;
     if (!this.request.recursive) {
       this.plan.skipped.push({ path, reason: "a directory (recursive is off)" });
@@ -264,8 +283,8 @@ class MirrorPlanner {
 }
 
 /** True when the parent's listing shows `path` as a file (one more LIST, only in doubtful cases). */
-async function listedAsFile(source: FileSource, path: string): Promise<boolean> {
-  const parent = posix.dirname(path);
+async function listedAsFile(source: FileSource, path: RemotePath): Promise<boolean> {
+  const parent = parentOf(path);
   const name = posix.basename(path);
   if (path === "/" || name === "") return false;
   const entries = await source.list(parent);
@@ -281,7 +300,7 @@ function notADirectory(source: FileSource, path: string): InvalidInputError {
 /** Many servers answer LIST of a file with that file alone: a mirror of it would be a mirror of nothing. */
 async function refuseSingleFile(
   source: FileSource,
-  path: string,
+  path: RemotePath,
   entries: RemoteEntry[],
   signal: AbortSignal | undefined,
 ): Promise<void> {
@@ -292,7 +311,7 @@ async function refuseSingleFile(
 }
 
 /** The mirrored directory could not be listed: say so plainly when it is a file. */
-async function explainRootFailure(source: FileSource, path: string, error: unknown): Promise<unknown> {
+async function explainRootFailure(source: FileSource, path: RemotePath, error: unknown): Promise<unknown> {
   const isFile = await listedAsFile(source, path).catch(() => false);
   return isFile ? notADirectory(source, path) : error;
 }

@@ -1,11 +1,11 @@
 import { CopyLeg } from "./copy-leg.js";
 import { throwIfAborted } from "./errors.js";
 import { FileCopy } from "./file-copy.js";
-import { assertRemoteFilePath, assertValidKey, type S3Location } from "./locations.js";
 import { DEFAULT_MEMORY_BUDGET } from "./part-size.js";
 import type { FileSource, FtpReply, ObjectSink, RemoteFileInfo } from "./ports.js";
 import type { ProgressSnapshot } from "./progress.js";
 import type { ResumePoint } from "./resume.js";
+import type { ObjectTarget, PartSize, RemoteFilePath } from "./values.js";
 
 /**
  * What to do when the key already holds an object: refuse ("fail"), replace it ("replace"), or
@@ -27,9 +27,9 @@ export type IfExists = "fail" | "fail-unless-unchanged" | "replace" | "skip-unch
 export type CopyIfExists = IfExists | "create";
 
 export interface CopyRequest {
-  /** Absolute path of the remote file. */
-  path: string;
-  target: S3Location;
+  /** The remote file, checked where it entered (resolveAllowedFile, remoteFilePath, the mirror's listing). */
+  path: RemoteFilePath;
+  target: ObjectTarget;
   ifExists: CopyIfExists;
   /** Size and time already known (from a directory listing): no SIZE and MDTM are sent. */
   known?: RemoteFileInfo;
@@ -43,7 +43,7 @@ export interface CopyRequest {
 
 export interface CopyOptions {
   /** Preferred part size in bytes; grown when the file needs it (see choosePartSize). */
-  partSize?: number;
+  partSize?: PartSize;
   /** Parts uploaded in parallel, when the memory budget allows. */
   queueSize: number;
   /**
@@ -157,8 +157,6 @@ export async function copyFile(
   request: CopyRequest,
   options: Partial<CopyOptions> = {},
 ): Promise<CopyOutcome> {
-  assertRemoteFilePath(request.path);
-  assertValidKey(request.target.key);
   const copy = new FileCopy(source, sink, request, { ...defaultCopyOptions, ...options });
   throwIfAborted(copy.opts.signal);
   const prepared = await copy.prepare();

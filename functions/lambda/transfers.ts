@@ -9,7 +9,7 @@ import type { PasswordSource } from "../adapters/passwords.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
 import type { TransferQueue } from "../adapters/transfer-queue.js";
 import { type Config, type ConnectionConfig, isStateKey, keySpaceOf } from "../config.js";
-import type { FileSource, ObjectSink } from "../core/index.js";
+import type { FileSource, ObjectKey, ObjectSink, RemoteFilePath } from "../core/index.js";
 import {
   abandonUpload,
   assertStateOutsidePrefix,
@@ -22,6 +22,8 @@ import {
   type IfExists,
   type MirrorSummary,
   NotAllowedError,
+  objectKey,
+  partSize,
   ResumeLimitError,
   resolveAllowedDirectory,
   resolveAllowedFile,
@@ -81,10 +83,10 @@ export class Transfers {
   }
 
   /** Checks a request against the fence and the key rules without transferring anything. */
-  resolve(request: TransferRequest): { connection: ConnectionConfig; path: string; key: string } {
+  resolve(request: TransferRequest): { connection: ConnectionConfig; path: RemoteFilePath; key: ObjectKey } {
     const connection = this.connection(request.connection);
     const path = resolveAllowedFile(request.path, connection.roots, request.connection, connection.pathStyle);
-    const key = this.keyIn(request.connection, request.key ?? path.slice(1), "key");
+    const key = objectKey(this.keyIn(request.connection, request.key ?? path.slice(1), "key"));
     return { connection, path, key };
   }
 
@@ -402,7 +404,7 @@ export class Transfers {
   private copyOptions(signal: AbortSignal | undefined): Partial<CopyOptions> {
     const { transfer } = this.deps.config;
     return {
-      partSize: transfer.partSizeMiB * 1024 * 1024,
+      partSize: partSize(transfer.partSizeMiB * 1024 * 1024),
       queueSize: transfer.queueSize,
       memoryBudget: this.memoryBudget,
       progressIntervalMs: transfer.progressIntervalSeconds * 1000,

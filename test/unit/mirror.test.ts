@@ -6,6 +6,7 @@ import {
   serializeManifest,
   versionOf,
 } from "../../functions/core/mirror-manifest.js";
+import { normaliseRemotePath } from "../../functions/core/paths.js";
 import type { FileSource, RemoteEntry } from "../../functions/core/ports.js";
 
 const file = (name: string): RemoteEntry => ({
@@ -53,7 +54,7 @@ describe("mirror planning", () => {
 
   it("walks the tree and maps each file below the prefix by its relative path", async () => {
     const plan = await planMirror(listingSource(tree), {
-      remoteDir: "/data",
+      remoteDir: normaliseRemotePath("/data"),
       keyPrefix: "in/",
       include: ["**/*.csv"],
       exclude: ["tmp/**"],
@@ -73,7 +74,7 @@ describe("mirror planning", () => {
 
   it("does not descend without recursive, and says so", async () => {
     const plan = await planMirror(listingSource(tree), {
-      remoteDir: "/data",
+      remoteDir: normaliseRemotePath("/data"),
       keyPrefix: "",
       include: [],
       exclude: [],
@@ -88,7 +89,7 @@ describe("mirror planning", () => {
     "never follows a listed name like %j",
     async (name) => {
       const plan = await planMirror(listingSource({ "/data": [file(name), dir(name)] }), {
-        remoteDir: "/data",
+        remoteDir: normaliseRemotePath("/data"),
         keyPrefix: "in/",
         include: [],
         exclude: [],
@@ -106,7 +107,13 @@ describe("mirror planning", () => {
       "/data": [dir("locked"), file("ok.csv")],
       "/data/locked": new Error("550 denied"),
     });
-    const request = { remoteDir: "/data", keyPrefix: "", include: [], exclude: [], recursive: true };
+    const request = {
+      remoteDir: normaliseRemotePath("/data"),
+      keyPrefix: "",
+      include: [],
+      exclude: [],
+      recursive: true,
+    };
 
     const plan = await planMirror(source, request);
     expect(plan.files.map((f) => f.key)).toEqual(["ok.csv"]);
@@ -114,9 +121,9 @@ describe("mirror planning", () => {
       { path: "/data/locked", relative: "locked", code: "UNEXPECTED", message: "listing failed: 550 denied" },
     ]);
 
-    await expect(planMirror(source, { ...request, remoteDir: "/missing" })).rejects.toThrow(
-      "no listing for /missing",
-    );
+    await expect(
+      planMirror(source, { ...request, remoteDir: normaliseRemotePath("/missing") }),
+    ).rejects.toThrow("no listing for /missing");
   });
 
   it("builds keys that S3 accepts, or refuses them", () => {
