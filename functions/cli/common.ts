@@ -7,7 +7,6 @@ import { type ChecksumMode, createS3Client, nonEmpty } from "../adapters/s3-clie
 import { createS3Sink } from "../adapters/s3-sink.js";
 import type { FileSource, FtpLocation, ObjectSink, PartSize } from "../core/index.js";
 import {
-  assertValidPartSize,
   DEFAULT_MEMORY_BUDGET,
   DEFAULT_PART_SIZE,
   defaultCopyOptions,
@@ -194,7 +193,6 @@ export interface Setup {
  * contacts nobody: an INVALID_INPUT from here means no server saw the command.
  */
 export async function setUp(location: FtpLocation, options: CommonOptions, io: CliIo): Promise<Setup> {
-  if (options.partSize !== undefined) assertValidPartSize(options.partSize);
   const password = await passwordOf(location, options, io.env);
   const ca = options.caFile === undefined ? undefined : await readInput(options.caFile, "CA file");
   const endpoint = s3Endpoint(options, io.env);
