@@ -16,16 +16,10 @@ import { type CommittedUpload, PartUpload } from "./part-upload.js";
 import type { FtpReply } from "./ports.js";
 import { ProgressReporter } from "./progress.js";
 import { describeVersion, isSameVersion, sourceMetadata, unchangedResult } from "./source-version.js";
-import type { CopyOutcome, CopyResult, SuspendedResult, SuspendReason } from "./transfer.js";
+import type { CopyOutcome, CopyResult, SuspendedResult } from "./transfer.js";
 
 /** Why a download was stopped on purpose: not an error, the copy suspends. */
 const SUSPEND = Symbol("suspend");
-
-const suspendReasons: readonly unknown[] = [
-  "deadline",
-  "interrupted",
-  "stop-after",
-] satisfies SuspendReason[];
 
 /**
  * The prepared copy's leg over the wire, in its steps: transfer (RETR into the upload), gate (the
@@ -93,18 +87,18 @@ export class CopyLeg {
     }
   }
 
-  private readonly forwardCallerAbort = () => this.stop.abort(this.copy.opts.signal?.reason);
+  private readonly forwardCallerAbort = () => this.stop.abort(this.copy.time.stop?.reason);
 
   private readonly suspend = () => {
     if (!this.downloaded) this.stop.abort(SUSPEND);
   };
 
   private listen(): void {
-    const { signal, suspendSignal } = this.copy.opts;
-    signal?.addEventListener("abort", this.forwardCallerAbort, { once: true });
+    const { stop, suspend } = this.copy.time;
+    stop?.addEventListener("abort", this.forwardCallerAbort, { once: true });
     if (this.prepared.resumable) {
-      if (suspendSignal?.aborted) this.suspend();
-      else suspendSignal?.addEventListener("abort", this.suspend, { once: true });
+      if (suspend?.aborted) this.suspend();
+      else suspend?.addEventListener("abort", this.suspend, { once: true });
     }
     this.upload.failed.catch((error: unknown) => this.stop.abort(error));
   }
@@ -114,8 +108,8 @@ export class CopyLeg {
    * a listener kept through a slow commit piles up with the next files' (MaxListenersExceededWarning).
    */
   private stopListening(): void {
-    this.copy.opts.signal?.removeEventListener("abort", this.forwardCallerAbort);
-    this.copy.opts.suspendSignal?.removeEventListener("abort", this.suspend);
+    this.copy.time.stop?.removeEventListener("abort", this.forwardCallerAbort);
+    this.copy.time.suspend?.removeEventListener("abort", this.suspend);
   }
 
   private received(bytes: number): void {
@@ -224,9 +218,9 @@ export class CopyLeg {
 
   /** A suspension, a refused restart or a lost conditional write end the leg; anything else cancels it. */
   private async afterFailure(caught: unknown): Promise<CopyOutcome> {
-    const { opts, request } = this.copy;
+    const { request } = this.copy;
     let failure = caught;
-    const callerStopped = opts.signal?.aborted === true;
+    const callerStopped = this.copy.time.stopped;
     if (!callerStopped && this.stop.signal.reason === SUSPEND) {
       try {
         return await this.suspended();
@@ -235,7 +229,7 @@ export class CopyLeg {
       }
     }
     const error = callerStopped
-      ? abortReason(opts.signal as AbortSignal)
+      ? this.copy.time.stopReason()
       : this.stop.signal.aborted && this.stop.signal.reason !== SUSPEND
         ? abortReason(this.stop.signal)
         : asOurError(failure);
@@ -259,13 +253,10 @@ export class CopyLeg {
   /** The deadline is near: keep what is uploaded, tell where the next leg goes on. */
   private async suspended(): Promise<SuspendedResult> {
     const suspension = await this.upload.suspend();
-    const { suspendSignal } = this.copy.opts;
     const { info, plan } = this.prepared;
     return {
       status: "suspended",
-      reason: suspendReasons.includes(suspendSignal?.reason)
-        ? (suspendSignal?.reason as SuspendReason)
-        : "deadline",
+      reason: this.copy.time.suspendReason(),
       resumeAt:
         suspension.uploadId === undefined
           ? null

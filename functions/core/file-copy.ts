@@ -1,10 +1,11 @@
-import { ObjectExistsError, S3Error, throwIfAborted } from "./errors.js";
+import { ObjectExistsError, S3Error } from "./errors.js";
 import { formatS3Url } from "./locations.js";
 import { choosePartSize, fitPartsToMemory, type PartPlan } from "./part-size.js";
 import type { ExistingObject, FileSource, ObjectSink, RemoteFileInfo } from "./ports.js";
 import { abandonUpload, assertValidResumePoint, recoverUpload } from "./resume.js";
 import { fastSha256, type RunningHash, resumableSha256 } from "./sha256.js";
 import { isSameVersion, unchangedResult } from "./source-version.js";
+import { TimeBudget } from "./time-budget.js";
 import type { CopyOptions, CopyRequest, UnchangedResult } from "./transfer.js";
 
 export type Warn = (message: string, details: Record<string, unknown>) => void;
@@ -35,6 +36,7 @@ export class FileCopy {
   readonly warn: Warn;
   readonly now: () => number;
   readonly startedAt: number;
+  readonly time: TimeBudget;
   /** An earlier leg's upload stays open until this leg takes it over (or finds it must start over). */
   private earlierUpload: string | undefined;
 
@@ -48,6 +50,7 @@ export class FileCopy {
     this.startedAt = this.now();
     this.url = source.urlOf(request.path);
     this.warn = opts.onWarning ?? (() => {});
+    this.time = new TimeBudget(opts);
     this.earlierUpload = request.resumeFrom?.uploadId;
   }
 
@@ -64,7 +67,7 @@ export class FileCopy {
       const { info, resumed } = await this.readSource();
       const existing = await this.checkExisting(info, resumed);
       if ("status" in existing) return existing;
-      throwIfAborted(this.opts.signal);
+      this.time.throwIfStopped();
       this.opts.onCopyDecided?.(info);
       const plan = this.planParts(info, resumed);
       const { hash, resumable } = await this.chooseHash(info, resumed);
@@ -156,9 +159,9 @@ export class FileCopy {
     info: RemoteFileInfo,
     resumed: RecoveredUpload,
   ): Promise<{ hash: RunningHash; resumable: boolean }> {
-    const { suspendSignal } = this.opts;
-    const resumable = suspendSignal !== undefined && info.size !== null && info.modifiedAt !== null;
-    if (suspendSignal !== undefined && !resumable) {
+    const { suspend } = this.time;
+    const resumable = suspend !== undefined && info.size !== null && info.modifiedAt !== null;
+    if (suspend !== undefined && !resumable) {
       this.warn(
         `${this.url} cannot be resumed if it runs out of time: the server gave no SIZE or no MDTM`,
         {},

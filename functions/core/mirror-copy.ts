@@ -1,10 +1,11 @@
-import { abortReason, ObjectExistsError } from "./errors.js";
+import { ObjectExistsError } from "./errors.js";
 import type { MirrorOptions, MirrorSummary } from "./mirror.js";
 import { InlineBudget, OverBudget } from "./mirror-budget.js";
 import type { Manifest } from "./mirror-manifest.js";
 import { describeFailure, type PlannedFile } from "./mirror-plan.js";
 import { DEFAULT_PART_SIZE } from "./part-size.js";
 import type { FileSource, ListedObject, ObjectSink } from "./ports.js";
+import { TimeBudget } from "./time-budget.js";
 import {
   type CopyOptions,
   type CopyOutcome,
@@ -102,10 +103,12 @@ class MirrorCopies {
   /** Why the run stopped attempting files (the signal fired), once it did. */
   private stopped: { code: string; message: string } | undefined;
   private readonly now: () => number;
+  private readonly time: TimeBudget;
   private readonly checks: { files: Set<PlannedFile>; budget: InlineBudget };
 
   constructor(private readonly job: MirrorCopyJob) {
     this.now = job.options.now ?? Date.now;
+    this.time = new TimeBudget(job.options);
     this.checks = job.checks ?? { files: new Set(), budget: new InlineBudget(undefined) };
   }
 
@@ -158,10 +161,10 @@ class MirrorCopies {
   /** Whether to copy the file here now; otherwise it is queued or recorded as not attempted. */
   private attempt(file: PlannedFile): boolean {
     const { options, summary } = this.job;
-    if (options.signal?.aborted && this.stopped === undefined) {
-      this.stopped = describeFailure(abortReason(options.signal));
+    if (this.time.stopped && this.stopped === undefined) {
+      this.stopped = describeFailure(this.time.stopReason());
     }
-    if (this.stopped === undefined && options.enqueue && options.outOfTime?.()) {
+    if (this.stopped === undefined && options.enqueue && this.time.outOfTime()) {
       this.overflow.push(file);
       return false;
     }

@@ -1,5 +1,4 @@
 import { CopyLeg } from "./copy-leg.js";
-import { throwIfAborted } from "./errors.js";
 import { FileCopy } from "./file-copy.js";
 import { DEFAULT_MEMORY_BUDGET } from "./part-size.js";
 import type { FileSource, FtpReply, ObjectSink, RemoteFileInfo } from "./ports.js";
@@ -158,7 +157,7 @@ export async function copyFile(
   options: Partial<CopyOptions> = {},
 ): Promise<CopyOutcome> {
   const copy = new FileCopy(source, sink, request, { ...defaultCopyOptions, ...options });
-  throwIfAborted(copy.opts.signal);
+  copy.time.throwIfStopped();
   const prepared = await copy.prepare();
   if ("status" in prepared) return { ...prepared, durationMs: copy.elapsedMs() };
   return new CopyLeg(copy, prepared).run();
