@@ -9,13 +9,7 @@ import {
   findExtraneous,
 } from "./mirror-delete.js";
 import { emptyManifest, type ManifestEntry, provenUnchanged, serializeManifest } from "./mirror-manifest.js";
-import {
-  type MirrorPlan,
-  type MirrorRequest,
-  type PlanLimits,
-  type PlannedFile,
-  planMirror,
-} from "./mirror-plan.js";
+import type { MirrorPlan, MirrorRequest, PlanLimits, PlannedFile } from "./mirror-plan.js";
 import {
   DEFAULT_STATE_ROOT,
   legacyManifestKey,
@@ -24,6 +18,7 @@ import {
   saveState,
   stateKeyFor,
 } from "./mirror-state.js";
+import { planMirror } from "./mirror-walk.js";
 import type { FileSource, ListedObject, ObjectSink } from "./ports.js";
 import type { CopyOptions } from "./transfer.js";
 
@@ -34,7 +29,6 @@ export {
   type MirrorRequest,
   type PlanLimits,
   type PlannedFile,
-  planMirror,
   unsafeNameReason,
 } from "./mirror-plan.js";
 export {
@@ -42,6 +36,7 @@ export {
   DEFAULT_STATE_ROOT,
   stateKeyFor,
 } from "./mirror-state.js";
+export { planMirror } from "./mirror-walk.js";
 
 export interface MirrorRun extends MirrorRequest {
   /**
