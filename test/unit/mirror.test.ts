@@ -102,6 +102,28 @@ describe("mirror planning", () => {
     },
   );
 
+  it("holds a directory whose entry would make a path too long to send, and copies nothing from it", async () => {
+    // Arrange: a name that brings the path past the 4096 characters a remote path may have.
+    const long = "x".repeat(4100);
+    const source = listingSource({ "/data": [file(long), file("ok.csv")] });
+    const request = {
+      remoteDir: normaliseRemotePath("/data"),
+      keyPrefix: "",
+      include: [],
+      exclude: [],
+      recursive: true,
+    };
+
+    // Act
+    const plan = await planMirror(source, request);
+
+    // Assert: the other file is planned; the directory is not seen in full, so nothing below it is deleted.
+    expect(plan.files.map((f) => f.key)).toEqual(["ok.csv"]);
+    expect(plan.unlisted).toEqual([
+      expect.objectContaining({ path: "/data", relative: "", code: "INVALID_INPUT" }),
+    ]);
+  });
+
   it("records a subdirectory whose listing fails and goes on; fails when the top directory cannot be listed", async () => {
     const source = listingSource({
       "/data": [dir("locked"), file("ok.csv")],
