@@ -1,5 +1,12 @@
 import type { Writable } from "node:stream";
-import type { FileSource, FtpReply, RemoteEntry, RemoteFileInfo } from "../core/index.js";
+import type {
+  FileSource,
+  FtpReply,
+  RemoteEntry,
+  RemoteFileInfo,
+  RemoteFilePath,
+  RemotePath,
+} from "../core/index.js";
 import { abortReason } from "../core/index.js";
 import type { Scrubber } from "./secret-scrub.js";
 
@@ -19,16 +26,16 @@ export class SessionBoundary implements FileSource {
     return this.inner.urlOf(path);
   }
 
-  list(dir: string): Promise<RemoteEntry[]> {
+  list(dir: RemotePath): Promise<RemoteEntry[]> {
     return this.guard(() => this.inner.list(dir));
   }
 
-  stat(path: string): Promise<RemoteFileInfo> {
+  stat(path: RemoteFilePath): Promise<RemoteFileInfo> {
     return this.guard(() => this.inner.stat(path));
   }
 
   async download(
-    path: string,
+    path: RemoteFilePath,
     destination: Writable,
     signal: AbortSignal,
     startAt?: number,

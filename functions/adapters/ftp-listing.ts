@@ -5,7 +5,7 @@
  * the call fails with a ListingError that says why.
  */
 import type { Socket } from "node:net";
-import { type Client, FTPError } from "basic-ftp";
+import { type Client, type FTPContext, FTPError, type FTPResponse, type TaskResolver } from "basic-ftp";
 import type { RemoteEntry } from "../core/index.js";
 import { ListingError } from "../core/index.js";
 import { type ListingFormat, parseListing } from "./ftp-listing-parse.js";
@@ -141,78 +141,107 @@ interface Received {
  */
 async function receive(client: Client, command: string, limits: ListingLimits): Promise<Received> {
   await client.prepareTransfer(client.ftp);
-  const ftp = client.ftp;
-  const data = ftp.dataSocket as Socket | undefined;
+  const data = client.ftp.dataSocket as Socket | undefined;
   if (data === undefined) throw new Error(`${command}: no data connection (passive mode)`);
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  let lines = 0;
-  let stopped = false;
-  let started = false;
-  let dataDone = false;
-  let settled = false;
-  let finalReply = false;
-  return ftp.handle(command, (res, task) => {
-    const finish = (error?: Error) => {
-      if (settled) return;
-      settled = true;
-      ftp.dataSocket = undefined;
-      if (error !== undefined) return task.reject(error);
-      task.resolve({
-        text: Buffer.concat(chunks).toString(ftp.encoding),
-        lines,
-        cutShortAfterBytes: stopped ? bytes : undefined,
-      });
-    };
-    const endOfData = () => {
-      if (dataDone || settled) return;
-      dataDone = true;
-      data.setTimeout(0);
-      // The reply to wait for now comes on the control connection: its timeout applies again.
-      ftp.socket.setTimeout(ftp.timeout);
-      if (finalReply) finish();
-    };
-    const start = () => {
-      if (started) return;
-      started = true;
-      // While data flows the control connection is idle: the data connection carries the timeout.
-      ftp.socket.setTimeout(0);
-      data.setTimeout(ftp.timeout, () => ftp.closeWithError(new Error("Timeout (data socket)")));
-      data.on("data", (chunk: Buffer) => {
-        if (stopped) return;
-        bytes += chunk.length;
-        for (const byte of chunk) if (byte === 0x0a) lines += 1;
-        if (bytes > limits.maxBytes || lines > limits.maxEntries + NON_ENTRY_LINES) {
-          stopped = true;
-          data.destroy();
-          return endOfData();
-        }
-        chunks.push(chunk);
-      });
-      data.once("end", endOfData);
-      data.once("close", endOfData);
-      data.once("error", (error) => {
-        if (!stopped) finish(error);
-      });
-    };
+  const transfer = new ListingTransfer(client.ftp, data, command, limits);
+  return client.ftp.handle(command, (res, task) => transfer.onReply(res, task));
+}
+
+/** The state of one bounded listing transfer: the bytes read, and which of its two ends arrived. */
+class ListingTransfer {
+  private readonly chunks: Buffer[] = [];
+  private bytes = 0;
+  private lines = 0;
+  private stopped = false;
+  private started = false;
+  private dataDone = false;
+  private settled = false;
+  private finalReply = false;
+  private task: TaskResolver | undefined;
+
+  constructor(
+    private readonly ftp: FTPContext,
+    private readonly data: Socket,
+    private readonly command: string,
+    private readonly limits: ListingLimits,
+  ) {}
+
+  onReply(res: Error | FTPResponse, task: TaskResolver): void {
+    this.task = task;
     if (res instanceof Error) {
       // Once we closed the data connection at a bound, the 426 that follows is the expected end.
-      if (stopped && res instanceof FTPError) {
-        finalReply = true;
-        return finish();
+      if (this.stopped && res instanceof FTPError) {
+        this.finalReply = true;
+        this.finish();
+        return;
       }
-      return finish(res);
+      this.finish(res);
+      return;
     }
-    if (res.code === 150 || res.code === 125) return start();
+    if (res.code === 150 || res.code === 125) {
+      this.start();
+      return;
+    }
     if (res.code >= 200 && res.code < 300) {
       // A server may confirm before we saw 150 (or send none): the data is still there to read.
-      start();
-      finalReply = true;
-      if (dataDone) finish();
+      this.start();
+      this.finalReply = true;
+      if (this.dataDone) this.finish();
       return;
     }
     if (res.code >= 300 && res.code < 400) {
-      ftp.closeWithError(new Error(`${command}: unexpected reply ${res.code} ${res.message}`));
+      this.ftp.closeWithError(new Error(`${this.command}: unexpected reply ${res.code} ${res.message}`));
     }
-  });
+  }
+
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    const { ftp, data } = this;
+    // While data flows the control connection is idle: the data connection carries the timeout.
+    ftp.socket.setTimeout(0);
+    data.setTimeout(ftp.timeout, () => ftp.closeWithError(new Error("Timeout (data socket)")));
+    data.on("data", (chunk: Buffer) => this.onData(chunk));
+    data.once("end", () => this.endOfData());
+    data.once("close", () => this.endOfData());
+    data.once("error", (error) => {
+      if (!this.stopped) this.finish(error);
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.stopped) return;
+    this.bytes += chunk.length;
+    for (const byte of chunk) if (byte === 0x0a) this.lines += 1;
+    if (this.bytes > this.limits.maxBytes || this.lines > this.limits.maxEntries + NON_ENTRY_LINES) {
+      this.stopped = true;
+      this.data.destroy();
+      this.endOfData();
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  private endOfData(): void {
+    if (this.dataDone || this.settled) return;
+    this.dataDone = true;
+    this.data.setTimeout(0);
+    // The reply to wait for now comes on the control connection: its timeout applies again.
+    this.ftp.socket.setTimeout(this.ftp.timeout);
+    if (this.finalReply) this.finish();
+  }
+
+  private finish(error?: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.ftp.dataSocket = undefined;
+    const task = this.task as TaskResolver;
+    if (error !== undefined) task.reject(error);
+    else
+      task.resolve({
+        text: Buffer.concat(this.chunks).toString(this.ftp.encoding),
+        lines: this.lines,
+        cutShortAfterBytes: this.stopped ? this.bytes : undefined,
+      });
+  }
 }

@@ -2,10 +2,16 @@ import { isIP } from "node:net";
 import type { Writable } from "node:stream";
 import type { ConnectionOptions } from "node:tls";
 import { Client, FTPError, type FTPResponse } from "basic-ftp";
-import type { FileSource, FtpReply, RemoteEntry, RemoteFileInfo } from "../core/index.js";
+import type {
+  FileSource,
+  FtpReply,
+  RemoteEntry,
+  RemoteFileInfo,
+  RemoteFilePath,
+  RemotePath,
+} from "../core/index.js";
 import {
   abortReason,
-  assertSafeRemotePath,
   DataConnectionError,
   Ftp2s3Error,
   FtpConnectionError,
@@ -135,8 +141,7 @@ class FtpSource implements FileSource {
     return formatFtpUrl(this.location, path);
   }
 
-  async list(dir: string): Promise<RemoteEntry[]> {
-    assertSafeRemotePath(dir);
+  async list(dir: RemotePath): Promise<RemoteEntry[]> {
     const limits = { ...defaultListingLimits, ...this.location.listing };
     try {
       return await listDirectory(this.client, dir, this.urlOf(dir), limits);
@@ -146,8 +151,7 @@ class FtpSource implements FileSource {
     }
   }
 
-  async stat(path: string): Promise<RemoteFileInfo> {
-    assertSafeRemotePath(path);
+  async stat(path: RemoteFilePath): Promise<RemoteFileInfo> {
     this.sizeRefusals.delete(path);
     // Asked directly, not through basic-ftp's size() and lastMod(): see ftp-replies.ts.
     const sizeReply = await this.ask(
@@ -169,8 +173,12 @@ class FtpSource implements FileSource {
     return { size, modifiedAt: mdtmReply === null ? null : parseMdtmReply(replyText(mdtmReply.message)) };
   }
 
-  async download(path: string, destination: Writable, signal: AbortSignal, startAt = 0): Promise<FtpReply> {
-    assertSafeRemotePath(path);
+  async download(
+    path: RemoteFilePath,
+    destination: Writable,
+    signal: AbortSignal,
+    startAt = 0,
+  ): Promise<FtpReply> {
     if (signal.aborted) throw signal.reason;
     // Closing the client is the only way to stop a running RETR in basic-ftp; it rejects the task.
     const onAbort = () => this.client.close();

@@ -49,64 +49,92 @@ export function watchReplies(client: Client, limits: WatchLimits): void {
 }
 
 function watchTask(client: Client, command: string | undefined, limits: WatchLimits): () => void {
-  const { timeoutMs, minBytesPerSecond, windowMs } = limits;
-  const intervalMs = Math.max(1, Math.min(Math.floor(timeoutMs / minChecksPerTimeout), maxCheckIntervalMs));
-  // The verb only: the argument of PASS is the password.
-  const what = command === undefined ? "the greeting" : command.split(" ")[0];
-  const windowChecks = Math.max(1, Math.round(windowMs / intervalMs));
-  let waitedMs = 0;
-  let lastBytes = 0;
-  let heldBytes = 0;
-  let samples: number[] = [];
-  let socket: Socket | undefined;
+  const watch = new TaskWatch(client, command, limits);
+  return () => watch.stop();
+}
 
-  const fail = (message: string) => {
-    clearInterval(timer);
-    client.ftp.closeWithError(new TransferTimeoutError(`${limits.endpoint}: ${message}`));
-  };
+/** The two bounds of one task, checked every `intervalMs`. */
+class TaskWatch {
+  private readonly intervalMs: number;
+  /** The verb only: the argument of PASS is the password. */
+  private readonly what: string | undefined;
+  private readonly windowChecks: number;
+  private readonly timer: NodeJS.Timeout;
+  private waitedMs = 0;
+  private lastBytes = 0;
+  private heldBytes = 0;
+  private samples: number[] = [];
+  private socket: Socket | undefined;
 
-  const timer = setInterval(() => {
-    const data = client.ftp.dataSocket as Socket | undefined;
-    if (data !== socket) {
-      socket = data;
-      lastBytes = 0;
-      heldBytes = 0;
-      samples = [];
+  constructor(
+    private readonly client: Client,
+    command: string | undefined,
+    private readonly limits: WatchLimits,
+  ) {
+    const { timeoutMs, windowMs } = limits;
+    this.intervalMs = Math.max(1, Math.min(Math.floor(timeoutMs / minChecksPerTimeout), maxCheckIntervalMs));
+    this.what = command === undefined ? "the greeting" : command.split(" ")[0];
+    this.windowChecks = Math.max(1, Math.round(windowMs / this.intervalMs));
+    this.timer = setInterval(() => this.check(), this.intervalMs);
+    // Never keeps the process alive on its own.
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private fail(message: string): void {
+    this.stop();
+    this.client.ftp.closeWithError(new TransferTimeoutError(`${this.limits.endpoint}: ${message}`));
+  }
+
+  private check(): void {
+    const data = this.client.ftp.dataSocket as Socket | undefined;
+    if (data !== this.socket) {
+      this.socket = data;
+      this.lastBytes = 0;
+      this.heldBytes = 0;
+      this.samples = [];
     }
     const delivering =
       data !== undefined && !data.destroyed && !data.readableEnded && (data.bytesRead > 0 || data.isPaused());
-    if (!delivering) {
-      // Waiting for a reply: partial lines do not count as one.
-      waitedMs += intervalMs;
-      if (waitedMs >= timeoutMs) {
-        fail(`no complete reply to ${what} within ${timeoutMs / 1000} s`);
-      }
-      return;
+    if (delivering) this.checkRate(data);
+    else this.checkReply();
+  }
+
+  /** Waiting for a reply: partial lines do not count as one. */
+  private checkReply(): void {
+    const { timeoutMs } = this.limits;
+    this.waitedMs += this.intervalMs;
+    if (this.waitedMs >= timeoutMs) {
+      this.fail(`no complete reply to ${this.what} within ${timeoutMs / 1000} s`);
     }
+  }
+
+  private checkRate(data: Socket): void {
+    const { minBytesPerSecond } = this.limits;
     // basic-ftp's data watchdog judges stalls; the reply bound starts again after the data.
-    waitedMs = 0;
+    this.waitedMs = 0;
     const bytes = data.bytesRead;
-    const delta = bytes - lastBytes;
-    lastBytes = bytes;
+    const delta = bytes - this.lastBytes;
+    this.lastBytes = bytes;
     if (minBytesPerSecond <= 0) return;
     if (data.isPaused()) {
       // We hold the transfer up (S3 is slower): neither the time nor the bytes count against the server.
-      heldBytes += delta;
+      this.heldBytes += delta;
       return;
     }
-    samples.push(delta + heldBytes);
-    heldBytes = 0;
-    if (samples.length > windowChecks) samples.shift();
-    if (samples.length < windowChecks) return;
-    const received = samples.reduce((sum, n) => sum + n, 0);
-    const seconds = (windowChecks * intervalMs) / 1000;
+    this.samples.push(delta + this.heldBytes);
+    this.heldBytes = 0;
+    if (this.samples.length > this.windowChecks) this.samples.shift();
+    if (this.samples.length < this.windowChecks) return;
+    const received = this.samples.reduce((sum, n) => sum + n, 0);
+    const seconds = (this.windowChecks * this.intervalMs) / 1000;
     if (received < minBytesPerSecond * seconds) {
-      fail(
-        `the data connection (${what}) delivered ${received} bytes in ${seconds} s (${Math.round(received / seconds)} B/s), below the minimum rate of ${minBytesPerSecond} B/s (${limits.rateOption}; 0 turns the check off)`,
+      this.fail(
+        `the data connection (${this.what}) delivered ${received} bytes in ${seconds} s (${Math.round(received / seconds)} B/s), below the minimum rate of ${minBytesPerSecond} B/s (${this.limits.rateOption}; 0 turns the check off)`,
       );
     }
-  }, intervalMs);
-  // Never keeps the process alive on its own.
-  timer.unref();
-  return () => clearInterval(timer);
+  }
 }

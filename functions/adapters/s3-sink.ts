@@ -12,237 +12,264 @@ import {
   type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import type { ListedObject, ObjectSink, UploadedPart } from "../core/index.js";
+import type {
+  CommittedObject,
+  ExistingObject,
+  ListedObject,
+  ObjectOptions,
+  ObjectSink,
+  UploadedPart,
+} from "../core/index.js";
 import { type Ftp2s3Error, formatS3Url, ObjectExistsError, S3Error, type S3Location } from "../core/index.js";
 
 /**
  * The S3 side over an S3 client built once per process and injected here: one method per request.
  * The multipart upload itself is driven by the core (PartUpload), which decides what to send when.
  */
-export function createS3Sink(client: S3Client): ObjectSink {
-  const checksums = new PartChecksums();
-  return {
-    async list(bucket, prefix, options = {}) {
-      const objects: ListedObject[] = [];
-      let ContinuationToken: string | undefined;
-      try {
-        do {
-          const page = await client.send(
-            new ListObjectsV2Command({
-              Bucket: bucket,
-              Prefix: prefix,
-              ContinuationToken,
-              ...(options.recursive === false ? { Delimiter: "/" } : {}),
-            }),
-          );
-          for (const o of page.Contents ?? []) {
-            if (o.Key !== undefined) {
-              objects.push({ key: o.Key, size: o.Size ?? 0, etag: unquote(o.ETag) });
-            }
-          }
-          ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
-        } while (ContinuationToken !== undefined);
-      } catch (error) {
-        throw s3Error(`cannot list s3://${bucket}/${prefix}`, error);
-      }
-      return objects;
-    },
+export class S3Sink implements ObjectSink {
+  private readonly checksums = new PartChecksums();
 
-    async readText(target) {
-      try {
-        const object = await client.send(new GetObjectCommand({ Bucket: target.bucket, Key: target.key }));
-        return (await object.Body?.transformToString("utf8")) ?? "";
-      } catch (error) {
-        if (httpStatus(error) === 404) return null;
-        throw s3Error(`cannot read ${formatS3Url(target)}`, error);
-      }
-    },
+  constructor(private readonly client: S3Client) {}
 
-    async writeText(target, text) {
-      try {
-        await client.send(
-          new PutObjectCommand({
-            Bucket: target.bucket,
-            Key: target.key,
-            Body: text,
-            ContentType: "application/json",
+  async list(bucket: string, prefix: string, options: { recursive?: boolean } = {}): Promise<ListedObject[]> {
+    const objects: ListedObject[] = [];
+    let ContinuationToken: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: bucket,
+            Prefix: prefix,
+            ContinuationToken,
+            ...(options.recursive === false ? { Delimiter: "/" } : {}),
           }),
         );
-      } catch (error) {
-        throw s3Error(`cannot write ${formatS3Url(target)}`, error);
-      }
-    },
-
-    async delete(bucket, keys) {
-      const refused: { key: string; message: string }[] = [];
-      for (let start = 0; start < keys.length; start += 1000) {
-        const batch = keys.slice(start, start + 1000);
-        try {
-          const result = await client.send(
-            new DeleteObjectsCommand({
-              Bucket: bucket,
-              Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
-            }),
-          );
-          for (const e of result.Errors ?? [])
-            refused.push({ key: e.Key ?? "?", message: e.Message ?? e.Code ?? "" });
-        } catch (error) {
-          const message = s3Error(`cannot delete from s3://${bucket}`, error).message;
-          for (const key of batch) refused.push({ key, message });
+        for (const o of page.Contents ?? []) {
+          if (o.Key !== undefined) {
+            objects.push({ key: o.Key, size: o.Size ?? 0, etag: unquote(o.ETag) });
+          }
         }
-      }
-      return refused;
-    },
+        ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (ContinuationToken !== undefined);
+    } catch (error) {
+      throw s3Error(`cannot list s3://${bucket}/${prefix}`, error);
+    }
+    return objects;
+  }
 
-    async head(target) {
-      try {
-        const head = await client.send(new HeadObjectCommand({ Bucket: target.bucket, Key: target.key }));
-        return {
-          size: head.ContentLength ?? 0,
-          etag: unquote(head.ETag),
-          metadata: head.Metadata ?? {},
-        };
-      } catch (error) {
-        if (httpStatus(error) === 404) return null;
-        // S3 answers 403, not 404, for a missing key when the caller may not list the bucket there.
-        const hint =
-          httpStatus(error) === 403 ? " (a missing key reads 403 without s3:ListBucket on its prefix)" : "";
-        throw s3Error(`cannot check whether ${formatS3Url(target)} exists${hint}`, error);
-      }
-    },
+  async readText(target: S3Location): Promise<string | null> {
+    try {
+      const object = await this.client.send(new GetObjectCommand({ Bucket: target.bucket, Key: target.key }));
+      return (await object.Body?.transformToString("utf8")) ?? "";
+    } catch (error) {
+      if (httpStatus(error) === 404) return null;
+      throw s3Error(`cannot read ${formatS3Url(target)}`, error);
+    }
+  }
 
-    async putObject(target, body, options) {
-      try {
-        const result = await client.send(
-          new PutObjectCommand({
-            Bucket: target.bucket,
-            Key: target.key,
-            Body: body,
-            ContentLength: body.length,
-            Metadata: options.metadata,
-            ...(options.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
-            ...(options.tags === undefined ? {} : { Tagging: new URLSearchParams(options.tags).toString() }),
-          }),
-        );
-        return { etag: unquote(result.ETag), versionId: result.VersionId };
-      } catch (error) {
-        throw completionError(target, "storing", error);
-      }
-    },
-
-    async createMultipartUpload(target, options) {
-      try {
-        // As lib-storage does: with the SDK's default checksums, the upload declares CRC32, every part
-        // carries one, and CompleteMultipartUpload must list them (S3 refuses it otherwise).
-        const withChecksums = (await client.config.requestChecksumCalculation()) === "WHEN_SUPPORTED";
-        const result = await client.send(
-          new CreateMultipartUploadCommand({
-            Bucket: target.bucket,
-            Key: target.key,
-            Metadata: options.metadata,
-            ...(withChecksums ? { ChecksumAlgorithm: "CRC32" } : {}),
-          }),
-        );
-        if (result.UploadId === undefined) throw new Error("S3 returned no upload id");
-        return result.UploadId;
-      } catch (error) {
-        throw s3Error(`cannot start the upload to ${formatS3Url(target)}`, error);
-      }
-    },
-
-    async uploadPart(target, uploadId, partNumber, body) {
-      try {
-        const result = await client.send(
-          new UploadPartCommand({
-            Bucket: target.bucket,
-            Key: target.key,
-            UploadId: uploadId,
-            PartNumber: partNumber,
-            Body: body,
-            ContentLength: body.length,
-          }),
-        );
-        checksums.remember(uploadId, partNumber, result.ChecksumCRC32);
-        return unquote(result.ETag);
-      } catch (error) {
-        throw s3Error(`upload to ${formatS3Url(target)} failed (part ${partNumber})`, error);
-      }
-    },
-
-    async listParts(target, uploadId) {
-      const parts: UploadedPart[] = [];
-      let PartNumberMarker: string | undefined;
-      try {
-        do {
-          const page = await client.send(
-            new ListPartsCommand({
-              Bucket: target.bucket,
-              Key: target.key,
-              UploadId: uploadId,
-              PartNumberMarker,
-            }),
-          );
-          for (const part of page.Parts ?? []) {
-            if (part.PartNumber !== undefined) {
-              checksums.remember(uploadId, part.PartNumber, part.ChecksumCRC32);
-              parts.push({ partNumber: part.PartNumber, size: part.Size ?? 0, etag: unquote(part.ETag) });
-            }
-          }
-          PartNumberMarker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
-        } while (PartNumberMarker !== undefined);
-      } catch (error) {
-        if (httpStatus(error) === 404) return null;
-        throw s3Error(`cannot list the parts of upload ${uploadId} to ${formatS3Url(target)}`, error);
-      }
-      return parts;
-    },
-
-    async completeMultipartUpload(target, uploadId, parts, options) {
-      try {
-        const result = await client.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: target.bucket,
-            Key: target.key,
-            UploadId: uploadId,
-            MultipartUpload: {
-              Parts: parts.map((p) => ({
-                PartNumber: p.partNumber,
-                ETag: `"${p.etag}"`,
-                ...checksums.of(uploadId, p.partNumber),
-              })),
-            },
-            // S3 conditional write: refuse to replace an object that appeared since our existence check.
-            ...(options.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
-          }),
-        );
-        checksums.forget(uploadId);
-        return { etag: unquote(result.ETag), versionId: result.VersionId };
-      } catch (error) {
-        throw completionError(target, "completing the upload to", error);
-      }
-    },
-
-    async abortMultipartUpload(target, uploadId) {
-      try {
-        await client.send(
-          new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId }),
-        );
-        checksums.forget(uploadId);
-      } catch (error) {
-        throw s3Error(`aborting upload ${uploadId}`, error);
-      }
-    },
-
-    async tag(target, tags) {
-      await client.send(
-        new PutObjectTaggingCommand({
+  async writeText(target: S3Location, text: string): Promise<void> {
+    try {
+      await this.client.send(
+        new PutObjectCommand({
           Bucket: target.bucket,
           Key: target.key,
-          Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
+          Body: text,
+          ContentType: "application/json",
         }),
       );
-    },
-  };
+    } catch (error) {
+      throw s3Error(`cannot write ${formatS3Url(target)}`, error);
+    }
+  }
+
+  async delete(bucket: string, keys: string[]): Promise<{ key: string; message: string }[]> {
+    const refused: { key: string; message: string }[] = [];
+    for (let start = 0; start < keys.length; start += 1000) {
+      const batch = keys.slice(start, start + 1000);
+      try {
+        const result = await this.client.send(
+          new DeleteObjectsCommand({
+            Bucket: bucket,
+            Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+          }),
+        );
+        for (const e of result.Errors ?? [])
+          refused.push({ key: e.Key ?? "?", message: e.Message ?? e.Code ?? "" });
+      } catch (error) {
+        const message = s3Error(`cannot delete from s3://${bucket}`, error).message;
+        for (const key of batch) refused.push({ key, message });
+      }
+    }
+    return refused;
+  }
+
+  async head(target: S3Location): Promise<ExistingObject | null> {
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: target.bucket, Key: target.key }));
+      return {
+        size: head.ContentLength ?? 0,
+        etag: unquote(head.ETag),
+        metadata: head.Metadata ?? {},
+      };
+    } catch (error) {
+      if (httpStatus(error) === 404) return null;
+      // S3 answers 403, not 404, for a missing key when the caller may not list the bucket there.
+      const hint =
+        httpStatus(error) === 403 ? " (a missing key reads 403 without s3:ListBucket on its prefix)" : "";
+      throw s3Error(`cannot check whether ${formatS3Url(target)} exists${hint}`, error);
+    }
+  }
+
+  async putObject(
+    target: S3Location,
+    body: Uint8Array,
+    options: ObjectOptions & { tags?: Record<string, string> },
+  ): Promise<CommittedObject> {
+    try {
+      const result = await this.client.send(
+        new PutObjectCommand({
+          Bucket: target.bucket,
+          Key: target.key,
+          Body: body,
+          ContentLength: body.length,
+          Metadata: options.metadata,
+          ...(options.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
+          ...(options.tags === undefined ? {} : { Tagging: new URLSearchParams(options.tags).toString() }),
+        }),
+      );
+      return { etag: unquote(result.ETag), versionId: result.VersionId };
+    } catch (error) {
+      throw completionError(target, "storing", error);
+    }
+  }
+
+  async createMultipartUpload(target: S3Location, options: ObjectOptions): Promise<string> {
+    try {
+      // As lib-storage does: with the SDK's default checksums, the upload declares CRC32, every part
+      // carries one, and CompleteMultipartUpload must list them (S3 refuses it otherwise).
+      const withChecksums = (await this.client.config.requestChecksumCalculation()) === "WHEN_SUPPORTED";
+      const result = await this.client.send(
+        new CreateMultipartUploadCommand({
+          Bucket: target.bucket,
+          Key: target.key,
+          Metadata: options.metadata,
+          ...(withChecksums ? { ChecksumAlgorithm: "CRC32" } : {}),
+        }),
+      );
+      if (result.UploadId === undefined) throw new Error("S3 returned no upload id");
+      return result.UploadId;
+    } catch (error) {
+      throw s3Error(`cannot start the upload to ${formatS3Url(target)}`, error);
+    }
+  }
+
+  async uploadPart(
+    target: S3Location,
+    uploadId: string,
+    partNumber: number,
+    body: Uint8Array,
+  ): Promise<string> {
+    try {
+      const result = await this.client.send(
+        new UploadPartCommand({
+          Bucket: target.bucket,
+          Key: target.key,
+          UploadId: uploadId,
+          PartNumber: partNumber,
+          Body: body,
+          ContentLength: body.length,
+        }),
+      );
+      this.checksums.remember(uploadId, partNumber, result.ChecksumCRC32);
+      return unquote(result.ETag);
+    } catch (error) {
+      throw s3Error(`upload to ${formatS3Url(target)} failed (part ${partNumber})`, error);
+    }
+  }
+
+  async listParts(target: S3Location, uploadId: string): Promise<UploadedPart[] | null> {
+    const parts: UploadedPart[] = [];
+    let PartNumberMarker: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(
+          new ListPartsCommand({
+            Bucket: target.bucket,
+            Key: target.key,
+            UploadId: uploadId,
+            PartNumberMarker,
+          }),
+        );
+        for (const part of page.Parts ?? []) {
+          if (part.PartNumber !== undefined) {
+            this.checksums.remember(uploadId, part.PartNumber, part.ChecksumCRC32);
+            parts.push({ partNumber: part.PartNumber, size: part.Size ?? 0, etag: unquote(part.ETag) });
+          }
+        }
+        PartNumberMarker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+      } while (PartNumberMarker !== undefined);
+    } catch (error) {
+      if (httpStatus(error) === 404) return null;
+      throw s3Error(`cannot list the parts of upload ${uploadId} to ${formatS3Url(target)}`, error);
+    }
+    return parts;
+  }
+
+  async completeMultipartUpload(
+    target: S3Location,
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+    options: { ifNoneMatch: boolean },
+  ): Promise<CommittedObject> {
+    try {
+      const result = await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: target.bucket,
+          Key: target.key,
+          UploadId: uploadId,
+          MultipartUpload: {
+            Parts: parts.map((p) => ({
+              PartNumber: p.partNumber,
+              ETag: `"${p.etag}"`,
+              ...this.checksums.of(uploadId, p.partNumber),
+            })),
+          },
+          // S3 conditional write: refuse to replace an object that appeared since our existence check.
+          ...(options.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
+        }),
+      );
+      this.checksums.forget(uploadId);
+      return { etag: unquote(result.ETag), versionId: result.VersionId };
+    } catch (error) {
+      throw completionError(target, "completing the upload to", error);
+    }
+  }
+
+  async abortMultipartUpload(target: S3Location, uploadId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId }),
+      );
+      this.checksums.forget(uploadId);
+    } catch (error) {
+      throw s3Error(`aborting upload ${uploadId}`, error);
+    }
+  }
+
+  async tag(target: S3Location, tags: Record<string, string>): Promise<void> {
+    await this.client.send(
+      new PutObjectTaggingCommand({
+        Bucket: target.bucket,
+        Key: target.key,
+        Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
+      }),
+    );
+  }
+}
+
+/** The sink over one S3 client, for callers that want the port, not the class. */
+export function createS3Sink(client: S3Client): ObjectSink {
+  return new S3Sink(client);
 }
 
 /**

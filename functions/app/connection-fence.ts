@@ -3,9 +3,12 @@ import { type Lookup, resolveAllowedAddress } from "../adapters/host-resolution.
 import type { PasswordSource } from "../adapters/passwords.js";
 import { type Config, type ConnectionConfig, isStateKey, keySpaceOf } from "../config.js";
 import {
-  assertValidKey,
   type FileSource,
   NotAllowedError,
+  type ObjectKey,
+  objectKey,
+  type RemoteFilePath,
+  type RemotePath,
   resolveAllowedDirectory,
   resolveAllowedFile,
   untilAborted,
@@ -22,13 +25,13 @@ export interface FencePorts {
 /** A file a caller may read and the key it may write, as the fence resolved them. */
 export interface FencedCopy {
   connection: ConnectionConfig;
-  path: string;
-  key: string;
+  path: RemoteFilePath;
+  key: ObjectKey;
 }
 
 /** A directory a mirror job may read and the prefix it may write, as the fence resolved them. */
 export interface FencedDirectory {
-  remoteDir: string;
+  remoteDir: RemotePath;
   keySpace: string;
   keyPrefix: string;
 }
@@ -56,7 +59,7 @@ export class ConnectionFence {
   resolve(request: { connection: string; path: string; key?: string | undefined }): FencedCopy {
     const connection = this.connection(request.connection);
     const path = resolveAllowedFile(request.path, connection.roots, request.connection, connection.pathStyle);
-    const key = this.keyIn(request.connection, request.key ?? path.slice(1), "key");
+    const key = objectKey(this.keyIn(request.connection, request.key ?? path.slice(1), "key"));
     return { connection, path, key };
   }
 
@@ -80,6 +83,7 @@ export class ConnectionFence {
   /**
    * A key below the connection's key space (`prefix` + its keyPrefix), or NOT_ALLOWED when it would
    * leave it: a leading "/", a "\\" (some tools read it as a separator) or a "." or ".." segment.
+   * A prefix, not yet a key: the key rules are checked where a whole key is made (objectKey, keyFor).
    */
   keyIn(name: string, relative: string, what: string): string {
     const space = keySpaceOf(this.config, name);
@@ -96,7 +100,6 @@ export class ConnectionFence {
     if (isStateKey(this.config, key)) {
       throw new NotAllowedError(`the ${what} ${JSON.stringify(key)} lies in ftp2s3's own state`);
     }
-    if (relative !== "") assertValidKey(key);
     return key;
   }
 

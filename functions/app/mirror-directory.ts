@@ -7,6 +7,7 @@ import {
   type MirrorRun,
   type MirrorSummary,
   type ObjectSink,
+  type RemotePath,
   runMirror,
   type S3Location,
   stateKeyFor,
@@ -15,7 +16,7 @@ import {
 export interface MirrorDirectorySettings {
   bucket: string;
   /** The directory on the server, already inside what the caller may read. */
-  remoteDir: string;
+  remoteDir: RemotePath;
   /** Prefix of every key written ("" or ending in "/"). */
   keyPrefix: string;
   /**

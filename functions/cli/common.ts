@@ -5,14 +5,14 @@ import { connectFtpSource, defaultFtpTimeoutMs } from "../adapters/ftp-source.js
 import { defaultMinBytesPerSecond, defaultMinRateWindowMs } from "../adapters/ftp-watchdog.js";
 import { type ChecksumMode, createS3Client, nonEmpty } from "../adapters/s3-client.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
-import type { CopyOptions, FileSource, FtpLocation, ObjectSink } from "../core/index.js";
+import type { CopyOptions, FileSource, FtpLocation, ObjectSink, PartSize } from "../core/index.js";
 import {
-  assertValidPartSize,
   DEFAULT_MEMORY_BUDGET,
   DEFAULT_PART_SIZE,
   defaultCopyOptions,
   Ftp2s3Error,
   InvalidInputError,
+  partSize,
   S3_MAX_PART_SIZE,
   S3_MIN_PART_SIZE,
   S3Error,
@@ -95,7 +95,7 @@ export interface CommonOptions {
   implicitTls: boolean;
   caFile?: string;
   passwordFile?: string;
-  partSize?: number;
+  partSize?: PartSize;
   queueSize: number;
   /** Bytes the part buffers may take (--max-memory, given in MiB). */
   maxMemory: number;
@@ -176,7 +176,7 @@ export function addCommonOptions(command: Command): Command {
 /** How each file is copied, as the common options say: the same for a copy and for a mirror's files. */
 export function copyOptionsOf(
   options: CommonOptions,
-): Pick<CopyOptions, "queueSize" | "memoryBudget" | "tagWithSha256"> & { partSize?: number } {
+): Pick<CopyOptions, "queueSize" | "memoryBudget" | "tagWithSha256"> & { partSize?: PartSize } {
   return {
     ...(options.partSize === undefined ? {} : { partSize: options.partSize }),
     queueSize: options.queueSize,
@@ -205,7 +205,6 @@ export interface Setup {
  * contacts nobody: an INVALID_INPUT from here means no server saw the command.
  */
 export async function setUp(location: FtpLocation, options: CommonOptions, io: CliIo): Promise<Setup> {
-  if (options.partSize !== undefined) assertValidPartSize(options.partSize);
   const password = await passwordOf(location, options, io.env);
   const ca = options.caFile === undefined ? undefined : await readInput(options.caFile, "CA file");
   const endpoint = s3Endpoint(options, io.env);
@@ -336,7 +335,7 @@ function mebibytes(value: string): number {
 }
 
 /** --part-size, in the unit it is given in: S3 takes parts of 5 MiB to 5 GiB. */
-function partSizeMebibytes(value: string): number {
+function partSizeMebibytes(value: string): PartSize {
   const n = Number(value);
   const [min, max] = [S3_MIN_PART_SIZE / 2 ** 20, S3_MAX_PART_SIZE / 2 ** 20];
   if (value.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
@@ -344,7 +343,7 @@ function partSizeMebibytes(value: string): number {
       `expected a number of MiB from ${min} to ${max} (S3's part sizes), e.g. 8`,
     );
   }
-  return Math.round(n * 2 ** 20);
+  return partSize(Math.round(n * 2 ** 20));
 }
 
 export function positiveInteger(value: string): number {

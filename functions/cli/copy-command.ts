@@ -1,7 +1,6 @@
 import { resolve } from "node:path";
 import { type CopiedLeg, type CopyOneFileSettings, copyOneFile } from "../app/copy-one-file.js";
 import {
-  assertRemoteFilePath,
   type CopyRequest,
   type FtpLocation,
   formatFtpUrl,
@@ -9,6 +8,7 @@ import {
   InvalidInputError,
   parseFtpUrl,
   parseS3Url,
+  remoteFilePath,
   resolveKey,
   type S3Location,
 } from "../core/index.js";
@@ -115,7 +115,7 @@ async function planCopy(
   given: readonly string[],
 ): Promise<CopyPlan> {
   const location = parseFtpUrl(ftpUrl, { implicitTls: options.implicitTls });
-  assertRemoteFilePath(location.path);
+  const path = remoteFilePath(location.path);
   const s3 = parseS3Url(s3Url);
   const target = { bucket: s3.bucket, key: resolveKey(s3.key, location.path) };
   if (options.overwrite && options.skipUnchanged) {
@@ -127,7 +127,7 @@ async function planCopy(
   const state = options.resume === undefined ? undefined : await loadState(stateDir, options.resume, names);
   const resumeFrom = state?.resumeAt;
   const request: CopyRequest = {
-    path: location.path,
+    path,
     target,
     ifExists: options.overwrite ? "replace" : options.skipUnchanged ? "skip-unchanged" : "fail",
     ...(resumeFrom === undefined ? {} : { resumeFrom }),

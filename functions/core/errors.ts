@@ -203,3 +203,8 @@ export function untilAborted<T>(
       .finally(() => signal.removeEventListener("abort", onAbort));
   });
 }
+
+/** Throws the signal's reason, as one of our errors, once it fired. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortReason(signal);
+}

@@ -40,6 +40,7 @@ export {
   type FtpSecurity,
   formatFtpUrl,
   formatS3Url,
+  objectKey,
   parseFtpUrl,
   parseS3Url,
   resolveKey,
@@ -63,6 +64,7 @@ export {
   assertValidPartSize,
   DEFAULT_MEMORY_BUDGET,
   DEFAULT_PART_SIZE,
+  partSize,
   S3_MAX_OBJECT_SIZE,
   S3_MAX_PART_SIZE,
   S3_MIN_PART_SIZE,
@@ -73,6 +75,7 @@ export {
   isInsideRoot,
   normaliseRemotePath,
   type PathStyle,
+  remoteFilePath,
   resolveAllowedDirectory,
   resolveAllowedFile,
 } from "./paths.js";
@@ -107,3 +110,6 @@ export {
   type SuspendReason,
   type UnchangedResult,
 } from "./transfer.js";
+// Values the core trusts: made only by the checks above (objectKey, resolveKey, remoteFilePath,
+// normaliseRemotePath, resolveAllowedFile, resolveAllowedDirectory, partSize).
+export type { ObjectKey, ObjectTarget, PartSize, RemoteFilePath, RemotePath } from "./values.js";

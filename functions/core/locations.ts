@@ -1,5 +1,6 @@
 import { posix } from "node:path";
 import { InvalidInputError } from "./errors.js";
+import type { ObjectKey } from "./values.js";
 
 /** How the FTP control connection is protected. */
 export type FtpSecurity = false | "explicit" | "implicit";
@@ -21,7 +22,7 @@ export interface S3Location {
 }
 
 /** Longest remote path we send. FTP has no limit, but a longer one is a mistake or an attack. */
-const MAX_REMOTE_PATH_LENGTH = 4096;
+export const MAX_REMOTE_PATH_LENGTH = 4096;
 
 /**
  * Parses `ftp://[user@]host[:port]/path` (plain), `ftps://...` (explicit TLS, AUTH TLS on port 21), or,
@@ -132,11 +133,10 @@ export function parseS3Url(text: string): S3Location {
 }
 
 /** A key ending in "/" (or empty) names a folder: the remote file keeps its name inside it. */
-export function resolveKey(keyOrPrefix: string, remotePath: string): string {
+export function resolveKey(keyOrPrefix: string, remotePath: string): ObjectKey {
   const key =
     keyOrPrefix === "" || keyOrPrefix.endsWith("/") ? keyOrPrefix + posix.basename(remotePath) : keyOrPrefix;
-  assertValidKey(key);
-  return key;
+  return objectKey(key);
 }
 
 /** Bucket naming rules of S3 (general purpose buckets). */
@@ -153,7 +153,7 @@ function assertValidBucketName(bucket: string): void {
  * no "\", and no "." or ".." segments (tools that map keys to paths would resolve them outside the
  * prefix).
  */
-export function assertValidKey(key: string): void {
+export function assertValidKey(key: string): asserts key is ObjectKey {
   const bytes = Buffer.byteLength(key, "utf8");
   if (bytes === 0) throw new InvalidInputError("the S3 key is empty");
   if (bytes > 1024) throw new InvalidInputError(`the S3 key is ${bytes} bytes long, more than S3's 1024`);
@@ -167,6 +167,12 @@ export function assertValidKey(key: string): void {
   if (key.split("/").some((segment) => segment === "." || segment === "..")) {
     throw new InvalidInputError(`the S3 key ${JSON.stringify(key)} has a "." or ".." segment`);
   }
+}
+
+/** The key, once it keeps the rules of assertValidKey. */
+export function objectKey(key: string): ObjectKey {
+  assertValidKey(key);
+  return key;
 }
 
 export function formatS3Url({ bucket, key }: S3Location): string {

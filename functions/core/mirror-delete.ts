@@ -1,6 +1,7 @@
+import type { MirrorOptions, MirrorSummary } from "./mirror.js";
 import { MANIFEST_NAME } from "./mirror-manifest.js";
-import { type MirrorRequest, pathFilter, type UnlistedDirectory } from "./mirror-plan.js";
-import type { ListedObject } from "./ports.js";
+import { describeFailure, type MirrorRequest, pathFilter, type UnlistedDirectory } from "./mirror-plan.js";
+import type { ListedObject, ObjectSink } from "./ports.js";
 
 /** Keys a summary lists in full; beyond it, only their count. */
 export const LISTED_KEYS_BOUND = 100;
@@ -103,4 +104,35 @@ export function decideDeletions(
     );
   }
   return { keys: eligible, held, refused: undefined };
+}
+
+/** Deletes the keys the rules allowed; each refusal is a failure of the run, each deletion a log line. */
+export async function deleteAll(
+  sink: ObjectSink,
+  bucket: string,
+  keys: string[],
+  options: MirrorOptions,
+  summary: MirrorSummary,
+): Promise<void> {
+  let refused: { key: string; message: string }[];
+  try {
+    refused = await sink.delete(bucket, keys);
+  } catch (error) {
+    const failure = describeFailure(error);
+    summary.failed.push({
+      path: `s3://${bucket}/${keys[0]}`,
+      code: failure.code,
+      message: `delete failed: ${failure.message}`,
+    });
+    return;
+  }
+  const notDeleted = new Set(refused.map((r) => r.key));
+  for (const key of keys) {
+    if (notDeleted.has(key)) continue;
+    summary.deleted += 1;
+    if (summary.deletedKeys.length < LISTED_KEYS_BOUND) summary.deletedKeys.push(key);
+    options.onDelete?.(key);
+  }
+  for (const r of refused)
+    summary.failed.push({ path: r.key, code: "S3", message: `delete failed: ${r.message}` });
 }

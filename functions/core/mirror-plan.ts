@@ -1,13 +1,12 @@
-import { posix } from "node:path";
 import picomatch from "picomatch";
-import { abortReason, Ftp2s3Error, InvalidInputError, untilAborted } from "./errors.js";
-import { assertValidKey } from "./locations.js";
-import { MANIFEST_NAME, versionOf } from "./mirror-manifest.js";
-import type { FileSource, RemoteEntry } from "./ports.js";
+import { Ftp2s3Error } from "./errors.js";
+import { objectKey } from "./locations.js";
+import { MANIFEST_NAME } from "./mirror-manifest.js";
+import type { ObjectKey, RemoteFilePath, RemotePath } from "./values.js";
 
 export interface MirrorRequest {
-  /** Normalised absolute directory on the server. */
-  remoteDir: string;
+  /** The directory on the server (resolveAllowedDirectory, normaliseRemotePath). */
+  remoteDir: RemotePath;
   /** Prefix of every key written ("" or ending in "/"). */
   keyPrefix: string;
   /** Globs on the path relative to remoteDir (e.g. "**\/*.csv"); default: everything. */
@@ -28,10 +27,10 @@ export function pathFilter(
 
 export interface PlannedFile {
   /** Absolute path on the server. */
-  path: string;
+  path: RemoteFilePath;
   /** Path below remoteDir, "/"-separated: what globs match and what the key ends with. */
   relativePath: string;
-  key: string;
+  key: ObjectKey;
   /** From the listing. */
   size: number | null;
   /** The listing's version token (modification time), see versionOf. */
@@ -70,14 +69,8 @@ export function unsafeNameReason(name: string): string | undefined {
 }
 
 /** The key of a mirrored file: the prefix, then the path below the mirrored directory, unchanged. */
-export function keyFor(keyPrefix: string, relativePath: string): string {
-  const key = keyPrefix + relativePath;
-  assertValidKey(key);
-  return key;
-}
-
-function childPath(dir: string, name: string): string {
-  return dir === "/" ? `/${name}` : `${dir}/${name}`;
+export function keyFor(keyPrefix: string, relativePath: string): ObjectKey {
+  return objectKey(keyPrefix + relativePath);
 }
 
 /** Bounds on what one run lists: a server controls its listings, and may make them endless. */
@@ -104,150 +97,6 @@ export interface UnlistedDirectory {
   relative: string;
   code: string;
   message: string;
-}
-
-interface PendingDirectory {
-  dir: string;
-  relative: string;
-  depth: number;
-}
-
-/**
- * Lists the directory (and, when recursive, its subdirectories) and decides what to copy where.
- * A subdirectory that fails to list, or that a bound stops (loop, depth, entry count), is recorded
- * in `unlisted`; the mirrored directory itself failing rejects (there is nothing to mirror).
- */
-export async function planMirror(
-  source: FileSource,
-  request: MirrorRequest,
-  limits: Partial<PlanLimits> = {},
-): Promise<MirrorPlan> {
-  const { maxDepth, maxEntries, signal } = { ...DEFAULT_PLAN_LIMITS, ...limits };
-  const wanted = pathFilter(request);
-  const plan: MirrorPlan = { files: [], listed: 0, excluded: 0, skipped: [], unlisted: [], empty: [] };
-  const seenPaths = new Set<string>([request.remoteDir]);
-  const seenUnique = new Set<string>();
-  const pending: PendingDirectory[] = [{ dir: request.remoteDir, relative: "", depth: 0 }];
-  const unlisted = (at: PendingDirectory, code: string, message: string) =>
-    plan.unlisted.push({ path: at.dir, relative: at.relative, code, message });
-
-  for (let next = pending.shift(); next !== undefined; next = pending.shift()) {
-    const at = next;
-    if (plan.listed >= maxEntries) {
-      unlisted(at, "ENTRY_LIMIT", `not listed: the run reached its limit of ${maxEntries} entries`);
-      continue;
-    }
-    let entries: RemoteEntry[];
-    try {
-      // Never started once the signal fired, and given up on when it fires meanwhile: the caller then
-      // closes the session, which ends the request.
-      entries =
-        signal === undefined
-          ? await source.list(at.dir)
-          : await untilAborted(() => source.list(at.dir), signal);
-    } catch (error) {
-      if (signal?.aborted) throw abortReason(signal);
-      if (at.relative === "") throw await explainRootFailure(source, request.remoteDir, error);
-      const failure = describeFailure(error);
-      unlisted(at, failure.code, `listing failed: ${failure.message}`);
-      continue;
-    }
-    if (at.relative === "") await refuseSingleFile(source, request.remoteDir, entries, signal);
-    if (entries.length === 0) plan.empty.push(at.relative);
-    const room = maxEntries - plan.listed;
-    if (entries.length > room) {
-      unlisted(
-        at,
-        "ENTRY_LIMIT",
-        `listing cut short: the run reached its limit of ${maxEntries} entries (maxEntries) in this directory`,
-      );
-      entries = entries.slice(0, room);
-      for (const rest of pending.splice(0)) {
-        unlisted(rest, "ENTRY_LIMIT", `not listed: the run reached its limit of ${maxEntries} entries`);
-      }
-    }
-    for (const entry of entries) {
-      plan.listed += 1;
-      const unsafe = unsafeNameReason(entry.name);
-      if (unsafe !== undefined) {
-        plan.skipped.push({ path: `${at.dir} (listing)`, reason: unsafe });
-        continue;
-      }
-      const path = childPath(at.dir, entry.name);
-      const relativePath = at.relative === "" ? entry.name : `${at.relative}/${entry.name}`;
-      if (entry.kind === "directory") {
-        if (!request.recursive) {
-          plan.skipped.push({ path, reason: "a directory (recursive is off)" });
-          continue;
-        }
-        const child = { dir: path, relative: relativePath, depth: at.depth + 1 };
-        if (seenPaths.has(path) || (entry.unique !== undefined && seenUnique.has(entry.unique))) {
-          unlisted(child, "LISTING_LOOP", "not listed: the server showed this directory twice (a loop)");
-        } else if (child.depth > maxDepth) {
-          unlisted(child, "DEPTH_LIMIT", `not listed: deeper than ${maxDepth} levels (maxDepth)`);
-        } else if (plan.listed >= maxEntries) {
-          unlisted(child, "ENTRY_LIMIT", `not listed: the run reached its limit of ${maxEntries} entries`);
-        } else {
-          seenPaths.add(path);
-          if (entry.unique !== undefined) seenUnique.add(entry.unique);
-          pending.push(child);
-        }
-      } else if (entry.kind === "other") {
-        plan.skipped.push({ path, reason: "not a regular file (a link or a special file)" });
-      } else if (!wanted(relativePath)) {
-        plan.excluded += 1;
-      } else {
-        try {
-          const key = keyFor(request.keyPrefix, relativePath);
-          plan.files.push({
-            path,
-            relativePath,
-            key,
-            size: entry.size,
-            version: versionOf(entry),
-            modifiedAt: entry.modifiedAt,
-          });
-        } catch (error) {
-          plan.skipped.push({ path, reason: describeFailure(error).message });
-        }
-      }
-    }
-  }
-  return plan;
-}
-
-/** True when the parent's listing shows `path` as a file (one more LIST, only in doubtful cases). */
-async function listedAsFile(source: FileSource, path: string): Promise<boolean> {
-  const parent = posix.dirname(path);
-  const name = posix.basename(path);
-  if (path === "/" || name === "") return false;
-  const entries = await source.list(parent);
-  return entries.some((e) => e.name === name && e.kind === "file");
-}
-
-function notADirectory(source: FileSource, path: string): InvalidInputError {
-  return new InvalidInputError(
-    `${source.urlOf(path)} is a file, not a directory: mirror copies directories (copy one file with ftp2s3 <ftp-url> <s3-url>)`,
-  );
-}
-
-/** Many servers answer LIST of a file with that file alone: a mirror of it would be a mirror of nothing. */
-async function refuseSingleFile(
-  source: FileSource,
-  path: string,
-  entries: RemoteEntry[],
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  const only = entries.length === 1 ? entries[0] : undefined;
-  if (only?.kind !== "file" || (only.name !== posix.basename(path) && only.name !== path)) return;
-  if (signal?.aborted) throw abortReason(signal);
-  if (await listedAsFile(source, path).catch(() => false)) throw notADirectory(source, path);
-}
-
-/** The mirrored directory could not be listed: say so plainly when it is a file. */
-async function explainRootFailure(source: FileSource, path: string, error: unknown): Promise<unknown> {
-  const isFile = await listedAsFile(source, path).catch(() => false);
-  return isFile ? notADirectory(source, path) : error;
 }
 
 export function describeFailure(error: unknown): { code: string; message: string } {

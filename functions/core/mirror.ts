@@ -1,22 +1,25 @@
 import type { S3Location } from "./locations.js";
-import { copyAll, enqueueAll, inlineBudgetOf, splitByBudget } from "./mirror-copy.js";
+import { inlineBudgetOf, splitByBudget } from "./mirror-budget.js";
+import { copyAll, enqueueAll } from "./mirror-copy.js";
 import {
   type DeleteRefusal,
   type DeleteRules,
   decideDeletions,
+  deleteAll,
   findExtraneous,
-  LISTED_KEYS_BOUND,
 } from "./mirror-delete.js";
 import { emptyManifest, type ManifestEntry, provenUnchanged, serializeManifest } from "./mirror-manifest.js";
+import type { MirrorPlan, MirrorRequest, PlanLimits, PlannedFile } from "./mirror-plan.js";
 import {
-  describeFailure,
-  type MirrorRequest,
-  type PlanLimits,
-  type PlannedFile,
-  planMirror,
-} from "./mirror-plan.js";
-import { DEFAULT_STATE_ROOT, legacyManifestKey, loadState, saveState, stateKeyFor } from "./mirror-state.js";
-import type { FileSource, ObjectSink } from "./ports.js";
+  DEFAULT_STATE_ROOT,
+  legacyManifestKey,
+  loadState,
+  type MirrorState,
+  saveState,
+  stateKeyFor,
+} from "./mirror-state.js";
+import { planMirror } from "./mirror-walk.js";
+import type { FileSource, ListedObject, ObjectSink } from "./ports.js";
 import type { CopyOptions } from "./transfer.js";
 
 export { type DeleteRefusal, type DeleteRules, defaultMaxDelete } from "./mirror-delete.js";
@@ -26,7 +29,6 @@ export {
   type MirrorRequest,
   type PlanLimits,
   type PlannedFile,
-  planMirror,
   unsafeNameReason,
 } from "./mirror-plan.js";
 export {
@@ -34,6 +36,7 @@ export {
   DEFAULT_STATE_ROOT,
   stateKeyFor,
 } from "./mirror-state.js";
+export { planMirror } from "./mirror-walk.js";
 
 export interface MirrorRun extends MirrorRequest {
   /**
@@ -136,85 +139,17 @@ export async function runMirror(
       ...(options.signal ? { signal: options.signal } : {}),
     });
     const sourceUrl = listingSource.urlOf(request.remoteDir);
-    const legacy = { bucket, key: legacyManifestKey(request.keyPrefix) };
-    const [objects, state] = await Promise.all([
-      // A mirror that stays in its directory has no business with the keys of subdirectories.
-      sink.list(bucket, request.keyPrefix, { recursive: request.recursive }),
-      loadState(
-        sink,
-        request.state ?? { bucket, key: stateKeyFor(DEFAULT_STATE_ROOT, request.keyPrefix) },
-        legacy,
-        sourceUrl,
-      ),
-    ]);
-    const { manifest } = state;
-    const listed = new Map(objects.map((o) => [o.key, o]));
-
-    const unchanged = new Set(
-      plan.files.filter((f) => provenUnchanged(f, manifest.entries[f.relativePath], listed.get(f.key))),
-    );
-    const candidates = plan.files.filter((f) => !unchanged.has(f));
-    const deletion = decideDeletions(
-      findExtraneous(objects, new Set(plan.files.map((f) => f.key)), request),
-      {
-        keyPrefix: request.keyPrefix,
-        unlisted: plan.unlisted,
-        empty: plan.empty,
-        objectCount: objects.filter((o) => o.key !== legacy.key).length,
-      },
-      request.deleteRules ?? { allowEmptySource: false, maxDelete: undefined },
-    );
-    const summary: MirrorSummary = {
-      remoteDir: request.remoteDir,
-      listed: plan.listed,
-      excluded: plan.excluded,
-      skipped: plan.skipped.length,
-      copied: 0,
-      unchanged: unchanged.size,
-      enqueued: 0,
-      deleted: 0,
-      deletedKeys: [],
-      deleteHeld: request.deleteExtraneous ? deletion.held : 0,
-      listingFailures: plan.unlisted.map((u) => ({ dir: u.path, code: u.code, message: u.message })),
-      failed: plan.unlisted.map((u) => ({ path: u.path, code: u.code, message: u.message })),
-      bytes: 0,
-      durationMs: 0,
-    };
-    if (request.deleteExtraneous && deletion.refused) summary.deleteRefused = deletion.refused;
+    const bucketSide = await surveyBucket(sink, bucket, request, sourceUrl);
+    const decision = decide(plan, bucketSide, request);
+    const summary = startSummary(request, plan, decision);
     if (request.dryRun) {
-      summary.wouldCopy = candidates.map((f) => f.key);
-      summary.wouldDelete = deletion.refused ? [] : deletion.keys;
-      summary.durationMs = Math.round(now() - startedAt);
-      return { ...summary, skippedEntries: plan.skipped };
+      summary.wouldCopy = decision.candidates.map((f) => f.key);
+      summary.wouldDelete = decision.deletion.refused ? [] : decision.deletion.keys;
+    } else {
+      handedOver = true;
+      const job = { connect, firstSource: listingSource, sink, bucket, request, options, summary };
+      await carryOut(job, bucketSide, decision, sourceUrl);
     }
-
-    const next = emptyManifest(sourceUrl);
-    for (const f of unchanged)
-      next.entries[f.relativePath] = manifest.entries[f.relativePath] as ManifestEntry;
-    // A candidate whose object is listed at the same size is most likely a check (a HEAD), not a copy.
-    const likelyChecks = new Set(candidates.filter((f) => listed.get(f.key)?.size === f.size));
-    const budget = inlineBudgetOf(options);
-    const { inline, later } = splitByBudget(candidates, likelyChecks, budget);
-    handedOver = true;
-    const overflow = await copyAll(
-      connect,
-      listingSource,
-      sink,
-      bucket,
-      inline,
-      listed,
-      options,
-      summary,
-      next,
-      { files: likelyChecks, budget },
-    );
-    await enqueueAll([...overflow, ...later], options, summary);
-    // An interrupted run stops: it deletes nothing, though its plan is whole.
-    if (request.deleteExtraneous && deletion.keys.length > 0 && !options.signal?.aborted) {
-      await deleteAll(sink, bucket, deletion.keys, options, summary);
-    }
-    // Files committed before an interrupt are recorded too, so the rerun skips them.
-    await saveState(sink, state, serializeManifest(next), options.copy.onWarning);
     summary.durationMs = Math.round(now() - startedAt);
     return { ...summary, skippedEntries: plan.skipped };
   } finally {
@@ -222,32 +157,124 @@ export async function runMirror(
   }
 }
 
-async function deleteAll(
+/** What the bucket holds under the prefix, and the mirror's state (its last manifest). */
+interface BucketSide {
+  objects: ListedObject[];
+  listed: Map<string, ListedObject>;
+  state: MirrorState;
+  /** Where the manifest was kept before it moved out of the prefix. */
+  legacyKey: string;
+}
+
+async function surveyBucket(
   sink: ObjectSink,
   bucket: string,
-  keys: string[],
-  options: MirrorOptions,
-  summary: MirrorSummary,
+  request: MirrorRun,
+  sourceUrl: string,
+): Promise<BucketSide> {
+  const legacyKey = legacyManifestKey(request.keyPrefix);
+  const [objects, state] = await Promise.all([
+    // A mirror that stays in its directory has no business with the keys of subdirectories.
+    sink.list(bucket, request.keyPrefix, { recursive: request.recursive }),
+    loadState(
+      sink,
+      request.state ?? { bucket, key: stateKeyFor(DEFAULT_STATE_ROOT, request.keyPrefix) },
+      { bucket, key: legacyKey },
+      sourceUrl,
+    ),
+  ]);
+  return { objects, listed: new Map(objects.map((o) => [o.key, o])), state, legacyKey };
+}
+
+/** What the run does with each planned file and each object: skip, copy (or check), delete. */
+interface Decision {
+  unchanged: Set<PlannedFile>;
+  candidates: PlannedFile[];
+  deletion: ReturnType<typeof decideDeletions>;
+}
+
+function decide(plan: MirrorPlan, bucketSide: BucketSide, request: MirrorRun): Decision {
+  const { objects, listed, state, legacyKey } = bucketSide;
+  const entries = state.manifest.entries;
+  const unchanged = new Set(
+    plan.files.filter((f) => provenUnchanged(f, entries[f.relativePath], listed.get(f.key))),
+  );
+  const deletion = decideDeletions(
+    findExtraneous(objects, new Set(plan.files.map((f) => f.key)), request),
+    {
+      keyPrefix: request.keyPrefix,
+      unlisted: plan.unlisted,
+      empty: plan.empty,
+      objectCount: objects.filter((o) => o.key !== legacyKey).length,
+    },
+    request.deleteRules ?? { allowEmptySource: false, maxDelete: undefined },
+  );
+  return { unchanged, candidates: plan.files.filter((f) => !unchanged.has(f)), deletion };
+}
+
+function startSummary(request: MirrorRun, plan: MirrorPlan, decision: Decision): MirrorSummary {
+  const { deletion } = decision;
+  return {
+    remoteDir: request.remoteDir,
+    listed: plan.listed,
+    excluded: plan.excluded,
+    skipped: plan.skipped.length,
+    copied: 0,
+    unchanged: decision.unchanged.size,
+    enqueued: 0,
+    deleted: 0,
+    deletedKeys: [],
+    deleteHeld: request.deleteExtraneous ? deletion.held : 0,
+    listingFailures: plan.unlisted.map((u) => ({ dir: u.path, code: u.code, message: u.message })),
+    failed: plan.unlisted.map((u) => ({ path: u.path, code: u.code, message: u.message })),
+    bytes: 0,
+    durationMs: 0,
+    ...(request.deleteExtraneous && deletion.refused ? { deleteRefused: deletion.refused } : {}),
+  };
+}
+
+/** Everything a run that writes needs, once the plan is made. */
+interface MirrorWork {
+  connect: () => Promise<FileSource>;
+  firstSource: FileSource;
+  sink: ObjectSink;
+  bucket: string;
+  request: MirrorRun;
+  options: MirrorOptions;
+  summary: MirrorSummary;
+}
+
+/** Copies here what the budget allows, queues the rest, deletes what the rules allow, saves the manifest. */
+async function carryOut(
+  work: MirrorWork,
+  bucketSide: BucketSide,
+  decision: Decision,
+  sourceUrl: string,
 ): Promise<void> {
-  let refused: { key: string; message: string }[];
-  try {
-    refused = await sink.delete(bucket, keys);
-  } catch (error) {
-    const failure = describeFailure(error);
-    summary.failed.push({
-      path: `s3://${bucket}/${keys[0]}`,
-      code: failure.code,
-      message: `delete failed: ${failure.message}`,
-    });
-    return;
+  const { sink, bucket, request, options, summary } = work;
+  const { manifest } = bucketSide.state;
+  const next = emptyManifest(sourceUrl);
+  for (const f of decision.unchanged) {
+    next.entries[f.relativePath] = manifest.entries[f.relativePath] as ManifestEntry;
   }
-  const notDeleted = new Set(refused.map((r) => r.key));
-  for (const key of keys) {
-    if (notDeleted.has(key)) continue;
-    summary.deleted += 1;
-    if (summary.deletedKeys.length < LISTED_KEYS_BOUND) summary.deletedKeys.push(key);
-    options.onDelete?.(key);
+  const { candidates, deletion } = decision;
+  const { listed } = bucketSide;
+  // A candidate whose object is listed at the same size is most likely a check (a HEAD), not a copy.
+  const likelyChecks = new Set(candidates.filter((f) => listed.get(f.key)?.size === f.size));
+  const budget = inlineBudgetOf(options);
+  const { inline, later } = splitByBudget(candidates, likelyChecks, budget);
+  const overflow = await copyAll({
+    ...work,
+    files: inline,
+    listed,
+    manifest: next,
+    checks: { files: likelyChecks, budget },
+  });
+  await enqueueAll([...overflow, ...later], options, summary);
+  // An interrupted run stops: it deletes nothing, though its plan is whole.
+  if (request.deleteExtraneous && deletion.keys.length > 0 && !options.signal?.aborted) {
+    await deleteAll(sink, bucket, deletion.keys, options, summary);
   }
-  for (const r of refused)
-    summary.failed.push({ path: r.key, code: "S3", message: `delete failed: ${r.message}` });
+  // Files committed before an interrupt are recorded too, so the rerun skips them.
+  await saveState(sink, bucketSide.state, serializeManifest(next), options.copy.onWarning);
 }

@@ -1,4 +1,5 @@
 import { FileTooLargeError, InvalidInputError } from "./errors.js";
+import type { PartSize } from "./values.js";
 
 const MiB = 1024 * 1024;
 
@@ -24,8 +25,7 @@ export const DEFAULT_PART_SIZE_UNKNOWN_TOTAL = 16 * MiB;
  * The part size for an upload of `totalBytes` (null when unknown): the preferred size, grown to a
  * whole number of MiB when the file would otherwise need more than 10,000 parts.
  */
-export function choosePartSize(totalBytes: number | null, preferred?: number): number {
-  if (preferred !== undefined) assertValidPartSize(preferred);
+export function choosePartSize(totalBytes: number | null, preferred?: PartSize): number {
   if (totalBytes === null) return preferred ?? DEFAULT_PART_SIZE_UNKNOWN_TOTAL;
   if (!Number.isSafeInteger(totalBytes) || totalBytes < 0) {
     throw new InvalidInputError(`file size must be a whole number of bytes, got ${totalBytes}`);
@@ -44,12 +44,18 @@ export function partCount(totalBytes: number, partSize: number): number {
   return Math.max(1, Math.ceil(totalBytes / partSize));
 }
 
-export function assertValidPartSize(partSize: number): void {
+export function assertValidPartSize(partSize: number): asserts partSize is PartSize {
   if (!Number.isSafeInteger(partSize) || partSize < S3_MIN_PART_SIZE || partSize > S3_MAX_PART_SIZE) {
     throw new InvalidInputError(
       `part size must be a whole number of bytes from ${S3_MIN_PART_SIZE} (5 MiB) to ${S3_MAX_PART_SIZE} (5 GiB), got ${partSize}`,
     );
   }
+}
+
+/** The size in bytes, once it lies within S3's part range (assertValidPartSize). */
+export function partSize(bytes: number): PartSize {
+  assertValidPartSize(bytes);
+  return bytes;
 }
 
 /** The memory part buffers may take when nobody says otherwise: the command's `--max-memory`. */

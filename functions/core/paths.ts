@@ -1,6 +1,7 @@
 import { posix } from "node:path";
 import { InvalidInputError, NotAllowedError } from "./errors.js";
 import { assertRemoteFilePath, assertSafeRemotePath } from "./locations.js";
+import type { RemoteFilePath, RemotePath } from "./values.js";
 
 /**
  * How the server splits a path. "posix": only "/" separates, and a "\" in a caller's path is refused,
@@ -14,10 +15,30 @@ export type PathStyle = "posix" | "windows";
  * Resolves "." and ".." and repeated slashes the way the server would, so that the root check below
  * sees the path that is really read: "/outbox/../etc/passwd" becomes "/etc/passwd" and is refused.
  */
-export function normaliseRemotePath(path: string): string {
+export function normaliseRemotePath(path: string): RemotePath {
   assertSafeRemotePath(path);
-  const normalised = posix.normalize(path);
-  return normalised.length > 1 && normalised.endsWith("/") ? normalised.slice(0, -1) : normalised;
+  return normalised(path);
+}
+
+/**
+ * A file path, checked and normalised: the one check of a path a caller names, before the core
+ * trusts it. "Names a file" is judged before normalising, which would turn "/outbox/" into "/outbox";
+ * the last name then survives normalising, so the normalised path names that file.
+ */
+export function remoteFilePath(path: string): RemoteFilePath {
+  assertRemoteFilePath(path);
+  return normalised(path) as RemoteFilePath;
+}
+
+/** The directory holding `path` ("/" for a path at the root). */
+export function parentOf(path: RemotePath): RemotePath {
+  return posix.dirname(path) as RemotePath;
+}
+
+/** A safe absolute path, normalised: still absolute, still free of CR, LF and NUL, and no longer. */
+function normalised(path: string): RemotePath {
+  const result = posix.normalize(path);
+  return (result.length > 1 && result.endsWith("/") ? result.slice(0, -1) : result) as RemotePath;
 }
 
 /** True when `path` is `root` or lies below it (both normalised). "/outbox2" is not inside "/outbox". */
@@ -32,14 +53,10 @@ export function resolveAllowedFile(
   roots: readonly string[],
   connection: string,
   style: PathStyle = "posix",
-): string {
-  const separated = withSeparators(path, style, connection);
-  if (!separated.startsWith("/")) throw new InvalidInputError(`path ${JSON.stringify(path)} is not absolute`);
-  assertRemoteFilePath(separated); // before normalising, which would turn "/outbox/" into "/outbox"
-  const normalised = normaliseRemotePath(separated);
-  assertRemoteFilePath(normalised);
-  assertInsideRoots(normalised, roots, connection, style);
-  return normalised;
+): RemoteFilePath {
+  const file = remoteFilePath(withSeparators(path, style, connection));
+  assertInsideRoots(file, roots, connection, style);
+  return file;
 }
 
 /** The normalised directory path, when it lies inside one of the roots. */
@@ -48,14 +65,10 @@ export function resolveAllowedDirectory(
   roots: readonly string[],
   connection: string,
   style: PathStyle = "posix",
-): string {
-  const separated = withSeparators(path, style, connection);
-  if (!separated.startsWith("/")) {
-    throw new InvalidInputError(`directory ${JSON.stringify(path)} is not absolute`);
-  }
-  const normalised = normaliseRemotePath(separated);
-  assertInsideRoots(normalised, roots, connection, style);
-  return normalised;
+): RemotePath {
+  const directory = normaliseRemotePath(withSeparators(path, style, connection));
+  assertInsideRoots(directory, roots, connection, style);
+  return directory;
 }
 
 /** The path with "/" as its only separator, or InvalidInputError when the server could split it elsewhere. */

@@ -1,5 +1,6 @@
 import type { Writable } from "node:stream";
 import type { S3Location } from "./locations.js";
+import type { RemoteFilePath, RemotePath } from "./values.js";
 
 /**
  * The two sides the core talks to. Adapters implement them over basic-ftp and the AWS SDK; tests
@@ -37,9 +38,9 @@ export interface FileSource {
   /** The file's URL for metadata and messages (no password). */
   urlOf(path: string): string;
   /** The entries of a directory (MLSD where the server has it, else LIST). */
-  list(dir: string): Promise<RemoteEntry[]>;
+  list(dir: RemotePath): Promise<RemoteEntry[]>;
   /** SIZE and MDTM; a server that cannot answer yields nulls, not an error. */
-  stat(path: string): Promise<RemoteFileInfo>;
+  stat(path: RemoteFilePath): Promise<RemoteFileInfo>;
   /**
    * RETR in binary mode, writing the bytes into `destination`. Resolves with the final reply once the
    * data connection has closed cleanly and the server sent a 2xx; rejects with one of our errors
@@ -47,7 +48,12 @@ export interface FileSource {
    * when the signal fires. With `startAt` > 0 the server is asked for the bytes from there on (REST);
    * a server that refuses REST rejects with a RestartRefusedError.
    */
-  download(path: string, destination: Writable, signal: AbortSignal, startAt?: number): Promise<FtpReply>;
+  download(
+    path: RemoteFilePath,
+    destination: Writable,
+    signal: AbortSignal,
+    startAt?: number,
+  ): Promise<FtpReply>;
   /** Ends the session. Never waits for the server: a server that hangs on QUIT cannot hold us. */
   close(): void;
 }

@@ -12,7 +12,14 @@ import { ConnectionFence, type FencedCopy } from "../app/connection-fence.js";
 import { type CopyOneFileSettings, copyOneFile } from "../app/copy-one-file.js";
 import { type MirrorPorts, mirrorDirectory, resolveMirror } from "../app/mirror-directory.js";
 import type { Config } from "../config.js";
-import type { CopyOutcome, FileSource, IfExists, MirrorSummary, ObjectSink } from "../core/index.js";
+import {
+  type CopyOutcome,
+  type FileSource,
+  type IfExists,
+  type MirrorSummary,
+  type ObjectSink,
+  partSize,
+} from "../core/index.js";
 import { withKeys } from "./keyed-log.js";
 import { lambdaMemoryBudget } from "./memory-budget.js";
 import type { Trigger } from "./metric-names.js";
@@ -210,7 +217,7 @@ export class Transfers {
   private copyOptions(): CopyOneFileSettings["copy"] {
     const { transfer } = this.deps.config;
     return {
-      partSize: transfer.partSizeMiB * 1024 * 1024,
+      partSize: partSize(transfer.partSizeMiB * 1024 * 1024),
       queueSize: transfer.queueSize,
       memoryBudget: this.memoryBudget,
       progressIntervalMs: transfer.progressIntervalSeconds * 1000,

@@ -11,6 +11,9 @@ import { connectFtpSource } from "../../functions/adapters/ftp-source.js";
 import { createS3Client } from "../../functions/adapters/s3-client.js";
 import { createS3Sink } from "../../functions/adapters/s3-sink.js";
 import { FtpReplyError, SizeMismatchError } from "../../functions/core/errors.js";
+import { objectKey } from "../../functions/core/locations.js";
+import { partSize } from "../../functions/core/part-size.js";
+import { remoteFilePath } from "../../functions/core/paths.js";
 import { copyFile } from "../../functions/core/transfer.js";
 import { type CliOutcome, runInProcess } from "../support/cli.js";
 import { type EmbeddedS3Server, startFauxqsS3, startS3rver } from "../support/embedded-s3.js";
@@ -259,9 +262,9 @@ describe("the commit gate: nothing is stored unless the server confirmed the who
     const copying = copyFile(
       source,
       sink,
-      { path, target: { bucket, key: "library.bin" }, ifExists: "replace" },
+      { path: remoteFilePath(path), target: { bucket, key: objectKey("library.bin") }, ifExists: "replace" },
       {
-        partSize: 5 * MiB,
+        partSize: partSize(5 * MiB),
         tagWithSha256: false,
       },
     );

@@ -2,6 +2,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { connectFtpSource } from "../../functions/adapters/ftp-source.js";
 import { ListingError } from "../../functions/core/errors.js";
+import { normaliseRemotePath } from "../../functions/core/paths.js";
 import type { FileSource } from "../../functions/core/ports.js";
 import { runInProcess } from "../support/cli.js";
 import { type EmbeddedS3Server, startFauxqsS3 } from "../support/embedded-s3.js";
@@ -164,7 +165,7 @@ describe("MLSD", () => {
     });
     const ftpSource = await connect(server);
 
-    const entries = await ftpSource.list("/m");
+    const entries = await ftpSource.list(normaliseRemotePath("/m"));
 
     expect(entries.map((e) => [e.name, e.kind, e.size])).toEqual([["x", "file", 5]]);
     expect(server.commands.filter((c) => /^(MLSD|LIST|CWD)/.test(c))).toEqual(["MLSD /m", "CWD /m", "MLSD"]);
@@ -182,7 +183,7 @@ describe("a directory that cannot be listed fails with FTP_LISTING, named", () =
     });
     const ftpSource = await connect(server);
 
-    const listing = ftpSource.list("/t/sub");
+    const listing = ftpSource.list(normaliseRemotePath("/t/sub"));
     await expect(listing).rejects.toBeInstanceOf(ListingError);
     await expect(listing).rejects.toMatchObject({
       code: "FTP_LISTING",
@@ -202,14 +203,14 @@ describe("a directory that cannot be listed fails with FTP_LISTING, named", () =
     const server = await serve({ listings: { "/elsewhere": { list: [] } } });
     const ftpSource = await connect(server);
 
-    const listing = ftpSource.list("/gone dir");
+    const listing = ftpSource.list(normaliseRemotePath("/gone dir"));
 
     await expect(listing).rejects.toMatchObject({
       code: "FTP_LISTING",
       reason: "refused",
       message: `cannot list ftp://u@127.0.0.1:${server.port}/gone%20dir: CWD /gone dir: 550 /gone dir: No such file or directory`,
     });
-    const byPath = await ftpSource.list("/gone").catch((error: Error) => error.message);
+    const byPath = await ftpSource.list(normaliseRemotePath("/gone")).catch((error: Error) => error.message);
     expect(byPath).toBe(
       `cannot list ftp://u@127.0.0.1:${server.port}/gone: LIST -a /gone: 450 /gone: No such file or directory; LIST /gone: 450 /gone: No such file or directory; CWD /gone: 550 /gone: No such file or directory`,
     );
@@ -226,12 +227,12 @@ describe("bounds: a listing past its limit fails 'cut short', and the session go
     });
     const ftpSource = await connect(server, { maxEntries: 10 });
 
-    await expect(ftpSource.list("/many")).rejects.toMatchObject({
+    await expect(ftpSource.list(normaliseRemotePath("/many"))).rejects.toMatchObject({
       code: "FTP_LISTING",
       reason: "cut-short",
       message: `cannot list ftp://u@127.0.0.1:${server.port}/many: the listing was cut short at 10 entries (the limit for one directory)`,
     });
-    expect((await ftpSource.list("/few")).map((e) => e.name)).toEqual(["only"]);
+    expect((await ftpSource.list(normaliseRemotePath("/few"))).map((e) => e.name)).toEqual(["only"]);
   });
 
   it("an endless listing stops at maxBytes; the next command gets its own reply", async () => {
@@ -243,11 +244,11 @@ describe("bounds: a listing past its limit fails 'cut short', and the session go
     });
     const ftpSource = await connect(server, { maxBytes: 256 * 1024, maxEntries: 1_000_000 });
 
-    const error = await ftpSource.list("/endless").catch((e: unknown) => e);
+    const error = await ftpSource.list(normaliseRemotePath("/endless")).catch((e: unknown) => e);
 
     expect(error).toMatchObject({ code: "FTP_LISTING", reason: "cut-short" });
     expect((error as Error).message).toMatch(/cut short at \d+ bytes/);
-    expect((await ftpSource.list("/few")).map((e) => e.name)).toEqual(["only"]);
+    expect((await ftpSource.list(normaliseRemotePath("/few"))).map((e) => e.name)).toEqual(["only"]);
   });
 });
 
@@ -279,7 +280,7 @@ describe("replies split across TCP segments (patched basic-ftp)", () => {
       { ...s3.env, FTP_PASSWORD: PASSWORD },
     );
     const ftpSource = await connect(server);
-    const entries = await ftpSource.list("/s");
+    const entries = await ftpSource.list(normaliseRemotePath("/s"));
 
     expect(run.stderr).toBe("");
     expect(run.exitCode).toBe(0);

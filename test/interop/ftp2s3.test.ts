@@ -11,6 +11,7 @@ import { connectFtpSource } from "../../functions/adapters/ftp-source.js";
 import { createS3Client } from "../../functions/adapters/s3-client.js";
 import { createS3Sink } from "../../functions/adapters/s3-sink.js";
 import { runMirror } from "../../functions/core/mirror.js";
+import { normaliseRemotePath } from "../../functions/core/paths.js";
 import { runInProcess } from "../support/cli.js";
 import { type EmbeddedS3Server, startS3rver } from "../support/embedded-s3.js";
 import { objectExists, randomFile, readObject, sha256 } from "../support/objects.js";
@@ -101,7 +102,7 @@ for (const kind of interopServerKinds) {
       });
       try {
         const summary = async (dir: string) =>
-          (await source.list(dir)).map((e) => [e.name, e.kind, e.size]).sort();
+          (await source.list(normaliseRemotePath(dir))).map((e) => [e.name, e.kind, e.size]).sort();
 
         expect(await summary("/tree")).toEqual([
           ["dir with space", "directory", null],
@@ -135,7 +136,7 @@ for (const kind of interopServerKinds) {
         sink,
         bucket,
         {
-          remoteDir: "/tree",
+          remoteDir: normaliseRemotePath("/tree"),
           keyPrefix: "mirror/",
           include: [],
           exclude: [],

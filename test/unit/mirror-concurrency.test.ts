@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { objectKey } from "../../functions/core/locations.js";
 import { type MirrorOptions, type PlannedFile, runMirror } from "../../functions/core/mirror.js";
+import { normaliseRemotePath, remoteFilePath } from "../../functions/core/paths.js";
 import type { FileSource, RemoteEntry } from "../../functions/core/ports.js";
 import { copyFile } from "../../functions/core/transfer.js";
 import { MemoryS3 } from "../support/memory-s3.js";
@@ -38,7 +40,7 @@ const versionOf = (name: string, at = mtime) => ({
 });
 
 const request = {
-  remoteDir: "/data",
+  remoteDir: normaliseRemotePath("/data"),
   keyPrefix: "in/",
   include: [],
   exclude: [],
@@ -193,7 +195,7 @@ describe("two deliveries of one copy at the same moment", () => {
         copyFile(
           ftp,
           s3,
-          { path: "/data/a", target: { bucket: "b", key: "in/a" }, ifExists },
+          { path: remoteFilePath("/data/a"), target: { bucket: "b", key: objectKey("in/a") }, ifExists },
           {
             tagWithSha256: false,
           },

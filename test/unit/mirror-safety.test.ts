@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TransferAbortedError } from "../../functions/core/errors.js";
 import { defaultMaxDelete, type MirrorRun, planMirror, runMirror } from "../../functions/core/mirror.js";
+import { normaliseRemotePath } from "../../functions/core/paths.js";
 import type { FileSource, RemoteEntry } from "../../functions/core/ports.js";
 import { MemoryS3 } from "../support/memory-s3.js";
 
@@ -45,7 +46,7 @@ function scriptedSource(tree: Record<string, Listing>, fallback?: Listing): File
 }
 
 const run = (overrides: Partial<MirrorRun> = {}): MirrorRun => ({
-  remoteDir: "/data",
+  remoteDir: normaliseRemotePath("/data"),
   keyPrefix: "in/",
   include: [],
   exclude: [],
@@ -152,7 +153,13 @@ describe("a mirror never deletes on partial knowledge", () => {
 });
 
 describe("listings have bounds", () => {
-  const request = { remoteDir: "/d", keyPrefix: "", include: [], exclude: [], recursive: true };
+  const request = {
+    remoteDir: normaliseRemotePath("/d"),
+    keyPrefix: "",
+    include: [],
+    exclude: [],
+    recursive: true,
+  };
 
   it("stops a directory that lists itself (LIST: no unique fact) at the depth limit, naming it", async () => {
     const source = scriptedSource({}, [dir("d"), file("f")]);
@@ -178,7 +185,11 @@ describe("listings have bounds", () => {
     s3.seed("in/big/zzz-not-listed.csv", Buffer.from("z"));
     const source = scriptedSource({ "/data": [dir("big")], "/data/big": huge, "/data/later": [] });
 
-    const plan = await planMirror(source, { ...request, remoteDir: "/data" }, { maxEntries: 1000 });
+    const plan = await planMirror(
+      source,
+      { ...request, remoteDir: normaliseRemotePath("/data") },
+      { maxEntries: 1000 },
+    );
     const { summary } = await mirror(
       source,
       s3,
@@ -219,7 +230,7 @@ describe("a single file is not a directory", () => {
       "/data": [file("report.csv")],
     });
 
-    const mirroring = mirror(source, s3, run({ remoteDir: "/data/report.csv" }));
+    const mirroring = mirror(source, s3, run({ remoteDir: normaliseRemotePath("/data/report.csv") }));
 
     await expect(mirroring).rejects.toThrow(
       "ftp://h/data/report.csv is a file, not a directory: mirror copies directories",
@@ -231,7 +242,7 @@ describe("a single file is not a directory", () => {
     const s3 = new MemoryS3();
     const source = scriptedSource({ "/data/x": [file("x")], "/data": [dir("x")] });
 
-    const { summary } = await mirror(source, s3, run({ remoteDir: "/data/x" }));
+    const { summary } = await mirror(source, s3, run({ remoteDir: normaliseRemotePath("/data/x") }));
 
     expect(summary).toMatchObject({ copied: 1 });
     expect(keys(s3)).toContain("in/x");

@@ -6,6 +6,7 @@ import {
   serializeManifest,
   versionOf,
 } from "../../functions/core/mirror-manifest.js";
+import { normaliseRemotePath } from "../../functions/core/paths.js";
 import type { FileSource, RemoteEntry } from "../../functions/core/ports.js";
 
 const file = (name: string): RemoteEntry => ({
@@ -53,7 +54,7 @@ describe("mirror planning", () => {
 
   it("walks the tree and maps each file below the prefix by its relative path", async () => {
     const plan = await planMirror(listingSource(tree), {
-      remoteDir: "/data",
+      remoteDir: normaliseRemotePath("/data"),
       keyPrefix: "in/",
       include: ["**/*.csv"],
       exclude: ["tmp/**"],
@@ -73,7 +74,7 @@ describe("mirror planning", () => {
 
   it("does not descend without recursive, and says so", async () => {
     const plan = await planMirror(listingSource(tree), {
-      remoteDir: "/data",
+      remoteDir: normaliseRemotePath("/data"),
       keyPrefix: "",
       include: [],
       exclude: [],
@@ -88,7 +89,7 @@ describe("mirror planning", () => {
     "never follows a listed name like %j",
     async (name) => {
       const plan = await planMirror(listingSource({ "/data": [file(name), dir(name)] }), {
-        remoteDir: "/data",
+        remoteDir: normaliseRemotePath("/data"),
         keyPrefix: "in/",
         include: [],
         exclude: [],
@@ -101,12 +102,40 @@ describe("mirror planning", () => {
     },
   );
 
+  it("holds a directory whose entry would make a path too long to send, and copies nothing from it", async () => {
+    // Arrange: a name that brings the path past the 4096 characters a remote path may have.
+    const long = "x".repeat(4100);
+    const source = listingSource({ "/data": [file(long), file("ok.csv")] });
+    const request = {
+      remoteDir: normaliseRemotePath("/data"),
+      keyPrefix: "",
+      include: [],
+      exclude: [],
+      recursive: true,
+    };
+
+    // Act
+    const plan = await planMirror(source, request);
+
+    // Assert: the other file is planned; the directory is not seen in full, so nothing below it is deleted.
+    expect(plan.files.map((f) => f.key)).toEqual(["ok.csv"]);
+    expect(plan.unlisted).toEqual([
+      expect.objectContaining({ path: "/data", relative: "", code: "INVALID_INPUT" }),
+    ]);
+  });
+
   it("records a subdirectory whose listing fails and goes on; fails when the top directory cannot be listed", async () => {
     const source = listingSource({
       "/data": [dir("locked"), file("ok.csv")],
       "/data/locked": new Error("550 denied"),
     });
-    const request = { remoteDir: "/data", keyPrefix: "", include: [], exclude: [], recursive: true };
+    const request = {
+      remoteDir: normaliseRemotePath("/data"),
+      keyPrefix: "",
+      include: [],
+      exclude: [],
+      recursive: true,
+    };
 
     const plan = await planMirror(source, request);
     expect(plan.files.map((f) => f.key)).toEqual(["ok.csv"]);
@@ -114,9 +143,9 @@ describe("mirror planning", () => {
       { path: "/data/locked", relative: "locked", code: "UNEXPECTED", message: "listing failed: 550 denied" },
     ]);
 
-    await expect(planMirror(source, { ...request, remoteDir: "/missing" })).rejects.toThrow(
-      "no listing for /missing",
-    );
+    await expect(
+      planMirror(source, { ...request, remoteDir: normaliseRemotePath("/missing") }),
+    ).rejects.toThrow("no listing for /missing");
   });
 
   it("builds keys that S3 accepts, or refuses them", () => {

@@ -5,6 +5,7 @@ import {
   DEFAULT_PART_SIZE_UNKNOWN_TOTAL,
   fitPartsToMemory,
   partCount,
+  partSize,
   S3_MAX_OBJECT_SIZE,
   S3_MAX_PART_SIZE,
   S3_MAX_PARTS,
@@ -20,14 +21,14 @@ describe("choosePartSize", () => {
   });
 
   it("uses the preferred size for a file of exactly 5 MiB", () => {
-    expect(choosePartSize(5 * MiB, S3_MIN_PART_SIZE)).toBe(5 * MiB);
+    expect(choosePartSize(5 * MiB, partSize(S3_MIN_PART_SIZE))).toBe(5 * MiB);
     expect(partCount(5 * MiB, 5 * MiB)).toBe(1);
   });
 
   it("keeps 5 MiB parts up to 10,000 of them (48.8 GiB), then grows by whole MiB", () => {
     const limit = S3_MAX_PARTS * S3_MIN_PART_SIZE; // 48.83 GiB
-    expect(choosePartSize(limit, S3_MIN_PART_SIZE)).toBe(5 * MiB);
-    expect(choosePartSize(limit + 1, S3_MIN_PART_SIZE)).toBe(6 * MiB);
+    expect(choosePartSize(limit, partSize(S3_MIN_PART_SIZE))).toBe(5 * MiB);
+    expect(choosePartSize(limit + 1, partSize(S3_MIN_PART_SIZE))).toBe(6 * MiB);
     expect(partCount(limit + 1, 6 * MiB)).toBeLessThanOrEqual(S3_MAX_PARTS);
   });
 
@@ -45,17 +46,18 @@ describe("choosePartSize", () => {
 
   it("uses the unknown-size default when the server gave no SIZE, or the preferred size", () => {
     expect(choosePartSize(null)).toBe(DEFAULT_PART_SIZE_UNKNOWN_TOTAL);
-    expect(choosePartSize(null, 32 * MiB)).toBe(32 * MiB);
+    expect(choosePartSize(null, partSize(32 * MiB))).toBe(32 * MiB);
   });
 
   it("never returns a part above 5 GiB even when asked for more than needed", () => {
-    expect(choosePartSize(100 * GiB, S3_MAX_PART_SIZE)).toBe(S3_MAX_PART_SIZE);
+    expect(choosePartSize(100 * GiB, partSize(S3_MAX_PART_SIZE))).toBe(S3_MAX_PART_SIZE);
   });
 
   it.each([4 * MiB, 5 * GiB + 1, 5.5 * MiB + 0.5, Number.NaN])(
     "rejects a preferred part size of %d",
     (size) => {
-      expect(() => choosePartSize(1000, size)).toThrow(/part size must be/);
+      // The check is the constructor of a PartSize: no part size reaches choosePartSize unchecked.
+      expect(() => choosePartSize(1000, partSize(size))).toThrow(/part size must be/);
     },
   );
 });

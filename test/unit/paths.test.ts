@@ -3,6 +3,7 @@ import { InvalidInputError } from "../../functions/core/errors.js";
 import {
   isInsideRoot,
   normaliseRemotePath,
+  remoteFilePath,
   resolveAllowedDirectory,
   resolveAllowedFile,
 } from "../../functions/core/paths.js";
@@ -79,5 +80,22 @@ describe("the path fence", () => {
   it("accepts the root itself as a directory, and refuses a directory outside", () => {
     expect(resolveAllowedDirectory("/outbox/", ["/outbox"], "p")).toBe("/outbox");
     expect(() => resolveAllowedDirectory("/", ["/outbox"], "p")).toThrow(/outside the roots/);
+  });
+});
+
+describe("remoteFilePath, the one check of a file path a caller names", () => {
+  it("normalises the path it accepts", () => {
+    expect(remoteFilePath("/in//2026/./a/../report.csv")).toBe("/in/2026/report.csv");
+  });
+
+  it.each([
+    ["/in/", /does not name a file/],
+    ["/in/..", /does not name a file/],
+    ["/", /does not name a file/],
+    ["in/report.csv", /is not absolute/],
+    ["/in/a\r\nDELE b", /CR, LF or NUL/],
+    [`/${"x".repeat(4096)}`, /more than 4096/],
+  ])("refuses %j", (path, message) => {
+    expect(() => remoteFilePath(path)).toThrow(message);
   });
 });

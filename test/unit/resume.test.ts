@@ -2,6 +2,9 @@ import { randomBytes } from "node:crypto";
 import type { Writable } from "node:stream";
 import { describe, expect, it, vi } from "vitest";
 import { FtpReplyError, RestartRefusedError } from "../../functions/core/errors.js";
+import { objectKey } from "../../functions/core/locations.js";
+import { partSize as toPartSize } from "../../functions/core/part-size.js";
+import { remoteFilePath } from "../../functions/core/paths.js";
 import type { FileSource, FtpReply, RemoteFileInfo } from "../../functions/core/ports.js";
 import type { ProgressSnapshot } from "../../functions/core/progress.js";
 import type { ResumePoint } from "../../functions/core/resume.js";
@@ -16,9 +19,9 @@ import { sha256 } from "../support/bytes.js";
 import { MemoryS3 } from "../support/memory-s3.js";
 
 const MiB = 2 ** 20;
-const partSize = 5 * MiB;
-const target = { bucket: "b", key: "k.bin" };
-const request: CopyRequest = { path: "/in/k.bin", target, ifExists: "fail" };
+const partSize = toPartSize(5 * MiB);
+const target = { bucket: "b", key: objectKey("k.bin") };
+const request: CopyRequest = { path: remoteFilePath("/in/k.bin"), target, ifExists: "fail" };
 const modifiedAt = new Date("2026-01-02T03:04:05Z");
 
 interface ServerFile {

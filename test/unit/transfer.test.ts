@@ -9,14 +9,17 @@ import {
   SizeMismatchError,
   TransferTimeoutError,
 } from "../../functions/core/errors.js";
+import { objectKey } from "../../functions/core/locations.js";
+import { partSize as toPartSize } from "../../functions/core/part-size.js";
+import { remoteFilePath } from "../../functions/core/paths.js";
 import type { FileSource, FtpReply, RemoteFileInfo } from "../../functions/core/ports.js";
 import type { ProgressSnapshot } from "../../functions/core/progress.js";
 import { type CopyRequest, copyFile } from "../../functions/core/transfer.js";
 import { sha256 } from "../support/bytes.js";
 import { MemoryS3 } from "../support/memory-s3.js";
 
-const target = { bucket: "b", key: "k.bin" };
-const request: CopyRequest = { path: "/in/k.bin", target, ifExists: "fail" };
+const target = { bucket: "b", key: objectKey("k.bin") };
+const request: CopyRequest = { path: remoteFilePath("/in/k.bin"), target, ifExists: "fail" };
 const modifiedAt = new Date("2026-01-02T03:04:05Z");
 const MiB = 2 ** 20;
 
@@ -78,7 +81,7 @@ describe("copyFile", () => {
     const s3 = new MemoryS3();
 
     // Act
-    const result = await copyFile(source, s3, request, { partSize: 5 * 2 ** 20 });
+    const result = await copyFile(source, s3, request, { partSize: toPartSize(5 * 2 ** 20) });
 
     // Assert
     const digest = sha256(data);
@@ -111,7 +114,7 @@ describe("copyFile", () => {
   });
 
   it("uploads a file of several parts with the default queue of four parts at once", async () => {
-    const partSize = 5 * MiB;
+    const partSize = toPartSize(5 * MiB);
     const data = randomBytes(6 * partSize + 123);
     const source = fakeSource({ size: data.length, modifiedAt }, async (destination) => {
       await pour(destination, data);
@@ -151,7 +154,7 @@ describe("copyFile", () => {
       });
       const s3 = new MemoryS3();
 
-      await expect(copyFile(source, s3, request, { partSize: 5 * MiB })).rejects.toMatchObject({
+      await expect(copyFile(source, s3, request, { partSize: toPartSize(5 * MiB) })).rejects.toMatchObject({
         code: "FTP_REPLY",
         ftpCode: 426,
       });
@@ -219,7 +222,7 @@ describe("copyFile", () => {
       if (operation === "UploadPart") throw s3Failure;
     };
 
-    await expect(copyFile(source, s3, request, { partSize: 5 * MiB })).rejects.toBe(s3Failure);
+    await expect(copyFile(source, s3, request, { partSize: toPartSize(5 * MiB) })).rejects.toBe(s3Failure);
     expect(downloadSignal?.aborted).toBe(true);
     expectNothingStored(s3);
     expect(s3.sent("AbortMultipartUpload")).toHaveLength(1);
@@ -312,9 +315,9 @@ describe("copyFile", () => {
     };
     const onWarning = vi.fn();
 
-    await expect(copyFile(source, s3, request, { partSize: 5 * MiB, onWarning })).rejects.toBeInstanceOf(
-      DataConnectionError,
-    );
+    await expect(
+      copyFile(source, s3, request, { partSize: toPartSize(5 * MiB), onWarning }),
+    ).rejects.toBeInstanceOf(DataConnectionError);
     expect(onWarning).toHaveBeenCalledWith(
       "could not abort the multipart upload of s3://b/k.bin; the lifecycle rule will",
       { uploadId: "upload-1", reason: abortError.message },
@@ -354,7 +357,7 @@ describe("copyFile", () => {
     };
     const onWarning = vi.fn();
 
-    const result = await copyFile(source, s3, request, { partSize: 5 * MiB, onWarning });
+    const result = await copyFile(source, s3, request, { partSize: toPartSize(5 * MiB), onWarning });
 
     expect(result).toMatchObject({ status: "copied", tagged: false });
     expect(sha256(s3.objects.get("k.bin")?.bytes as Buffer)).toBe(sha256(data));
@@ -398,7 +401,10 @@ describe("copyFile", () => {
     const stat = vi.spyOn(source, "stat");
     const s3 = new MemoryS3();
 
-    await expect(copyFile(source, s3, { ...request, path })).rejects.toThrow(message);
+    // The check is the constructor of a RemoteFilePath: copyFile takes no path that skipped it.
+    await expect(async () =>
+      copyFile(source, s3, { ...request, path: remoteFilePath(path) }),
+    ).rejects.toThrow(message);
     expect(stat).not.toHaveBeenCalled();
     expect(s3.requests).toEqual([]);
   });
@@ -431,7 +437,7 @@ describe("copyFile within a memory budget", () => {
 
   it("shrinks the queue to one part in flight and still stores the bytes whole", async () => {
     // Arrange: 6.5 parts of 5 MiB, a budget of two buffers (one sent, one filling).
-    const partSize = 5 * MiB;
+    const partSize = toPartSize(5 * MiB);
     const data = randomBytes(6 * partSize + 4321);
     const source = fakeSource({ size: data.length, modifiedAt }, async (destination) => {
       await pour(destination, data);
@@ -487,7 +493,7 @@ describe("copyFile within a memory budget", () => {
       source,
       s3,
       { ...request, resumeFrom },
-      { partSize: 5 * MiB, memoryBudget: 9 * MiB },
+      { partSize: toPartSize(5 * MiB), memoryBudget: 9 * MiB },
     );
 
     // Assert

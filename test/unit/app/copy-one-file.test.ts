@@ -4,10 +4,13 @@ import { type CopyObserver, copyOneFile } from "../../../functions/app/copy-one-
 import type { ResumeStore } from "../../../functions/app/resume-store.js";
 import {
   type CopyRequest,
+  partSize as checkedPartSize,
   FtpConnectionError,
   InvalidInputError,
+  objectKey,
   ResumeLimitError,
   type ResumePoint,
+  remoteFilePath,
   type SuspendedResult,
 } from "../../../functions/core/index.js";
 import { sha256 } from "../../support/bytes.js";
@@ -15,9 +18,9 @@ import { MemoryS3 } from "../../support/memory-s3.js";
 import { memorySource } from "../../support/memory-source.js";
 
 const MiB = 2 ** 20;
-const partSize = 5 * MiB;
-const target = { bucket: "b", key: "k.bin" };
-const request: CopyRequest = { path: "/in/k.bin", target, ifExists: "fail" };
+const partSize = checkedPartSize(5 * MiB);
+const target = { bucket: "b", key: objectKey("k.bin") };
+const request: CopyRequest = { path: remoteFilePath("/in/k.bin"), target, ifExists: "fail" };
 
 /** A store that records what it was asked, and refuses to save when told to. */
 function recordingStore(options: { refuse?: Error; keeps?: boolean; canSave?: boolean } = {}) {

@@ -5,13 +5,14 @@ import {
   mirrorDirectory,
   resolveMirror,
 } from "../../../functions/app/mirror-directory.js";
+import { normaliseRemotePath } from "../../../functions/core/index.js";
 import { sha256 } from "../../support/bytes.js";
 import { MemoryS3 } from "../../support/memory-s3.js";
 import { memorySource } from "../../support/memory-source.js";
 
 const settings: MirrorDirectorySettings = {
   bucket: "b",
-  remoteDir: "/out",
+  remoteDir: normaliseRemotePath("/out"),
   keyPrefix: "in/",
   state: { root: "state/" },
   include: [],

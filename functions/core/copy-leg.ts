@@ -1,0 +1,328 @@
+import {
+  abortReason,
+  Ftp2s3Error,
+  FtpReplyError,
+  ObjectExistsError,
+  RestartRefusedError,
+  SizeMismatchError,
+  TransferAbortedError,
+  throwIfAborted,
+  untilAborted,
+} from "./errors.js";
+import type { FileCopy, Prepared } from "./file-copy.js";
+import { Intake } from "./intake.js";
+import { formatS3Url } from "./locations.js";
+import { type CommittedUpload, PartUpload } from "./part-upload.js";
+import type { FtpReply } from "./ports.js";
+import { ProgressReporter } from "./progress.js";
+import { describeVersion, isSameVersion, sourceMetadata, unchangedResult } from "./source-version.js";
+import type { CopyOutcome, CopyResult, SuspendedResult } from "./transfer.js";
+
+/** Why a download was stopped on purpose: not an error, the copy suspends. */
+const SUSPEND = Symbol("suspend");
+
+/**
+ * The prepared copy's leg over the wire, in its steps: transfer (RETR into the upload), gate (the
+ * commit rule), and the outcome (committed, suspended, or cancelled with nothing left behind).
+ */
+export class CopyLeg {
+  /** The offset this leg starts from (a resumed copy's earlier legs hold the bytes before it). */
+  private readonly startAt: number;
+  /** A later leg of a mirrored copy ("skip-unchanged") may replace the older version its first leg found. */
+  private readonly conditional: boolean;
+  private readonly upload: PartUpload;
+  private readonly progress: ProgressReporter;
+  /**
+   * One signal stops the download for every reason: the caller's, a suspension, too many bytes, or
+   * S3 failing under us (there is no point reading on, and a stalled body would hold the data socket
+   * open forever).
+   */
+  private readonly stop = new AbortController();
+  private readonly intake: Intake;
+  private downloaded = false;
+
+  constructor(
+    private readonly copy: FileCopy,
+    private readonly prepared: Prepared,
+  ) {
+    const { request, opts, url } = copy;
+    const { info, resumed, plan, hash } = prepared;
+    this.startAt = resumed?.point.offset ?? 0;
+    this.conditional =
+      prepared.believedAbsent || request.ifExists === "fail" || request.ifExists === "fail-unless-unchanged";
+    this.upload = new PartUpload(copy.sink, request.target, {
+      partSize: plan.partSize,
+      queueSize: plan.queueSize,
+      buffers: plan.buffers,
+      metadata: sourceMetadata(url, info),
+      ifNoneMatch: this.conditional,
+      expectedBytes: info.size === null ? null : Math.max(0, info.size - this.startAt),
+      hash,
+      tagSha256: opts.tagWithSha256,
+      ...(resumed === null ? {} : { resume: { uploadId: resumed.point.uploadId, parts: resumed.parts } }),
+    });
+    this.progress = new ProgressReporter({
+      totalBytes: info.size,
+      startBytes: this.startAt,
+      intervalMs: opts.progressIntervalMs,
+      emit: opts.onProgress ?? (() => {}),
+      now: copy.now,
+    });
+    this.intake = new Intake(this.upload, (bytes) => this.received(bytes));
+  }
+
+  async run(): Promise<CopyOutcome> {
+    this.listen();
+    try {
+      const reply = await this.transfer();
+      this.gate(reply);
+      // Past this point the server has confirmed the file: finish the commit even if the deadline
+      // fires meanwhile (the caller's margin covers the last parts), rather than race it and leave an
+      // object behind a reported failure.
+      return await this.commit(reply);
+    } catch (caught) {
+      return await this.afterFailure(caught);
+    } finally {
+      this.stopListening();
+    }
+  }
+
+  private readonly forwardCallerAbort = () => this.stop.abort(this.copy.time.stop?.reason);
+
+  private readonly suspend = () => {
+    if (!this.downloaded) this.stop.abort(SUSPEND);
+  };
+
+  private listen(): void {
+    const { stop, suspend } = this.copy.time;
+    stop?.addEventListener("abort", this.forwardCallerAbort, { once: true });
+    if (this.prepared.resumable) {
+      if (suspend?.aborted) this.suspend();
+      else suspend?.addEventListener("abort", this.suspend, { once: true });
+    }
+    this.upload.failed.catch((error: unknown) => this.stop.abort(error));
+  }
+
+  /**
+   * The caller's signals matter only while the file is read: a mirror's copies share one signal, and
+   * a listener kept through a slow commit piles up with the next files' (MaxListenersExceededWarning).
+   */
+  private stopListening(): void {
+    this.copy.time.stop?.removeEventListener("abort", this.forwardCallerAbort);
+    this.copy.time.suspend?.removeEventListener("abort", this.suspend);
+  }
+
+  private received(bytes: number): void {
+    const total = this.startAt + bytes;
+    this.progress.update(total);
+    const { size } = this.prepared.info;
+    // More than SIZE can never pass the gate: stop now rather than read (and upload) the rest.
+    if (size !== null && total > size && !this.stop.signal.aborted) {
+      const why =
+        this.startAt > 0 ? `did it ignore REST ${this.startAt}?` : "is the file still being written?";
+      this.stop.abort(
+        new SizeMismatchError(
+          `${this.copy.url}: the server sent more than the ${size} bytes SIZE announced (${why})`,
+          size,
+          total,
+        ),
+      );
+    }
+  }
+
+  /** RETR into the upload; resolves with the final reply once every byte is handed on. */
+  private async transfer(): Promise<FtpReply> {
+    const { source, request } = this.copy;
+    const reply = await untilAborted(
+      () => source.download(request.path, this.intake, this.stop.signal, this.startAt),
+      this.stop.signal,
+      // The stop signal's reason as it is: SUSPEND is not an error, and the others are ours already.
+      (signal) => signal.reason,
+    );
+    this.downloaded = true;
+    await this.intake.flush();
+    this.progress.finish(this.totalBytes());
+    return reply;
+  }
+
+  /** The commit rule, for the parts the core can see: a 2xx final reply and the announced size. */
+  private gate(reply: FtpReply): void {
+    const { url } = this.copy;
+    // The adapter resolves only on 2xx, but the rule is the product: check again where it is decided.
+    if (reply.code < 200 || reply.code > 299) {
+      throw new FtpReplyError(
+        `RETR ${url} ended with ${reply.code} ${reply.message}`,
+        reply.code,
+        reply.message,
+      );
+    }
+    const expectedBytes = this.prepared.info.size;
+    const receivedBytes = this.totalBytes();
+    if (expectedBytes !== null && receivedBytes !== expectedBytes) {
+      throw new SizeMismatchError(
+        `${url}: the server confirmed the transfer (${reply.code} ${reply.message}) after ${receivedBytes} bytes, but SIZE announced ${expectedBytes}`,
+        expectedBytes,
+        receivedBytes,
+      );
+    }
+    throwIfAborted(this.stop.signal);
+  }
+
+  private async commit(reply: FtpReply): Promise<CopyResult> {
+    const { opts, request } = this.copy;
+    this.stopListening(); // from here on the commit finishes whatever the signals say
+    opts.onDownloaded?.();
+    const committed = await this.upload.commit();
+    const tagged = opts.tagWithSha256 ? await this.ensureTagged(committed) : false;
+    const { info } = this.prepared;
+    return {
+      status: "copied",
+      bucket: request.target.bucket,
+      key: request.target.key,
+      bytes: this.totalBytes(),
+      etag: committed.etag,
+      ...(committed.versionId === undefined ? {} : { versionId: committed.versionId }),
+      sha256: committed.sha256,
+      durationMs: this.copy.elapsedMs(),
+      ftpReply: reply,
+      source: this.sourceFacts(),
+      sizeCheck: info.size === null ? "skipped" : "matched",
+      partSize: this.prepared.plan.partSize,
+      tagged,
+      ...(this.startAt > 0 ? { resumedFrom: this.startAt } : {}),
+    };
+  }
+
+  /**
+   * Whether the committed object carries its sha256 tag: a file in one PutObject took it along (or S3
+   * refused it there); a multipart upload's goes in a request of its own.
+   */
+  private async ensureTagged(committed: CommittedUpload): Promise<boolean> {
+    if (committed.taggedInline) return true;
+    const { sink, request } = this.copy;
+    let reason = committed.tagRefused;
+    if (reason === undefined) {
+      try {
+        await sink.tag(request.target, { sha256: committed.sha256 });
+        return true;
+      } catch (error) {
+        reason = error instanceof Error ? error.message : String(error);
+      }
+    }
+    // The object is committed and its bytes verified; a missing tag loses provenance, not data.
+    this.copy.warn(`committed ${formatS3Url(request.target)} but could not tag it with its SHA-256`, {
+      reason,
+    });
+    return false;
+  }
+
+  /** A suspension, a refused restart or a lost conditional write end the leg; anything else cancels it. */
+  private async afterFailure(caught: unknown): Promise<CopyOutcome> {
+    const { request } = this.copy;
+    let failure = caught;
+    const callerStopped = this.copy.time.stopped;
+    if (!callerStopped && this.stop.signal.reason === SUSPEND) {
+      try {
+        return await this.suspended();
+      } catch (error) {
+        failure = error; // a part failed meanwhile: the copy fails after all
+      }
+    }
+    const error = callerStopped
+      ? this.copy.time.stopReason()
+      : this.stop.signal.aborted && this.stop.signal.reason !== SUSPEND
+        ? abortReason(this.stop.signal)
+        : asOurError(failure);
+    if (!this.stop.signal.aborted) this.stop.abort(error); // closes the FTP side when the failure came from elsewhere
+    await this.cancel(error);
+    if (
+      error instanceof ObjectExistsError &&
+      this.conditional &&
+      request.ifExists !== "fail" &&
+      !callerStopped
+    ) {
+      return this.lostTheRace(error);
+    }
+    if (error instanceof RestartRefusedError && !callerStopped) {
+      this.copy.warn(`${error.message}; the copy starts over from byte 0 in the next leg`, {});
+      return { status: "suspended", reason: "no-restart", resumeAt: null, ...this.legFacts() };
+    }
+    throw error;
+  }
+
+  /** The deadline is near: keep what is uploaded, tell where the next leg goes on. */
+  private async suspended(): Promise<SuspendedResult> {
+    const suspension = await this.upload.suspend();
+    const { info, plan } = this.prepared;
+    return {
+      status: "suspended",
+      reason: this.copy.time.suspendReason(),
+      resumeAt:
+        suspension.uploadId === undefined
+          ? null
+          : {
+              uploadId: suspension.uploadId,
+              offset: suspension.bytes,
+              partSize: plan.partSize,
+              size: info.size as number,
+              modifiedAt: (info.modifiedAt as Date).toISOString(),
+              hashState: suspension.hashState as string,
+            },
+      ...this.legFacts(),
+    };
+  }
+
+  private async cancel(error: Ftp2s3Error): Promise<void> {
+    const cleanup = await this.upload.cancel(error);
+    if (!cleanup.clean) {
+      this.copy.warn(
+        `could not abort the multipart upload of ${formatS3Url(this.copy.request.target)}; the lifecycle rule will`,
+        { uploadId: cleanup.uploadId, reason: cleanup.error?.message },
+      );
+    }
+  }
+
+  /**
+   * The conditional write lost: another writer stored the key since it was found absent. "fail"
+   * refuses any object, so only the modes where this very version counts as unchanged compare.
+   */
+  private async lostTheRace(error: ObjectExistsError): Promise<CopyOutcome> {
+    const { sink, request, url } = this.copy;
+    const { info } = this.prepared;
+    const existing = await sink.head(request.target);
+    if (existing !== null && isSameVersion(existing, url, info)) {
+      return unchangedResult(request.target, existing, url, info, this.copy.elapsedMs());
+    }
+    throw new ObjectExistsError(
+      `${formatS3Url(request.target)} was stored by another writer while this copy ran, from ${describeVersion(existing)} (this copy read ${describeVersion({ metadata: sourceMetadata(url, info) })}); it was not overwritten`,
+      { cause: error },
+    );
+  }
+
+  private totalBytes(): number {
+    return this.startAt + this.intake.bytes;
+  }
+
+  private sourceFacts(): CopyResult["source"] {
+    const { info } = this.prepared;
+    return { url: this.copy.url, size: info.size, modifiedAt: info.modifiedAt?.toISOString() ?? null };
+  }
+
+  /** What a suspended leg reports besides where it stopped. */
+  private legFacts() {
+    return {
+      bucket: this.copy.request.target.bucket,
+      key: this.copy.request.target.key,
+      bytes: this.intake.bytes,
+      fromOffset: this.startAt,
+      durationMs: this.copy.elapsedMs(),
+      source: this.sourceFacts(),
+    };
+  }
+}
+
+function asOurError(error: unknown): Ftp2s3Error {
+  if (error instanceof Ftp2s3Error) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new TransferAbortedError(`transfer failed unexpectedly: ${message}`, { cause: error });
+}
