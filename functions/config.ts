@@ -54,6 +54,13 @@ export const connectionFields = z.object({
   /** The window the minimum rate is measured over, in seconds. Default 60. */
   minRateWindowSeconds: z.number().positive().default(60),
   /**
+   * Seconds the control connection may stay silent (it does while a file downloads) before TCP
+   * keepalive probes keep NAT gateways and firewalls from dropping it. Default (left out, to keep the
+   * environment small) 60: AWS NAT gateways drop a flow after 350 s. 0 turns keepalive off; at most
+   * Linux's 32767.
+   */
+  keepAliveSeconds: z.number().int().min(0).max(32_767).optional(),
+  /**
    * The connection's key space below the bucket prefix: every key a request, an event or a mirror
    * job of this connection writes lies below it (ending in "/"). Default "<connection name>/".
    */

@@ -60,9 +60,17 @@ export interface FtpSourceOptions {
   minRateWindowMs?: number;
   /** The setting that changes the minimum rate, named in its error. Default "minBytesPerSecond". */
   rateSetting?: string;
+  /**
+   * Idle time before TCP keepalive probes start on the control connection, which stays silent while
+   * a file downloads: NAT gateways and firewalls drop flows idle for a few minutes. Whole seconds
+   * (the kernel's unit); default `defaultKeepAliveMs`; 0 turns keepalive off.
+   */
+  keepAliveMs?: number;
 }
 
 export const defaultFtpTimeoutMs = 30_000;
+/** Well below the 350 s after which AWS NAT gateways drop an idle flow: see README "Networks". */
+export const defaultKeepAliveMs = 60_000;
 
 /** Builds the basic-ftp client; injected so tests can observe or replace it. */
 export type FtpClientFactory = (timeoutMs: number) => Client;
@@ -118,6 +126,7 @@ export async function connectFtpSource(
       secure: options.secure === false ? false : options.secure === "explicit" ? true : "implicit",
       secureOptions,
     });
+    keepControlConnectionAlive(client, options.keepAliveMs ?? defaultKeepAliveMs);
   } catch (error) {
     release();
     client.close();
@@ -126,6 +135,16 @@ export async function connectFtpSource(
     );
   }
   return new SessionBoundary(new FtpSource(client, options), { signal, scrubber, onClose: release });
+}
+
+/**
+ * Set once logged in, on the socket the session ended up with: AUTH TLS replaces basic-ftp's socket
+ * with a TLSSocket, and basic-ftp's own setKeepAlive(true) carries no idle time (the system's 2 hours
+ * on Linux; libuv's 60 s for implicit TLS, set before the socket exists). A TLSSocket passes the call
+ * on to the TCP socket beneath it, whose packets are the ones that keep a NAT entry fresh.
+ */
+function keepControlConnectionAlive(client: Client, idleMs: number): void {
+  client.ftp.socket.setKeepAlive(idleMs > 0, idleMs);
 }
 
 class FtpSource implements FileSource {

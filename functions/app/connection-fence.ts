@@ -117,6 +117,9 @@ export class ConnectionFence {
       signal,
       minBytesPerSecond: connection.minBytesPerSecond,
       minRateWindowMs: connection.minRateWindowSeconds * 1000,
+      ...(connection.keepAliveSeconds === undefined
+        ? {}
+        : { keepAliveMs: connection.keepAliveSeconds * 1000 }),
       host: connection.host,
       address,
       port: connection.port ?? (connection.secure === "implicit" ? 990 : 21),

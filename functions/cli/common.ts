@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { HeadBucketCommand, type S3Client } from "@aws-sdk/client-s3";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { connectFtpSource, defaultFtpTimeoutMs } from "../adapters/ftp-source.js";
+import { connectFtpSource, defaultFtpTimeoutMs, defaultKeepAliveMs } from "../adapters/ftp-source.js";
 import { defaultMinBytesPerSecond, defaultMinRateWindowMs } from "../adapters/ftp-watchdog.js";
 import { type ChecksumMode, createS3Client, nonEmpty } from "../adapters/s3-client.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
@@ -103,6 +103,8 @@ export interface CommonOptions {
   /** Bytes a second a data connection must deliver over `minRateWindow` seconds; 0: no minimum. */
   minRate: number;
   minRateWindow: number;
+  /** Seconds of silence on the control connection before TCP keepalive probes; 0: no keepalive. */
+  keepalive: number;
   progress: "auto" | ProgressMode;
   tag: boolean;
   verbose: boolean;
@@ -159,6 +161,12 @@ export function addCommonOptions(command: Command): Command {
       "the window --min-rate is measured over",
       positiveNumber,
       defaultMinRateWindowMs / 1000,
+    )
+    .option(
+      "--keepalive <seconds>",
+      "TCP keepalive on the FTP control connection after this long idle, so NAT gateways and firewalls keep it during long downloads (0: off)",
+      keepAliveSeconds,
+      defaultKeepAliveMs / 1000,
     )
     .addOption(
       new Option("--progress <mode>", "auto: a line on a terminal, JSON lines otherwise")
@@ -224,6 +232,7 @@ export async function setUp(location: FtpLocation, options: CommonOptions, io: C
         timeoutMs: options.timeout * 1000,
         minBytesPerSecond: options.minRate,
         minRateWindowMs: options.minRateWindow * 1000,
+        keepAliveMs: options.keepalive * 1000,
         rateSetting: "--min-rate",
         ...(options.verbose ? { log: (line: string) => io.stderr.write(`${line.trimEnd()}\n`) } : {}),
       }),
@@ -355,6 +364,15 @@ export function positiveInteger(value: string): number {
 export function nonNegativeNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError("expected a number of 0 or more");
+  return n;
+}
+
+/** Linux takes a keepalive idle time of 1 to 32767 whole seconds; 0 turns keepalive off. */
+function keepAliveSeconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isInteger(n) || n < 0 || n > 32_767) {
+    throw new InvalidArgumentError("expected a whole number of seconds from 0 to 32767");
+  }
   return n;
 }
 
