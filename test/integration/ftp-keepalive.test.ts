@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectFtpSource, type FtpSourceOptions } from "../../functions/adapters/ftp-source.js";
+import { remoteFilePath } from "../../functions/core/index.js";
 import { type EmbeddedFtpServer, startEmbeddedFtp } from "../support/embedded-ftp.js";
 import {
   KEEPALIVE_TIMER,
@@ -77,7 +78,11 @@ async function timerDuringDownload(
     },
   });
   try {
-    const downloading = source.download("/big.bin", destination, new AbortController().signal);
+    const downloading = source.download(
+      remoteFilePath("/big.bin"),
+      destination,
+      new AbortController().signal,
+    );
     await transferring;
     const timer = await settledTimer(server.port);
     release();

@@ -3,10 +3,12 @@
  * loopback, serves a file slowly from the fake FTP server, downloads it with connectFtpSource and
  * prints one JSON line, a MiddleboxOutcome. Root only (it writes netfilter settings of the namespace).
  */
+
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { Writable } from "node:stream";
 import { connectFtpSource } from "../../functions/adapters/ftp-source.js";
+import { remoteFilePath } from "../../functions/core/index.js";
 import { randomFile, sha256 } from "./bytes.js";
 import { retrScripts, startFakeFtpServer } from "./fake-ftp-server.js";
 import type { MiddleboxOutcome, MiddleboxRun } from "./idle-middlebox.js";
@@ -64,7 +66,11 @@ async function main(): Promise<MiddleboxOutcome> {
     keepAliveMs: run.keepAliveMs,
   });
   try {
-    const reply = await source.download("/slow.bin", destination, new AbortController().signal);
+    const reply = await source.download(
+      remoteFilePath("/slow.bin"),
+      destination,
+      new AbortController().signal,
+    );
     return { reply, intact: sha256(Buffer.concat(received)) === sha256(file), dropped: droppedPackets() };
   } catch (error) {
     const { code, message } = error as { code: string; message: string };
