@@ -11,6 +11,7 @@ import {
   userOrAnonymous,
 } from "../functions/config.js";
 import { resolveAllowedDirectory } from "../functions/core/index.js";
+import { networkSchema } from "./network-config.js";
 
 /**
  * The stack's configuration: one JSON document (a file named with `-c config=path`, or an object in
@@ -203,6 +204,8 @@ const baseSchema = z
       })
       .strict()
       .prefault({}),
+    /** Run the function in a VPC whose traffic leaves from fixed NAT addresses (see infra/network-config.ts). Default: no VPC. */
+    network: networkSchema.optional(),
   })
   .strict();
 

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, Duration, Fn, Stack, type StackProps } from "aws-cdk-lib";
 import type { IDestination } from "aws-cdk-lib/aws-lambda";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Queue } from "aws-cdk-lib/aws-sqs";
@@ -10,6 +10,7 @@ import { TransferApi } from "./constructs/api.js";
 import { ConnectionSecrets } from "./constructs/connection-secrets.js";
 import { ContinuationKey } from "./constructs/continuation-key.js";
 import { OperationsDashboard } from "./constructs/dashboard.js";
+import { EgressNetwork } from "./constructs/egress-network.js";
 import { Ingestion } from "./constructs/ingestion.js";
 import { LandingBucket } from "./constructs/landing-bucket.js";
 import { acknowledge } from "./constructs/nag.js";
@@ -26,7 +27,8 @@ export interface Ftp2s3StackProps extends StackProps {
 /**
  * The deployable stack: the landing bucket, the transfer function and its three triggers (a
  * signed Function URL, one schedule per mirror job, a queue fed by EventBridge), the connection
- * secrets, the function's written-out permissions, alarms and a dashboard.
+ * secrets, the function's written-out permissions, alarms and a dashboard; optionally a VPC whose
+ * NAT gives the function fixed egress addresses.
  */
 export class Ftp2s3Stack extends Stack {
   readonly landing: LandingBucket;
@@ -39,6 +41,8 @@ export class Ftp2s3Stack extends Stack {
   readonly schedules: MirrorSchedules;
   readonly alarms: OperationsAlarms;
   readonly dashboard: OperationsDashboard;
+  /** Present with the config's `network`. */
+  readonly network?: EgressNetwork;
 
   constructor(scope: Construct, id: string, props: Ftp2s3StackProps) {
     super(scope, id, { description: "ftp2s3: stream files from FTP servers into S3", ...props });
@@ -84,12 +88,19 @@ export class Ftp2s3Stack extends Stack {
       ),
       continuationKeySecretArn: continuationKey.secret.secretArn,
     });
+    if (config.network !== undefined) {
+      this.network = new EgressNetwork(this, "Network", {
+        network: config.network,
+        flowLogRetention: config.function.logRetentionDays as RetentionDays,
+      });
+    }
     this.transfer = new TransferFunction(this, "Transfer", {
       config: this.toJsonString(functionConfig),
       memoryMiB: config.function.memoryMiB,
       reservedConcurrency: config.function.reservedConcurrency,
       logRetention: config.function.logRetentionDays as RetentionDays,
       logLevel: config.function.logLevel,
+      network: this.network?.placement,
     });
     const fn = this.transfer.function;
 
@@ -158,10 +169,27 @@ export class Ftp2s3Stack extends Stack {
     new CfnOutput(this, "IngestionQueueUrl", { value: this.ingestion.queue.queueUrl });
     new CfnOutput(this, "FailedEventsQueueUrl", { value: this.failedEventsQueue.queueUrl });
     new CfnOutput(this, "DashboardName", { value: this.dashboard.dashboard.dashboardName });
+    if (this.network !== undefined) this.outputEgress(this.network);
     for (const [name, secret] of Object.entries(secrets.byConnection)) {
       new CfnOutput(this, `PasswordSecret${name.replace(/[^A-Za-z0-9]/g, "")}`, {
         value: secret.secretArn,
         description: `Password secret of connection "${name}"`,
+      });
+    }
+  }
+
+  /** What an operator sends the FTP partner: the addresses to allow (see README, Networks). */
+  private outputEgress(network: EgressNetwork): void {
+    if (network.egressAddresses.length > 0) {
+      new CfnOutput(this, "EgressAddresses", {
+        value: Fn.join(",", network.egressAddresses),
+        description: "The function's FTP connections come from these addresses: the partner allows them",
+      });
+    }
+    if (network.eipAllocationIds.length > 0) {
+      new CfnOutput(this, "EgressAllocationIds", {
+        value: Fn.join(",", network.eipAllocationIds),
+        description: "The Elastic IP allocations behind the egress addresses",
       });
     }
   }

@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { Duration } from "aws-cdk-lib";
+import type { ISecurityGroup, IVpc, SubnetSelection } from "aws-cdk-lib/aws-ec2";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Architecture, Runtime } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
@@ -13,6 +14,13 @@ const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
 /** Lambda's longest run; a transfer that needs more is split by the caller (or fanned out over SQS). */
 export const FUNCTION_TIMEOUT = Duration.minutes(15);
+
+/** Where the function's network interfaces go: a VPC's subnets, behind one security group. */
+export interface FunctionNetwork {
+  readonly vpc: IVpc;
+  readonly subnets: SubnetSelection;
+  readonly securityGroup: ISecurityGroup;
+}
 
 export interface TransferFunctionProps {
   /** The FTP2S3_CONFIG document, as JSON (it may hold tokens: build it with `Stack.toJsonString`). */
@@ -31,12 +39,15 @@ export interface TransferFunctionProps {
   readonly logLevel?: string;
   /** The handler's source file. Default: functions/handler.ts of this repository. */
   readonly entry?: string;
+  /** Run in these subnets of a VPC (see EgressNetwork). Default: outside any VPC. */
+  readonly network?: FunctionNetwork;
 }
 
 /**
  * The one Lambda function: fixed runtime (Node.js 22), arm64, the 15-minute timeout, source maps,
- * an explicit log group with retention, and its own role whose only built-in right is writing to
- * that log group: every other permission is written out by TransferAccessPolicy.
+ * an explicit log group with retention, and its own role whose only built-in rights are writing to
+ * that log group and, in a VPC, managing its network interfaces: every other permission is written
+ * out by TransferAccessPolicy.
  */
 export class TransferFunction extends Construct {
   readonly function: NodejsFunction;
@@ -60,6 +71,30 @@ export class TransferFunction extends Construct {
         resources: [this.logGroup.logGroupArn],
       }),
     );
+    if (props.network !== undefined) {
+      // What AWSLambdaVPCAccessExecutionRole grants, written out: Lambda creates and removes the
+      // function's interfaces with the function's own role, and checks it can when the function is
+      // created (the function depends on this policy).
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: "ManageVpcInterfaces",
+          actions: [
+            "ec2:CreateNetworkInterface",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DescribeSubnets",
+            "ec2:DeleteNetworkInterface",
+            "ec2:AssignPrivateIpAddresses",
+            "ec2:UnassignPrivateIpAddresses",
+          ],
+          resources: ["*"],
+        }),
+      );
+      acknowledge(
+        this.role,
+        "AwsSolutions-IAM5[Resource::*]",
+        "Lambda's VPC interfaces: ec2:DescribeNetworkInterfaces works only on all resources, and Lambda's guide warns that a DeleteNetworkInterface narrower than all interfaces can cut the function off from its VPC; these are the EC2 actions of AWS's own AWSLambdaVPCAccessExecutionRole, nothing more.",
+      );
+    }
 
     this.function = new NodejsFunction(this, "Function", {
       description: "ftp2s3: stream a file from an FTP server into S3",
@@ -74,6 +109,13 @@ export class TransferFunction extends Construct {
       reservedConcurrentExecutions: props.reservedConcurrency,
       role: this.role,
       logGroup: this.logGroup,
+      ...(props.network === undefined
+        ? {}
+        : {
+            vpc: props.network.vpc,
+            vpcSubnets: props.network.subnets,
+            securityGroups: [props.network.securityGroup],
+          }),
       environment: {
         [CONFIG_ENV]: props.config,
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,

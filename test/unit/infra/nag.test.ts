@@ -82,4 +82,39 @@ describe("cdk-nag AwsSolutionsChecks", () => {
     });
     expect(findings).toEqual([]);
   });
+
+  it("finds nothing with a new VPC behind NAT gateways: flow logs on, the interfaces' '*' acknowledged", () => {
+    const { findings, acknowledged } = nag((json) => {
+      json.network = { newVpc: { availabilityZones: 2, natGateways: 2 } };
+    });
+
+    expect(findings).toEqual([]);
+    expect(acknowledged.filter((a) => a.path === "Test/Transfer/Role").map((a) => a.id)).toEqual([
+      "AwsSolutions-IAM5[Resource::*]",
+    ]);
+  });
+
+  it("finds nothing with an existing VPC and an S3 gateway endpoint", () => {
+    const { findings } = nag((json) => {
+      json.network = {
+        existingVpc: {
+          vpcId: "vpc-0a1b2c3d4e5f60000",
+          subnets: [
+            {
+              id: "subnet-0a1b2c3d4e5f60001",
+              availabilityZone: "eu-west-1a",
+              routeTableId: "rtb-0a1b2c3d4e5f60001",
+            },
+            {
+              id: "subnet-0a1b2c3d4e5f60002",
+              availabilityZone: "eu-west-1b",
+              routeTableId: "rtb-0a1b2c3d4e5f60002",
+            },
+          ],
+          addS3GatewayEndpoint: true,
+        },
+      };
+    });
+    expect(findings).toEqual([]);
+  });
 });
