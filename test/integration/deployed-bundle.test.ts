@@ -23,8 +23,9 @@ import { synth } from "../unit/infra/synth.js";
  * aws-lambda-ric, whose native build (curl and aws-lambda-cpp from source) takes about 14 minutes
  * here. CI runs the same test under the real client: `scripts/install-lambda-ric.sh DIR` builds it
  * and a Node 22 binary (the template's runtime) into DIR, then FTP2S3_RIC_DIR names its package
- * folder (DIR/node_modules/aws-lambda-ric), FTP2S3_RUNTIME_NODE that node (DIR/node_modules/.bin/node)
- * and FTP2S3_RIC_REQUIRE=1 makes the test fail, rather than fall back to the loop, without them.
+ * folder (DIR/ric/node_modules/aws-lambda-ric), FTP2S3_RUNTIME_NODE that node
+ * (DIR/node/node_modules/.bin/node) and FTP2S3_RIC_REQUIRE=1 makes the test fail, rather than fall
+ * back to the loop, without them.
  * Either way the test checks, by the User-Agent of its requests, that the client named is the one
  * that served the invocations.
  */
@@ -53,8 +54,9 @@ describe(`the deployed bundle under ${ricDir === undefined ? "a minimal runtime 
   beforeAll(async () => {
     if (ricRequired && ricDir === undefined) {
       throw new Error(
-        "FTP2S3_RIC_REQUIRE=1 but FTP2S3_RIC_DIR is not set: run scripts/install-lambda-ric.sh DIR and set " +
-          "FTP2S3_RIC_DIR=DIR/node_modules/aws-lambda-ric FTP2S3_RUNTIME_NODE=DIR/node_modules/.bin/node",
+        "FTP2S3_RIC_REQUIRE=1 but FTP2S3_RIC_DIR is not set: run scripts/install-lambda-ric.sh DIR and " +
+          "set FTP2S3_RIC_DIR=DIR/ric/node_modules/aws-lambda-ric " +
+          "FTP2S3_RUNTIME_NODE=DIR/node/node_modules/.bin/node",
       );
     }
     work = await mkdtemp(join(tmpdir(), "ftp2s3-deployed-"));
@@ -226,7 +228,9 @@ describe(`the deployed bundle under ${ricDir === undefined ? "a minimal runtime 
     });
   });
 
-  it(`was served by ${ricDir === undefined ? "the loop" : "aws-lambda-ric, on the template's Node.js major version"}`, () => {
+  const servedBy =
+    ricDir === undefined ? "the loop" : "aws-lambda-ric, on the template's Node.js major version";
+  it(`was served by ${servedBy}`, () => {
     // Every request to the Runtime API came from the client named: the test cannot pass under another.
     expect(runtime.requests.length).toBeGreaterThan(0);
     for (const request of runtime.requests) {
