@@ -8,7 +8,7 @@
 #     FTP2S3_RIC_REQUIRE=1 npx vitest run test/integration/deployed-bundle.test.ts
 #
 # DIR is a folder of its own, OUTSIDE the repository's node_modules: aws-lambda-ric's install builds
-# curl and aws-lambda-cpp from source plus a node-gyp addon (about 14 minutes on 2 cores), which must
+# curl and aws-lambda-cpp from source plus a node-gyp addon (8 to 14 minutes on 2 cores), which must
 # not slow every `npm ci`; and the npm package `node` (pinned to 22, the template's runtime) puts a
 # Node 22 binary in its node_modules/.bin, which must not come first on PATH for the project's own
 # npm scripts.

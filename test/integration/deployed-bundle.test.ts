@@ -20,7 +20,7 @@ import { synth } from "../unit/infra/synth.js";
  * bundling, the handler path, the environment, error names.
  *
  * By default the runtime client is scripts/lambda-runtime-loop.mjs, a minimal stand-in for
- * aws-lambda-ric, whose native build (curl and aws-lambda-cpp from source) takes about 14 minutes
+ * aws-lambda-ric, whose native build (curl and aws-lambda-cpp from source) takes 8 to 14 minutes
  * here. CI runs the same test under the real client: `scripts/install-lambda-ric.sh DIR` builds it
  * and a Node 22 binary (the template's runtime) into DIR, then FTP2S3_RIC_DIR names its package
  * folder (DIR/ric/node_modules/aws-lambda-ric), FTP2S3_RUNTIME_NODE that node
