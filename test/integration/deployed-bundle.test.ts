@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -19,14 +19,21 @@ import { synth } from "../unit/infra/synth.js";
  * function (its references resolved to local servers). It catches what source-level tests cannot:
  * bundling, the handler path, the environment, error names.
  *
- * The runtime client is scripts/lambda-runtime-loop.mjs, a minimal stand-in for aws-lambda-ric,
- * whose native build (curl and aws-lambda-cpp from source) takes about 14 minutes here. To run the
- * same test under the real client, build it once (`npm install --no-save aws-lambda-ric`) and set
- * FTP2S3_RIC_DIR to its package folder; FTP2S3_RUNTIME_NODE names another node binary (Node 22, as
- * the template's runtime) to run the function with.
+ * By default the runtime client is scripts/lambda-runtime-loop.mjs, a minimal stand-in for
+ * aws-lambda-ric, whose native build (curl and aws-lambda-cpp from source) takes 8 to 14 minutes
+ * here. CI runs the same test under the real client: `scripts/install-lambda-ric.sh DIR` builds it
+ * and a Node 22 binary (the template's runtime) into DIR, then FTP2S3_RIC_DIR names its package
+ * folder (DIR/ric/node_modules/aws-lambda-ric), FTP2S3_RUNTIME_NODE that node
+ * (DIR/node/node_modules/.bin/node) and FTP2S3_RIC_REQUIRE=1 makes the test fail, rather than fall
+ * back to the loop, without them.
+ * Either way the test checks, by the User-Agent of its requests, that the client named is the one
+ * that served the invocations.
  */
 const ricDir = process.env.FTP2S3_RIC_DIR;
+const ricRequired = process.env.FTP2S3_RIC_REQUIRE === "1";
 const runtimeNode = process.env.FTP2S3_RUNTIME_NODE ?? process.execPath;
+// aws-lambda-ric talks to the Runtime API through aws-lambda-cpp (curl); the loop through Node's fetch.
+const clientUserAgent = ricDir === undefined ? /^node$/ : /^AWS_Lambda_Cpp\/\d+\.\d+/;
 const loop = fileURLToPath(new URL("../../scripts/lambda-runtime-loop.mjs", import.meta.url));
 const bucket = "landing-bucket";
 const region = "us-east-1";
@@ -42,8 +49,16 @@ describe(`the deployed bundle under ${ricDir === undefined ? "a minimal runtime 
   let fn: ChildProcess;
   const output: string[] = [];
   let environment: Record<string, string>;
+  let templateRuntime: string;
 
   beforeAll(async () => {
+    if (ricRequired && ricDir === undefined) {
+      throw new Error(
+        "FTP2S3_RIC_REQUIRE=1 but FTP2S3_RIC_DIR is not set: run scripts/install-lambda-ric.sh DIR and " +
+          "set FTP2S3_RIC_DIR=DIR/ric/node_modules/aws-lambda-ric " +
+          "FTP2S3_RUNTIME_NODE=DIR/node/node_modules/.bin/node",
+      );
+    }
     work = await mkdtemp(join(tmpdir(), "ftp2s3-deployed-"));
     ftp = await startEmbeddedFtp({ root: join(work, "ftp"), password: "partner-secret-pw" });
     s3 = await startS3rver(join(work, "s3"));
@@ -74,6 +89,7 @@ describe(`the deployed bundle under ${ricDir === undefined ? "a minimal runtime 
       (r) => (r as { Type: string }).Type === "AWS::Lambda::Function",
     ) as { Properties: FunctionProperties }[];
     const props = (fnResource as { Properties: FunctionProperties }).Properties;
+    templateRuntime = props.Runtime;
     const assets = (await readdir(outdir)).filter((name) => name.startsWith("asset."));
     expect(assets).toHaveLength(1);
     const taskRoot = join(outdir, assets[0] as string);
@@ -210,6 +226,20 @@ describe(`the deployed bundle under ${ricDir === undefined ? "a minimal runtime 
       kind: "error",
       body: { errorType: "NotAllowedError", errorMessage: 'no connection named "nope" is configured' },
     });
+  });
+
+  const servedBy =
+    ricDir === undefined ? "the loop" : "aws-lambda-ric, on the template's Node.js major version";
+  it(`was served by ${servedBy}`, () => {
+    // Every request to the Runtime API came from the client named: the test cannot pass under another.
+    expect(runtime.requests.length).toBeGreaterThan(0);
+    for (const request of runtime.requests) {
+      expect(request.userAgent, `${request.method} ${request.path}`).toMatch(clientUserAgent);
+    }
+    if (ricDir !== undefined) {
+      const version = execFileSync(runtimeNode, ["--version"], { encoding: "utf8" }).trim();
+      expect(`nodejs${version.slice(1).split(".")[0]}.x`).toBe(templateRuntime);
+    }
   });
 });
 

@@ -7,6 +7,13 @@ export type RuntimeOutcome =
   | { kind: "response"; body: unknown }
   | { kind: "error"; errorType: string | undefined; body: { errorType?: string; errorMessage?: string } };
 
+/** One request the runtime client made, with the User-Agent it sent (absent when it sent none). */
+export interface RuntimeRequest {
+  method: string;
+  path: string;
+  userAgent: string | undefined;
+}
+
 export interface RuntimeApi {
   /** host:port, the value of AWS_LAMBDA_RUNTIME_API. */
   address: string;
@@ -14,6 +21,11 @@ export interface RuntimeApi {
   invoke(event: unknown, timeoutMs?: number): Promise<RuntimeOutcome>;
   /** The body of POST /runtime/init/error, when the function could not start. */
   initError: Promise<unknown>;
+  /**
+   * Every request the client made so far, in order. Their User-Agent tells which client it is:
+   * aws-lambda-ric answers through aws-lambda-cpp's native client ("AWS_Lambda_Cpp/…").
+   */
+  requests: RuntimeRequest[];
   close(): Promise<void>;
 }
 
@@ -27,6 +39,7 @@ export async function startRuntimeApi(functionArn: string): Promise<RuntimeApi> 
   const waiting: ServerResponse[] = [];
   const queued: { id: string; event: unknown; deadlineMs: number }[] = [];
   const pending = new Map<string, (outcome: RuntimeOutcome) => void>();
+  const requests: RuntimeRequest[] = [];
   let onInitError: (body: unknown) => void = () => {};
   const initError = new Promise<unknown>((resolve) => {
     onInitError = resolve;
@@ -48,6 +61,7 @@ export async function startRuntimeApi(functionArn: string): Promise<RuntimeApi> 
   };
 
   const server = createServer((req, res) => {
+    requests.push({ method: req.method ?? "", path: req.url ?? "", userAgent: req.headers["user-agent"] });
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
@@ -89,6 +103,7 @@ export async function startRuntimeApi(functionArn: string): Promise<RuntimeApi> 
   return {
     address: `127.0.0.1:${port}`,
     initError,
+    requests,
     invoke(event, timeoutMs = 900_000) {
       const id = randomUUID();
       return new Promise<RuntimeOutcome>((resolve) => {
