@@ -91,9 +91,11 @@ fi
 LOG="$DIR/install.log"
 : >"$LOG"
 # npm_install PROJECT PACKAGE: npm install PACKAGE in the npm project DIR/PROJECT.
+# Its package.json approves the two packages' install scripts (npm 11 asks for that: the `node`
+# package fetches its binary, aws-lambda-ric builds its addon, and nothing else runs).
 npm_install() {
   mkdir -p "$DIR/$1"
-  [ -f "$DIR/$1/package.json" ] || echo '{ "private": true }' >"$DIR/$1/package.json"
+  [ -f "$DIR/$1/package.json" ] || echo '{ "private": true, "allowScripts": { "node": true, "aws-lambda-ric": true } }' >"$DIR/$1/package.json"
   note "npm install $2 in $DIR/$1 (log: $LOG)"
   if ! (cd "$DIR/$1" && npm install --no-audit --no-fund --foreground-scripts "$2") >>"$LOG" 2>&1; then
     tail -n 60 "$LOG" >&2
