@@ -6,6 +6,8 @@
  */
 
 export { type AddressClass, addressClass } from "./address-policy.js";
+// The product's defaults and the one conversion of each unit.
+export { bytesOfMiB, DEFAULTS, defaultFtpPort, inMiB, inSeconds, MiB, msOfSeconds } from "./defaults.js";
 // What can go wrong, as one closed set of codes.
 export {
   abortReason,

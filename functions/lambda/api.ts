@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { parseInput, transferRequestSchema } from "../contracts/index.js";
 import { InvalidInputError } from "../core/index.js";
-import { parseInput, transferRequestSchema } from "./schemas.js";
 import { failureFields, type HandlerDeps, type Transfers } from "./transfers.js";
 
 type Response = APIGatewayProxyStructuredResultV2;

@@ -1,9 +1,9 @@
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { parseInput, type TransferRequest, transferRequestSchema } from "../contracts/index.js";
 import type { IfExists } from "../core/index.js";
 import { InvalidInputError } from "../core/index.js";
 import { assertSignedContinuation } from "./continuation-signature.js";
 import { queuedRequest } from "./event-kind.js";
-import { parseInput, type TransferRequest, transferRequestSchema } from "./schemas.js";
 import { failureFields, type HandlerDeps, logFields, type Transfers } from "./transfers.js";
 
 /**

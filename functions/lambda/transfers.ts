@@ -8,7 +8,8 @@ import { type Lookup, resolveAllowedAddress } from "../adapters/host-resolution.
 import type { PasswordSource } from "../adapters/passwords.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
 import type { TransferQueue } from "../adapters/transfer-queue.js";
-import { type Config, type ConnectionConfig, isStateKey, keySpaceOf } from "../config.js";
+import type { MirrorJob, TransferMetricName, TransferRequest, Trigger } from "../contracts/index.js";
+import { type Config, type ConnectionConfig, isStateKey, keySpaceOf } from "../contracts/index.js";
 import type { FileSource, ObjectSink } from "../core/index.js";
 import {
   abandonUpload,
@@ -33,10 +34,8 @@ import {
 } from "../core/index.js";
 import { signContinuation } from "./continuation-signature.js";
 import { lambdaMemoryBudget } from "./memory-budget.js";
-import type { TransferMetricName, Trigger } from "./metric-names.js";
-import type { MirrorJob, TransferRequest } from "./schemas.js";
 
-export type { Trigger } from "./metric-names.js";
+export type { Trigger } from "../contracts/index.js";
 
 /** Everything the handler needs from outside, built once per container (or by a test). */
 export interface HandlerDeps {
