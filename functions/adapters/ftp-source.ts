@@ -7,6 +7,7 @@ import {
   abortReason,
   assertSafeRemotePath,
   DataConnectionError,
+  DEFAULTS,
   Ftp2s3Error,
   FtpConnectionError,
   FtpLoginError,
@@ -19,7 +20,7 @@ import {
 import { SessionBoundary } from "./ftp-boundary.js";
 import { defaultListingLimits, type ListingLimits, listDirectory } from "./ftp-listing.js";
 import { parseMdtmReply, parseSizeReply, replyText } from "./ftp-replies.js";
-import { defaultMinBytesPerSecond, defaultMinRateWindowMs, watchReplies } from "./ftp-watchdog.js";
+import { watchReplies } from "./ftp-watchdog.js";
 import { scrubbingLog, secretScrubber } from "./secret-scrub.js";
 
 export interface FtpSourceOptions {
@@ -56,8 +57,6 @@ export interface FtpSourceOptions {
   rateSetting?: string;
 }
 
-export const defaultFtpTimeoutMs = 30_000;
-
 /** Builds the basic-ftp client; injected so tests can observe or replace it. */
 export type FtpClientFactory = (timeoutMs: number) => Client;
 
@@ -85,8 +84,8 @@ export async function connectFtpSource(
   const endpoint = formatFtpUrl(options, "");
   watchReplies(client, {
     timeoutMs: options.timeoutMs,
-    minBytesPerSecond: options.minBytesPerSecond ?? defaultMinBytesPerSecond,
-    windowMs: options.minRateWindowMs ?? defaultMinRateWindowMs,
+    minBytesPerSecond: options.minBytesPerSecond ?? DEFAULTS.minBytesPerSecond,
+    windowMs: options.minRateWindowMs ?? DEFAULTS.minRateWindowMs,
     endpoint,
     rateOption: options.rateSetting ?? "minBytesPerSecond",
   });

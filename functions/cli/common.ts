@@ -1,18 +1,19 @@
 import { readFile } from "node:fs/promises";
 import { HeadBucketCommand, type S3Client } from "@aws-sdk/client-s3";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { connectFtpSource, defaultFtpTimeoutMs } from "../adapters/ftp-source.js";
-import { defaultMinBytesPerSecond, defaultMinRateWindowMs } from "../adapters/ftp-watchdog.js";
+import { connectFtpSource } from "../adapters/ftp-source.js";
 import { type ChecksumMode, createS3Client, nonEmpty } from "../adapters/s3-client.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
 import type { FileSource, FtpLocation, ObjectSink } from "../core/index.js";
 import {
   assertValidPartSize,
-  DEFAULT_MEMORY_BUDGET,
-  DEFAULT_PART_SIZE,
-  defaultCopyOptions,
+  bytesOfMiB,
+  DEFAULTS,
   Ftp2s3Error,
   InvalidInputError,
+  inMiB,
+  inSeconds,
+  msOfSeconds,
   S3_MAX_PART_SIZE,
   S3_MIN_PART_SIZE,
   S3Error,
@@ -129,10 +130,10 @@ export function addCommonOptions(command: Command): Command {
     .option("--password-file <path>", "read the FTP password from this file instead of FTP_PASSWORD")
     .option(
       "--part-size <MiB>",
-      `upload part size in MiB (default ${DEFAULT_PART_SIZE / 2 ** 20}, grown for big files)`,
+      `upload part size in MiB (default ${inMiB(DEFAULTS.partSize)}, grown for big files)`,
       partSizeMebibytes,
     )
-    .option("--queue-size <n>", "parts uploaded in parallel", positiveInteger, defaultCopyOptions.queueSize)
+    .option("--queue-size <n>", "parts uploaded in parallel", positiveInteger, DEFAULTS.queueSize)
     .addOption(
       new Option(
         "--max-memory <MiB>",
@@ -140,25 +141,25 @@ export function addCommonOptions(command: Command): Command {
       )
         .argParser(mebibytes)
         // The value is in bytes; help shows it in the MiB the option is given in.
-        .default(DEFAULT_MEMORY_BUDGET, String(DEFAULT_MEMORY_BUDGET / 2 ** 20)),
+        .default(DEFAULTS.memoryBudget, String(inMiB(DEFAULTS.memoryBudget))),
     )
     .option(
       "--timeout <seconds>",
       "give up after this long without progress",
       positiveNumber,
-      defaultFtpTimeoutMs / 1000,
+      inSeconds(DEFAULTS.ftpTimeoutMs),
     )
     .option(
       "--min-rate <bytes/s>",
       "stop a data connection slower than this over --min-rate-window (0: no minimum)",
       nonNegativeNumber,
-      defaultMinBytesPerSecond,
+      DEFAULTS.minBytesPerSecond,
     )
     .option(
       "--min-rate-window <seconds>",
       "the window --min-rate is measured over",
       positiveNumber,
-      defaultMinRateWindowMs / 1000,
+      inSeconds(DEFAULTS.minRateWindowMs),
     )
     .addOption(
       new Option("--progress <mode>", "auto: a line on a terminal, JSON lines otherwise")
@@ -210,9 +211,9 @@ export async function setUp(location: FtpLocation, options: CommonOptions, io: C
         password,
         ...(ca === undefined ? {} : { ca }),
         ...(signal === undefined ? {} : { signal }),
-        timeoutMs: options.timeout * 1000,
+        timeoutMs: msOfSeconds(options.timeout),
         minBytesPerSecond: options.minRate,
-        minRateWindowMs: options.minRateWindow * 1000,
+        minRateWindowMs: msOfSeconds(options.minRateWindow),
         rateSetting: "--min-rate",
         ...(options.verbose ? { log: (line: string) => io.stderr.write(`${line.trimEnd()}\n`) } : {}),
       }),
@@ -320,19 +321,19 @@ async function readInput(path: string, what: string): Promise<Buffer> {
 function mebibytes(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a number of MiB, e.g. 8");
-  return Math.round(n * 2 ** 20);
+  return Math.round(bytesOfMiB(n));
 }
 
 /** --part-size, in the unit it is given in: S3 takes parts of 5 MiB to 5 GiB. */
 function partSizeMebibytes(value: string): number {
   const n = Number(value);
-  const [min, max] = [S3_MIN_PART_SIZE / 2 ** 20, S3_MAX_PART_SIZE / 2 ** 20];
+  const [min, max] = [inMiB(S3_MIN_PART_SIZE), inMiB(S3_MAX_PART_SIZE)];
   if (value.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
     throw new InvalidArgumentError(
       `expected a number of MiB from ${min} to ${max} (S3's part sizes), e.g. 8`,
     );
   }
-  return Math.round(n * 2 ** 20);
+  return Math.round(bytesOfMiB(n));
 }
 
 export function positiveInteger(value: string): number {

@@ -8,6 +8,7 @@ import {
   formatFtpUrl,
   formatS3Url,
   InvalidInputError,
+  msOfSeconds,
   parseFtpUrl,
   parseS3Url,
   RestartRefusedError,
@@ -257,7 +258,7 @@ function stopSignals(options: CopyCommandOptions, io: CliIo): { suspend: AbortSi
   const timer =
     options.stopAfter === undefined
       ? undefined
-      : setTimeout(() => suspend.abort("stop-after"), options.stopAfter * 1000);
+      : setTimeout(() => suspend.abort("stop-after"), msOfSeconds(options.stopAfter));
   return {
     suspend: suspend.signal,
     clear: () => {

@@ -1,5 +1,6 @@
 import { setMaxListeners } from "node:events";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { DEFAULTS } from "../core/index.js";
 import {
   addCommonOptions,
   type CliIo,
@@ -106,7 +107,7 @@ export async function runCli(argv: string[], given: CliIo): Promise<number> {
       )
       .option("--exclude <glob>", "leave out paths matching it; repeatable", collect, [])
       .option("--recursive", "descend into subdirectories", false)
-      .option("--concurrency <n>", "FTP sessions at once", positiveInteger, 4)
+      .option("--concurrency <n>", "FTP sessions at once", positiveInteger, DEFAULTS.mirrorConcurrency)
       .option("--delete", "delete objects below the prefix whose source file is gone", false)
       .option(
         "--max-delete <n>",
@@ -124,12 +125,12 @@ export async function runCli(argv: string[], given: CliIo): Promise<number> {
       )
       .option(
         "--max-depth <n>",
-        "list at most this many levels below the directory (default 32)",
+        `list at most this many levels below the directory (default ${DEFAULTS.planLimits.maxDepth})`,
         positiveInteger,
       )
       .option(
         "--max-entries <n>",
-        "list at most this many entries in one run (default 250000); the rest counts as not listed",
+        `list at most this many entries in one run (default ${DEFAULTS.planLimits.maxEntries}); the rest counts as not listed`,
         positiveInteger,
       )
       .option("--dry-run", "say what would be copied and deleted, change nothing", false),

@@ -9,7 +9,18 @@ import type { PasswordSource } from "../adapters/passwords.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
 import type { TransferQueue } from "../adapters/transfer-queue.js";
 import type { MirrorJob, TransferMetricName, TransferRequest, Trigger } from "../contracts/index.js";
-import { type Config, type ConnectionConfig, isStateKey, keySpaceOf } from "../contracts/index.js";
+import {
+  type Config,
+  type ConnectionSettings,
+  connectionSettingsOf,
+  isStateKey,
+  keyEscapeReason,
+  keySpaceOf,
+  type MirrorSettings,
+  mirrorSettingsOf,
+  type TransferSettings,
+  transferSettingsOf,
+} from "../contracts/index.js";
 import type { FileSource, ObjectSink } from "../core/index.js";
 import {
   abandonUpload,
@@ -62,25 +73,32 @@ export class Transfers {
   readonly newId: () => string;
   /** Bytes the part buffers may take, shared by a mirror's sessions. */
   private readonly memoryBudget: number;
+  /** The config in bytes and milliseconds, converted once per container. */
+  private readonly transfer: TransferSettings;
+  private readonly mirrorSettings: MirrorSettings;
+  private readonly connections: ReadonlyMap<string, ConnectionSettings>;
 
   constructor(private readonly deps: HandlerDeps) {
     this.memoryBudget = lambdaMemoryBudget(deps.config.transfer.memoryBudgetMiB, process.env);
     this.sink = createS3Sink(deps.s3);
     this.connect = deps.connect ?? connectFtpSource;
     this.newId = deps.newId ?? randomUUID;
+    this.transfer = transferSettingsOf(deps.config);
+    this.mirrorSettings = mirrorSettingsOf(deps.config);
+    this.connections = new Map(
+      Object.entries(deps.config.connections).map(([name, c]) => [name, connectionSettingsOf(c)]),
+    );
   }
 
   /** The configured connection of that name; callers cannot name anything else. */
-  connection(name: string): ConnectionConfig {
-    const connection = Object.hasOwn(this.deps.config.connections, name)
-      ? this.deps.config.connections[name]
-      : undefined;
+  connection(name: string): ConnectionSettings {
+    const connection = this.connections.get(name);
     if (connection === undefined) throw new NotAllowedError(`no connection named "${name}" is configured`);
     return connection;
   }
 
   /** Checks a request against the fence and the key rules without transferring anything. */
-  resolve(request: TransferRequest): { connection: ConnectionConfig; path: string; key: string } {
+  resolve(request: TransferRequest): { connection: ConnectionSettings; path: string; key: string } {
     const connection = this.connection(request.connection);
     const path = resolveAllowedFile(request.path, connection.roots, request.connection, connection.pathStyle);
     const key = this.keyIn(request.connection, request.key ?? path.slice(1), "key");
@@ -93,11 +111,7 @@ export class Transfers {
    */
   private keyIn(name: string, relative: string, what: string): string {
     const space = keySpaceOf(this.deps.config, name);
-    const escapes =
-      relative.startsWith("/") ||
-      relative.includes("\\") ||
-      relative.split("/").some((segment) => segment === "." || segment === "..");
-    if (escapes) {
+    if (keyEscapeReason(relative) !== undefined) {
       throw new NotAllowedError(
         `the ${what} ${JSON.stringify(relative)} leaves connection "${name}"'s key space "${space}" (no leading "/", "\\", "." or ".." segments)`,
       );
@@ -124,7 +138,8 @@ export class Transfers {
     suspendSignal?: AbortSignal,
   ): Promise<CopyOutcome> {
     const { path, key } = this.resolve(request);
-    const { bucket, transfer } = this.deps.config;
+    const { bucket } = this.deps.config;
+    const { transfer } = this;
     const { continuation } = request;
     const transferId = request.transferId ?? this.newId();
     const log = withKeys(this.deps.logger, {
@@ -299,7 +314,8 @@ export class Transfers {
       job.connection,
       connection.pathStyle,
     );
-    const { bucket, statePrefix, mirror, transfer } = this.deps.config;
+    const { bucket, statePrefix } = this.deps.config;
+    const mirror = this.mirrorSettings;
     // The job's prefix lies in its connection's key space, as a request's key does.
     const space = this.keyIn(job.connection, "", "key space");
     const keyPrefix = this.keyIn(job.connection, job.prefix, "mirror prefix");
@@ -316,7 +332,7 @@ export class Transfers {
     log.info("mirror started", { ...job, prefix: keyPrefix });
     const { queue } = this.deps;
     // Start no file with less left than three deadline margins: one to copy, two to spare.
-    const reserveMs = 3 * transfer.deadlineMarginSeconds * 1000;
+    const reserveMs = 3 * this.transfer.deadlineMarginMs;
     const { skippedEntries, ...summary } = await runMirror(
       () => this.openSource(job.connection, signal),
       this.sink,
@@ -353,7 +369,7 @@ export class Transfers {
                   mirrored: true,
                 });
               },
-              inlineBudget: { files: mirror.inlineFiles, bytes: mirror.inlineMiB * 1024 * 1024 },
+              inlineBudget: { files: mirror.inlineFiles, bytes: mirror.inlineBytes },
               outOfTime: () => Date.now() > deadlineAt - reserveMs,
             }),
         onDelete: (key) => log.info("object deleted", { key }),
@@ -386,25 +402,25 @@ export class Transfers {
     return this.connect({
       signal,
       minBytesPerSecond: connection.minBytesPerSecond,
-      minRateWindowMs: connection.minRateWindowSeconds * 1000,
+      minRateWindowMs: connection.minRateWindowMs,
       host: connection.host,
       address,
-      port: connection.port ?? (connection.secure === "implicit" ? 990 : 21),
+      port: connection.port,
       user: connection.anonymous ? undefined : connection.user,
       password,
       secure: connection.secure,
       ...(connection.caPem === undefined ? {} : { ca: connection.caPem }),
-      timeoutMs: connection.timeoutSeconds * 1000,
+      timeoutMs: connection.timeoutMs,
     });
   }
 
   private copyOptions(signal: AbortSignal | undefined): Partial<CopyOptions> {
-    const { transfer } = this.deps.config;
+    const { transfer } = this;
     return {
-      partSize: transfer.partSizeMiB * 1024 * 1024,
+      partSize: transfer.partSize,
       queueSize: transfer.queueSize,
       memoryBudget: this.memoryBudget,
-      progressIntervalMs: transfer.progressIntervalSeconds * 1000,
+      progressIntervalMs: transfer.progressIntervalMs,
       tagWithSha256: transfer.tagWithSha256,
       ...(signal ? { signal } : {}),
       onWarning: (message, details) => this.deps.logger.warn(message, details),
