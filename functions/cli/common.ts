@@ -9,6 +9,7 @@ import {
   assertValidPartSize,
   bytesOfMiB,
   DEFAULTS,
+  type ErrorCode,
   Ftp2s3Error,
   InvalidInputError,
   inMiB,
@@ -223,7 +224,7 @@ export async function setUp(location: FtpLocation, options: CommonOptions, io: C
 }
 
 /** What the command's user can do about a refusal, in the command's own words (the core speaks for every caller). */
-const commandHint: Record<string, string> = { OBJECT_EXISTS: " (--overwrite replaces it)" };
+const commandHint: Partial<Record<ErrorCode, string>> = { OBJECT_EXISTS: " (--overwrite replaces it)" };
 
 /**
  * A user given in the URL needs a password: without one the login would try an empty one and fail
@@ -289,6 +290,31 @@ async function checkBucket(client: S3Client, bucket: string, endpoint: string | 
   }
 }
 
+/**
+ * The exit status of each failure (README "Exit status"): one entry per error code, so a new code
+ * does not compile until it says what it means here. A stop by a signal has its own (130, 143).
+ */
+const exitStatus: Record<ErrorCode, number> = {
+  INVALID_INPUT: EXIT_USAGE,
+  FTP_CONNECTION: EXIT_FAILED,
+  FTP_LOGIN: EXIT_FAILED,
+  FTP_REPLY: EXIT_FAILED,
+  FTP_DATA_CONNECTION: EXIT_FAILED,
+  FTP_LISTING: EXIT_FAILED,
+  SIZE_MISMATCH: EXIT_FAILED,
+  TIMEOUT: EXIT_FAILED,
+  ABORTED: EXIT_FAILED,
+  OBJECT_EXISTS: EXIT_FAILED,
+  NOT_ALLOWED: EXIT_FAILED,
+  MIRROR_INCOMPLETE: EXIT_FAILED,
+  FTP_NO_RESTART: EXIT_FAILED,
+  RESUME_LIMIT: EXIT_FAILED,
+  TOO_LARGE: EXIT_FAILED,
+  DELETE_LIMIT: EXIT_FAILED,
+  EMPTY_SOURCE: EXIT_FAILED,
+  S3: EXIT_FAILED,
+};
+
 /** The one line and the exit status of a failed command; never a stack trace for an expected failure. */
 export function reportFailure(error: unknown, io: CliIo, uploadOutcome = "the upload was aborted"): number {
   if (error instanceof Ftp2s3Error) {
@@ -296,7 +322,7 @@ export function reportFailure(error: unknown, io: CliIo, uploadOutcome = "the up
     if (stopped !== undefined) return stopped;
     io.stderr.write(`ftp2s3: ${error.code}: ${error.message}${commandHint[error.code] ?? ""}\n`);
     if (error.code === "ABORTED" && io.signal?.aborted) return EXIT_INTERRUPTED;
-    return error.code === "INVALID_INPUT" ? EXIT_USAGE : EXIT_FAILED;
+    return exitStatus[error.code];
   }
   const debug = Boolean(io.env.FTP2S3_DEBUG);
   const detail = debug ? String((error as Error)?.stack ?? error) : String(error);

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { parseInput, transferRequestSchema } from "../contracts/index.js";
-import { InvalidInputError } from "../core/index.js";
+import { type ErrorCode, InvalidInputError } from "../core/index.js";
 import { failureFields, type HandlerDeps, type Transfers } from "./transfers.js";
 
 type Response = APIGatewayProxyStructuredResultV2;
@@ -85,32 +85,34 @@ export async function handleApi(
   }
 }
 
-/** How each failure reads over HTTP. */
-export function httpStatusOf(code: string, ftpCode: number | undefined): number {
-  switch (code) {
-    case "INVALID_INPUT":
-      return 400;
-    case "NOT_ALLOWED":
-      return 403;
-    case "OBJECT_EXISTS":
-      return 409;
-    case "TOO_LARGE":
-      return 507; // our limit (memory budget, parts), not the caller's request: the operator can raise it
-    case "TIMEOUT":
-    case "RESUME_LIMIT":
-      return 504;
-    case "FTP_REPLY":
-      return ftpCode === 550 ? 404 : 502;
-    case "FTP_CONNECTION":
-    case "FTP_LOGIN":
-    case "FTP_DATA_CONNECTION":
-    case "FTP_NO_RESTART":
-    case "SIZE_MISMATCH":
-    case "S3":
-      return 502;
-    default:
-      return 500;
-  }
+/**
+ * How each failure reads over HTTP: one entry per error code, so a new code does not compile until
+ * it says what it means here. 500 is for what no caller can mend.
+ */
+const httpStatus: Record<ErrorCode | "INTERNAL", number> = {
+  INVALID_INPUT: 400,
+  NOT_ALLOWED: 403,
+  OBJECT_EXISTS: 409,
+  TOO_LARGE: 507, // our limit (memory budget, parts), not the caller's request: the operator can raise it
+  TIMEOUT: 504,
+  RESUME_LIMIT: 504,
+  FTP_REPLY: 502,
+  FTP_CONNECTION: 502,
+  FTP_LOGIN: 502,
+  FTP_DATA_CONNECTION: 502,
+  FTP_NO_RESTART: 502,
+  SIZE_MISMATCH: 502,
+  S3: 502,
+  FTP_LISTING: 500,
+  ABORTED: 500,
+  MIRROR_INCOMPLETE: 500,
+  DELETE_LIMIT: 500,
+  EMPTY_SOURCE: 500,
+  INTERNAL: 500,
+};
+
+export function httpStatusOf(code: ErrorCode | "INTERNAL", ftpCode: number | undefined): number {
+  return code === "FTP_REPLY" && ftpCode === 550 ? 404 : httpStatus[code];
 }
 
 function parseBody(event: APIGatewayProxyEventV2): unknown {

@@ -21,7 +21,7 @@ import {
   type TransferSettings,
   transferSettingsOf,
 } from "../contracts/index.js";
-import type { FileSource, ObjectSink } from "../core/index.js";
+import type { ErrorCode, FileSource, ObjectSink } from "../core/index.js";
 import {
   abandonUpload,
   assertStateOutsidePrefix,
@@ -469,13 +469,17 @@ function withKeys(logger: Logger, keys: Record<string, unknown>): KeyedLog {
 }
 
 /** A failure in a log line: "message" is the log line's own key, so the error's text goes in "error". */
-export function logFields(error: unknown): { code: string; error: string; ftpCode?: number } {
+export function logFields(error: unknown): { code: ErrorCode | "INTERNAL"; error: string; ftpCode?: number } {
   const { message, ...rest } = failureFields(error);
   return { ...rest, error: message };
 }
 
 /** The fields a failure log line (and an API error body) carries: code, message, and the FTP reply code. */
-export function failureFields(error: unknown): { code: string; message: string; ftpCode?: number } {
+export function failureFields(error: unknown): {
+  code: ErrorCode | "INTERNAL";
+  message: string;
+  ftpCode?: number;
+} {
   if (error instanceof FtpReplyError)
     return { code: error.code, message: error.message, ftpCode: error.ftpCode };
   if (error instanceof Ftp2s3Error) return { code: error.code, message: error.message };

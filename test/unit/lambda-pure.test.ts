@@ -8,6 +8,7 @@ import {
   parseConfig,
   resumePointSchema,
 } from "../../functions/contracts/index.js";
+import type { ErrorCode } from "../../functions/core/index.js";
 import { httpStatusOf } from "../../functions/lambda/api.js";
 import {
   assertSignedContinuation,
@@ -46,7 +47,7 @@ describe("queuedRequest", () => {
 });
 
 describe("httpStatusOf", () => {
-  it.each([
+  it.each<[ErrorCode | "INTERNAL", number | undefined, number]>([
     ["INVALID_INPUT", undefined, 400],
     ["NOT_ALLOWED", undefined, 403],
     ["FTP_REPLY", 550, 404],
