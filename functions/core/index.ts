@@ -93,7 +93,7 @@ export type {
   UploadedPart,
 } from "./ports.js";
 export type { ProgressSnapshot } from "./progress.js";
-export { abandonUpload, assertValidResumePoint, type ResumePoint } from "./resume.js";
+export { abandonUpload, type ResumePoint } from "./resume.js";
 export type { RunningHash } from "./sha256.js";
 // Copying one file.
 export {

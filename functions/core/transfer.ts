@@ -15,7 +15,7 @@ import { choosePartSize, DEFAULT_MEMORY_BUDGET, fitPartsToMemory, type PartPlan 
 import { type CommittedUpload, PartUpload } from "./part-upload.js";
 import type { ExistingObject, FileSource, FtpReply, ObjectSink, RemoteFileInfo } from "./ports.js";
 import { ProgressReporter, type ProgressSnapshot } from "./progress.js";
-import { abandonUpload, assertValidResumePoint, type ResumePoint, recoverUpload } from "./resume.js";
+import { abandonUpload, type ResumePoint, recoverUpload } from "./resume.js";
 import { fastSha256, type RunningHash, resumableSha256 } from "./sha256.js";
 
 /**
@@ -436,7 +436,6 @@ async function prepare(
   if (request.resumeFrom === undefined) {
     info = request.known ?? (await source.stat(path));
   } else {
-    assertValidResumePoint(request.resumeFrom);
     info = await source.stat(path);
     resumed = await recoverUpload(sink, target, request.resumeFrom, info, warn);
     if (resumed === null) onUploadGone();
