@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { parseInput, transferRequestSchema } from "../contracts/index.js";
-import { type ErrorCode, InvalidInputError } from "../core/index.js";
+import { parseInput, type TransferRequest, transferRequestSchema } from "../contracts/index.js";
+import { type CopyOutcome, type ErrorCode, InvalidInputError } from "../core/index.js";
 import { failureFields, type HandlerDeps, type Transfers } from "./transfers.js";
 
 type Response = APIGatewayProxyStructuredResultV2;
@@ -16,6 +16,24 @@ export async function handleApi(
   signal: AbortSignal,
   suspendSignal?: AbortSignal,
 ): Promise<Response> {
+  const refused = refusedRoute(event);
+  if (refused !== undefined) return refused;
+  try {
+    const request = callerRequest(event, transfers);
+    if (request.async) return await queueCopy(request, transfers, deps);
+    const ifExists = request.overwrite ? "replace" : "fail";
+    const outcome = await transfers.copy(request, "api", ifExists, signal, suspendSignal);
+    return copied(request.transferId, outcome);
+  } catch (error) {
+    const fields = failureFields(error);
+    const status = httpStatusOf(fields.code, fields.ftpCode);
+    if (status === 500) deps.logger.error("unexpected error", { error: error as Error });
+    return json(status, { error: status === 500 ? { code: "INTERNAL", message: "internal error" } : fields });
+  }
+}
+
+/** A 404 or 405 for anything but POST /transfers. */
+function refusedRoute(event: APIGatewayProxyEventV2): Response | undefined {
   const method = event.requestContext.http.method;
   const path = event.rawPath.replace(/\/+$/, "");
   if (path !== "/transfers") {
@@ -27,62 +45,56 @@ export async function handleApi(
       headers: jsonAllow,
     };
   }
-  try {
-    const request = { ...parseInput(transferRequestSchema, parseBody(event), "request body") };
-    request.transferId = transfers.newId();
-    // Set by ftp2s3 on its own queue messages only, whether the call copies now or queues the copy.
-    for (const field of ["continuation", "mirrored"] as const) {
-      if (request[field] !== undefined) {
-        throw new InvalidInputError(`"${field}" is set by ftp2s3 on its own queue messages, not by callers`);
-      }
+  return undefined;
+}
+
+/** The caller's body as a request with its transfer id, refusing the fields only ftp2s3 sets. */
+function callerRequest(
+  event: APIGatewayProxyEventV2,
+  transfers: Pick<Transfers, "newId">,
+): TransferRequest & { transferId: string } {
+  const parsed = parseInput(transferRequestSchema, parseBody(event), "request body");
+  const request = { ...parsed, transferId: transfers.newId() };
+  // Set by ftp2s3 on its own queue messages only, whether the call copies now or queues the copy.
+  for (const field of ["continuation", "mirrored"] as const) {
+    if (request[field] !== undefined) {
+      throw new InvalidInputError(`"${field}" is set by ftp2s3 on its own queue messages, not by callers`);
     }
-    if (request.async) {
-      if (deps.queue === undefined) {
-        throw new InvalidInputError('"async": true needs an ingestion queue, and none is configured');
-      }
-      transfers.resolve(request); // refuse a request outside the fence now, not on the queue
-      const { async: _async, ...message } = request;
-      await deps.queue(message);
-      deps.logger.info("transfer queued", { transferId: request.transferId, connection: request.connection });
-      return json(202, { id: request.transferId, status: "queued" });
-    }
-    const outcome = await transfers.copy(
-      request,
-      "api",
-      request.overwrite ? "replace" : "fail",
-      signal,
-      suspendSignal,
-    );
-    if (outcome.status === "suspended") {
-      // Too big for one invocation: it goes on from the queue, as an async request would.
-      return json(202, {
-        id: request.transferId,
-        status: "continuing",
-        bucket: outcome.bucket,
-        key: outcome.key,
-        bytesCopied: outcome.resumeAt?.offset ?? 0,
-        size: outcome.source.size,
-      });
-    }
-    if (outcome.status !== "copied") throw new Error("an API copy never skips"); // ifExists is fail or replace
-    const { bucket, key, bytes, etag, sha256, durationMs, ftpReply, sizeCheck } = outcome;
-    return json(200, {
-      id: request.transferId,
-      bucket,
-      key,
-      bytes,
-      etag,
-      sha256,
-      durationMs,
-      ftpReply,
-      sizeCheck,
-    });
-  } catch (error) {
-    const fields = failureFields(error);
-    const status = httpStatusOf(fields.code, fields.ftpCode);
-    if (status === 500) deps.logger.error("unexpected error", { error: error as Error });
-    return json(status, { error: status === 500 ? { code: "INTERNAL", message: "internal error" } : fields });
   }
+  return request;
+}
+
+async function queueCopy(
+  request: TransferRequest & { transferId: string },
+  transfers: Transfers,
+  deps: Pick<HandlerDeps, "queue" | "logger">,
+): Promise<Response> {
+  if (deps.queue === undefined) {
+    throw new InvalidInputError('"async": true needs an ingestion queue, and none is configured');
+  }
+  transfers.resolve(request); // refuse a request outside the fence now, not on the queue
+  const { async: _async, ...message } = request;
+  await deps.queue(message);
+  deps.logger.info("transfer queued", { transferId: request.transferId, connection: request.connection });
+  return json(202, { id: request.transferId, status: "queued" });
+}
+
+/** The answer to a copy made now: the object (200), or where the copy goes on from the queue (202). */
+function copied(id: string, outcome: CopyOutcome): Response {
+  if (outcome.status === "suspended") {
+    // Too big for one invocation: it goes on from the queue, as an async request would.
+    return json(202, {
+      id,
+      status: "continuing",
+      bucket: outcome.bucket,
+      key: outcome.key,
+      bytesCopied: outcome.resumeAt?.offset ?? 0,
+      size: outcome.source.size,
+    });
+  }
+  if (outcome.status !== "copied") throw new Error("an API copy never skips"); // ifExists is fail or replace
+  const { bucket, key, bytes, etag, sha256, durationMs, ftpReply, sizeCheck } = outcome;
+  return json(200, { id, bucket, key, bytes, etag, sha256, durationMs, ftpReply, sizeCheck });
 }
 
 /**
