@@ -25,6 +25,7 @@ export { describeIssues, parseInput } from "./issues.js";
 export { keyEscapeReason, keyPrefix, nonEmptyKeyPrefix } from "./key-rules.js";
 export {
   METRICS_NAMESPACE,
+  type MirrorMetricName,
   SERVICE_NAME,
   TRIGGERS,
   type TransferMetricName,

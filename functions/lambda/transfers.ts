@@ -16,6 +16,7 @@ import {
   isStateKey,
   keyEscapeReason,
   keySpaceOf,
+  type MirrorMetricName,
   type MirrorSettings,
   mirrorSettingsOf,
   type TransferSettings,
@@ -428,7 +429,10 @@ export class Transfers {
   }
 
   private recordMirrorMetrics(summary: MirrorSummary): void {
-    const { metrics } = this.deps;
+    const metrics = {
+      addMetric: (name: MirrorMetricName, unit: Parameters<Metrics["addMetric"]>[1], value: number) =>
+        this.deps.metrics.addMetric(name, unit, value),
+    };
     metrics.addMetric("MirrorFilesListed", MetricUnit.Count, summary.listed);
     metrics.addMetric("MirrorFilesCopied", MetricUnit.Count, summary.copied);
     metrics.addMetric("MirrorFilesUnchanged", MetricUnit.Count, summary.unchanged);
