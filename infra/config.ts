@@ -152,9 +152,9 @@ const baseSchema = z
       })
       .strict()
       .prefault({}),
-    /** Transfer tuning passed to the function (see functions/config.ts). */
+    /** Transfer tuning passed to the function (see functions/contracts/config.ts). */
     transfer: configSchema.shape.transfer,
-    /** Mirror runs: FTP sessions per run and the per-invocation budget before fan-out (see functions/config.ts). */
+    /** Mirror runs: FTP sessions per run and the per-invocation budget before fan-out (see functions/contracts/config.ts). */
     mirror: configSchema.shape.mirror,
     alarms: z
       .object({
