@@ -6,9 +6,8 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { secretsManagerContinuationKey } from "./adapters/continuation-key.js";
 import { secretsManagerPasswords } from "./adapters/passwords.js";
 import { sqsTransferQueue } from "./adapters/transfer-queue.js";
-import { loadConfig } from "./config.js";
+import { loadConfig, METRICS_NAMESPACE, SERVICE_NAME } from "./contracts/index.js";
 import { createHandler } from "./lambda/create-handler.js";
-import { METRICS_NAMESPACE, SERVICE_NAME } from "./lambda/metric-names.js";
 
 // Built once per container and shared by every invocation: clients keep their connections warm,
 // and the config is validated at cold start, where a mistake fails loudly.

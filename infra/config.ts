@@ -2,14 +2,14 @@ import { readFileSync } from "node:fs";
 import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { z } from "zod";
 import {
-  absolutePath,
   configSchema,
   connectionFields,
   connectionName,
   describeIssues,
   keyPrefix,
+  scheduledMirrorSchema,
   userOrAnonymous,
-} from "../functions/config.js";
+} from "../functions/contracts/index.js";
 import { resolveAllowedDirectory } from "../functions/core/index.js";
 import { networkSchema } from "./network-config.js";
 
@@ -47,37 +47,6 @@ const connectionSchema = connectionFields
     message: "an anonymous connection takes no password secret",
     path: ["passwordSecretArn"],
   });
-
-const mirrorSchema = z
-  .object({
-    /** Names the schedule: letters, digits, "-" and "_". */
-    name: z.string().regex(/^[A-Za-z0-9_-]{1,48}$/, "1 to 48 letters, digits, - or _"),
-    /** EventBridge Scheduler expression: "rate(1 hour)", "cron(0 2 * * ? *)" or "at(2030-01-01T00:00:00)". */
-    schedule: z.string().regex(/^(rate|cron|at)\(.+\)$/, 'must be "rate(...)", "cron(...)" or "at(...)"'),
-    /** IANA time zone of a cron or at expression. Default: `schedules.timeZone`. */
-    timeZone: z.string().min(1).optional(),
-    /** Whether the schedule runs. Default true. */
-    enabled: z.boolean().default(true),
-    /** The configured connection to read from. */
-    connection: connectionName,
-    /** Remote directory to mirror; must lie inside one of the connection's roots. */
-    remoteDir: absolutePath,
-    /** Key prefix the files land under (below `bucket.prefix`). Default "". */
-    prefix: keyPrefix.default(""),
-    /** Glob patterns a file name must match. Default: every file. */
-    include: z.array(z.string().min(1)).optional(),
-    /** Glob patterns that leave a file out. Default: none. */
-    exclude: z.array(z.string().min(1)).optional(),
-    /** Descend into subdirectories. Default: the handler's default. */
-    recursive: z.boolean().optional(),
-    /** Delete objects whose source file is gone (grants s3:DeleteObject under the prefix). Default false. */
-    deleteExtraneous: z.boolean().optional(),
-    /** Above this many deletions a run deletes none and fails. Default: 100 or a tenth of the prefix's objects. */
-    maxDelete: z.number().int().nonnegative().optional(),
-    /** Let an empty listing delete what lies below it. Default false. */
-    allowEmptySource: z.boolean().optional(),
-  })
-  .strict();
 
 const retentionDays = z
   .number()
@@ -134,7 +103,7 @@ const baseSchema = z
       .record(connectionName, connectionSchema)
       .refine((c) => Object.keys(c).length > 0, "configure at least one connection"),
     /** Directories mirrored on a schedule. Default none. */
-    mirrors: z.array(mirrorSchema).default([]),
+    mirrors: z.array(scheduledMirrorSchema).default([]),
     function: z
       .object({
         /** Memory in MiB; Lambda's CPU share grows with it. Default 1024. */
@@ -184,9 +153,9 @@ const baseSchema = z
       })
       .strict()
       .prefault({}),
-    /** Transfer tuning passed to the function (see functions/config.ts). */
+    /** Transfer tuning passed to the function (see functions/contracts/config.ts). */
     transfer: configSchema.shape.transfer,
-    /** Mirror runs: FTP sessions per run and the per-invocation budget before fan-out (see functions/config.ts). */
+    /** Mirror runs: FTP sessions per run and the per-invocation budget before fan-out (see functions/contracts/config.ts). */
     mirror: configSchema.shape.mirror,
     alarms: z
       .object({
@@ -213,7 +182,6 @@ export const stackConfigSchema = baseSchema.superRefine(checkReferences);
 
 export type StackConfig = z.infer<typeof stackConfigSchema>;
 export type StackConnection = StackConfig["connections"][string];
-export type MirrorJob = StackConfig["mirrors"][number];
 
 /** Cross-field rules: what one field says about another. */
 function checkReferences(c: z.output<typeof baseSchema>, ctx: z.RefinementCtx): void {

@@ -1,4 +1,4 @@
-import { CONFIG_ENV, type Config, parseConfig } from "../functions/config.js";
+import { CONFIG_ENV, type Config, parseConfig } from "../functions/contracts/index.js";
 import { type StackConfig, StackConfigError } from "./config.js";
 
 /**

@@ -10,7 +10,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { sqsTransferQueue } from "../functions/adapters/transfer-queue.js";
-import { parseConfig } from "../functions/config.js";
+import { parseConfig } from "../functions/contracts/index.js";
 import { createHandler } from "../functions/lambda/create-handler.js";
 import { startEmbeddedFtp } from "../test/support/embedded-ftp.js";
 import { startFauxqsS3, startS3rver } from "../test/support/embedded-s3.js";

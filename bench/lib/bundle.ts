@@ -24,7 +24,7 @@ export interface BundleResult {
   cdkAsset?: { file: string; bytes: number };
 }
 
-/** A minimal valid FTP2S3_CONFIG (functions/config.ts): the handler validates it at import. */
+/** A minimal valid FTP2S3_CONFIG (functions/contracts/config.ts): the handler validates it at import. */
 const MINIMAL_CONFIG = JSON.stringify({
   bucket: "bench-bucket",
   connections: { p: { host: "ftp.example.com", anonymous: true, roots: ["/"] } },

@@ -7,7 +7,7 @@
 import type { Socket } from "node:net";
 import { type Client, type FTPContext, FTPError, type FTPResponse, type TaskResolver } from "basic-ftp";
 import type { RemoteEntry } from "../core/index.js";
-import { ListingError } from "../core/index.js";
+import { ListingError, MiB } from "../core/index.js";
 import { type ListingFormat, parseListing } from "./ftp-listing-parse.js";
 
 export interface ListingLimits {
@@ -17,7 +17,7 @@ export interface ListingLimits {
   maxBytes: number;
 }
 
-export const defaultListingLimits: ListingLimits = { maxEntries: 100_000, maxBytes: 64 * 1024 * 1024 };
+export const defaultListingLimits: ListingLimits = { maxEntries: 100_000, maxBytes: 64 * MiB };
 
 /** Room for the lines that carry no entry ("total", ".", ".."), so the line count alone can stop early. */
 const NON_ENTRY_LINES = 3;

@@ -13,6 +13,7 @@ import type {
 import {
   abortReason,
   DataConnectionError,
+  DEFAULTS,
   Ftp2s3Error,
   FtpConnectionError,
   FtpLoginError,
@@ -25,7 +26,7 @@ import {
 import { SessionBoundary } from "./ftp-boundary.js";
 import { defaultListingLimits, type ListingLimits, listDirectory } from "./ftp-listing.js";
 import { parseMdtmReply, parseSizeReply, replyText } from "./ftp-replies.js";
-import { defaultMinBytesPerSecond, defaultMinRateWindowMs, watchReplies } from "./ftp-watchdog.js";
+import { watchReplies } from "./ftp-watchdog.js";
 import { scrubbingLog, secretScrubber } from "./secret-scrub.js";
 
 export interface FtpSourceOptions {
@@ -63,14 +64,10 @@ export interface FtpSourceOptions {
   /**
    * Idle time before TCP keepalive probes start on the control connection, which stays silent while
    * a file downloads: NAT gateways and firewalls drop flows idle for a few minutes. Whole seconds
-   * (the kernel's unit); default `defaultKeepAliveMs`; 0 turns keepalive off.
+   * (the kernel's unit); default `DEFAULTS.keepAliveMs`; 0 turns keepalive off.
    */
   keepAliveMs?: number;
 }
-
-export const defaultFtpTimeoutMs = 30_000;
-/** Well below the 350 s after which AWS NAT gateways drop an idle flow: see README "Networks". */
-export const defaultKeepAliveMs = 60_000;
 
 /** Builds the basic-ftp client; injected so tests can observe or replace it. */
 export type FtpClientFactory = (timeoutMs: number) => Client;
@@ -99,8 +96,8 @@ export async function connectFtpSource(
   const endpoint = formatFtpUrl(options, "");
   watchReplies(client, {
     timeoutMs: options.timeoutMs,
-    minBytesPerSecond: options.minBytesPerSecond ?? defaultMinBytesPerSecond,
-    windowMs: options.minRateWindowMs ?? defaultMinRateWindowMs,
+    minBytesPerSecond: options.minBytesPerSecond ?? DEFAULTS.minBytesPerSecond,
+    windowMs: options.minRateWindowMs ?? DEFAULTS.minRateWindowMs,
     endpoint,
     rateOption: options.rateSetting ?? "minBytesPerSecond",
   });
@@ -126,7 +123,7 @@ export async function connectFtpSource(
       secure: options.secure === false ? false : options.secure === "explicit" ? true : "implicit",
       secureOptions,
     });
-    keepControlConnectionAlive(client, options.keepAliveMs ?? defaultKeepAliveMs);
+    keepControlConnectionAlive(client, options.keepAliveMs ?? DEFAULTS.keepAliveMs);
   } catch (error) {
     release();
     client.close();

@@ -27,10 +27,6 @@ export interface WatchLimits {
   rateOption: string;
 }
 
-/** The default minimum rate and its window: see README "Timeouts and rates" for why. */
-export const defaultMinBytesPerSecond = 1024;
-export const defaultMinRateWindowMs = 60_000;
-
 /** Checks between two decisions at most (as basic-ftp's watchdog), so a busy event loop is no stall. */
 const maxCheckIntervalMs = 500;
 const minChecksPerTimeout = 4;

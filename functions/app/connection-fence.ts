@@ -1,7 +1,14 @@
 import type { FtpSourceOptions } from "../adapters/ftp-source.js";
 import { type Lookup, resolveAllowedAddress } from "../adapters/host-resolution.js";
 import type { PasswordSource } from "../adapters/passwords.js";
-import { type Config, type ConnectionConfig, isStateKey, keySpaceOf } from "../config.js";
+import {
+  type Config,
+  type ConnectionSettings,
+  connectionSettingsOf,
+  isStateKey,
+  keyEscapeReason,
+  keySpaceOf,
+} from "../contracts/index.js";
 import {
   type FileSource,
   NotAllowedError,
@@ -24,7 +31,7 @@ export interface FencePorts {
 
 /** A file a caller may read and the key it may write, as the fence resolved them. */
 export interface FencedCopy {
-  connection: ConnectionConfig;
+  connection: ConnectionSettings;
   path: RemoteFilePath;
   key: ObjectKey;
 }
@@ -41,16 +48,21 @@ export interface FencedDirectory {
  * roots and a key inside its key space, never a host or a password; only the fence opens sessions.
  */
 export class ConnectionFence {
+  /** Each configured connection in bytes and milliseconds, converted once. */
+  private readonly connections: ReadonlyMap<string, ConnectionSettings>;
+
   constructor(
     private readonly config: Config,
     private readonly ports: FencePorts,
-  ) {}
+  ) {
+    this.connections = new Map(
+      Object.entries(config.connections).map(([name, c]) => [name, connectionSettingsOf(c)]),
+    );
+  }
 
   /** The configured connection of that name; callers cannot name anything else. */
-  connection(name: string): ConnectionConfig {
-    const connection = Object.hasOwn(this.config.connections, name)
-      ? this.config.connections[name]
-      : undefined;
+  connection(name: string): ConnectionSettings {
+    const connection = this.connections.get(name);
     if (connection === undefined) throw new NotAllowedError(`no connection named "${name}" is configured`);
     return connection;
   }
@@ -87,11 +99,7 @@ export class ConnectionFence {
    */
   keyIn(name: string, relative: string, what: string): string {
     const space = keySpaceOf(this.config, name);
-    const escapes =
-      relative.startsWith("/") ||
-      relative.includes("\\") ||
-      relative.split("/").some((segment) => segment === "." || segment === "..");
-    if (escapes) {
+    if (keyEscapeReason(relative) !== undefined) {
       throw new NotAllowedError(
         `the ${what} ${JSON.stringify(relative)} leaves connection "${name}"'s key space "${space}" (no leading "/", "\\", "." or ".." segments)`,
       );
@@ -116,18 +124,16 @@ export class ConnectionFence {
     return this.ports.connect({
       signal,
       minBytesPerSecond: connection.minBytesPerSecond,
-      minRateWindowMs: connection.minRateWindowSeconds * 1000,
-      ...(connection.keepAliveSeconds === undefined
-        ? {}
-        : { keepAliveMs: connection.keepAliveSeconds * 1000 }),
+      minRateWindowMs: connection.minRateWindowMs,
+      keepAliveMs: connection.keepAliveMs,
       host: connection.host,
       address,
-      port: connection.port ?? (connection.secure === "implicit" ? 990 : 21),
+      port: connection.port,
       user: connection.anonymous ? undefined : connection.user,
       password,
       secure: connection.secure,
       ...(connection.caPem === undefined ? {} : { ca: connection.caPem }),
-      timeoutMs: connection.timeoutSeconds * 1000,
+      timeoutMs: connection.timeoutMs,
     });
   }
 }

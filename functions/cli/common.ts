@@ -1,17 +1,19 @@
 import { readFile } from "node:fs/promises";
 import { HeadBucketCommand, type S3Client } from "@aws-sdk/client-s3";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { connectFtpSource, defaultFtpTimeoutMs, defaultKeepAliveMs } from "../adapters/ftp-source.js";
-import { defaultMinBytesPerSecond, defaultMinRateWindowMs } from "../adapters/ftp-watchdog.js";
+import { connectFtpSource } from "../adapters/ftp-source.js";
 import { type ChecksumMode, createS3Client, nonEmpty } from "../adapters/s3-client.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
 import type { CopyOptions, FileSource, FtpLocation, ObjectSink, PartSize } from "../core/index.js";
 import {
-  DEFAULT_MEMORY_BUDGET,
-  DEFAULT_PART_SIZE,
-  defaultCopyOptions,
+  bytesOfMiB,
+  DEFAULTS,
+  type ErrorCode,
   Ftp2s3Error,
   InvalidInputError,
+  inMiB,
+  inSeconds,
+  msOfSeconds,
   partSize,
   S3_MAX_PART_SIZE,
   S3_MIN_PART_SIZE,
@@ -131,10 +133,10 @@ export function addCommonOptions(command: Command): Command {
     .option("--password-file <path>", "read the FTP password from this file instead of FTP_PASSWORD")
     .option(
       "--part-size <MiB>",
-      `upload part size in MiB (default ${DEFAULT_PART_SIZE / 2 ** 20}, grown for big files)`,
+      `upload part size in MiB (default ${inMiB(DEFAULTS.partSize)}, grown for big files)`,
       partSizeMebibytes,
     )
-    .option("--queue-size <n>", "parts uploaded in parallel", positiveInteger, defaultCopyOptions.queueSize)
+    .option("--queue-size <n>", "parts uploaded in parallel", positiveInteger, DEFAULTS.queueSize)
     .addOption(
       new Option(
         "--max-memory <MiB>",
@@ -142,31 +144,31 @@ export function addCommonOptions(command: Command): Command {
       )
         .argParser(mebibytes)
         // The value is in bytes; help shows it in the MiB the option is given in.
-        .default(DEFAULT_MEMORY_BUDGET, String(DEFAULT_MEMORY_BUDGET / 2 ** 20)),
+        .default(DEFAULTS.memoryBudget, String(inMiB(DEFAULTS.memoryBudget))),
     )
     .option(
       "--timeout <seconds>",
       "give up after this long without progress",
       positiveNumber,
-      defaultFtpTimeoutMs / 1000,
+      inSeconds(DEFAULTS.ftpTimeoutMs),
     )
     .option(
       "--min-rate <bytes/s>",
       "stop a data connection slower than this over --min-rate-window (0: no minimum)",
       nonNegativeNumber,
-      defaultMinBytesPerSecond,
+      DEFAULTS.minBytesPerSecond,
     )
     .option(
       "--min-rate-window <seconds>",
       "the window --min-rate is measured over",
       positiveNumber,
-      defaultMinRateWindowMs / 1000,
+      inSeconds(DEFAULTS.minRateWindowMs),
     )
     .option(
       "--keepalive <seconds>",
       "TCP keepalive on the FTP control connection after this long idle, so NAT gateways and firewalls keep it during long downloads (0: off)",
       keepAliveSeconds,
-      defaultKeepAliveMs / 1000,
+      inSeconds(DEFAULTS.keepAliveMs),
     )
     .addOption(
       new Option("--progress <mode>", "auto: a line on a terminal, JSON lines otherwise")
@@ -229,10 +231,10 @@ export async function setUp(location: FtpLocation, options: CommonOptions, io: C
         password,
         ...(ca === undefined ? {} : { ca }),
         ...(signal === undefined ? {} : { signal }),
-        timeoutMs: options.timeout * 1000,
+        timeoutMs: msOfSeconds(options.timeout),
         minBytesPerSecond: options.minRate,
-        minRateWindowMs: options.minRateWindow * 1000,
-        keepAliveMs: options.keepalive * 1000,
+        minRateWindowMs: msOfSeconds(options.minRateWindow),
+        keepAliveMs: msOfSeconds(options.keepalive),
         rateSetting: "--min-rate",
         ...(options.verbose ? { log: (line: string) => io.stderr.write(`${line.trimEnd()}\n`) } : {}),
       }),
@@ -242,7 +244,7 @@ export async function setUp(location: FtpLocation, options: CommonOptions, io: C
 }
 
 /** What the command's user can do about a refusal, in the command's own words (the core speaks for every caller). */
-const commandHint: Record<string, string> = { OBJECT_EXISTS: " (--overwrite replaces it)" };
+const commandHint: Partial<Record<ErrorCode, string>> = { OBJECT_EXISTS: " (--overwrite replaces it)" };
 
 /**
  * A user given in the URL needs a password: without one the login would try an empty one and fail
@@ -308,6 +310,31 @@ async function checkBucket(client: S3Client, bucket: string, endpoint: string | 
   }
 }
 
+/**
+ * The exit status of each failure (README "Exit status"): one entry per error code, so a new code
+ * does not compile until it says what it means here. A stop by a signal has its own (130, 143).
+ */
+const exitStatus: Record<ErrorCode, number> = {
+  INVALID_INPUT: EXIT_USAGE,
+  FTP_CONNECTION: EXIT_FAILED,
+  FTP_LOGIN: EXIT_FAILED,
+  FTP_REPLY: EXIT_FAILED,
+  FTP_DATA_CONNECTION: EXIT_FAILED,
+  FTP_LISTING: EXIT_FAILED,
+  SIZE_MISMATCH: EXIT_FAILED,
+  TIMEOUT: EXIT_FAILED,
+  ABORTED: EXIT_FAILED,
+  OBJECT_EXISTS: EXIT_FAILED,
+  NOT_ALLOWED: EXIT_FAILED,
+  MIRROR_INCOMPLETE: EXIT_FAILED,
+  FTP_NO_RESTART: EXIT_FAILED,
+  RESUME_LIMIT: EXIT_FAILED,
+  TOO_LARGE: EXIT_FAILED,
+  DELETE_LIMIT: EXIT_FAILED,
+  EMPTY_SOURCE: EXIT_FAILED,
+  S3: EXIT_FAILED,
+};
+
 /** The one line and the exit status of a failed command; never a stack trace for an expected failure. */
 export function reportFailure(error: unknown, io: CliIo, uploadOutcome = "the upload was aborted"): number {
   if (error instanceof Ftp2s3Error) {
@@ -315,7 +342,7 @@ export function reportFailure(error: unknown, io: CliIo, uploadOutcome = "the up
     if (stopped !== undefined) return stopped;
     io.stderr.write(`ftp2s3: ${error.code}: ${error.message}${commandHint[error.code] ?? ""}\n`);
     if (error.code === "ABORTED" && io.signal?.aborted) return EXIT_INTERRUPTED;
-    return error.code === "INVALID_INPUT" ? EXIT_USAGE : EXIT_FAILED;
+    return exitStatus[error.code];
   }
   const debug = Boolean(io.env.FTP2S3_DEBUG);
   const detail = debug ? String((error as Error)?.stack ?? error) : String(error);
@@ -340,19 +367,19 @@ async function readInput(path: string, what: string): Promise<Buffer> {
 function mebibytes(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a number of MiB, e.g. 8");
-  return Math.round(n * 2 ** 20);
+  return Math.round(bytesOfMiB(n));
 }
 
 /** --part-size, in the unit it is given in: S3 takes parts of 5 MiB to 5 GiB. */
 function partSizeMebibytes(value: string): PartSize {
   const n = Number(value);
-  const [min, max] = [S3_MIN_PART_SIZE / 2 ** 20, S3_MAX_PART_SIZE / 2 ** 20];
+  const [min, max] = [inMiB(S3_MIN_PART_SIZE), inMiB(S3_MAX_PART_SIZE)];
   if (value.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
     throw new InvalidArgumentError(
       `expected a number of MiB from ${min} to ${max} (S3's part sizes), e.g. 8`,
     );
   }
-  return partSize(Math.round(n * 2 ** 20));
+  return partSize(Math.round(bytesOfMiB(n)));
 }
 
 export function positiveInteger(value: string): number {

@@ -6,6 +6,7 @@ import {
   formatFtpUrl,
   formatS3Url,
   InvalidInputError,
+  msOfSeconds,
   parseFtpUrl,
   parseS3Url,
   remoteFilePath,
@@ -276,7 +277,7 @@ function stopSignals(options: CopyCommandOptions, io: CliIo): StopSignals {
     arm: () => {
       io.signal?.addEventListener("abort", onInterrupt, { once: true });
       if (options.stopAfter !== undefined) {
-        timer = setTimeout(() => suspend.abort("stop-after"), options.stopAfter * 1000);
+        timer = setTimeout(() => suspend.abort("stop-after"), msOfSeconds(options.stopAfter));
       }
     },
     clear: () => {

@@ -2,12 +2,7 @@ import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { ResumeStore } from "../app/resume-store.js";
-import {
-  assertValidResumePoint,
-  InvalidInputError,
-  RestartRefusedError,
-  type ResumePoint,
-} from "../core/index.js";
+import { InvalidInputError, RestartRefusedError, type ResumePoint } from "../core/index.js";
 
 /**
  * What `ftp2s3 copy --resume <upload-id>` needs besides the upload id: the source as it was seen, the
@@ -80,7 +75,7 @@ export async function loadState(
       `no saved state for upload ${uploadId} in ${directory} (it is written when a copy with --resumable or --stop-after suspends)`,
     );
   }
-  const state = parseState(text, file);
+  const state = await parseState(text, file);
   if (state.source !== expected.source || state.target !== expected.target) {
     throw new InvalidInputError(
       `upload ${uploadId} belongs to a copy of ${state.source} to ${state.target}, not of ${expected.source} to ${expected.target}`,
@@ -121,10 +116,10 @@ export function stateFileStore(
 }
 
 /**
- * Checked by hand, not with zod: the command would load zod (and its start-up cost, about 100 ms
- * by the bench) only for this small file.
+ * The envelope is checked by hand and the resume point by its one schema (functions/contracts),
+ * loaded only here: the command would otherwise load zod (about 100 ms by the bench) on every start.
  */
-function parseState(text: string, file: string): ResumeState {
+async function parseState(text: string, file: string): Promise<ResumeState> {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -132,20 +127,20 @@ function parseState(text: string, file: string): ResumeState {
     throw new InvalidInputError(`the state file ${file} is not JSON`);
   }
   const state = json as Partial<ResumeState> | null;
-  const point = state?.resumeAt as Partial<ResumePoint> | undefined;
   const damaged = (what: string) => new InvalidInputError(`the state file ${file} is damaged: ${what}`);
   if (state?.version !== 1) throw damaged("version is not 1");
   if (typeof state.source !== "string" || typeof state.target !== "string")
     throw damaged("no source or target");
-  if (typeof point !== "object" || point === null) throw damaged("no resumeAt");
-  for (const field of ["uploadId", "modifiedAt", "hashState"] as const) {
-    if (typeof point[field] !== "string" || point[field] === "")
-      throw damaged(`resumeAt.${field} is not a string`);
+  if (typeof state.resumeAt !== "object" || state.resumeAt === null) throw damaged("no resumeAt");
+  const { resumePointSchema } = await import("../contracts/resume-point.js");
+  const point = resumePointSchema.safeParse(state.resumeAt);
+  if (!point.success) {
+    const [issue] = point.error.issues;
+    const field = `resumeAt.${issue?.path.join(".")}`;
+    throw damaged(
+      issue?.code === "invalid_type" ? `${field} is not a ${issue.expected}` : `${field}: ${issue?.message}`,
+    );
   }
-  for (const field of ["offset", "partSize", "size"] as const) {
-    if (typeof point[field] !== "number") throw damaged(`resumeAt.${field} is not a number`);
-  }
-  assertValidResumePoint(point as ResumePoint);
   const settings = state.settings as Record<string, unknown> | undefined;
   if (settings !== undefined) {
     if (typeof settings !== "object" || settings === null) throw damaged("settings is not an object");
@@ -156,5 +151,5 @@ function parseState(text: string, file: string): ResumeState {
     if (![undefined, "when-supported", "when-required"].includes(settings.checksums as string))
       throw damaged("settings.checksums is neither when-supported nor when-required");
   }
-  return state as ResumeState;
+  return { ...(state as ResumeState), resumeAt: point.data };
 }

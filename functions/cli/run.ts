@@ -1,5 +1,6 @@
 import { setMaxListeners } from "node:events";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { DEFAULTS } from "../core/index.js";
 import {
   addCommonOptions,
   type CliIo,
@@ -27,7 +28,33 @@ export async function runCli(argv: string[], given: CliIo): Promise<number> {
   // Every message then starts on a line of its own, never glued onto a terminal's progress line.
   const io: CliIo = { ...given, stderr: withProgressLine(given.stderr) };
   let exitCode = EXIT_OK;
-  const program = new Command()
+  const program = declareProgram(io);
+  declareCopy(program).action(
+    async (ftpUrl: string, s3Url: string, options: CopyCommandOptions, command: Command) => {
+      exitCode = await copyCommand(ftpUrl, s3Url, options, io, givenOptions(argv, command));
+    },
+  );
+  declareMirror(program).action(async (ftpUrl: string, s3Url: string, options: MirrorCommandOptions) => {
+    // Each FTP session listens to the stop signal, and so does the file it is reading: two per session
+    // (and the listing), a bound the options set, above Node's default of 10 past five sessions.
+    if (io.signal !== undefined) setMaxListeners(2 * options.concurrency + 2, io.signal);
+    exitCode = await mirrorCommand(ftpUrl, s3Url, options, io);
+  });
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here with exitCode 0; usage errors were already printed by commander.
+      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    throw error;
+  }
+}
+
+/** The program: its name, help and version, and usage errors in the form of every other error. */
+function declareProgram(io: CliIo): Command {
+  return new Command()
     .name("ftp2s3")
     .description("Stream files from FTP servers into S3, storing nothing the server did not confirm.")
     .version("ftp2s3 0.1.0", "--version")
@@ -56,8 +83,11 @@ export async function runCli(argv: string[], given: CliIo): Promise<number> {
         "  ftp2s3 copy --help    (the options of each command)",
       ].join("\n"),
     );
+}
 
-  addCommonOptions(
+/** `ftp2s3 [copy] <ftp-url> <s3-url>` and its options. */
+function declareCopy(program: Command): Command {
+  return addCommonOptions(
     program
       .command("copy", { isDefault: true })
       .summary("copy one file into one object (the default: ftp2s3 <ftp-url> <s3-url>)")
@@ -84,11 +114,12 @@ export async function runCli(argv: string[], given: CliIo): Promise<number> {
         "--state-dir <dir>",
         "where stopped copies keep what --resume needs (default $FTP2S3_STATE_DIR, else ~/.local/state/ftp2s3)",
       ),
-  ).action(async (ftpUrl: string, s3Url: string, options: CopyCommandOptions, command: Command) => {
-    exitCode = await copyCommand(ftpUrl, s3Url, options, io, givenOptions(argv, command));
-  });
+  );
+}
 
-  addCommonOptions(
+/** `ftp2s3 mirror <ftp-url-dir> <s3-url-prefix>` and its options. */
+function declareMirror(program: Command): Command {
+  return addCommonOptions(
     program
       .command("mirror")
       .summary("mirror a directory into keys below a prefix")
@@ -106,7 +137,7 @@ export async function runCli(argv: string[], given: CliIo): Promise<number> {
       )
       .option("--exclude <glob>", "leave out paths matching it; repeatable", collect, [])
       .option("--recursive", "descend into subdirectories", false)
-      .option("--concurrency <n>", "FTP sessions at once", positiveInteger, 4)
+      .option("--concurrency <n>", "FTP sessions at once", positiveInteger, DEFAULTS.mirrorConcurrency)
       .option("--delete", "delete objects below the prefix whose source file is gone", false)
       .option(
         "--max-delete <n>",
@@ -124,32 +155,16 @@ export async function runCli(argv: string[], given: CliIo): Promise<number> {
       )
       .option(
         "--max-depth <n>",
-        "list at most this many levels below the directory (default 32)",
+        `list at most this many levels below the directory (default ${DEFAULTS.planLimits.maxDepth})`,
         positiveInteger,
       )
       .option(
         "--max-entries <n>",
-        "list at most this many entries in one run (default 250000); the rest counts as not listed",
+        `list at most this many entries in one run (default ${DEFAULTS.planLimits.maxEntries}); the rest counts as not listed`,
         positiveInteger,
       )
       .option("--dry-run", "say what would be copied and deleted, change nothing", false),
-  ).action(async (ftpUrl: string, s3Url: string, options: MirrorCommandOptions) => {
-    // Each FTP session listens to the stop signal, and so does the file it is reading: two per session
-    // (and the listing), a bound the options set, above Node's default of 10 past five sessions.
-    if (io.signal !== undefined) setMaxListeners(2 * options.concurrency + 2, io.signal);
-    exitCode = await mirrorCommand(ftpUrl, s3Url, options, io);
-  });
-
-  try {
-    await program.parseAsync(argv, { from: "user" });
-    return exitCode;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      // --help and --version end here with exitCode 0; usage errors were already printed by commander.
-      return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
-    }
-    throw error;
-  }
+  );
 }
 
 function wholeNumber(value: string): number {

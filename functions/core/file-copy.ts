@@ -2,7 +2,7 @@ import { ObjectExistsError, S3Error } from "./errors.js";
 import { formatS3Url } from "./locations.js";
 import { choosePartSize, fitPartsToMemory, type PartPlan } from "./part-size.js";
 import type { ExistingObject, FileSource, ObjectSink, RemoteFileInfo } from "./ports.js";
-import { abandonUpload, assertValidResumePoint, recoverUpload } from "./resume.js";
+import { abandonUpload, recoverUpload } from "./resume.js";
 import { fastSha256, type RunningHash, resumableSha256 } from "./sha256.js";
 import { isSameVersion, unchangedResult } from "./source-version.js";
 import { TimeBudget } from "./time-budget.js";
@@ -85,7 +85,6 @@ export class FileCopy {
   private async readSource(): Promise<{ info: RemoteFileInfo; resumed: RecoveredUpload }> {
     const { path, target, resumeFrom, known } = this.request;
     if (resumeFrom === undefined) return { info: known ?? (await this.source.stat(path)), resumed: null };
-    assertValidResumePoint(resumeFrom);
     const info = await this.source.stat(path);
     const resumed = await recoverUpload(this.sink, target, resumeFrom, info, this.warn);
     // Aborted or found gone: the copy starts over, and nothing of the earlier legs is left to abandon.

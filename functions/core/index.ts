@@ -6,6 +6,8 @@
  */
 
 export { type AddressClass, addressClass } from "./address-policy.js";
+// The product's defaults and the one conversion of each unit.
+export { bytesOfMiB, DEFAULTS, defaultFtpPort, inMiB, inSeconds, MiB, msOfSeconds } from "./defaults.js";
 // What can go wrong, as one closed set of codes.
 export {
   abortReason,
@@ -94,7 +96,7 @@ export type {
   UploadedPart,
 } from "./ports.js";
 export type { ProgressSnapshot } from "./progress.js";
-export { abandonUpload, assertValidResumePoint, type ResumePoint } from "./resume.js";
+export { abandonUpload, type ResumePoint } from "./resume.js";
 export type { RunningHash } from "./sha256.js";
 // Copying one file.
 export {

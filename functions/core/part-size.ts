@@ -1,7 +1,7 @@
 import { FileTooLargeError, InvalidInputError } from "./errors.js";
 import type { PartSize } from "./values.js";
 
-const MiB = 1024 * 1024;
+export const MiB = 1024 * 1024;
 
 /** S3's limits for one multipart upload. */
 export const S3_MIN_PART_SIZE = 5 * MiB;

@@ -1,11 +1,10 @@
-import { InvalidInputError } from "./errors.js";
 import type { S3Location } from "./locations.js";
-import { assertValidPartSize } from "./part-size.js";
 import type { ObjectSink, RemoteFileInfo, UploadedPart } from "./ports.js";
 
 /**
  * Where a suspended copy stands: everything the next leg needs besides the request itself. Small
- * whatever the file's size: the parts are listed from S3 (ListParts), not carried.
+ * whatever the file's size: the parts are listed from S3 (ListParts), not carried. One that came from
+ * outside was checked where it entered (functions/contracts/resume-point.ts); the core trusts it.
  */
 export interface ResumePoint {
   uploadId: string;
@@ -18,23 +17,6 @@ export interface ResumePoint {
   modifiedAt: string;
   /** The SHA-256 state over the first `offset` bytes (RunningHash.save). */
   hashState: string;
-}
-
-/** Checks a resume point that came from outside (a queue message, a state file). */
-export function assertValidResumePoint(point: ResumePoint): void {
-  assertValidPartSize(point.partSize);
-  const { offset, size, partSize } = point;
-  if (!Number.isSafeInteger(size) || size < 0) {
-    throw new InvalidInputError(`the resume point's size must be a whole number of bytes, got ${size}`);
-  }
-  if (!Number.isSafeInteger(offset) || offset <= 0 || offset > size || offset % partSize !== 0) {
-    throw new InvalidInputError(
-      `the resume point's offset must be a positive multiple of its part size (${partSize}) no larger than the size (${size}), got ${offset}`,
-    );
-  }
-  if (Number.isNaN(Date.parse(point.modifiedAt))) {
-    throw new InvalidInputError(`the resume point's modification time is not a date: ${point.modifiedAt}`);
-  }
 }
 
 /**

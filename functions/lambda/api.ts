@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { InvalidInputError } from "../core/index.js";
+import { parseInput, type TransferRequest, transferRequestSchema } from "../contracts/index.js";
+import { type CopyOutcome, type ErrorCode, InvalidInputError } from "../core/index.js";
 import { failureFields } from "./failure-fields.js";
-import { parseInput, transferRequestSchema } from "./schemas.js";
 import type { HandlerDeps, Transfers } from "./transfers.js";
 
 type Response = APIGatewayProxyStructuredResultV2;
@@ -17,6 +17,24 @@ export async function handleApi(
   signal: AbortSignal,
   suspendSignal?: AbortSignal,
 ): Promise<Response> {
+  const refused = refusedRoute(event);
+  if (refused !== undefined) return refused;
+  try {
+    const request = callerRequest(event, transfers);
+    if (request.async) return await queueCopy(request, transfers, deps);
+    const ifExists = request.overwrite ? "replace" : "fail";
+    const outcome = await transfers.copy(request, "api", ifExists, signal, suspendSignal);
+    return copied(request.transferId, outcome);
+  } catch (error) {
+    const fields = failureFields(error);
+    const status = httpStatusOf(fields.code, fields.ftpCode);
+    if (status === 500) deps.logger.error("unexpected error", { error: error as Error });
+    return json(status, { error: status === 500 ? { code: "INTERNAL", message: "internal error" } : fields });
+  }
+}
+
+/** A 404 or 405 for anything but POST /transfers. */
+function refusedRoute(event: APIGatewayProxyEventV2): Response | undefined {
   const method = event.requestContext.http.method;
   const path = event.rawPath.replace(/\/+$/, "");
   if (path !== "/transfers") {
@@ -28,90 +46,86 @@ export async function handleApi(
       headers: jsonAllow,
     };
   }
-  try {
-    const request = { ...parseInput(transferRequestSchema, parseBody(event), "request body") };
-    request.transferId = transfers.newId();
-    // Set by ftp2s3 on its own queue messages only, whether the call copies now or queues the copy.
-    for (const field of ["continuation", "mirrored"] as const) {
-      if (request[field] !== undefined) {
-        throw new InvalidInputError(`"${field}" is set by ftp2s3 on its own queue messages, not by callers`);
-      }
-    }
-    if (request.async) {
-      if (deps.queue === undefined) {
-        throw new InvalidInputError('"async": true needs an ingestion queue, and none is configured');
-      }
-      transfers.resolve(request); // refuse a request outside the fence now, not on the queue
-      const { async: _async, ...message } = request;
-      await deps.queue(message);
-      deps.logger.info("transfer queued", { transferId: request.transferId, connection: request.connection });
-      return json(202, { id: request.transferId, status: "queued" });
-    }
-    const outcome = await transfers.copy(
-      request,
-      "api",
-      request.overwrite ? "replace" : "fail",
-      signal,
-      suspendSignal,
-    );
-    if (outcome.status === "suspended") {
-      // Too big for one invocation: it goes on from the queue, as an async request would.
-      return json(202, {
-        id: request.transferId,
-        status: "continuing",
-        bucket: outcome.bucket,
-        key: outcome.key,
-        bytesCopied: outcome.resumeAt?.offset ?? 0,
-        size: outcome.source.size,
-      });
-    }
-    if (outcome.status !== "copied") throw new Error("an API copy never skips"); // ifExists is fail or replace
-    const { bucket, key, bytes, etag, sha256, durationMs, ftpReply, sizeCheck } = outcome;
-    return json(200, {
-      id: request.transferId,
-      bucket,
-      key,
-      bytes,
-      etag,
-      sha256,
-      durationMs,
-      ftpReply,
-      sizeCheck,
-    });
-  } catch (error) {
-    const fields = failureFields(error);
-    const status = httpStatusOf(fields.code, fields.ftpCode);
-    if (status === 500) deps.logger.error("unexpected error", { error: error as Error });
-    return json(status, { error: status === 500 ? { code: "INTERNAL", message: "internal error" } : fields });
-  }
+  return undefined;
 }
 
-/** How each failure reads over HTTP. */
-export function httpStatusOf(code: string, ftpCode: number | undefined): number {
-  switch (code) {
-    case "INVALID_INPUT":
-      return 400;
-    case "NOT_ALLOWED":
-      return 403;
-    case "OBJECT_EXISTS":
-      return 409;
-    case "TOO_LARGE":
-      return 507; // our limit (memory budget, parts), not the caller's request: the operator can raise it
-    case "TIMEOUT":
-    case "RESUME_LIMIT":
-      return 504;
-    case "FTP_REPLY":
-      return ftpCode === 550 ? 404 : 502;
-    case "FTP_CONNECTION":
-    case "FTP_LOGIN":
-    case "FTP_DATA_CONNECTION":
-    case "FTP_NO_RESTART":
-    case "SIZE_MISMATCH":
-    case "S3":
-      return 502;
-    default:
-      return 500;
+/** The caller's body as a request with its transfer id, refusing the fields only ftp2s3 sets. */
+function callerRequest(
+  event: APIGatewayProxyEventV2,
+  transfers: Pick<Transfers, "newId">,
+): TransferRequest & { transferId: string } {
+  const parsed = parseInput(transferRequestSchema, parseBody(event), "request body");
+  const request = { ...parsed, transferId: transfers.newId() };
+  // Set by ftp2s3 on its own queue messages only, whether the call copies now or queues the copy.
+  for (const field of ["continuation", "mirrored"] as const) {
+    if (request[field] !== undefined) {
+      throw new InvalidInputError(`"${field}" is set by ftp2s3 on its own queue messages, not by callers`);
+    }
   }
+  return request;
+}
+
+async function queueCopy(
+  request: TransferRequest & { transferId: string },
+  transfers: Transfers,
+  deps: Pick<HandlerDeps, "queue" | "logger">,
+): Promise<Response> {
+  if (deps.queue === undefined) {
+    throw new InvalidInputError('"async": true needs an ingestion queue, and none is configured');
+  }
+  transfers.resolve(request); // refuse a request outside the fence now, not on the queue
+  const { async: _async, ...message } = request;
+  await deps.queue(message);
+  deps.logger.info("transfer queued", { transferId: request.transferId, connection: request.connection });
+  return json(202, { id: request.transferId, status: "queued" });
+}
+
+/** The answer to a copy made now: the object (200), or where the copy goes on from the queue (202). */
+function copied(id: string, outcome: CopyOutcome): Response {
+  if (outcome.status === "suspended") {
+    // Too big for one invocation: it goes on from the queue, as an async request would.
+    return json(202, {
+      id,
+      status: "continuing",
+      bucket: outcome.bucket,
+      key: outcome.key,
+      bytesCopied: outcome.resumeAt?.offset ?? 0,
+      size: outcome.source.size,
+    });
+  }
+  if (outcome.status !== "copied") throw new Error("an API copy never skips"); // ifExists is fail or replace
+  const { bucket, key, bytes, etag, sha256, durationMs, ftpReply, sizeCheck } = outcome;
+  return json(200, { id, bucket, key, bytes, etag, sha256, durationMs, ftpReply, sizeCheck });
+}
+
+/**
+ * How each failure reads over HTTP: one entry per error code, so a new code does not compile until
+ * it says what it means here. 500 is for what no caller can mend.
+ */
+const httpStatus: Record<ErrorCode | "INTERNAL", number> = {
+  INVALID_INPUT: 400,
+  NOT_ALLOWED: 403,
+  OBJECT_EXISTS: 409,
+  TOO_LARGE: 507, // our limit (memory budget, parts), not the caller's request: the operator can raise it
+  TIMEOUT: 504,
+  RESUME_LIMIT: 504,
+  FTP_REPLY: 502,
+  FTP_CONNECTION: 502,
+  FTP_LOGIN: 502,
+  FTP_DATA_CONNECTION: 502,
+  FTP_NO_RESTART: 502,
+  SIZE_MISMATCH: 502,
+  S3: 502,
+  FTP_LISTING: 500,
+  ABORTED: 500,
+  MIRROR_INCOMPLETE: 500,
+  DELETE_LIMIT: 500,
+  EMPTY_SOURCE: 500,
+  INTERNAL: 500,
+};
+
+export function httpStatusOf(code: ErrorCode | "INTERNAL", ftpCode: number | undefined): number {
+  return code === "FTP_REPLY" && ftpCode === 550 ? 404 : httpStatus[code];
 }
 
 function parseBody(event: APIGatewayProxyEventV2): unknown {

@@ -1,11 +1,30 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { NotAllowedError } from "../core/index.js";
-import type { TransferRequest } from "./schemas.js";
+import type { TransferRequest } from "../contracts/index.js";
+import { NotAllowedError, type ResumePoint } from "../core/index.js";
 
 /** The fields of a queued continuation that the next leg trusts, and its signature. */
 export type SignedFields = Pick<TransferRequest, "connection" | "path" | "key" | "transferId"> & {
   continuation: Omit<NonNullable<TransferRequest["continuation"]>, "signature">;
 };
+
+/**
+ * What is signed, in signing order: every field of the continuation and of its resume point (a test
+ * holds these lists to the schemas in functions/contracts, so a new field cannot go unsigned).
+ */
+export const SIGNED_CONTINUATION_FIELDS = [
+  "number",
+  "resumeAt",
+  "ifExists",
+  "noRestart",
+] as const satisfies readonly (keyof SignedFields["continuation"])[];
+export const SIGNED_RESUME_POINT_FIELDS = [
+  "uploadId",
+  "offset",
+  "partSize",
+  "size",
+  "modifiedAt",
+  "hashState",
+] as const satisfies readonly (keyof ResumePoint)[];
 
 /**
  * One canonical text per continuation: a JSON array in a fixed order, so no field can move, be
@@ -20,10 +39,9 @@ export function canonicalContinuation(request: SignedFields): string {
     request.path,
     request.key ?? null,
     request.transferId ?? null,
-    c.number,
-    r === null ? null : [r.uploadId, r.offset, r.partSize, r.size, r.modifiedAt, r.hashState],
-    c.ifExists,
-    c.noRestart,
+    ...SIGNED_CONTINUATION_FIELDS.map((field) =>
+      field !== "resumeAt" ? c[field] : r === null ? null : SIGNED_RESUME_POINT_FIELDS.map((f) => r[f]),
+    ),
   ]);
 }
 

@@ -2,12 +2,16 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEventV2, Context, SQSEvent } from "aws-lambda";
-import { TransferTimeoutError } from "../core/index.js";
+import { transferSettingsOf } from "../contracts/index.js";
+import { inSeconds, msOfSeconds, TransferTimeoutError } from "../core/index.js";
 import { handleApi } from "./api.js";
 import { triggerOf } from "./event-kind.js";
 import { handleQueue } from "./queue.js";
 import { handleSchedule } from "./schedule.js";
 import { type HandlerDeps, Transfers } from "./transfers.js";
+
+/** Lambda's longest invocation: the time left where the context does not say. */
+const LAMBDA_MAX_MS = msOfSeconds(15 * 60);
 
 /**
  * The one Lambda entry: recognises the event, hands it to its trigger, and wraps everything in the
@@ -15,12 +19,11 @@ import { type HandlerDeps, Transfers } from "./transfers.js";
  */
 export function createHandler(deps: HandlerDeps) {
   const transfers = new Transfers(deps);
-  const marginMs = deps.config.transfer.deadlineMarginSeconds * 1000;
-  const suspendLeadMs = deps.config.transfer.suspendLeadSeconds * 1000;
+  const { deadlineMarginMs: marginMs, suspendLeadMs } = transferSettingsOf(deps.config);
 
   async function dispatch(event: unknown, context: Context, { signal }: { signal: AbortSignal }) {
     const { signal: deadline, release } = deadlineSignal(signal, marginMs);
-    const remainingMs = context.getRemainingTimeInMillis?.() ?? 15 * 60 * 1000;
+    const remainingMs = context.getRemainingTimeInMillis?.() ?? LAMBDA_MAX_MS;
     const deadlineAt = Date.now() + remainingMs;
     // Never before half the time: a short invocation still copies something before it hands over.
     const workMs = remainingMs - marginMs;
@@ -82,7 +85,7 @@ function deadlineSignal(signal: AbortSignal, marginMs: number): { signal: AbortS
   const stop = () =>
     deadline.abort(
       new TransferTimeoutError(
-        `stopped ${Math.round(marginMs / 1000)} s before the Lambda deadline; the upload was aborted`,
+        `stopped ${Math.round(inSeconds(marginMs))} s before the Lambda deadline; the upload was aborted`,
       ),
     );
   if (signal.aborted) stop();

@@ -1,5 +1,5 @@
+import type { Trigger } from "../contracts/index.js";
 import { InvalidInputError } from "../core/index.js";
-import type { Trigger } from "./metric-names.js";
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null;

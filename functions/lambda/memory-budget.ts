@@ -1,6 +1,4 @@
-import { InvalidInputError } from "../core/index.js";
-
-const MiB = 1024 * 1024;
+import { bytesOfMiB, DEFAULTS, InvalidInputError } from "../core/index.js";
 
 /**
  * What the runtime takes before any part buffer: Node, the bundled SDK clients, Powertools and the
@@ -19,9 +17,6 @@ export const BUFFER_SHARE = 0.5;
 /** The least budget: one 16 MiB part (a file without SIZE) and the smaller parts of sized files. */
 export const MIN_LAMBDA_BUDGET_MIB = 16;
 
-/** Where the memory size is unknown (a local run): the command's default. */
-const FALLBACK_BUDGET_MIB = 256;
-
 export const MEMORY_SIZE_ENV = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
 
 /**
@@ -30,9 +25,10 @@ export const MEMORY_SIZE_ENV = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
  * container. A value Lambda would never set fails the cold start rather than guess.
  */
 export function lambdaMemoryBudget(configuredMiB: number | undefined, env: NodeJS.ProcessEnv): number {
-  if (configuredMiB !== undefined) return configuredMiB * MiB;
+  if (configuredMiB !== undefined) return bytesOfMiB(configuredMiB);
   const text = env[MEMORY_SIZE_ENV];
-  if (text === undefined || text === "") return FALLBACK_BUDGET_MIB * MiB;
+  // Where the memory size is unknown (a local run): the command's default.
+  if (text === undefined || text === "") return DEFAULTS.memoryBudget;
   const memoryMiB = /^\d{1,6}$/.test(text) ? Number(text) : Number.NaN;
   if (!(memoryMiB >= 128 && memoryMiB <= 10240)) {
     throw new InvalidInputError(
@@ -40,5 +36,5 @@ export function lambdaMemoryBudget(configuredMiB: number | undefined, env: NodeJ
     );
   }
   const share = Math.floor((memoryMiB - RUNTIME_ALLOWANCE_MIB) * BUFFER_SHARE);
-  return Math.max(MIN_LAMBDA_BUDGET_MIB, share) * MiB;
+  return bytesOfMiB(Math.max(MIN_LAMBDA_BUDGET_MIB, share));
 }

@@ -1,6 +1,7 @@
 import type { ContinuationKeySource } from "../adapters/continuation-key.js";
 import type { TransferQueue } from "../adapters/transfer-queue.js";
 import type { ResumeStore } from "../app/resume-store.js";
+import type { TransferRequest } from "../contracts/index.js";
 import {
   type IfExists,
   ResumeLimitError,
@@ -9,7 +10,6 @@ import {
 } from "../core/index.js";
 import { signContinuation } from "./continuation-signature.js";
 import type { KeyedLog } from "./keyed-log.js";
-import type { TransferRequest } from "./schemas.js";
 
 /** One leg of a queued or API copy, and what its continuation needs. */
 export interface ContinuationSettings {

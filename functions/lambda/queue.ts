@@ -1,10 +1,10 @@
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import type { IfExists } from "../core/index.js";
+import { parseInput, type TransferRequest, transferRequestSchema } from "../contracts/index.js";
+import type { ErrorCode, IfExists } from "../core/index.js";
 import { InvalidInputError } from "../core/index.js";
 import { assertSignedContinuation } from "./continuation-signature.js";
 import { queuedRequest } from "./event-kind.js";
 import { failureFields, logFields } from "./failure-fields.js";
-import { parseInput, type TransferRequest, transferRequestSchema } from "./schemas.js";
 import type { HandlerDeps, Transfers } from "./transfers.js";
 
 /**
@@ -14,7 +14,11 @@ import type { HandlerDeps, Transfers } from "./transfers.js";
  * object the sender did not allow replacing (OBJECT_EXISTS). Such a message is logged at ERROR and
  * dropped: returning it would only fail it twice more into the dead-letter queue.
  */
-const PERMANENT_CODES: ReadonlySet<string> = new Set(["INVALID_INPUT", "NOT_ALLOWED", "OBJECT_EXISTS"]);
+const PERMANENT_CODES: ReadonlySet<ErrorCode | "INTERNAL"> = new Set([
+  "INVALID_INPUT",
+  "NOT_ALLOWED",
+  "OBJECT_EXISTS",
+]);
 
 /**
  * An SQS batch, one message after another (FTP servers limit connections; the event source mapping's

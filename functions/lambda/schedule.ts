@@ -1,8 +1,8 @@
 import { z } from "zod";
+import { mirrorJobSchema, parseInput } from "../contracts/index.js";
 import type { MirrorSummary } from "../core/index.js";
 import { DeleteLimitError, EmptySourceError, MirrorIncompleteError } from "../core/index.js";
 import { scheduleInput } from "./event-kind.js";
-import { mirrorJobSchema, parseInput } from "./schemas.js";
 import type { Transfers } from "./transfers.js";
 
 const scheduleInputSchema = z.object({ mirror: mirrorJobSchema }).strict();

@@ -1,11 +1,10 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { CopyObserver } from "../app/copy-one-file.js";
+import type { MirrorMetricName, TransferMetricName, TransferRequest } from "../contracts/index.js";
 import type { CopyOutcome, MirrorSummary } from "../core/index.js";
 import { logFields } from "./failure-fields.js";
 import { type KeyedLog, withKeys } from "./keyed-log.js";
-import type { TransferMetricName } from "./metric-names.js";
-import type { TransferRequest } from "./schemas.js";
 
 /** What one leg of a copy says in CloudWatch: its lines, each with the transfer's keys, and its metrics. */
 export class LegReport {
@@ -81,13 +80,15 @@ export function reportMirror(
   summary: MirrorSummary,
   skippedEntries: { path: string; reason: string }[],
 ): void {
-  metrics.addMetric("MirrorFilesListed", MetricUnit.Count, summary.listed);
-  metrics.addMetric("MirrorFilesCopied", MetricUnit.Count, summary.copied);
-  metrics.addMetric("MirrorFilesUnchanged", MetricUnit.Count, summary.unchanged);
-  metrics.addMetric("MirrorFilesEnqueued", MetricUnit.Count, summary.enqueued);
-  metrics.addMetric("MirrorFilesFailed", MetricUnit.Count, summary.failed.length);
-  metrics.addMetric("MirrorBytes", MetricUnit.Bytes, summary.bytes);
-  metrics.addMetric("MirrorDuration", MetricUnit.Milliseconds, summary.durationMs);
+  const add = (name: MirrorMetricName, unit: Parameters<Metrics["addMetric"]>[1], value: number) =>
+    metrics.addMetric(name, unit, value);
+  add("MirrorFilesListed", MetricUnit.Count, summary.listed);
+  add("MirrorFilesCopied", MetricUnit.Count, summary.copied);
+  add("MirrorFilesUnchanged", MetricUnit.Count, summary.unchanged);
+  add("MirrorFilesEnqueued", MetricUnit.Count, summary.enqueued);
+  add("MirrorFilesFailed", MetricUnit.Count, summary.failed.length);
+  add("MirrorBytes", MetricUnit.Bytes, summary.bytes);
+  add("MirrorDuration", MetricUnit.Milliseconds, summary.durationMs);
   const fields = { ...summary, skippedEntries };
   if (summary.deleteRefused !== undefined) log.error("mirror refused to delete", fields);
   else if (summary.failed.length > 0) log.error("mirror finished with failures", fields);

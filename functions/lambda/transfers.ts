@@ -11,20 +11,20 @@ import type { TransferQueue } from "../adapters/transfer-queue.js";
 import { ConnectionFence, type FencedCopy } from "../app/connection-fence.js";
 import { type CopyOneFileSettings, copyOneFile } from "../app/copy-one-file.js";
 import { type MirrorPorts, mirrorDirectory, resolveMirror } from "../app/mirror-directory.js";
-import type { Config } from "../config.js";
 import {
-  type CopyOutcome,
-  type FileSource,
-  type IfExists,
-  type MirrorSummary,
-  type ObjectSink,
-  partSize,
-} from "../core/index.js";
+  type Config,
+  type MirrorJob,
+  type MirrorSettings,
+  mirrorSettingsOf,
+  type TransferRequest,
+  type TransferSettings,
+  type Trigger,
+  transferSettingsOf,
+} from "../contracts/index.js";
+import type { CopyOutcome, FileSource, IfExists, MirrorSummary, ObjectSink } from "../core/index.js";
 import { withKeys } from "./keyed-log.js";
 import { lambdaMemoryBudget } from "./memory-budget.js";
-import type { Trigger } from "./metric-names.js";
 import { queueContinuation } from "./queue-continuation.js";
-import type { MirrorJob, TransferRequest } from "./schemas.js";
 import { LegReport, recordTransfer, reportMirror } from "./transfer-report.js";
 
 /** Everything the handler needs from outside, built once per container (or by a test). */
@@ -52,6 +52,8 @@ export class Transfers {
   readonly newId: () => string;
   /** Bytes the part buffers may take, shared by a mirror's sessions. */
   private readonly memoryBudget: number;
+  private readonly transfer: TransferSettings;
+  private readonly mirrorSettings: MirrorSettings;
 
   constructor(private readonly deps: HandlerDeps) {
     this.memoryBudget = lambdaMemoryBudget(deps.config.transfer.memoryBudgetMiB, process.env);
@@ -62,6 +64,8 @@ export class Transfers {
       lookup: deps.lookup,
     });
     this.newId = deps.newId ?? randomUUID;
+    this.transfer = transferSettingsOf(deps.config);
+    this.mirrorSettings = mirrorSettingsOf(deps.config);
   }
 
   /** Checks a request against the fence and the key rules without transferring anything. */
@@ -192,9 +196,9 @@ export class Transfers {
   ): Pick<MirrorPorts, "fanOut"> {
     const { queue } = this.deps;
     if (queue === undefined) return {};
-    const { mirror, transfer } = this.deps.config;
+    const mirror = this.mirrorSettings;
     // Start no file with less left than three deadline margins: one to copy, two to spare.
-    const reserveMs = 3 * transfer.deadlineMarginSeconds * 1000;
+    const reserveMs = 3 * this.transfer.deadlineMarginMs;
     return {
       fanOut: {
         enqueue: async (file) => {
@@ -207,7 +211,7 @@ export class Transfers {
             mirrored: true,
           });
         },
-        inlineBudget: { files: mirror.inlineFiles, bytes: mirror.inlineMiB * 1024 * 1024 },
+        inlineBudget: { files: mirror.inlineFiles, bytes: mirror.inlineBytes },
         outOfTime: () => Date.now() > deadlineAt - reserveMs,
       },
     };
@@ -215,12 +219,12 @@ export class Transfers {
 
   /** How every copy of this function runs, from the config. */
   private copyOptions(): CopyOneFileSettings["copy"] {
-    const { transfer } = this.deps.config;
+    const { transfer } = this;
     return {
-      partSize: partSize(transfer.partSizeMiB * 1024 * 1024),
+      partSize: transfer.partSize,
       queueSize: transfer.queueSize,
       memoryBudget: this.memoryBudget,
-      progressIntervalMs: transfer.progressIntervalSeconds * 1000,
+      progressIntervalMs: transfer.progressIntervalMs,
       tagWithSha256: transfer.tagWithSha256,
     };
   }

@@ -5,9 +5,9 @@ import {
   SERVICE_NAME,
   type TransferMetricName,
   type Trigger,
-} from "../../functions/lambda/metric-names.js";
+} from "../../functions/contracts/index.js";
 
-export { TRIGGERS } from "../../functions/lambda/metric-names.js";
+export { TRIGGERS } from "../../functions/contracts/index.js";
 
 /** One of the function's EMF metrics for one trigger. */
 export function transferMetric(

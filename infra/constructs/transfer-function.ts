@@ -6,8 +6,7 @@ import { Architecture, Runtime } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
-import { CONFIG_ENV } from "../../functions/config.js";
-import { METRICS_NAMESPACE, SERVICE_NAME } from "../../functions/lambda/metric-names.js";
+import { CONFIG_ENV, METRICS_NAMESPACE, SERVICE_NAME } from "../../functions/contracts/index.js";
 import { acknowledge } from "./nag.js";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));

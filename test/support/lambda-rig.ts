@@ -11,7 +11,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { vi } from "vitest";
 import { secretsManagerPasswords } from "../../functions/adapters/passwords.js";
 import { sqsTransferQueue } from "../../functions/adapters/transfer-queue.js";
-import { parseConfig } from "../../functions/config.js";
+import { parseConfig } from "../../functions/contracts/index.js";
 import { createHandler } from "../../functions/lambda/create-handler.js";
 import { type EmbeddedFtpServer, startEmbeddedFtp } from "./embedded-ftp.js";
 import { startFauxqsS3, startS3rver } from "./embedded-s3.js";

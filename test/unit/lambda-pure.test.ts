@@ -1,11 +1,20 @@
 import { describe, expect, it } from "vitest";
 import { continuationKeyFrom } from "../../functions/adapters/continuation-key.js";
 import { passwordFromSecret } from "../../functions/adapters/passwords.js";
-import { isStateKey, keySpaceOf, parseConfig } from "../../functions/config.js";
+import {
+  continuationSchema,
+  isStateKey,
+  keySpaceOf,
+  parseConfig,
+  resumePointSchema,
+} from "../../functions/contracts/index.js";
+import type { ErrorCode } from "../../functions/core/index.js";
 import { httpStatusOf } from "../../functions/lambda/api.js";
 import {
   assertSignedContinuation,
   canonicalContinuation,
+  SIGNED_CONTINUATION_FIELDS,
+  SIGNED_RESUME_POINT_FIELDS,
   type SignedFields,
   signContinuation,
 } from "../../functions/lambda/continuation-signature.js";
@@ -38,7 +47,7 @@ describe("queuedRequest", () => {
 });
 
 describe("httpStatusOf", () => {
-  it.each([
+  it.each<[ErrorCode | "INTERNAL", number | undefined, number]>([
     ["INVALID_INPUT", undefined, 400],
     ["NOT_ALLOWED", undefined, 403],
     ["FTP_REPLY", 550, 404],
@@ -187,6 +196,15 @@ describe("continuation signatures", () => {
     expect(() => assertSignedContinuation(signed(changed), key)).toThrow(
       "a continuation was refused: its signature does not match",
     );
+  });
+
+  it("signs every field the continuation and resume point schemas have, but the signature itself", () => {
+    expect([...SIGNED_CONTINUATION_FIELDS].sort()).toEqual(
+      Object.keys(continuationSchema.shape)
+        .filter((field) => field !== "signature")
+        .sort(),
+    );
+    expect([...SIGNED_RESUME_POINT_FIELDS].sort()).toEqual(Object.keys(resumePointSchema.shape).sort());
   });
 
   it("refuses a signature by another key, a missing one, and any when no key is configured", () => {

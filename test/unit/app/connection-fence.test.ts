@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { FtpSourceOptions } from "../../../functions/adapters/ftp-source.js";
 import { ConnectionFence } from "../../../functions/app/connection-fence.js";
-import { parseConfig } from "../../../functions/config.js";
+import { parseConfig } from "../../../functions/contracts/index.js";
 import type { FileSource } from "../../../functions/core/index.js";
 import { memorySource } from "../../support/memory-source.js";
 

@@ -1,6 +1,6 @@
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../../../functions/config.js";
+import { parseConfig } from "../../../functions/contracts/index.js";
 import { arnOf, logicalId, type Synthesized, synth } from "./synth.js";
 
 /** Replaces the Fn::Join of FTP2S3_CONFIG by text, each reference by a readable sample value. */

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { mirrorJobSchema } from "../../../functions/lambda/schemas.js";
+import { mirrorJobSchema } from "../../../functions/contracts/index.js";
 import { arnOf, logicalId, type Synthesized, synth } from "./synth.js";
 
 interface ScheduleResource {

@@ -1,102 +1,14 @@
 import { z } from "zod";
-import { InvalidInputError } from "./core/index.js";
+import { DEFAULTS, InvalidInputError, inMiB, inSeconds } from "../core/index.js";
+import { connectionName, connectionSchema } from "./connection.js";
+import { describeIssues } from "./issues.js";
+import { keyPrefix, nonEmptyKeyPrefix } from "./key-rules.js";
 
 /**
  * The Lambda's configuration: one JSON document in the environment variable FTP2S3_CONFIG, written
  * by the stack. Connections are the only way an API caller or an event can name an FTP server: they
  * give a connection's name and a path, never a host or a password (the SSRF fence).
  */
-
-export const absolutePath = z
-  .string()
-  .regex(/^\//, "must be an absolute path")
-  .refine((p) => !/[\r\n\0]/.test(p), "must not contain CR, LF or NUL");
-
-/**
- * A connection's fields, shared with the stack's config (infra/config.ts), which writes them through:
- * one definition, so a field cannot be known to one and lost by the other.
- */
-export const connectionFields = z.object({
-  /** Host name or address of the FTP server. */
-  host: z.string().min(1),
-  /** Control port; default 21 (990 for implicit TLS). */
-  port: z.number().int().min(1).max(65535).optional(),
-  /** Login name; leave out together with `anonymous: true` for an anonymous login. */
-  user: z.string().min(1).optional(),
-  /** Log in as "anonymous" (no secret needed). Default false. */
-  anonymous: z.boolean().default(false),
-  /** "explicit" (AUTH TLS, the default), "implicit", or false for plain FTP. */
-  secure: z.union([z.literal(false), z.literal("explicit"), z.literal("implicit")]).default("explicit"),
-  /** Secrets Manager secret holding the password: a plain string, or JSON with a "password" field. */
-  passwordSecretArn: z.string().min(1).optional(),
-  /** PEM CA certificates to trust for this server's TLS certificate (default: Node's CAs). */
-  caPem: z.string().optional(),
-  /** Remote directories that may be read; a requested path must lie inside one of them. */
-  roots: z.array(absolutePath).min(1),
-  /**
-   * Allow a host that is or resolves to a loopback, private, link-local or other non-public address.
-   * Default false: besides naming only configured hosts, the fence keeps callers off internal networks.
-   */
-  allowPrivateAddresses: z.boolean().default(false),
-  /**
-   * "windows" for a Windows-hosted server (IIS FTP, FileZilla Server), which reads "\" as a separator:
-   * callers' "\" then counts as "/" in the root check. Default (left out, to keep the environment
-   * small) "posix": a path with "\" is refused.
-   */
-  pathStyle: z.enum(["posix", "windows"]).optional(),
-  /** Idle timeout in seconds for this server (connect, replies, stalled data). Default 30. */
-  timeoutSeconds: z.number().positive().default(30),
-  /**
-   * A data connection delivering fewer bytes a second than this (over `minRateWindowSeconds`) is
-   * stopped with TIMEOUT: a trickle keeps the idle timeout alive forever. Default 1024; 0 turns it off.
-   */
-  minBytesPerSecond: z.number().min(0).default(1024),
-  /** The window the minimum rate is measured over, in seconds. Default 60. */
-  minRateWindowSeconds: z.number().positive().default(60),
-  /**
-   * Seconds the control connection may stay silent (it does while a file downloads) before TCP
-   * keepalive probes keep NAT gateways and firewalls from dropping it. Default (left out, to keep the
-   * environment small) 60: AWS NAT gateways drop a flow after 350 s. 0 turns keepalive off; at most
-   * Linux's 32767.
-   */
-  keepAliveSeconds: z.number().int().min(0).max(32_767).optional(),
-  /**
-   * The connection's key space below the bucket prefix: every key a request, an event or a mirror
-   * job of this connection writes lies below it (ending in "/"). Default "<connection name>/".
-   */
-  keyPrefix: z
-    .string()
-    .regex(/^[^/\\]/, 'must not be empty or start with "/" or "\\"')
-    .refine((p) => p.endsWith("/"), 'must end with "/"')
-    .refine((p) => !/[\\\r\n\0]/.test(p), 'must not contain "\\", CR, LF or NUL')
-    .refine((p) => !p.split("/").some((s) => s === "." || s === ".."), 'must not have "." or ".." segments')
-    .optional(),
-});
-
-/** "user" xor "anonymous": a connection says how it logs in. */
-export const userOrAnonymous = {
-  check: (c: { anonymous: boolean; user?: string | undefined }) => c.anonymous === (c.user === undefined),
-  message: 'give either "user" or "anonymous": true',
-};
-
-export const connectionSchema = connectionFields
-  .strict()
-  .refine(userOrAnonymous.check, { message: userOrAnonymous.message, path: ["user"] })
-  .refine((c) => c.anonymous || c.passwordSecretArn !== undefined, {
-    message: 'a connection with a user needs "passwordSecretArn"',
-    path: ["passwordSecretArn"],
-  });
-
-export type ConnectionConfig = z.infer<typeof connectionSchema>;
-
-/** A key prefix: "" or ending in "/", never starting with "/". Shared with the stack's config. */
-export const keyPrefix = z
-  .string()
-  .refine((p) => p === "" || p.endsWith("/"), 'must be empty or end with "/"')
-  .refine((p) => !p.startsWith("/"), 'must not start with "/"');
-
-/** A connection's name, as the stack's config and the function's both key connections. */
-export const connectionName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, _ . - only");
 
 export const configSchema = z
   .object({
@@ -108,7 +20,7 @@ export const configSchema = z
      * Where the function keeps its own state (a mirror's manifest), as a key prefix from the bucket
      * root, not below `prefix`. No connection's key space may overlap it: callers cannot write there.
      */
-    statePrefix: keyPrefix.refine((p) => p !== "", "must not be empty").default("ftp2s3-state/"),
+    statePrefix: nonEmptyKeyPrefix.default("ftp2s3-state/"),
     /**
      * Secrets Manager secret whose value signs continuations (HMAC-SHA256). Without it no copy
      * suspends, and a queued continuation is refused: nothing unsigned is trusted.
@@ -121,9 +33,9 @@ export const configSchema = z
     transfer: z
       .object({
         /** Preferred part size in MiB (grown for big files). */
-        partSizeMiB: z.number().min(5).max(5120).default(8),
+        partSizeMiB: z.number().min(5).max(5120).default(inMiB(DEFAULTS.partSize)),
         /** Parts uploaded in parallel. */
-        queueSize: z.number().int().min(1).max(64).default(4),
+        queueSize: z.number().int().min(1).max(64).default(DEFAULTS.queueSize),
         /**
          * MiB the part buffers of the invocation's copies may take together (a mirror shares it
          * between its sessions). Default: half of the function's memory above a 128 MiB allowance
@@ -131,7 +43,7 @@ export const configSchema = z
          */
         memoryBudgetMiB: z.number().int().min(1).max(10240).optional(),
         /** Seconds between two progress log lines. */
-        progressIntervalSeconds: z.number().positive().default(5),
+        progressIntervalSeconds: z.number().positive().default(inSeconds(DEFAULTS.progressIntervalMs)),
         /** Seconds before the Lambda deadline at which a transfer is stopped and its upload aborted. */
         deadlineMarginSeconds: z.number().positive().default(30),
         /**
@@ -142,14 +54,14 @@ export const configSchema = z
         /** Continuations one copy may take; a copy that needs more is aborted (it makes no progress). */
         maxContinuations: z.number().int().min(1).max(1000).default(20),
         /** Tag objects with their SHA-256 (needs s3:PutObjectTagging). */
-        tagWithSha256: z.boolean().default(true),
+        tagWithSha256: z.boolean().default(DEFAULTS.tagWithSha256),
       })
       .strict()
       .prefault({}),
     mirror: z
       .object({
         /** FTP sessions one mirror run opens at once (servers limit sessions per user). */
-        concurrency: z.number().int().min(1).max(16).default(4),
+        concurrency: z.number().int().min(1).max(16).default(DEFAULTS.mirrorConcurrency),
         /**
          * Copies one invocation makes itself; the rest goes to the ingestion queue (fan-out), where
          * the queue's maxConcurrency caps the load on the FTP server.
@@ -221,11 +133,4 @@ export function parseConfig(json: unknown): Config {
   const parsed = configSchema.safeParse(json);
   if (!parsed.success) throw new InvalidInputError(`invalid ${CONFIG_ENV}: ${describeIssues(parsed.error)}`);
   return parsed.data;
-}
-
-/** Zod issues as one line: `connections.partner.roots: Too small ...; bucket: Required`. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`)
-    .join("; ");
 }

@@ -1,0 +1,87 @@
+import { z } from "zod";
+import { DEFAULTS, inSeconds } from "../core/index.js";
+import { nonEmptyKeyPrefix } from "./key-rules.js";
+
+/**
+ * An FTP connection as the operator configures it: the function's config and the stack's read the
+ * same fields. API callers and events name a connection; they never give a host or a password.
+ */
+
+export const absolutePath = z
+  .string()
+  .regex(/^\//, "must be an absolute path")
+  .refine((p) => !/[\r\n\0]/.test(p), "must not contain CR, LF or NUL");
+
+/**
+ * A connection's fields, shared with the stack's config (infra/config.ts), which writes them through:
+ * one definition, so a field cannot be known to one and lost by the other.
+ */
+export const connectionFields = z.object({
+  /** Host name or address of the FTP server. */
+  host: z.string().min(1),
+  /** Control port; default 21 (990 for implicit TLS). */
+  port: z.number().int().min(1).max(65535).optional(),
+  /** Login name; leave out together with `anonymous: true` for an anonymous login. */
+  user: z.string().min(1).optional(),
+  /** Log in as "anonymous" (no secret needed). Default false. */
+  anonymous: z.boolean().default(false),
+  /** "explicit" (AUTH TLS, the default), "implicit", or false for plain FTP. */
+  secure: z.union([z.literal(false), z.literal("explicit"), z.literal("implicit")]).default("explicit"),
+  /** Secrets Manager secret holding the password: a plain string, or JSON with a "password" field. */
+  passwordSecretArn: z.string().min(1).optional(),
+  /** PEM CA certificates to trust for this server's TLS certificate (default: Node's CAs). */
+  caPem: z.string().optional(),
+  /** Remote directories that may be read; a requested path must lie inside one of them. */
+  roots: z.array(absolutePath).min(1),
+  /**
+   * Allow a host that is or resolves to a loopback, private, link-local or other non-public address.
+   * Default false: besides naming only configured hosts, the fence keeps callers off internal networks.
+   */
+  allowPrivateAddresses: z.boolean().default(false),
+  /**
+   * "windows" for a Windows-hosted server (IIS FTP, FileZilla Server), which reads "\" as a separator:
+   * callers' "\" then counts as "/" in the root check. Default (left out, to keep the environment
+   * small) "posix": a path with "\" is refused.
+   */
+  pathStyle: z.enum(["posix", "windows"]).optional(),
+  /** Idle timeout in seconds for this server (connect, replies, stalled data). Default 30. */
+  timeoutSeconds: z.number().positive().default(inSeconds(DEFAULTS.ftpTimeoutMs)),
+  /**
+   * A data connection delivering fewer bytes a second than this (over `minRateWindowSeconds`) is
+   * stopped with TIMEOUT: a trickle keeps the idle timeout alive forever. Default 1024; 0 turns it off.
+   */
+  minBytesPerSecond: z.number().min(0).default(DEFAULTS.minBytesPerSecond),
+  /** The window the minimum rate is measured over, in seconds. Default 60. */
+  minRateWindowSeconds: z.number().positive().default(inSeconds(DEFAULTS.minRateWindowMs)),
+  /**
+   * Seconds the control connection may stay silent (it does while a file downloads) before TCP
+   * keepalive probes keep NAT gateways and firewalls from dropping it. Default (left out, to keep the
+   * environment small) 60: AWS NAT gateways drop a flow after 350 s. 0 turns keepalive off; at most
+   * Linux's 32767.
+   */
+  keepAliveSeconds: z.number().int().min(0).max(32_767).optional(),
+  /**
+   * The connection's key space below the bucket prefix: every key a request, an event or a mirror
+   * job of this connection writes lies below it (ending in "/"). Default "<connection name>/".
+   */
+  keyPrefix: nonEmptyKeyPrefix.optional(),
+});
+
+/** "user" xor "anonymous": a connection says how it logs in. */
+export const userOrAnonymous = {
+  check: (c: { anonymous: boolean; user?: string | undefined }) => c.anonymous === (c.user === undefined),
+  message: 'give either "user" or "anonymous": true',
+};
+
+export const connectionSchema = connectionFields
+  .strict()
+  .refine(userOrAnonymous.check, { message: userOrAnonymous.message, path: ["user"] })
+  .refine((c) => c.anonymous || c.passwordSecretArn !== undefined, {
+    message: 'a connection with a user needs "passwordSecretArn"',
+    path: ["passwordSecretArn"],
+  });
+
+export type ConnectionConfig = z.infer<typeof connectionSchema>;
+
+/** A connection's name, as the stack's config and the function's both key connections. */
+export const connectionName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, _ . - only");

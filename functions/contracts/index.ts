@@ -1,0 +1,50 @@
+/**
+ * Every shape that crosses a process boundary, imported by the function and the stack alike: the
+ * function's configuration, the messages its triggers receive, the metrics it writes. The command
+ * line imports only `settings.js` and (when it resumes) `resume-point.js`, so it does not load zod
+ * on every start.
+ */
+export {
+  CONFIG_ENV,
+  type Config,
+  configSchema,
+  isStateKey,
+  keySpaceOf,
+  loadConfig,
+  parseConfig,
+} from "./config.js";
+export {
+  absolutePath,
+  type ConnectionConfig,
+  connectionFields,
+  connectionName,
+  connectionSchema,
+  userOrAnonymous,
+} from "./connection.js";
+export { describeIssues, parseInput } from "./issues.js";
+export { keyEscapeReason, keyPrefix, nonEmptyKeyPrefix } from "./key-rules.js";
+export {
+  METRICS_NAMESPACE,
+  type MirrorMetricName,
+  SERVICE_NAME,
+  TRIGGERS,
+  type TransferMetricName,
+  type Trigger,
+} from "./metric-names.js";
+export {
+  type MirrorJob,
+  mirrorJobSchema,
+  type ScheduledMirror,
+  scheduledMirrorSchema,
+  scheduleInputOf,
+} from "./mirror-job.js";
+export { resumePointSchema } from "./resume-point.js";
+export {
+  type ConnectionSettings,
+  connectionSettingsOf,
+  type MirrorSettings,
+  mirrorSettingsOf,
+  type TransferSettings,
+  transferSettingsOf,
+} from "./settings.js";
+export { continuationSchema, type TransferRequest, transferRequestSchema } from "./transfer-request.js";
