@@ -112,7 +112,13 @@ export interface CommonOptions {
   verbose: boolean;
 }
 
+/** The options every command shares, in the order --help lists them. */
 export function addCommonOptions(command: Command): Command {
+  return addOutputOptions(addSessionOptions(addUploadOptions(addConnectionOptions(command))));
+}
+
+/** Where S3 is and how to reach the FTP server. */
+function addConnectionOptions(command: Command): Command {
   return command
     .option(
       "--s3-endpoint <url>",
@@ -130,7 +136,12 @@ export function addCommonOptions(command: Command): Command {
       "--ca-file <path>",
       "PEM file of the CA certificates to trust for FTPS (verification is always on)",
     )
-    .option("--password-file <path>", "read the FTP password from this file instead of FTP_PASSWORD")
+    .option("--password-file <path>", "read the FTP password from this file instead of FTP_PASSWORD");
+}
+
+/** How each file is uploaded: part size, parallel parts, memory. */
+function addUploadOptions(command: Command): Command {
+  return command
     .option(
       "--part-size <MiB>",
       `upload part size in MiB (default ${inMiB(DEFAULTS.partSize)}, grown for big files)`,
@@ -145,7 +156,12 @@ export function addCommonOptions(command: Command): Command {
         .argParser(mebibytes)
         // The value is in bytes; help shows it in the MiB the option is given in.
         .default(DEFAULTS.memoryBudget, String(inMiB(DEFAULTS.memoryBudget))),
-    )
+    );
+}
+
+/** How long an FTP session may stall, trickle or stay silent. */
+function addSessionOptions(command: Command): Command {
+  return command
     .option(
       "--timeout <seconds>",
       "give up after this long without progress",
@@ -169,7 +185,12 @@ export function addCommonOptions(command: Command): Command {
       "TCP keepalive on the FTP control connection after this long idle, so NAT gateways and firewalls keep it during long downloads (0: off)",
       keepAliveSeconds,
       inSeconds(DEFAULTS.keepAliveMs),
-    )
+    );
+}
+
+/** What the command prints and stores besides the object. */
+function addOutputOptions(command: Command): Command {
+  return command
     .addOption(
       new Option("--progress <mode>", "auto: a line on a terminal, JSON lines otherwise")
         .choices(["auto", "tty", "json", "none"])

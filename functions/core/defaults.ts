@@ -1,9 +1,10 @@
-import type { FtpSecurity } from "./locations.js";
 import { DEFAULT_PLAN_LIMITS } from "./mirror-plan.js";
 import { DEFAULT_STATE_ROOT } from "./mirror-state.js";
 import { DEFAULT_MEMORY_BUDGET, DEFAULT_PART_SIZE, MiB } from "./part-size.js";
 import { defaultCopyOptions } from "./transfer.js";
 
+/** The control port when none is given, defined with the URL rules that apply it. */
+export { defaultFtpPort } from "./locations.js";
 /**
  * The units settings are written in (MiB, seconds) and the one conversion of each to what the code
  * counts in (bytes, milliseconds): a value is converted once, where it is parsed.
@@ -60,8 +61,3 @@ export const DEFAULTS = {
   /** Where the command keeps a mirror's manifest, per prefix. */
   stateRoot: DEFAULT_STATE_ROOT,
 } as const;
-
-/** The control port when none is given: 990 for implicit TLS, 21 otherwise (explicit TLS included). */
-export function defaultFtpPort(secure: FtpSecurity): number {
-  return secure === "implicit" ? 990 : 21;
-}

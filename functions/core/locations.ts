@@ -21,6 +21,11 @@ export interface S3Location {
   key: string;
 }
 
+/** The control port when none is given: 990 for implicit TLS, 21 otherwise (explicit TLS included). */
+export function defaultFtpPort(secure: FtpSecurity): number {
+  return secure === "implicit" ? 990 : 21;
+}
+
 /** Longest remote path we send. FTP has no limit, but a longer one is a mistake or an attack. */
 export const MAX_REMOTE_PATH_LENGTH = 4096;
 
@@ -64,7 +69,7 @@ export function parseFtpUrl(text: string, options: { implicitTls?: boolean } = {
     );
   }
   const secure: FtpSecurity = url.protocol === "ftp:" ? false : options.implicitTls ? "implicit" : "explicit";
-  const port = url.port === "" ? (secure === "implicit" ? 990 : 21) : Number(url.port);
+  const port = url.port === "" ? defaultFtpPort(secure) : Number(url.port);
   let path: string;
   try {
     path = decodeURIComponent(url.pathname);
@@ -87,8 +92,7 @@ export function formatFtpUrl(location: Omit<FtpLocation, "path">, path: string):
   const scheme = location.secure === false ? "ftp" : "ftps";
   const user = location.user === undefined ? "" : `${encodeURIComponent(location.user)}@`;
   const host = location.host.includes(":") ? `[${location.host}]` : location.host;
-  const defaultPort = location.secure === "implicit" ? 990 : 21;
-  const port = location.port === defaultPort ? "" : `:${location.port}`;
+  const port = location.port === defaultFtpPort(location.secure) ? "" : `:${location.port}`;
   const encodedPath = path.split("/").map(encodeURIComponent).join("/");
   return `${scheme}://${user}${host}${port}${encodedPath}`;
 }
