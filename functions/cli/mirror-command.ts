@@ -51,7 +51,12 @@ export interface MirrorCommandOptions extends CommonOptions {
  * could not be listed, or deletion was refused; 130 when interrupted.
  */
 export async function mirrorCommand(ftpUrl: string, s3Url: string, options: MirrorCommandOptions, io: CliIo) {
+  let setup: Setup | undefined;
   try {
+    if (!options.delete && (options.maxDelete !== undefined || options.allowEmptySource)) {
+      // Said at once: a cap the user believes in, silently ignored, would be worse than none.
+      throw new InvalidInputError("--max-delete and --allow-empty-source apply only with --delete");
+    }
     const location = parseFtpUrl(ftpUrl, { implicitTls: options.implicitTls });
     const remoteDir = normaliseRemotePath(location.path);
     const s3 = parseS3Url(s3Url);
@@ -74,7 +79,7 @@ export async function mirrorCommand(ftpUrl: string, s3Url: string, options: Mirr
       concurrency: options.concurrency,
       signal: io.signal,
     });
-    const setup = await setUp(location, options, io);
+    setup = await setUp(location, options, io);
     const summary = await mirrorDirectory(mirror, {
       openSource: setup.connect,
       sink: setup.sink,
@@ -85,6 +90,9 @@ export async function mirrorCommand(ftpUrl: string, s3Url: string, options: Mirr
     return exitStatus(summary, io);
   } catch (error) {
     return reportFailure(error, io);
+  } finally {
+    // Every exit path ends the S3 client's sockets: the process ends with its last line.
+    setup?.close();
   }
 }
 

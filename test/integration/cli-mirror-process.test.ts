@@ -171,6 +171,23 @@ describe("ftp2s3 mirror as a process", () => {
     expect(ftp.commands.length).toBe(commandsBefore);
   });
 
+  it("refuses --max-delete or --allow-empty-source without --delete (exit 2, one line) before connecting", async () => {
+    const commandsBefore = ftp.commands.length;
+
+    for (const option of [["--max-delete", "5"], ["--allow-empty-source"]]) {
+      const run = await runInProcess(
+        ["mirror", `ftp://u@127.0.0.1:${ftp.port}/out`, "s3://proc/x/", ...option],
+        env,
+      );
+
+      expect(run.exitCode).toBe(2);
+      expect(run.stderr.trim().split("\n")).toEqual([
+        "ftp2s3: INVALID_INPUT: --max-delete and --allow-empty-source apply only with --delete",
+      ]);
+    }
+    expect(ftp.commands.length).toBe(commandsBefore);
+  });
+
   it("refuses a file given as the directory with exit 2 and one line, writing nothing", async () => {
     const run = await runUntil(
       ["mirror", `ftp://u@127.0.0.1:${ftp.port}/out/a.csv`, "s3://proc/single/", "--no-tag"],
