@@ -6,7 +6,9 @@ import {
   type MirrorOptions,
   type MirrorRun,
   type MirrorSummary,
+  msOfSeconds,
   type ObjectSink,
+  type ReadinessRules,
   type RemotePath,
   runMirror,
   type S3Location,
@@ -30,6 +32,8 @@ export interface MirrorDirectorySettings {
   deleteExtraneous: boolean;
   deleteRules: DeleteRules;
   dryRun: boolean;
+  /** When a listed file may be taken (minAge, stableFor, doneMarker), in milliseconds; {}: at once. */
+  readiness: ReadinessRules;
   /** Listing bounds; undefined: the defaults. */
   limits: { maxDepth?: number | undefined; maxEntries?: number | undefined };
   /** How each file is copied (the warnings go to the observer). */
@@ -61,6 +65,20 @@ export interface MirrorPorts {
   observer: MirrorObserver;
 }
 
+/** The readiness options as a job or the command writes them (seconds), as the core counts them. */
+export function readinessOf(options: {
+  minAge?: number | undefined;
+  stableFor?: number | undefined;
+  doneMarker?: string | undefined;
+}): ReadinessRules {
+  const { minAge, stableFor, doneMarker } = options;
+  return {
+    ...(minAge === undefined ? {} : { minAgeMs: msOfSeconds(minAge) }),
+    ...(stableFor === undefined ? {} : { stableForMs: msOfSeconds(stableFor) }),
+    ...(doneMarker === undefined ? {} : { doneMarker }),
+  };
+}
+
 /**
  * Resolves the manifest's place and refuses one inside the prefix (a run would mirror its own state,
  * or delete it). Contacts nobody: front doors call it before anything else.
@@ -87,6 +105,7 @@ export async function mirrorDirectory(
     include: mirror.include,
     exclude: mirror.exclude,
     recursive: mirror.recursive,
+    readiness: mirror.readiness,
     deleteExtraneous: mirror.deleteExtraneous,
     deleteRules: mirror.deleteRules,
     dryRun: mirror.dryRun,

@@ -2,12 +2,14 @@ import {
   type MirrorDirectorySettings,
   type MirrorObserver,
   mirrorDirectory,
+  readinessOf,
   resolveMirror,
 } from "../app/mirror-directory.js";
 import {
   assertValidKey,
   DEFAULT_STATE_ROOT,
   DeleteLimitError,
+  doneMarkerProblem,
   EmptySourceError,
   InvalidInputError,
   type MirrorSummary,
@@ -43,6 +45,10 @@ export interface MirrorCommandOptions extends CommonOptions {
   stateKey?: string;
   maxDepth?: number;
   maxEntries?: number;
+  /** Seconds; see the mirror job's fields of the same names. */
+  minAge?: number;
+  stableFor?: number;
+  doneMarker?: string;
 }
 
 /**
@@ -57,6 +63,9 @@ export async function mirrorCommand(ftpUrl: string, s3Url: string, options: Mirr
       // Said at once: a cap the user believes in, silently ignored, would be worse than none.
       throw new InvalidInputError("--max-delete and --allow-empty-source apply only with --delete");
     }
+    const markerProblem =
+      options.doneMarker === undefined ? undefined : doneMarkerProblem(options.doneMarker);
+    if (markerProblem !== undefined) throw new InvalidInputError(`--done-marker: ${markerProblem}`);
     const location = parseFtpUrl(ftpUrl, { implicitTls: options.implicitTls });
     const remoteDir = normaliseRemotePath(location.path);
     const s3 = parseS3Url(s3Url);
@@ -71,6 +80,7 @@ export async function mirrorCommand(ftpUrl: string, s3Url: string, options: Mirr
       include: options.include,
       exclude: options.exclude,
       recursive: options.recursive,
+      readiness: readinessOf(options),
       deleteExtraneous: options.delete,
       deleteRules: { allowEmptySource: options.allowEmptySource, maxDelete: options.maxDelete },
       dryRun: options.dryRun,

@@ -163,6 +163,20 @@ function declareMirror(program: Command): Command {
         `list at most this many entries in one run (default ${DEFAULTS.planLimits.maxEntries}); the rest counts as not listed`,
         positiveInteger,
       )
+      .option(
+        "--min-age <seconds>",
+        "take only files modified at least this long ago; younger ones wait for a later run",
+        wholeNumber,
+      )
+      .option(
+        "--stable-for <seconds>",
+        "take a file only once its size and time stayed the same this long, seen by two runs (the manifest remembers)",
+        wholeNumber,
+      )
+      .option(
+        "--done-marker <pattern>",
+        'take a file only once its marker is listed: "{name}.done" (one per file) or a glob like "*.ok" (one per directory); markers are never copied',
+      )
       .option("--dry-run", "say what would be copied and deleted, change nothing", false),
   );
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { doneMarkerProblem } from "../core/index.js";
 import { absolutePath, connectionName } from "./connection.js";
 import { keyPrefix } from "./key-rules.js";
 
@@ -30,6 +31,18 @@ export const mirrorJobSchema = z
     maxDepth: z.number().int().positive().max(1000).optional(),
     /** Listing entries one run takes in (memory stays bounded by it). Default 250,000 (about 200 MiB of planning, measured). */
     maxEntries: z.number().int().positive().max(10_000_000).optional(),
+    /** Seconds since a file's modification time before it is taken; younger files wait for a later run. Default: none. */
+    minAge: z.number().int().nonnegative().max(31_536_000).optional(),
+    /** Seconds a file's size and time must stay unchanged, seen on two runs that far apart, before it is taken. Default: none. */
+    stableFor: z.number().int().nonnegative().max(31_536_000).optional(),
+    /** A file is taken only once its marker is listed: "{name}.done" (one per file) or a glob such as "*.ok" (one per directory). Markers are never copied. Default: none. */
+    doneMarker: z
+      .string()
+      .superRefine((pattern, ctx) => {
+        const problem = doneMarkerProblem(pattern);
+        if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+      })
+      .optional(),
     /** Report what a run would do, change nothing. Default false. */
     dryRun: z.boolean().default(false),
   })

@@ -55,12 +55,15 @@ export {
   type DeleteRefusal,
   type DeleteRules,
   defaultMaxDelete,
+  doneMarkerProblem,
   type MirrorFailure,
   type MirrorOptions,
   type MirrorRun,
   type MirrorSummary,
+  type ReadinessRules,
   runMirror,
   stateKeyFor,
+  type Waiting,
 } from "./mirror.js";
 export {
   assertValidPartSize,

@@ -1,3 +1,4 @@
+import type { Observation } from "./mirror-readiness.js";
 import type { ListedObject, RemoteEntry } from "./ports.js";
 
 /**
@@ -25,6 +26,11 @@ export interface Manifest {
   /** The mirrored directory's URL; a manifest of another source is ignored. */
   source: string;
   entries: Record<string, ManifestEntry>;
+  /**
+   * For stableFor: what the last run saw of the files it left waiting (only those, so the manifest
+   * holds no more than the listing). Absent when none waits.
+   */
+  waiting?: Record<string, Observation>;
 }
 
 export function emptyManifest(source: string): Manifest {
@@ -44,7 +50,8 @@ export function parseManifest(text: string | null, source: string): Manifest {
     ) {
       return emptyManifest(source);
     }
-    return { format: 1, source, entries: parsed.entries };
+    const waiting = typeof parsed.waiting === "object" && parsed.waiting ? { waiting: parsed.waiting } : {};
+    return { format: 1, source, entries: parsed.entries, ...waiting };
   } catch {
     return emptyManifest(source);
   }
@@ -52,10 +59,12 @@ export function parseManifest(text: string | null, source: string): Manifest {
 
 /** The manifest as stored: entries in key order, so an unchanged manifest serialises to the same text. */
 export function serializeManifest(manifest: Manifest): string {
-  const entries = Object.fromEntries(
-    Object.entries(manifest.entries).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-  );
-  return JSON.stringify({ ...manifest, entries });
+  const waiting = manifest.waiting === undefined ? {} : { waiting: sortedByKey(manifest.waiting) };
+  return JSON.stringify({ ...manifest, entries: sortedByKey(manifest.entries), ...waiting });
+}
+
+function sortedByKey<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** The version token of a listed file, or null when the server tells nothing that changes with it. */

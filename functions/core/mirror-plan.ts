@@ -2,6 +2,7 @@ import picomatch from "picomatch";
 import { Ftp2s3Error } from "./errors.js";
 import { objectKey } from "./locations.js";
 import { MANIFEST_NAME } from "./mirror-manifest.js";
+import type { ReadinessRules } from "./mirror-readiness.js";
 import type { ObjectKey, RemoteFilePath, RemotePath } from "./values.js";
 
 export interface MirrorRequest {
@@ -14,6 +15,8 @@ export interface MirrorRequest {
   exclude: string[];
   /** Descend into subdirectories. */
   recursive: boolean;
+  /** When a listed file may be taken (minAge, stableFor, doneMarker); default: at once. */
+  readiness?: ReadinessRules;
 }
 
 /** Decides whether a relative path is mirrored: included and not excluded. */
@@ -51,6 +54,8 @@ export interface MirrorPlan {
   unlisted: UnlistedDirectory[];
   /** Directories (relative to remoteDir, "" for itself) whose listing came back empty. */
   empty: string[];
+  /** Done markers listed (relative paths): never copied, they let the files they mark be taken. */
+  markers: Set<string>;
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   pathFilter,
   unsafeNameReason,
 } from "./mirror-plan.js";
+import { parseDoneMarker } from "./mirror-readiness.js";
 import { parentOf } from "./paths.js";
 import type { FileSource, RemoteEntry } from "./ports.js";
 import type { RemoteFilePath, RemotePath } from "./values.js";
@@ -60,8 +61,10 @@ class MirrorPlanner {
     skipped: [],
     unlisted: [],
     empty: [],
+    markers: new Set(),
   };
   private readonly wanted: (relativePath: string) => boolean;
+  private readonly isMarker: (name: string) => boolean;
   private readonly seenPaths: Set<string>;
   private readonly seenUnique = new Set<string>();
   private readonly pending: PendingDirectory[];
@@ -72,6 +75,8 @@ class MirrorPlanner {
     private readonly limits: PlanLimits,
   ) {
     this.wanted = pathFilter(request);
+    const marker = request.readiness?.doneMarker;
+    this.isMarker = marker === undefined ? () => false : parseDoneMarker(marker).isMarker;
     this.seenPaths = new Set([request.remoteDir]);
     this.pending = [{ dir: request.remoteDir, relative: "", depth: 0 }];
   }
@@ -156,6 +161,9 @@ class MirrorPlanner {
     if (entry.kind === "directory") this.descend(at, entry, path, relativePath);
     else if (entry.kind === "other") {
       plan.skipped.push({ path, reason: "not a regular file (a link or a special file)" });
+    } else if (this.isMarker(entry.name)) {
+      // Whatever include/exclude say: a marker is a signal beside the data, not data.
+      plan.markers.add(relativePath);
     } else if (!this.wanted(relativePath)) {
       plan.excluded += 1;
     } else {

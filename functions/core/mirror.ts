@@ -11,6 +11,12 @@ import {
 import { emptyManifest, type ManifestEntry, provenUnchanged, serializeManifest } from "./mirror-manifest.js";
 import type { MirrorPlan, MirrorRequest, PlanLimits, PlannedFile } from "./mirror-plan.js";
 import {
+  type Observation,
+  sortByReadiness,
+  type Waiting,
+  withModificationTimes,
+} from "./mirror-readiness.js";
+import {
   DEFAULT_STATE_ROOT,
   legacyManifestKey,
   loadState,
@@ -31,6 +37,11 @@ export {
   type PlannedFile,
   unsafeNameReason,
 } from "./mirror-plan.js";
+export {
+  doneMarkerProblem,
+  type ReadinessRules,
+  type Waiting,
+} from "./mirror-readiness.js";
 export {
   assertStateOutsidePrefix,
   DEFAULT_STATE_ROOT,
@@ -83,6 +94,8 @@ export interface MirrorSummary {
   /** Directories not seen in full (the listing failed, was cut short, or a bound stopped it): nothing below them was deleted. */
   listingFailures: { dir: string; code: string; message: string }[];
   failed: MirrorFailure[];
+  /** Files not taken this run because they may still be written (minAge, stableFor, doneMarker), with why; absent when none. */
+  waiting?: Waiting[];
   bytes: number;
   durationMs: number;
   /** In a dry run: what a run would copy (or check against the object) and delete. */
@@ -141,6 +154,7 @@ export async function runMirror(
     const sourceUrl = listingSource.urlOf(request.remoteDir);
     const bucketSide = await surveyBucket(sink, bucket, request, sourceUrl);
     const decision = decide(plan, bucketSide, request);
+    await holdBackUnready(listingSource, decision, plan, bucketSide, request, now());
     const summary = startSummary(request, plan, decision);
     if (request.dryRun) {
       summary.wouldCopy = decision.candidates.map((f) => f.key);
@@ -191,6 +205,10 @@ interface Decision {
   unchanged: Set<PlannedFile>;
   candidates: PlannedFile[];
   deletion: ReturnType<typeof decideDeletions>;
+  /** Candidates held back by the readiness rules: they keep their objects, and are copied on a later run. */
+  waiting: Waiting[];
+  /** What the next manifest remembers of them (stableFor). */
+  observed: Record<string, Observation>;
 }
 
 function decide(plan: MirrorPlan, bucketSide: BucketSide, request: MirrorRun): Decision {
@@ -209,7 +227,33 @@ function decide(plan: MirrorPlan, bucketSide: BucketSide, request: MirrorRun): D
     },
     request.deleteRules ?? { allowEmptySource: false, maxDelete: undefined },
   );
-  return { unchanged, candidates: plan.files.filter((f) => !unchanged.has(f)), deletion };
+  const candidates = plan.files.filter((f) => !unchanged.has(f));
+  return { unchanged, candidates, deletion, waiting: [], observed: {} };
+}
+
+/**
+ * Takes out of the candidates the files the readiness rules hold back. Only candidates: a file the
+ * manifest proves unchanged has nothing new to wait for. Waiting files stay in the plan, so their
+ * objects are never extraneous.
+ */
+async function holdBackUnready(
+  source: FileSource,
+  decision: Decision,
+  plan: MirrorPlan,
+  bucketSide: BucketSide,
+  request: MirrorRun,
+  now: number,
+): Promise<void> {
+  const rules = request.readiness;
+  if (rules === undefined) return;
+  const candidates = rules.minAgeMs
+    ? await withModificationTimes(source, decision.candidates)
+    : decision.candidates;
+  const previous = bucketSide.state.manifest.waiting ?? {};
+  const sorted = sortByReadiness(candidates, plan.markers, rules, now, previous);
+  decision.candidates = sorted.ready;
+  decision.waiting = sorted.waiting;
+  decision.observed = sorted.observed;
 }
 
 function startSummary(request: MirrorRun, plan: MirrorPlan, decision: Decision): MirrorSummary {
@@ -227,6 +271,7 @@ function startSummary(request: MirrorRun, plan: MirrorPlan, decision: Decision):
     deleteHeld: request.deleteExtraneous ? deletion.held : 0,
     listingFailures: plan.unlisted.map((u) => ({ dir: u.path, code: u.code, message: u.message })),
     failed: plan.unlisted.map((u) => ({ path: u.path, code: u.code, message: u.message })),
+    ...(decision.waiting.length > 0 ? { waiting: decision.waiting } : {}),
     bytes: 0,
     durationMs: 0,
     ...(request.deleteExtraneous && deletion.refused ? { deleteRefused: deletion.refused } : {}),
@@ -254,6 +299,7 @@ async function carryOut(
   const { sink, bucket, request, options, summary } = work;
   const { manifest } = bucketSide.state;
   const next = emptyManifest(sourceUrl);
+  if (Object.keys(decision.observed).length > 0) next.waiting = decision.observed;
   for (const f of decision.unchanged) {
     next.entries[f.relativePath] = manifest.entries[f.relativePath] as ManifestEntry;
   }

@@ -10,7 +10,7 @@ import { createS3Sink } from "../adapters/s3-sink.js";
 import type { TransferQueue } from "../adapters/transfer-queue.js";
 import { ConnectionFence, type FencedCopy } from "../app/connection-fence.js";
 import { type CopyOneFileSettings, copyOneFile } from "../app/copy-one-file.js";
-import { type MirrorPorts, mirrorDirectory, resolveMirror } from "../app/mirror-directory.js";
+import { type MirrorPorts, mirrorDirectory, readinessOf, resolveMirror } from "../app/mirror-directory.js";
 import {
   type Config,
   type MirrorJob,
@@ -151,6 +151,7 @@ export class Transfers {
       include: job.include,
       exclude: job.exclude,
       recursive: job.recursive,
+      readiness: readinessOf(job),
       deleteExtraneous: job.deleteExtraneous,
       dryRun: job.dryRun,
       deleteRules: { allowEmptySource: job.allowEmptySource, maxDelete: job.maxDelete },

@@ -18,6 +18,7 @@ const settings: MirrorDirectorySettings = {
   include: [],
   exclude: [],
   recursive: false,
+  readiness: {},
   deleteExtraneous: false,
   deleteRules: { allowEmptySource: false, maxDelete: undefined },
   dryRun: false,
