@@ -1,6 +1,6 @@
 import { posix } from "node:path";
 import picomatch from "picomatch";
-import { InvalidInputError } from "./errors.js";
+import { abortReason, InvalidInputError } from "./errors.js";
 import type { PlannedFile } from "./mirror-plan.js";
 import type { FileSource } from "./ports.js";
 
@@ -92,12 +92,13 @@ export function sortByReadiness(
   now: number,
   previous: Record<string, Observation>,
 ): Readiness {
-  const marker = rules.doneMarker === undefined ? undefined : parseDoneMarker(rules.doneMarker);
+  const missingMarker =
+    rules.doneMarker === undefined ? () => undefined : markerCheck(rules.doneMarker, markers);
   const result: Readiness = { ready: [], waiting: [], observed: {} };
   for (const file of files) {
     const seen = observe(file, previous[file.relativePath], now);
     const reason =
-      (marker && markerMissing(file.relativePath, marker, markers, rules.doneMarker as string)) ??
+      missingMarker(file.relativePath) ??
       tooYoung(file, rules.minAgeMs, now) ??
       notYetStable(seen, rules.stableForMs, now);
     if (reason === undefined) {
@@ -110,18 +111,24 @@ export function sortByReadiness(
   return result;
 }
 
-function markerMissing(
-  relativePath: string,
-  marker: DoneMarker,
-  markers: ReadonlySet<string>,
+/** Why a file's marker is missing, or undefined when it is listed; `markers` are relative paths. */
+function markerCheck(
   pattern: string,
-): string | undefined {
-  const dir = posix.dirname(relativePath);
-  const inDir = (name: string) => (dir === "." ? name : `${dir}/${name}`);
-  const own = marker.markerOf(posix.basename(relativePath));
-  if (own !== undefined) return markers.has(inDir(own)) ? undefined : `no done marker: ${own} is not listed`;
-  for (const m of markers) if (posix.dirname(m) === dir) return undefined;
-  return `no done marker: nothing matching ${pattern} is listed in its directory`;
+  markers: ReadonlySet<string>,
+): (relativePath: string) => string | undefined {
+  const marker = parseDoneMarker(pattern);
+  const markedDirs = new Set([...markers].map((m) => posix.dirname(m)));
+  return (relativePath) => {
+    const dir = posix.dirname(relativePath);
+    const own = marker.markerOf(posix.basename(relativePath));
+    if (own === undefined) {
+      return markedDirs.has(dir)
+        ? undefined
+        : `no done marker: nothing matching ${pattern} is listed in its directory`;
+    }
+    const listed = markers.has(dir === "." ? own : `${dir}/${own}`);
+    return listed ? undefined : `no done marker: ${own} is not listed`;
+  };
 }
 
 function tooYoung(file: PlannedFile, minAgeMs: number | undefined, now: number): string | undefined {
@@ -151,13 +158,27 @@ function notYetStable(seen: Observation, stableForMs: number | undefined, now: n
 }
 
 /**
- * A LIST gives no parsed modification time: for minAge, the candidates without one are asked for it
- * (MDTM, one request a file, only for files the manifest could not skip). A server that cannot answer
- * leaves the time unknown, and the file waits.
+ * Sorts the candidates (see sortByReadiness). A LIST gives no parsed modification time: for minAge,
+ * the candidates without one are asked for it (MDTM, one request a file, only for files the manifest
+ * could not skip). A server that cannot answer leaves the time unknown, and the file waits.
  */
-export async function withModificationTimes(
+export async function holdBack(
+  source: FileSource,
+  candidates: PlannedFile[],
+  markers: ReadonlySet<string>,
+  rules: ReadinessRules,
+  now: number,
+  previous: Record<string, Observation>,
+  signal?: AbortSignal,
+): Promise<Readiness> {
+  const files = rules.minAgeMs ? await withModificationTimes(source, candidates, signal) : candidates;
+  return sortByReadiness(files, markers, rules, now, previous);
+}
+
+async function withModificationTimes(
   source: FileSource,
   files: PlannedFile[],
+  signal: AbortSignal | undefined,
 ): Promise<PlannedFile[]> {
   const completed: PlannedFile[] = [];
   for (const file of files) {
@@ -165,6 +186,7 @@ export async function withModificationTimes(
       completed.push(file);
       continue;
     }
+    if (signal?.aborted) throw abortReason(signal);
     const info = await source.stat(file.path).catch(() => ({ modifiedAt: null }));
     completed.push({ ...file, modifiedAt: info.modifiedAt });
   }

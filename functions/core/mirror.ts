@@ -10,12 +10,7 @@ import {
 } from "./mirror-delete.js";
 import { emptyManifest, type ManifestEntry, provenUnchanged, serializeManifest } from "./mirror-manifest.js";
 import type { MirrorPlan, MirrorRequest, PlanLimits, PlannedFile } from "./mirror-plan.js";
-import {
-  type Observation,
-  sortByReadiness,
-  type Waiting,
-  withModificationTimes,
-} from "./mirror-readiness.js";
+import { holdBack, type Observation, type Waiting } from "./mirror-readiness.js";
 import {
   DEFAULT_STATE_ROOT,
   legacyManifestKey,
@@ -154,7 +149,7 @@ export async function runMirror(
     const sourceUrl = listingSource.urlOf(request.remoteDir);
     const bucketSide = await surveyBucket(sink, bucket, request, sourceUrl);
     const decision = decide(plan, bucketSide, request);
-    await holdBackUnready(listingSource, decision, plan, bucketSide, request, now());
+    await holdBackUnready(listingSource, decision, plan, bucketSide, request, now(), options.signal);
     const summary = startSummary(request, plan, decision);
     if (request.dryRun) {
       summary.wouldCopy = decision.candidates.map((f) => f.key);
@@ -240,20 +235,15 @@ async function holdBackUnready(
   source: FileSource,
   decision: Decision,
   plan: MirrorPlan,
-  bucketSide: BucketSide,
-  request: MirrorRun,
+  { state }: BucketSide,
+  { readiness }: MirrorRun,
   now: number,
+  signal: AbortSignal | undefined,
 ): Promise<void> {
-  const rules = request.readiness;
-  if (rules === undefined) return;
-  const candidates = rules.minAgeMs
-    ? await withModificationTimes(source, decision.candidates)
-    : decision.candidates;
-  const previous = bucketSide.state.manifest.waiting ?? {};
-  const sorted = sortByReadiness(candidates, plan.markers, rules, now, previous);
-  decision.candidates = sorted.ready;
-  decision.waiting = sorted.waiting;
-  decision.observed = sorted.observed;
+  if (readiness === undefined) return;
+  const previous = state.manifest.waiting ?? {};
+  const sorted = await holdBack(source, decision.candidates, plan.markers, readiness, now, previous, signal);
+  Object.assign(decision, { candidates: sorted.ready, waiting: sorted.waiting, observed: sorted.observed });
 }
 
 function startSummary(request: MirrorRun, plan: MirrorPlan, decision: Decision): MirrorSummary {
