@@ -193,8 +193,9 @@ class MirrorCopies {
         this.recordOutcome(file, outcome, startedAt);
       },
       (error: unknown) => {
-        // A failure while the file was still being read may have closed the session.
-        released(downloaded);
+        // A failure while the file was still being read may have closed the session; a file found
+        // changed was read whole and stat'ed again on it, so the session is sound.
+        released(downloaded || error instanceof SourceChangedError);
         this.recordFailure(file, error, startedAt);
       },
     );
