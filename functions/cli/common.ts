@@ -343,6 +343,8 @@ const exitStatus: Record<ErrorCode, number> = {
   FTP_DATA_CONNECTION: EXIT_FAILED,
   FTP_LISTING: EXIT_FAILED,
   SIZE_MISMATCH: EXIT_FAILED,
+  // Not 75: that one promises an upload kept for --resume, and this copy's upload was aborted.
+  SOURCE_CHANGED: EXIT_FAILED,
   TIMEOUT: EXIT_FAILED,
   ABORTED: EXIT_FAILED,
   OBJECT_EXISTS: EXIT_FAILED,

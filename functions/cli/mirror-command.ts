@@ -147,6 +147,14 @@ function exitStatus(summary: MirrorSummary, io: CliIo): number {
         .join(", ")}\n`,
     );
   }
+  if (summary.changed.length > 0) {
+    io.stderr.write(
+      `ftp2s3: ${summary.changed.length} files changed while they were copied (left for the next run): ${summary.changed
+        .slice(0, 3)
+        .map((f) => f.path)
+        .join(", ")}\n`,
+    );
+  }
   return summary.failed.length > 0 ? EXIT_FAILED : EXIT_OK;
 }
 

@@ -5,6 +5,7 @@ import {
   ObjectExistsError,
   RestartRefusedError,
   SizeMismatchError,
+  SourceChangedError,
   TransferAbortedError,
   throwIfAborted,
   untilAborted,
@@ -15,7 +16,13 @@ import { formatS3Url } from "./locations.js";
 import { type CommittedUpload, PartUpload } from "./part-upload.js";
 import type { FtpReply } from "./ports.js";
 import { ProgressReporter } from "./progress.js";
-import { describeVersion, isSameVersion, sourceMetadata, unchangedResult } from "./source-version.js";
+import {
+  describeChange,
+  describeVersion,
+  isSameVersion,
+  sourceMetadata,
+  unchangedResult,
+} from "./source-version.js";
 import type { CopyOutcome, CopyResult, SuspendedResult } from "./transfer.js";
 
 /** Why a download was stopped on purpose: not an error, the copy suspends. */
@@ -23,7 +30,7 @@ const SUSPEND = Symbol("suspend");
 
 /**
  * The prepared copy's leg over the wire, in its steps: transfer (RETR into the upload), gate (the
- * commit rule), and the outcome (committed, suspended, or cancelled with nothing left behind).
+ * commit rule), recheck (the file is still the one the copy started from), and the outcome (committed, suspended, or cancelled with nothing left behind).
  */
 export class CopyLeg {
   /** The offset this leg starts from (a resumed copy's earlier legs hold the bytes before it). */
@@ -76,6 +83,7 @@ export class CopyLeg {
     try {
       const reply = await this.transfer();
       this.gate(reply);
+      await this.recheckSource();
       // Past this point the server has confirmed the file: finish the commit even if the deadline
       // fires meanwhile (the caller's margin covers the last parts), rather than race it and leave an
       // object behind a reported failure.
@@ -166,6 +174,24 @@ export class CopyLeg {
       );
     }
     throwIfAborted(this.stop.signal);
+  }
+
+  /**
+   * SIZE and MDTM again, on the same session and before it is released (a mirror reads its next file
+   * on it): a 2xx vouches for the bytes sent, not for a file still being written. One that changed
+   * since the copy started is not committed: the next run copies it whole.
+   */
+  private async recheckSource(): Promise<void> {
+    const { source, request, url } = this.copy;
+    const before = this.prepared.info;
+    if (before.size === null && before.modifiedAt === null) return; // as sizeCheck "skipped": nothing to compare
+    const now = await untilAborted(() => source.stat(request.path), this.stop.signal);
+    const change = describeChange(before, now);
+    if (change !== null) {
+      throw new SourceChangedError(
+        `${url} changed while it was copied (${change}): nothing was stored, it is left for the next run`,
+      );
+    }
   }
 
   private async commit(reply: FtpReply): Promise<CopyResult> {

@@ -12,6 +12,7 @@ export type ErrorCode =
   | "FTP_DATA_CONNECTION"
   | "FTP_LISTING"
   | "SIZE_MISMATCH"
+  | "SOURCE_CHANGED"
   | "TIMEOUT"
   | "ABORTED"
   | "OBJECT_EXISTS"
@@ -101,6 +102,15 @@ export class SizeMismatchError extends Ftp2s3Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * The file changed while it was copied: SIZE or MDTM after the transfer differ from what the copy
+ * started from, so it was still being written and the 2xx vouched for a part of it. Nothing was
+ * stored; the next run (or the queue's retry) copies it whole.
+ */
+export class SourceChangedError extends Ftp2s3Error {
+  readonly code = "SOURCE_CHANGED";
 }
 
 /** No progress within the idle timeout, or the caller's deadline arrived. */

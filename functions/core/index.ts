@@ -29,6 +29,7 @@ export {
   ResumeLimitError,
   S3Error,
   SizeMismatchError,
+  SourceChangedError,
   TransferAbortedError,
   TransferTimeoutError,
   untilAborted,

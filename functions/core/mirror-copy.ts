@@ -1,4 +1,4 @@
-import { ObjectExistsError } from "./errors.js";
+import { ObjectExistsError, SourceChangedError } from "./errors.js";
 import type { MirrorOptions, MirrorSummary } from "./mirror.js";
 import { InlineBudget, OverBudget } from "./mirror-budget.js";
 import type { Manifest } from "./mirror-manifest.js";
@@ -193,8 +193,9 @@ class MirrorCopies {
         this.recordOutcome(file, outcome, startedAt);
       },
       (error: unknown) => {
-        // A failure while the file was still being read may have closed the session.
-        released(downloaded);
+        // A failure while the file was still being read may have closed the session; a file found
+        // changed was read whole and stat'ed again on it, so the session is sound.
+        released(downloaded || error instanceof SourceChangedError);
         this.recordFailure(file, error, startedAt);
       },
     );
@@ -263,12 +264,15 @@ class MirrorCopies {
       return;
     }
     const failure = describeFailure(error);
-    summary.failed.push({ path: file.path, ...failure });
+    // Still being written: the next run finds it again (the manifest does not record it).
+    const changed = error instanceof SourceChangedError;
+    if (changed) summary.changed.push({ path: file.path, message: failure.message });
+    else summary.failed.push({ path: file.path, ...failure });
     const durationMs = Math.round(this.now() - startedAt);
     options.onFile?.({
       path: file.path,
       key: file.key,
-      outcome: "failed",
+      outcome: changed ? "changed" : "failed",
       bytes: 0,
       durationMs,
       error: failure,

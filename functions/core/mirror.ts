@@ -89,6 +89,11 @@ export interface MirrorSummary {
   /** Directories not seen in full (the listing failed, was cut short, or a bound stopped it): nothing below them was deleted. */
   listingFailures: { dir: string; code: string; message: string }[];
   failed: MirrorFailure[];
+  /**
+   * Files that changed while they were copied (SOURCE_CHANGED: still being written): nothing stored,
+   * not recorded in the manifest, so the next run copies them. Not failures of the run.
+   */
+  changed: { path: string; message: string }[];
   /** Files not taken this run because they may still be written (minAge, stableFor, doneMarker), with why; absent when none. */
   waiting?: Waiting[];
   bytes: number;
@@ -115,7 +120,7 @@ export interface MirrorOptions {
   onFile?: (event: {
     path: string;
     key: string;
-    outcome: "copied" | "unchanged" | "failed";
+    outcome: "copied" | "unchanged" | "changed" | "failed";
     bytes: number;
     durationMs: number;
     error?: { code: string; message: string };
@@ -261,6 +266,7 @@ function startSummary(request: MirrorRun, plan: MirrorPlan, decision: Decision):
     deleteHeld: request.deleteExtraneous ? deletion.held : 0,
     listingFailures: plan.unlisted.map((u) => ({ dir: u.path, code: u.code, message: u.message })),
     failed: plan.unlisted.map((u) => ({ path: u.path, code: u.code, message: u.message })),
+    changed: [],
     ...(decision.waiting.length > 0 ? { waiting: decision.waiting } : {}),
     bytes: 0,
     durationMs: 0,

@@ -27,6 +27,24 @@ export function isSameVersion(existing: ExistingObject, url: string, info: Remot
   );
 }
 
+/**
+ * What differs between two looks at one file, or null: the size, or the modification time where both
+ * looks gave one. Times compare to the second: MLSD's `modify` and MDTM may differ in fractions.
+ */
+export function describeChange(before: RemoteFileInfo, after: RemoteFileInfo): string | null {
+  const sizeChanged = before.size !== null && after.size !== null && before.size !== after.size;
+  const timeChanged =
+    before.modifiedAt !== null &&
+    after.modifiedAt !== null &&
+    Math.floor(before.modifiedAt.getTime() / 1000) !== Math.floor(after.modifiedAt.getTime() / 1000);
+  if (!sizeChanged && !timeChanged) return null;
+  return `it was ${describeInfo(before)}, it is now ${describeInfo(after)}`;
+}
+
+function describeInfo(info: RemoteFileInfo): string {
+  return `${info.size ?? "?"} bytes modified ${info.modifiedAt?.toISOString() ?? "?"}`;
+}
+
 /** The source version an object's metadata records, for a message. */
 export function describeVersion(object: Pick<ExistingObject, "metadata"> | null): string {
   if (object === null) return "an object gone again";

@@ -106,6 +106,9 @@ const httpStatus: Record<ErrorCode | "INTERNAL", number> = {
   INVALID_INPUT: 400,
   NOT_ALLOWED: 403,
   OBJECT_EXISTS: 409,
+  // The file's state conflicts with the copy (still being written), which the caller mends by asking
+  // again later; a 503 would blame this service and invite an immediate automatic retry.
+  SOURCE_CHANGED: 409,
   TOO_LARGE: 507, // our limit (memory budget, parts), not the caller's request: the operator can raise it
   TIMEOUT: 504,
   RESUME_LIMIT: 504,

@@ -92,5 +92,8 @@ export function reportMirror(
   const fields = { ...summary, skippedEntries };
   if (summary.deleteRefused !== undefined) log.error("mirror refused to delete", fields);
   else if (summary.failed.length > 0) log.error("mirror finished with failures", fields);
+  // Files still being written are no failure, but a file that keeps changing run after run deserves a look.
+  else if (summary.changed.length > 0)
+    log.warn("mirror completed; files that changed while copied are left for the next run", fields);
   else log.info("mirror completed", fields);
 }

@@ -277,6 +277,32 @@ describe("the commit gate: nothing is stored unless the server confirmed the who
   });
 });
 
+describe("a file that changed while it was copied is not committed", () => {
+  it.each([
+    ["multipart", fileSize],
+    ["one-part", 1000],
+  ])(
+    "a %s file that grew during the RETR (SIZE after it differs): exit 1 SOURCE_CHANGED, no object, no upload left",
+    async (_, size) => {
+      const files = { [path]: randomFile(size) };
+      const url = await serve({ files, retr: retrScripts.growsAfterFirstRetr(files, path, 4096) });
+
+      const { run, key, operations, lastLine } = await copy(url);
+
+      expect(run.exitCode).toBe(1);
+      expect(run.stdout).toBe("");
+      expect(lastLine).toBe(
+        `ftp2s3: SOURCE_CHANGED: ftp://u@127.0.0.1:${ftp?.port}${path} changed while it was copied (it was ${size} bytes modified 2024-01-02T03:04:05.000Z, it is now ${size + 4096} bytes modified 2024-01-02T03:04:05.000Z): nothing was stored, it is left for the next run`,
+      );
+      expect(await objectExists(client, bucket, key)).toBe(false);
+      expect(operations).not.toContain("CompleteMultipartUpload");
+      expect(operations).not.toContain("PutObject");
+      if (size > 5 * MiB) expect(operations).toContain("AbortMultipartUpload");
+      expect(recorder.openUploads()).toEqual([]);
+    },
+  );
+});
+
 describe("more faults of the FTP side", () => {
   it.each([
     ["425 Can't open data connection.", 425],

@@ -12,6 +12,7 @@ import {
   fakeServerConnection,
   type LambdaRig,
   sqsEvent,
+  sqsRecord,
   startLambdaRig,
 } from "../support/lambda-rig.js";
 import { objectExists, randomFile, readObject, sha256 } from "../support/objects.js";
@@ -23,15 +24,22 @@ describe("API trigger: POST /transfers on the Function URL", () => {
   let fake: FakeFtpServer | undefined;
   beforeAll(async () => {
     // A second connection points at a scriptable server, for the faults ftp-srv cannot play.
+    const files = {
+      "/outbox/gone.bin": randomFile(100),
+      "/outbox/aborted.bin": randomFile(6 * MiB),
+      "/outbox/slow.bin": randomFile(12 * MiB),
+      "/outbox/windows.bin": randomFile(1000),
+      "/outbox/growing-api.bin": randomFile(1000),
+      "/outbox/growing-queued.bin": randomFile(1000),
+    };
+    const growing = {
+      "/outbox/growing-api.bin": retrScripts.growsAfterFirstRetr(files, "/outbox/growing-api.bin", 100),
+      "/outbox/growing-queued.bin": retrScripts.growsAfterFirstRetr(files, "/outbox/growing-queued.bin", 100),
+    };
     fake = await startFakeFtpServer({
       user: "u",
       password: "partner-secret-pw",
-      files: {
-        "/outbox/gone.bin": randomFile(100),
-        "/outbox/aborted.bin": randomFile(6 * MiB),
-        "/outbox/slow.bin": randomFile(12 * MiB),
-        "/outbox/windows.bin": randomFile(1000),
-      },
+      files,
       handlers: {
         // Without MDTM a copy cannot be resumed (nothing tells an unchanged file): slow.bin meets the
         // deadline rather than going on in another invocation.
@@ -41,6 +49,7 @@ describe("API trigger: POST /transfers on the Function URL", () => {
           if (ctx.arg === "/outbox/gone.bin") return ctx.reply("550 No such file or directory.");
           if (ctx.arg === "/outbox/aborted.bin")
             return retrScripts.fullDataThen("426 Transfer aborted.")(ctx as never);
+          if (Object.hasOwn(growing, ctx.arg)) return growing[ctx.arg as keyof typeof growing](ctx as never);
           return retrScripts.slow(64 * 1024, 20)(ctx as never);
         },
       },
@@ -343,6 +352,35 @@ describe("API trigger: POST /transfers on the Function URL", () => {
     expect(await readObject(rig.s3, bucket, "landing/partner/outbox/later.bin")).toEqual(data);
     const completed = rig.logs().find((l) => l.message === "transfer completed");
     expect(completed).toMatchObject({ transferId: response.body.id, trigger: "queue" });
+  });
+
+  it("answers 409 SOURCE_CHANGED for a file that grew during the copy, storing nothing", async () => {
+    const response = await callApi(rig, "POST", "/transfers", {
+      connection: "scripted",
+      path: "/outbox/growing-api.bin",
+    });
+
+    expect(response.statusCode).toBe(409);
+    expect(response.body).toMatchObject({
+      error: {
+        code: "SOURCE_CHANGED",
+        message: expect.stringMatching(
+          /growing-api\.bin changed while it was copied \(it was 1000 bytes .*, it is now 1100 bytes .*\): nothing was stored, it is left for the next run$/,
+        ),
+      },
+    });
+    expect(await objectExists(rig.s3, bucket, "landing/scripted/outbox/growing-api.bin")).toBe(false);
+  });
+
+  it("returns a queued copy that met SOURCE_CHANGED to the queue; the retry copies the file whole", async () => {
+    const message = sqsRecord(JSON.stringify({ connection: "scripted", path: "/outbox/growing-queued.bin" }));
+
+    const first = await rig.invoke(sqsEvent(message));
+    const retried = await rig.invoke(sqsEvent(message));
+
+    expect(first).toEqual({ batchItemFailures: [{ itemIdentifier: message.messageId }] });
+    expect(retried).toEqual({ batchItemFailures: [] });
+    expect(await readObject(rig.s3, bucket, "landing/scripted/outbox/growing-queued.bin")).toHaveLength(1100);
   });
 
   it("refuses to queue a request outside the fence (403 now, not a poison message later)", async () => {

@@ -7,6 +7,7 @@ import {
   ObjectExistsError,
   S3Error,
   SizeMismatchError,
+  SourceChangedError,
   TransferTimeoutError,
 } from "../../functions/core/errors.js";
 import { objectKey } from "../../functions/core/locations.js";
@@ -206,6 +207,70 @@ describe("copyFile", () => {
     });
     expect(s3.objects.get("k.bin")?.metadata).toEqual({ "source-url": "ftp://h/in/k.bin" });
     expect(s3.objects.get("k.bin")?.bytes).toEqual(Buffer.alloc(700));
+  });
+
+  it.each([
+    [
+      "a one-part file that grew",
+      3000,
+      { size: 3500, modifiedAt },
+      "3500 bytes modified 2026-01-02T03:04:05.000Z",
+    ],
+    [
+      "a multipart file rewritten at the same size",
+      12 * MiB,
+      { size: 12 * MiB, modifiedAt: new Date("2026-01-02T03:05:00Z") },
+      `${12 * MiB} bytes modified 2026-01-02T03:05:00.000Z`,
+    ],
+  ])(
+    "refuses %s while it was copied (SIZE or MDTM after the transfer), leaving nothing",
+    async (_, bytes, after, now) => {
+      // Arrange: the server answers SIZE and MDTM anew after the RETR
+      const looks = [{ size: bytes, modifiedAt }, after];
+      const source = {
+        ...fakeSource(looks[0] as RemoteFileInfo, serve(Buffer.alloc(bytes))),
+        stat: async () => looks.shift() as RemoteFileInfo,
+      };
+      const s3 = new MemoryS3();
+
+      // Act
+      const copying = copyFile(
+        source,
+        s3,
+        { ...request, ifExists: "replace" },
+        { partSize: toPartSize(5 * MiB) },
+      );
+
+      // Assert
+      await expect(copying).rejects.toBeInstanceOf(SourceChangedError);
+      await expect(copying).rejects.toThrow(
+        `ftp://h/in/k.bin changed while it was copied (it was ${bytes} bytes modified 2026-01-02T03:04:05.000Z, it is now ${now}): nothing was stored, it is left for the next run`,
+      );
+      expect(s3.objects.size).toBe(0);
+      expect(s3.openUploads()).toEqual([]);
+      expect(s3.sent("CompleteMultipartUpload")).toEqual([]);
+      expect(s3.sent("PutObject")).toEqual([]);
+    },
+  );
+
+  it("commits when the second look agrees to the second, or gives nothing to compare", async () => {
+    const later = new Date(modifiedAt.getTime() + 400); // MLSD's modify and MDTM may differ in fractions
+    for (const after of [
+      { size: 700, modifiedAt: later },
+      { size: null, modifiedAt: null },
+    ]) {
+      const looks = [{ size: 700, modifiedAt }, after];
+      const source = {
+        ...fakeSource(looks[0] as RemoteFileInfo, serve(Buffer.alloc(700))),
+        stat: async () => looks.shift() as RemoteFileInfo,
+      };
+      const s3 = new MemoryS3();
+
+      await expect(copyFile(source, s3, { ...request, ifExists: "replace" })).resolves.toMatchObject({
+        status: "copied",
+        bytes: 700,
+      });
+    }
   });
 
   it("stops the download when the upload fails under it and reports the S3 error", async () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
 import { endAndWaitClosed, endFlushed, sleep, writeFlushed } from "./sockets.js";
 import type { RetrContext, RetrScript } from "./types.js";
@@ -163,6 +164,21 @@ export const retrScripts = {
       }
       await endAndWaitClosed(t.data);
       ctx.reply(COMPLETE);
+    };
+  },
+
+  /**
+   * A file still being written: the first RETR of `path` serves what is there (150, data, 226), then
+   * the writer appends `bytes` to `files[path]`, so SIZE answers anew after it; later RETRs serve the
+   * grown file whole, as normal() does every other file.
+   */
+  growsAfterFirstRetr(files: Record<string, Buffer>, path: string, bytes: number): RetrScript {
+    let grown = false;
+    return async (ctx) => {
+      await completeThen(COMPLETE)(ctx);
+      if (ctx.arg !== path || grown || ctx.file === undefined) return;
+      grown = true;
+      files[path] = Buffer.concat([ctx.file, randomBytes(bytes)]);
     };
   },
 
