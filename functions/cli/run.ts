@@ -119,66 +119,74 @@ function declareCopy(program: Command): Command {
 
 /** `ftp2s3 mirror <ftp-url-dir> <s3-url-prefix>` and its options. */
 function declareMirror(program: Command): Command {
-  return addCommonOptions(
-    program
-      .command("mirror")
-      .summary("mirror a directory into keys below a prefix")
-      .description(
-        "Mirror a directory: each file to the same relative key below the prefix. Files stored unchanged " +
-          "are not read again; one failing file does not stop the others, and makes the exit status 1.",
-      )
-      .argument("<ftp-url-dir>", "ftp://[user@]host[:port]/directory")
-      .argument("<s3-url-prefix>", "s3://bucket/prefix/")
-      .option(
-        "--include <glob>",
-        "copy only paths (relative to the directory) matching it; repeatable",
-        collect,
-        [],
-      )
-      .option("--exclude <glob>", "leave out paths matching it; repeatable", collect, [])
-      .option("--recursive", "descend into subdirectories", false)
-      .option("--concurrency <n>", "FTP sessions at once", positiveInteger, DEFAULTS.mirrorConcurrency)
-      .option("--delete", "delete objects below the prefix whose source file is gone", false)
-      .option(
-        "--max-delete <n>",
-        "with --delete: above this many deletions the run deletes none and exits 1 (default: 100 or a tenth of the prefix's objects, whichever is larger)",
-        wholeNumber,
-      )
-      .option(
-        "--allow-empty-source",
-        "with --delete: an empty listing may delete what lies below it (by default it deletes nothing)",
-        false,
-      )
-      .option(
-        "--state-key <key>",
-        "where the mirror's manifest lives: a key in the bucket or s3://bucket/key, outside the prefix (default .ftp2s3-state/<prefix>manifest.json)",
-      )
-      .option(
-        "--max-depth <n>",
-        `list at most this many levels below the directory (default ${DEFAULTS.planLimits.maxDepth})`,
-        positiveInteger,
-      )
-      .option(
-        "--max-entries <n>",
-        `list at most this many entries in one run (default ${DEFAULTS.planLimits.maxEntries}); the rest counts as not listed`,
-        positiveInteger,
-      )
-      .option(
-        "--min-age <seconds>",
-        "take only files modified at least this long ago; younger ones wait for a later run",
-        wholeNumber,
-      )
-      .option(
-        "--stable-for <seconds>",
-        "take a file only once its size and time stayed the same this long, seen by two runs (the manifest remembers)",
-        wholeNumber,
-      )
-      .option(
-        "--done-marker <pattern>",
-        'take a file only once its marker is listed: "{name}.done" (one per file) or a glob like "*.ok" (one per directory); markers are never copied',
-      )
-      .option("--dry-run", "say what would be copied and deleted, change nothing", false),
-  );
+  return addCommonOptions(addReadinessOptions(mirrorOptions(program)));
+}
+
+/** The mirror command's own options: what to take, how to delete, where the manifest lives. */
+function mirrorOptions(program: Command): Command {
+  return program
+    .command("mirror")
+    .summary("mirror a directory into keys below a prefix")
+    .description(
+      "Mirror a directory: each file to the same relative key below the prefix. Files stored unchanged " +
+        "are not read again; one failing file does not stop the others, and makes the exit status 1.",
+    )
+    .argument("<ftp-url-dir>", "ftp://[user@]host[:port]/directory")
+    .argument("<s3-url-prefix>", "s3://bucket/prefix/")
+    .option(
+      "--include <glob>",
+      "copy only paths (relative to the directory) matching it; repeatable",
+      collect,
+      [],
+    )
+    .option("--exclude <glob>", "leave out paths matching it; repeatable", collect, [])
+    .option("--recursive", "descend into subdirectories", false)
+    .option("--concurrency <n>", "FTP sessions at once", positiveInteger, DEFAULTS.mirrorConcurrency)
+    .option("--delete", "delete objects below the prefix whose source file is gone", false)
+    .option(
+      "--max-delete <n>",
+      "with --delete: above this many deletions the run deletes none and exits 1 (default: 100 or a tenth of the prefix's objects, whichever is larger)",
+      wholeNumber,
+    )
+    .option(
+      "--allow-empty-source",
+      "with --delete: an empty listing may delete what lies below it (by default it deletes nothing)",
+      false,
+    )
+    .option(
+      "--state-key <key>",
+      "where the mirror's manifest lives: a key in the bucket or s3://bucket/key, outside the prefix (default .ftp2s3-state/<prefix>manifest.json)",
+    )
+    .option(
+      "--max-depth <n>",
+      `list at most this many levels below the directory (default ${DEFAULTS.planLimits.maxDepth})`,
+      positiveInteger,
+    )
+    .option(
+      "--max-entries <n>",
+      `list at most this many entries in one run (default ${DEFAULTS.planLimits.maxEntries}); the rest counts as not listed`,
+      positiveInteger,
+    );
+}
+
+/** When a listed file is ready to be taken: the mirror's rules for files still being written. */
+function addReadinessOptions(command: Command): Command {
+  return command
+    .option(
+      "--min-age <seconds>",
+      "take only files modified at least this long ago; younger ones wait for a later run",
+      wholeNumber,
+    )
+    .option(
+      "--stable-for <seconds>",
+      "take a file only once its size and time stayed the same this long, seen by two runs (the manifest remembers)",
+      wholeNumber,
+    )
+    .option(
+      "--done-marker <pattern>",
+      'take a file only once its marker is listed: "{name}.done" (one per file) or a glob like "*.ok" (one per directory); markers are never copied',
+    )
+    .option("--dry-run", "say what would be copied and deleted, change nothing", false);
 }
 
 function wholeNumber(value: string): number {

@@ -92,7 +92,7 @@ describe("ftp2s3 mirror: a file that changed while it was copied is left for the
         },
       ]),
     });
-    expect((first.result?.changed as unknown[]).length).toBe(2);
+    expect(first.result?.changed).toHaveLength(2);
     expect(first.stderr).toMatch(
       /^ftp2s3: 2 files changed while they were copied \(left for the next run\): \/in\/(small-)?growing\.\w+, \/in\/(small-)?growing\.\w+$/m,
     );
