@@ -3,19 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { StackConfigError } from "../../../infra/config.js";
-import { type ConfigJson, sampleConfigJson, synth } from "./synth.js";
-
-/** Synthesizes with `edit` applied and returns the error message. */
-function synthError(edit: (json: ConfigJson) => void): string {
-  try {
-    synth(edit);
-  } catch (error) {
-    expect(error).toBeInstanceOf(StackConfigError);
-    return (error as Error).message;
-  }
-  throw new Error("synthesis succeeded");
-}
+import { sampleConfigJson, synthError } from "./synth.js";
 
 describe("a bad stack config fails synthesis with a message naming the field", () => {
   it("a connection without roots", () => {

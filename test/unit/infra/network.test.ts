@@ -1,9 +1,9 @@
 import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseStackConfig, StackConfigError } from "../../../infra/config.js";
+import { parseStackConfig } from "../../../infra/config.js";
 import { Ftp2s3Stack } from "../../../infra/stack.js";
-import { type ConfigJson, logicalId, type Synthesized, sampleConfigJson, synth } from "./synth.js";
+import { logicalId, type Synthesized, sampleConfigJson, synth, synthError } from "./synth.js";
 
 const SUBNETS = [
   { id: "subnet-0a1b2c3d4e5f60001", availabilityZone: "eu-west-1a", routeTableId: "rtb-0a1b2c3d4e5f60001" },
@@ -21,16 +21,6 @@ function roleStatementSids(s: Synthesized): string[] {
   return s.template
     .toJSON()
     .Resources[policyId].Properties.PolicyDocument.Statement.map((st: { Sid: string }) => st.Sid);
-}
-
-function synthError(edit: (json: ConfigJson) => void): string {
-  try {
-    synth(edit);
-  } catch (error) {
-    expect(error).toBeInstanceOf(StackConfigError);
-    return (error as Error).message;
-  }
-  throw new Error("synthesis succeeded");
 }
 
 describe("without a network option", () => {

@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { App, type Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
-import { parseStackConfig, type StackConfig } from "../../../infra/config.js";
+import { expect } from "vitest";
+import { parseStackConfig, type StackConfig, StackConfigError } from "../../../infra/config.js";
 import { Ftp2s3Stack } from "../../../infra/stack.js";
 
 /** The sample configuration, as the JSON text a user edits. */
@@ -53,4 +54,15 @@ export function logicalId(stack: Stack, construct: { node: { defaultChild?: unkn
 /** `{ "Fn::GetAtt": [id, "Arn"] }`, as templates reference ARNs. */
 export function arnOf(id: string): { "Fn::GetAtt": [string, string] } {
   return { "Fn::GetAtt": [id, "Arn"] };
+}
+
+/** The message of the StackConfigError that synthesis with `edit` fails with; fails the test otherwise. */
+export function synthError(edit: (json: ConfigJson) => void): string {
+  try {
+    synth(edit);
+  } catch (error) {
+    expect(error).toBeInstanceOf(StackConfigError);
+    return (error as Error).message;
+  }
+  throw new Error("synthesis succeeded");
 }
