@@ -27,8 +27,8 @@ export interface Manifest {
   source: string;
   entries: Record<string, ManifestEntry>;
   /**
-   * For stableFor: what the last run saw of the files it left waiting (only those, so the manifest
-   * holds no more than the listing). Absent when none waits.
+   * For stableFor (and minAge where the server gives no time): what the last run saw of the files it
+   * left waiting (only those, so the manifest holds no more than the listing). Absent when none waits.
    */
   waiting?: Record<string, Observation>;
 }
@@ -50,11 +50,37 @@ export function parseManifest(text: string | null, source: string): Manifest {
     ) {
       return emptyManifest(source);
     }
-    const waiting = typeof parsed.waiting === "object" && parsed.waiting ? { waiting: parsed.waiting } : {};
-    return { format: 1, source, entries: parsed.entries, ...waiting };
+    const waiting = wellFormedObservations(parsed.waiting);
+    return { format: 1, source, entries: parsed.entries, ...(waiting === undefined ? {} : { waiting }) };
   } catch {
     return emptyManifest(source);
   }
+}
+
+/**
+ * The sightings that read as what a run wrote. An observation releases a file once old enough, so one
+ * that is not (a `since` that is no date, a size that is no count) is dropped: its file is seen anew
+ * and waits its time again, never taken early.
+ */
+function wellFormedObservations(value: unknown): Record<string, Observation> | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const kept: Record<string, Observation> = {};
+  for (const [path, seen] of Object.entries(value as Record<string, unknown>)) {
+    if (isObservation(seen)) kept[path] = { size: seen.size, version: seen.version, since: seen.since };
+  }
+  return Object.keys(kept).length > 0 ? kept : undefined;
+}
+
+function isObservation(value: unknown): value is Observation {
+  if (typeof value !== "object" || value === null) return false;
+  const { size, version, since } = value as Record<string, unknown>;
+  const count = size === null || (typeof size === "number" && Number.isSafeInteger(size) && size >= 0);
+  return (
+    count &&
+    (version === null || typeof version === "string") &&
+    typeof since === "string" &&
+    Number.isFinite(Date.parse(since))
+  );
 }
 
 /** The manifest as stored: entries in key order, so an unchanged manifest serialises to the same text. */

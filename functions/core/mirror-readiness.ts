@@ -10,7 +10,10 @@ import type { FileSource } from "./ports.js";
  * holds back "waits": it is not copied this run, not a failure, and its object (if any) stays.
  */
 export interface ReadinessRules {
-  /** Milliseconds since the file's modification time; a time in the future (clock skew) counts as young. */
+  /**
+   * Milliseconds since the file's modification time; a time in the future (clock skew) counts as young.
+   * Where the server gives no time, since this size was first seen (the manifest keeps the sighting).
+   */
   minAgeMs?: number;
   /** Milliseconds over which size and modification time must stay the same, across runs (the manifest). */
   stableForMs?: number;
@@ -99,14 +102,15 @@ export function sortByReadiness(
     const seen = observe(file, previous[file.relativePath], now);
     const reason =
       missingMarker(file.relativePath) ??
-      tooYoung(file, rules.minAgeMs, now) ??
+      tooYoung(file, seen, rules.minAgeMs, now) ??
       notYetStable(seen, rules.stableForMs, now);
     if (reason === undefined) {
       result.ready.push(file);
       continue;
     }
     result.waiting.push({ path: file.path, reason });
-    if (rules.stableForMs !== undefined) result.observed[file.relativePath] = seen;
+    const agedBySighting = Boolean(rules.minAgeMs) && file.modifiedAt === null;
+    if (rules.stableForMs !== undefined || agedBySighting) result.observed[file.relativePath] = seen;
   }
   return result;
 }
@@ -131,10 +135,26 @@ function markerCheck(
   };
 }
 
-function tooYoung(file: PlannedFile, minAgeMs: number | undefined, now: number): string | undefined {
+/**
+ * Why a file is younger than minAge. Without a modification time its age counts from the first run
+ * that saw it at this size: waiting for a time the server never gives would hold it back forever. A
+ * file without size either cannot be seen to grow, so it is not aged that way.
+ */
+function tooYoung(
+  file: PlannedFile,
+  seen: Observation,
+  minAgeMs: number | undefined,
+  now: number,
+): string | undefined {
   if (minAgeMs === undefined || minAgeMs === 0) return undefined;
-  if (file.modifiedAt === null)
-    return "the server gives no modification time, so its age is unknown (minAge)";
+  if (file.modifiedAt === null) {
+    if (file.size === null)
+      return "the server gives neither modification time nor size, so its age is unknown (minAge)";
+    const sighted = now - Date.parse(seen.since);
+    if (sighted < minAgeMs)
+      return `the server gives no modification time; first seen at this size ${Math.max(0, Math.floor(sighted / 1000))} s ago, less than minAge`;
+    return undefined;
+  }
   const age = now - file.modifiedAt.getTime();
   // A time ahead of our clock is skew or a writer's clock: young, never old.
   if (age < minAgeMs) return `modified ${Math.max(0, Math.floor(age / 1000))} s ago, younger than minAge`;
@@ -160,7 +180,8 @@ function notYetStable(seen: Observation, stableForMs: number | undefined, now: n
 /**
  * Sorts the candidates (see sortByReadiness). A LIST gives no parsed modification time: for minAge,
  * the candidates without one are asked for it (MDTM, one request a file, only for files the manifest
- * could not skip). A server that cannot answer leaves the time unknown, and the file waits.
+ * could not skip). A server that cannot answer leaves the time unknown: the age then counts from
+ * the first sighting (see tooYoung).
  */
 export async function holdBack(
   source: FileSource,

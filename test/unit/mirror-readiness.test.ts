@@ -74,10 +74,39 @@ describe("which candidates are taken now", () => {
     expect(sorted.observed).toEqual({});
   });
 
-  it("minAge: a file without a modification time waits (its age cannot be told)", () => {
-    const sorted = sortByReadiness([planned("a.csv", null)], new Set(), { minAgeMs: 1000 }, now, {});
+  it("minAge without a modification time: aged from the first sighting at this size, remembered", () => {
+    const rules = { minAgeMs: 60_000 };
+    const first = sortByReadiness([planned("a.csv", null)], new Set(), rules, now, {});
+    expect(first.ready).toEqual([]);
+    expect(first.waiting[0]?.reason).toBe(
+      "the server gives no modification time; first seen at this size 0 s ago, less than minAge",
+    );
+    expect(first.observed).toEqual({
+      "a.csv": { size: 3, version: null, since: new Date(now).toISOString() },
+    });
+
+    const grown = sortByReadiness(
+      [planned("a.csv", null, 9)],
+      new Set(),
+      rules,
+      now + 90_000,
+      first.observed,
+    );
+    expect(grown.ready).toEqual([]);
+    expect(grown.observed["a.csv"]?.since).toBe(new Date(now + 90_000).toISOString());
+
+    const later = sortByReadiness([planned("a.csv", null)], new Set(), rules, now + 60_000, first.observed);
+    expect(names(later.ready)).toEqual(["a.csv"]);
+    expect(later.observed).toEqual({});
+  });
+
+  it("minAge with neither time nor size: waits, since growth cannot be seen", () => {
+    const file = { ...planned("a.csv", null), size: null };
+    const sorted = sortByReadiness([file], new Set(), { minAgeMs: 1000 }, now + 10 ** 9, {
+      "a.csv": { size: null, version: null, since: new Date(now).toISOString() },
+    });
     expect(sorted.ready).toEqual([]);
-    expect(sorted.waiting[0]?.reason).toMatch(/no modification time/);
+    expect(sorted.waiting[0]?.reason).toMatch(/neither modification time nor size/);
   });
 
   it("doneMarker {name}.done: only the file whose marker is listed beside it is taken", () => {

@@ -180,6 +180,26 @@ describe("the mirror manifest", () => {
     expect(parseManifest(null, source).entries).toEqual({});
   });
 
+  it("keeps only well-formed sightings: a forged or damaged one is dropped, never read as old", () => {
+    const since = "2026-06-01T12:00:00.000Z";
+    const stored = JSON.stringify({
+      format: 1,
+      source,
+      entries: {},
+      waiting: {
+        good: { size: 3, version: null, since },
+        noDate: { size: 3, version: null, since: "long ago" },
+        badSize: { size: -1, version: null, since },
+        notAnObject: "x",
+      },
+    });
+
+    expect(parseManifest(stored, source).waiting).toEqual({ good: { size: 3, version: null, since } });
+    expect(
+      parseManifest(JSON.stringify({ format: 1, source, entries: {}, waiting: [] }), source).waiting,
+    ).toBe(undefined);
+  });
+
   it("serialises entries in key order, so an unchanged manifest is not written again", () => {
     const one = serializeManifest({ format: 1, source, entries: { b: recorded, a: recorded } });
     const two = serializeManifest({ format: 1, source, entries: { a: recorded, b: recorded } });
