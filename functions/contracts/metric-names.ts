@@ -12,12 +12,18 @@ export type Trigger = (typeof TRIGGERS)[number];
 /** The metrics each transfer records: bytes, duration, and 1 (failed) or 0 (committed). */
 export type TransferMetricName = "BytesTransferred" | "TransferDuration" | "TransferFailed";
 
-/** The metrics each mirror run records: what it listed, copied, left, queued and failed, its bytes and time. */
+/**
+ * The metrics each mirror run records: what it listed, copied, left, queued and failed, what changed
+ * while copied or waits to be ready (neither a failure, but a count that never falls deserves a look),
+ * its bytes and time.
+ */
 export type MirrorMetricName =
   | "MirrorFilesListed"
   | "MirrorFilesCopied"
   | "MirrorFilesUnchanged"
   | "MirrorFilesEnqueued"
   | "MirrorFilesFailed"
+  | "MirrorFilesChanged"
+  | "MirrorFilesWaiting"
   | "MirrorBytes"
   | "MirrorDuration";

@@ -87,6 +87,8 @@ export function reportMirror(
   add("MirrorFilesUnchanged", MetricUnit.Count, summary.unchanged);
   add("MirrorFilesEnqueued", MetricUnit.Count, summary.enqueued);
   add("MirrorFilesFailed", MetricUnit.Count, summary.failed.length);
+  add("MirrorFilesChanged", MetricUnit.Count, summary.changed.length);
+  add("MirrorFilesWaiting", MetricUnit.Count, summary.waiting?.length ?? 0);
   add("MirrorBytes", MetricUnit.Bytes, summary.bytes);
   add("MirrorDuration", MetricUnit.Milliseconds, summary.durationMs);
   const fields = { ...summary, skippedEntries };

@@ -88,6 +88,23 @@ export class OperationsAlarms extends Construct {
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
     );
+    // SOURCE_CHANGED is no failure (the file is left for the next run), so a server that reports a new
+    // size or time at every look, or a file rewritten around the clock, would never raise anything:
+    // every scheduled run of six hours finding a changed file does.
+    add(
+      transferMetric("MirrorFilesChanged", "schedule", "Minimum", Duration.hours(1)).createAlarm(
+        this,
+        "MirrorFilesKeepChanging",
+        {
+          alarmDescription:
+            "Every scheduled mirror run for 6 hours found a file that changed while it was copied (a file rewritten without pause, or a server whose SIZE/MDTM moves at every look): see the runs' `changed` lists.",
+          threshold: 1,
+          evaluationPeriods: 6,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        },
+      ),
+    );
     for (const [name, queue] of Object.entries(props.deadLetterQueues)) {
       add(
         queue

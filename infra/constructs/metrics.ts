@@ -2,6 +2,7 @@ import type { Duration } from "aws-cdk-lib";
 import { Metric } from "aws-cdk-lib/aws-cloudwatch";
 import {
   METRICS_NAMESPACE,
+  type MirrorMetricName,
   SERVICE_NAME,
   type TransferMetricName,
   type Trigger,
@@ -11,7 +12,7 @@ export { TRIGGERS } from "../../functions/contracts/index.js";
 
 /** One of the function's EMF metrics for one trigger. */
 export function transferMetric(
-  name: TransferMetricName,
+  name: TransferMetricName | MirrorMetricName,
   trigger: Trigger,
   statistic: string,
   period: Duration,

@@ -32,5 +32,11 @@ describe("scheduled mirror: files still being written wait", () => {
     expect(await objectExists(rig.s3, bucket, "landing/partner/ready/a.csv.done")).toBe(false);
     expect(await objectExists(rig.s3, bucket, "landing/partner/ready/b.csv")).toBe(false);
     expect(rig.logs().find((l) => l.message === "mirror completed")).toMatchObject({ waiting });
+    expect(rig.logs().find((l) => "_aws" in l)).toMatchObject({
+      trigger: "schedule",
+      MirrorFilesCopied: 1,
+      MirrorFilesWaiting: 1,
+      MirrorFilesChanged: 0,
+    });
   });
 });

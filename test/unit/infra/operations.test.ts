@@ -62,6 +62,31 @@ describe("alarms and dashboard of the sample stack", () => {
     });
   });
 
+  it("alarm when every scheduled mirror run of six hours found a file that changed while copied", () => {
+    s.template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Metrics: [
+        Match.objectLike({
+          MetricStat: {
+            Metric: {
+              Namespace: "ftp2s3",
+              MetricName: "MirrorFilesChanged",
+              Dimensions: [
+                { Name: "service", Value: "ftp2s3" },
+                { Name: "trigger", Value: "schedule" },
+              ],
+            },
+            Period: 3600,
+            Stat: "Minimum",
+          },
+        }),
+      ],
+      EvaluationPeriods: 6,
+      Threshold: 1,
+      ComparisonOperator: "GreaterThanOrEqualToThreshold",
+      TreatMissingData: "notBreaching",
+    });
+  });
+
   it("notify nobody when no topic is configured", () => {
     s.template.resourceCountIs("AWS::SNS::Topic", 0);
     for (const alarm of Object.values(s.template.findResources("AWS::CloudWatch::Alarm"))) {
@@ -108,7 +133,7 @@ describe("alarm notifications", () => {
     });
     const [topicId] = Object.keys(template.findResources("AWS::SNS::Topic"));
     const alarms = Object.values(template.findResources("AWS::CloudWatch::Alarm"));
-    expect(alarms).toHaveLength(5);
+    expect(alarms).toHaveLength(6);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([
         { Ref: topicId },
