@@ -125,17 +125,29 @@ export class CopyLeg {
     this.progress.update(total);
     const { size } = this.prepared.info;
     // More than SIZE can never pass the gate: stop now rather than read (and upload) the rest.
-    if (size !== null && total > size && !this.stop.signal.aborted) {
-      const why =
-        this.startAt > 0 ? `did it ignore REST ${this.startAt}?` : "is the file still being written?";
-      this.stop.abort(
-        new SizeMismatchError(
-          `${this.copy.url}: the server sent more than the ${size} bytes SIZE announced (${why})`,
-          size,
-          total,
-        ),
+    if (size !== null && total > size && !this.stop.signal.aborted) this.stop.abort(this.overrun(size));
+  }
+
+  /**
+   * Read from byte 0, more than announced means the file grew since it was looked at: a partner still
+   * writes it, so it is left for the next run like one found changed after the read (a server that
+   * lies at every look shows as a file that changes every run: the mirror's MirrorFilesChanged).
+   * From an offset, the server may have ignored REST and sent the file from its start.
+   */
+  private overrun(size: number): Ftp2s3Error {
+    const { url, request } = this.copy;
+    if (this.startAt > 0) {
+      return new SizeMismatchError(
+        `${url}: the server sent more than the ${size} bytes SIZE announced (did it ignore REST ${this.startAt}?)`,
+        size,
+        this.startAt + this.intake.bytes,
       );
     }
+    const announcer = request.known === undefined ? "SIZE" : "the listing";
+    return new SourceChangedError(
+      `${url} grew past the ${size} bytes ${announcer} announced while it was read (still being written): nothing was stored, it is left for the next run`,
+      true,
+    );
   }
 
   /** RETR into the upload; resolves with the final reply once every byte is handed on. */

@@ -111,6 +111,16 @@ export class SizeMismatchError extends Ftp2s3Error {
  */
 export class SourceChangedError extends Ftp2s3Error {
   readonly code = "SOURCE_CHANGED";
+  /**
+   * @param whileReading the file grew past its announced size during the read, which was cut short
+   * (the FTP session is closed); otherwise it was read whole and found changed at a second look.
+   */
+  constructor(
+    message: string,
+    readonly whileReading = false,
+  ) {
+    super(message);
+  }
 }
 
 /** No progress within the idle timeout, or the caller's deadline arrived. */

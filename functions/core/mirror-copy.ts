@@ -194,8 +194,8 @@ class MirrorCopies {
       },
       (error: unknown) => {
         // A failure while the file was still being read may have closed the session; a file found
-        // changed was read whole and stat'ed again on it, so the session is sound.
-        released(downloaded || error instanceof SourceChangedError);
+        // changed after it was read whole was stat'ed again on it, so that session is sound.
+        released(downloaded || (error instanceof SourceChangedError && !error.whileReading));
         this.recordFailure(file, error, startedAt);
       },
     );

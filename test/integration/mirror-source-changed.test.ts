@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runInProcess } from "../support/cli.js";
 import { type EmbeddedS3Server, startFauxqsS3 } from "../support/embedded-s3.js";
-import { type FakeFtpServer, retrScripts, startFakeFtpServer } from "../support/fake-ftp-server.js";
+import {
+  type FakeFtpServer,
+  type RetrScript,
+  retrScripts,
+  startFakeFtpServer,
+} from "../support/fake-ftp-server.js";
 import { objectExists, randomFile, readObject, sha256 } from "../support/objects.js";
 
 const bucket = "changing";
@@ -18,9 +23,16 @@ describe("ftp2s3 mirror: a file that changed while it was copied is left for the
     "/in/stable.csv": randomFile(2000),
     // One part: its session is handed to the next file before the commit, so the second look comes first.
     "/in/small-growing.txt": randomFile(1000),
+    // Written to after the listing: its RETR sends more than the listing announced.
+    "/in/grown-since-listed.bin": randomFile(3000),
   };
   const bigGrows = retrScripts.growsAfterFirstRetr(files, "/in/growing.bin", 4096);
   const smallGrows = retrScripts.growsAfterFirstRetr(files, "/in/small-growing.txt", 10);
+  const grownBefore = retrScripts.growsBeforeFirstRetr(files, "/in/grown-since-listed.bin", 500);
+  const scripts: Record<string, RetrScript> = {
+    "/in/small-growing.txt": smallGrows,
+    "/in/grown-since-listed.bin": grownBefore,
+  };
 
   beforeAll(async () => {
     s3 = await startFauxqsS3();
@@ -30,7 +42,7 @@ describe("ftp2s3 mirror: a file that changed while it was copied is left for the
       password: PASSWORD,
       features: ["SIZE", "MDTM", "EPSV", "PASV", "UTF8", "MLST type*;size*;modify*;"],
       files,
-      retr: (ctx) => (ctx.arg === "/in/small-growing.txt" ? smallGrows : bigGrows)(ctx),
+      retr: (ctx) => (scripts[ctx.arg] ?? bigGrows)(ctx),
       listings: {
         "/in": {
           // Read at each MLSD, so the second run lists the grown size.
@@ -67,7 +79,7 @@ describe("ftp2s3 mirror: a file that changed while it was copied is left for the
     );
   }
 
-  it("commits the stable file, reports the growing ones as changed (exit 0), and copies it whole next run", async () => {
+  it("commits the stable file, reports the growing ones as changed (exit 0), and copies them whole next run", async () => {
     // Act: the first run, while growing.bin is written
     const first = await mirror();
 
@@ -90,29 +102,38 @@ describe("ftp2s3 mirror: a file that changed while it was copied is left for the
             "(it was 1000 bytes modified 2024-01-02T03:04:05.000Z, it is now 1010 bytes",
           ),
         },
+        {
+          path: "/in/grown-since-listed.bin",
+          message: `ftp://u@127.0.0.1:${ftp.port}/in/grown-since-listed.bin grew past the 3000 bytes the listing announced while it was read (still being written): nothing was stored, it is left for the next run`,
+        },
       ]),
     });
-    expect(first.result?.changed).toHaveLength(2);
+    expect(first.result?.changed).toHaveLength(3);
     expect(first.stderr).toMatch(
-      /^ftp2s3: 2 files changed while they were copied \(left for the next run\): \/in\/(small-)?growing\.\w+, \/in\/(small-)?growing\.\w+$/m,
+      /^ftp2s3: 3 files changed while they were copied \(left for the next run\): /m,
     );
     expect(sha256(await readObject(s3.client(), bucket, "m/stable.csv"))).toBe(
       sha256(files["/in/stable.csv"] as Buffer),
     );
     expect(await objectExists(s3.client(), bucket, "m/growing.bin")).toBe(false);
     expect(await objectExists(s3.client(), bucket, "m/small-growing.txt")).toBe(false);
+    expect(await objectExists(s3.client(), bucket, "m/grown-since-listed.bin")).toBe(false);
 
     // Act: the next run, the file now stable at its new size
     const second = await mirror();
 
     // Assert: the manifest did not record it, so it is copied, whole
     expect(second.exitCode).toBe(0);
-    expect(second.result).toMatchObject({ copied: 2, unchanged: 1, failed: [], changed: [] });
+    expect(second.result).toMatchObject({ copied: 3, unchanged: 1, failed: [], changed: [] });
     const grown = files["/in/growing.bin"] as Buffer;
     expect(grown.length).toBe(6 * MiB + 4096);
     expect(sha256(await readObject(s3.client(), bucket, "m/growing.bin"))).toBe(sha256(grown));
     expect(sha256(await readObject(s3.client(), bucket, "m/small-growing.txt"))).toBe(
       sha256(files["/in/small-growing.txt"] as Buffer),
+    );
+    expect((files["/in/grown-since-listed.bin"] as Buffer).length).toBe(3500);
+    expect(sha256(await readObject(s3.client(), bucket, "m/grown-since-listed.bin"))).toBe(
+      sha256(files["/in/grown-since-listed.bin"] as Buffer),
     );
   });
 });

@@ -193,6 +193,19 @@ describe("copyFile", () => {
     expectNothingStored(s3);
   });
 
+  it("a file that grows past SIZE while read from byte 0 changed (still being written): nothing stored", async () => {
+    const source = fakeSource({ size: 1_000, modifiedAt }, serve(Buffer.alloc(1_500)));
+    const s3 = new MemoryS3();
+
+    const copying = copyFile(source, s3, request);
+
+    await expect(copying).rejects.toBeInstanceOf(SourceChangedError);
+    await expect(copying).rejects.toThrow(
+      "ftp://h/in/k.bin grew past the 1000 bytes SIZE announced while it was read (still being written): nothing was stored, it is left for the next run",
+    );
+    expectNothingStored(s3);
+  });
+
   it("commits without a size check when the server gave no SIZE, and says so", async () => {
     const source = fakeSource({ size: null, modifiedAt: null }, serve(Buffer.alloc(700)));
     const s3 = new MemoryS3();

@@ -182,6 +182,23 @@ export const retrScripts = {
     };
   },
 
+  /**
+   * A file written to after it was listed: the writer appends `bytes` to `files[path]` just before its
+   * first RETR, which serves the grown file (more than the listing announced); later RETRs serve it
+   * as it is now, as normal() does every other file.
+   */
+  growsBeforeFirstRetr(files: Record<string, Buffer>, path: string, bytes: number): RetrScript {
+    let grown = false;
+    return async (ctx) => {
+      if (ctx.arg === path && !grown && ctx.file !== undefined) {
+        grown = true;
+        files[path] = Buffer.concat([ctx.file, randomBytes(bytes)]);
+        return completeThen(COMPLETE)({ ...ctx, file: files[path] });
+      }
+      return completeThen(COMPLETE)(ctx);
+    };
+  },
+
   /** Like normal() but the final reply is "250 Requested file action okay, completed." */
   reply250(): RetrScript {
     return completeThen("250 Requested file action okay, completed.");
