@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runInProcess } from "../support/cli.js";
+import { buildCli, runBuilt, runInProcess } from "../support/cli.js";
 import { type EmbeddedS3Server, startFauxqsS3 } from "../support/embedded-s3.js";
 import { type FakeFtpServer, startFakeFtpServer } from "../support/fake-ftp-server.js";
 import { objectExists, randomFile, readObject, sha256 } from "../support/objects.js";
@@ -172,6 +172,43 @@ describe("names that are not UTF-8: --encoding", () => {
     );
     expect(ftp.connections).toBe(1);
   });
+
+  it("works from the built command, whose iconv-lite is a chunk loaded only for such a server", async () => {
+    // Arrange
+    buildCli();
+    const wire = bytes("/in/", [0x80], "uro.csv");
+    const data = randomFile(4000);
+    const ftp = await server({ [wire]: data }, []);
+
+    // Act
+    const copy = await runBuilt(
+      [
+        "--encoding",
+        "cp1252",
+        "--no-tag",
+        "--progress",
+        "none",
+        `ftp://u@127.0.0.1:${ftp.port}/in/%E2%82%ACuro.csv`,
+        `s3://${bucket}/built/`,
+      ],
+      { ...s3.env, FTP_PASSWORD: "" },
+    );
+    const unknown = await runBuilt(
+      ["--encoding", "klingon", `ftp://u@127.0.0.1:${ftp.port}/in/a`, `s3://${bucket}/x`],
+      {
+        ...s3.env,
+        FTP_PASSWORD: "",
+      },
+    );
+
+    // Assert
+    expect(copy.stderr).toBe("");
+    expect(copy.exitCode).toBe(0);
+    expect(sha256(await readObject(s3.client(), bucket, "built/€uro.csv"))).toBe(sha256(data));
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toMatch(/^ftp2s3: INVALID_INPUT: --encoding: unknown encoding "klingon"/);
+    expect(ftp.connections).toBe(1);
+  }, 60_000);
 
   it("keeps a UTF-8 server on today's path: OPTS UTF8 ON, the name's UTF-8 bytes", async () => {
     // Arrange
