@@ -27,6 +27,7 @@ import { SessionBoundary } from "./ftp-boundary.js";
 import { defaultListingLimits, type ListingLimits, listDirectory } from "./ftp-listing.js";
 import { parseMdtmReply, parseSizeReply, replyText } from "./ftp-replies.js";
 import { watchReplies } from "./ftp-watchdog.js";
+import { type NameCodec, nameCodecFor, readableEntries, speakServerEncoding } from "./name-encoding.js";
 import { scrubbingLog, secretScrubber } from "./secret-scrub.js";
 
 export interface FtpSourceOptions {
@@ -67,6 +68,11 @@ export interface FtpSourceOptions {
    * (the kernel's unit); default `DEFAULTS.keepAliveMs`; 0 turns keepalive off.
    */
   keepAliveMs?: number;
+  /**
+   * The encoding of the server's names, checked where it entered (serverEncodingProblem); default
+   * "utf8". Keys and messages use the names in UTF-8; commands send the server's own bytes.
+   */
+  encoding?: string;
 }
 
 /** Builds the basic-ftp client; injected so tests can observe or replace it. */
@@ -88,7 +94,9 @@ export async function connectFtpSource(
   const { signal } = options;
   if (signal?.aborted) throw abortReason(signal);
   const scrubber = secretScrubber(options.password);
+  const names = await nameCodecFor(options.encoding ?? "utf8");
   const client = createClient(options.timeoutMs);
+  speakServerEncoding(client, names);
   if (options.log) {
     client.ftp.verbose = true;
     client.ftp.log = scrubbingLog(options.log, scrubber);
@@ -131,7 +139,7 @@ export async function connectFtpSource(
       signal?.aborted ? abortReason(signal) : classifyConnectError(error, endpoint, options),
     );
   }
-  return new SessionBoundary(new FtpSource(client, options), { signal, scrubber, onClose: release });
+  return new SessionBoundary(new FtpSource(client, options, names), { signal, scrubber, onClose: release });
 }
 
 /**
@@ -151,6 +159,8 @@ class FtpSource implements FileSource {
   constructor(
     private readonly client: Client,
     private readonly location: Omit<FtpSourceOptions, "password">,
+    /** Paths go out as the server's bytes, names come back in UTF-8 (name-encoding.ts). */
+    private readonly names: NameCodec,
   ) {}
 
   urlOf(path: string): string {
@@ -159,8 +169,9 @@ class FtpSource implements FileSource {
 
   async list(dir: RemotePath): Promise<RemoteEntry[]> {
     const limits = { ...defaultListingLimits, ...this.location.listing };
+    const wireDir = this.names.toWire(dir);
     try {
-      return await listDirectory(this.client, dir, this.urlOf(dir), limits);
+      return readableEntries(await listDirectory(this.client, wireDir, this.urlOf(dir), limits), this.names);
     } catch (error) {
       if (error instanceof Ftp2s3Error) throw error;
       throw classifyTransferError(error, this.urlOf(dir), this.location.timeoutMs, "LIST");
@@ -169,9 +180,10 @@ class FtpSource implements FileSource {
 
   async stat(path: RemoteFilePath): Promise<RemoteFileInfo> {
     this.sizeRefusals.delete(path);
+    const wirePath = this.names.toWire(path);
     // Asked directly, not through basic-ftp's size() and lastMod(): see ftp-replies.ts.
     const sizeReply = await this.ask(
-      () => this.client.send(`SIZE ${path}`),
+      () => this.client.send(`SIZE ${wirePath}`),
       (refusal) => {
         if (refusal.code === 550) this.sizeRefusals.set(path, refusal);
       },
@@ -185,7 +197,7 @@ class FtpSource implements FileSource {
       }
       size = verdict.size;
     }
-    const mdtmReply = await this.ask(() => this.client.send(`MDTM ${path}`));
+    const mdtmReply = await this.ask(() => this.client.send(`MDTM ${wirePath}`));
     return { size, modifiedAt: mdtmReply === null ? null : parseMdtmReply(replyText(mdtmReply.message)) };
   }
 
@@ -196,12 +208,13 @@ class FtpSource implements FileSource {
     startAt = 0,
   ): Promise<FtpReply> {
     if (signal.aborted) throw signal.reason;
+    const wirePath = this.names.toWire(path);
     // Closing the client is the only way to stop a running RETR in basic-ftp; it rejects the task.
     const onAbort = () => this.client.close();
     signal.addEventListener("abort", onAbort, { once: true });
     try {
       // With startAt > 0 basic-ftp sends REST first, and RETR only after the 350 that accepts it.
-      const response = await this.client.downloadTo(destination, path, startAt);
+      const response = await this.client.downloadTo(destination, wirePath, startAt);
       return parseReply(response.code, response.message);
     } catch (error) {
       if (signal.aborted) throw signal.reason;

@@ -133,6 +133,7 @@ export class ConnectionFence {
       password,
       secure: connection.secure,
       ...(connection.caPem === undefined ? {} : { ca: connection.caPem }),
+      ...(connection.encoding === undefined ? {} : { encoding: connection.encoding }),
       timeoutMs: connection.timeoutMs,
     });
   }

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { HeadBucketCommand, type S3Client } from "@aws-sdk/client-s3";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { connectFtpSource } from "../adapters/ftp-source.js";
+import { isUtf8Encoding } from "../adapters/name-encoding.js";
 import { type ChecksumMode, createS3Client, nonEmpty } from "../adapters/s3-client.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
 import type { CopyOptions, FileSource, FtpLocation, ObjectSink, PartSize } from "../core/index.js";
@@ -97,6 +98,8 @@ export interface CommonOptions {
   implicitTls: boolean;
   caFile?: string;
   passwordFile?: string;
+  /** The encoding of the server's names (default "utf8"). */
+  encoding: string;
   partSize?: PartSize;
   queueSize: number;
   /** Bytes the part buffers may take (--max-memory, given in MiB). */
@@ -136,7 +139,12 @@ function addConnectionOptions(command: Command): Command {
       "--ca-file <path>",
       "PEM file of the CA certificates to trust for FTPS (verification is always on)",
     )
-    .option("--password-file <path>", "read the FTP password from this file instead of FTP_PASSWORD");
+    .option("--password-file <path>", "read the FTP password from this file instead of FTP_PASSWORD")
+    .option(
+      "--encoding <name>",
+      "the encoding of the server's file names, e.g. latin1, windows-1252, shift_jis, gbk (keys are UTF-8)",
+      "utf8",
+    );
 }
 
 /** How each file is uploaded: part size, parallel parts, memory. */
@@ -237,6 +245,7 @@ export interface Setup {
  */
 export async function setUp(location: FtpLocation, options: CommonOptions, io: CliIo): Promise<Setup> {
   const password = await passwordOf(location, options, io.env);
+  const encoding = await serverEncoding(options.encoding);
   const ca = options.caFile === undefined ? undefined : await readInput(options.caFile, "CA file");
   const endpoint = s3Endpoint(options, io.env);
   const client = createS3Client({ endpoint, region: options.region, checksums: options.checksums }, io.env);
@@ -256,6 +265,7 @@ export async function setUp(location: FtpLocation, options: CommonOptions, io: C
         minBytesPerSecond: options.minRate,
         minRateWindowMs: msOfSeconds(options.minRateWindow),
         keepAliveMs: msOfSeconds(options.keepalive),
+        encoding,
         rateSetting: "--min-rate",
         ...(options.verbose ? { log: (line: string) => io.stderr.write(`${line.trimEnd()}\n`) } : {}),
       }),
@@ -285,6 +295,18 @@ async function passwordOf(
     );
   }
   return env.FTP_PASSWORD;
+}
+
+/**
+ * --encoding, checked before anything is contacted. The check (and iconv-lite) is loaded only for an
+ * encoding that is not UTF-8: a UTF-8 server's copy does not pay for it.
+ */
+async function serverEncoding(encoding: string): Promise<string> {
+  if (isUtf8Encoding(encoding)) return encoding;
+  const { serverEncodingProblem } = await import("../contracts/server-encoding.js");
+  const problem = serverEncodingProblem(encoding);
+  if (problem !== undefined) throw new InvalidInputError(`--encoding: ${problem}`);
+  return encoding;
 }
 
 /** The S3 endpoint, checked as a URL here rather than failing inside the SDK after the FTP login. */

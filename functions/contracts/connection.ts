@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DEFAULTS, inSeconds } from "../core/index.js";
 import { nonEmptyKeyPrefix } from "./key-rules.js";
+import { serverEncodingProblem } from "./server-encoding.js";
 
 /**
  * An FTP connection as the operator configures it: the function's config and the stack's read the
@@ -60,6 +61,18 @@ export const connectionFields = z.object({
    * Linux's 32767.
    */
   keepAliveSeconds: z.number().int().min(0).max(32_767).optional(),
+  /**
+   * The encoding of the server's file names: "utf8" (the default, left out) or another that
+   * iconv-lite knows, e.g. "latin1", "windows-1252", "shift_jis", "gbk". Keys are the names in UTF-8,
+   * commands send the server's own bytes, and a name not valid in it is skipped and named.
+   */
+  encoding: z
+    .string()
+    .superRefine((encoding, ctx) => {
+      const problem = serverEncodingProblem(encoding);
+      if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .optional(),
   /**
    * The connection's key space below the bucket prefix: every key a request, an event or a mirror
    * job of this connection writes lies below it (ending in "/"). Default "<connection name>/".

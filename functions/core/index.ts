@@ -64,6 +64,7 @@ export {
   type ReadinessRules,
   runMirror,
   stateKeyFor,
+  unreadableNameCode,
   type Waiting,
 } from "./mirror.js";
 export {

@@ -52,6 +52,11 @@ export interface MirrorPlan {
   skipped: { path: string; reason: string }[];
   /** Directories not seen in full: the listing failed, was cut short, or a bound stopped it. */
   unlisted: UnlistedDirectory[];
+  /**
+   * Files and directories whose names are not valid in the server's encoding (shown escaped): not
+   * copied, not guessed, and failures of the run (see unreadableNameCode).
+   */
+  unreadable: { path: string; message: string }[];
   /** Directories (relative to remoteDir, "" for itself) whose listing came back empty. */
   empty: string[];
   /** Done markers listed (relative paths): never copied, they let the files they mark be taken. */
@@ -77,6 +82,13 @@ export function unsafeNameReason(name: string): string | undefined {
 export function keyFor(keyPrefix: string, relativePath: string): ObjectKey {
   return objectKey(keyPrefix + relativePath);
 }
+
+/**
+ * The failure code of a name not valid in the server's encoding. A failure, not a quiet skip: a file
+ * on the server is missing from the bucket, and a wrong encoding setting shows as many of them; every
+ * run says so until the setting is right, the file is renamed, or it is excluded by its escaped name.
+ */
+export const unreadableNameCode = "UNREADABLE_NAME";
 
 /** Bounds on what one run lists: a server controls its listings, and may make them endless. */
 export interface PlanLimits {

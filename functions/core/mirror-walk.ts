@@ -60,6 +60,7 @@ class MirrorPlanner {
     excluded: 0,
     skipped: [],
     unlisted: [],
+    unreadable: [],
     empty: [],
     markers: new Set(),
   };
@@ -143,6 +144,10 @@ class MirrorPlanner {
   private place(at: PendingDirectory, entry: RemoteEntry): void {
     const { plan } = this;
     plan.listed += 1;
+    if (entry.unreadableName !== undefined) {
+      this.unreadable(at, entry, entry.unreadableName);
+      return;
+    }
     const unsafe = unsafeNameReason(entry.name);
     if (unsafe !== undefined) {
       plan.skipped.push({ path: `${at.dir} (listing)`, reason: unsafe });
@@ -180,6 +185,25 @@ class MirrorPlanner {
       } catch (error) {
         plan.skipped.push({ path, reason: describeFailure(error).message });
       }
+    }
+  }
+
+  /**
+   * A name the adapter could not decode (`entry.name` shows its bytes escaped): never fetched, listed
+   * or keyed. Skipped as its kind would be (a link, a directory without recursion) or left out by the
+   * filters, which see the escaped name (so a known one can be excluded); otherwise a failure.
+   */
+  private unreadable(at: PendingDirectory, entry: RemoteEntry, why: string): void {
+    const { plan } = this;
+    const path = at.dir === "/" ? `/${entry.name}` : `${at.dir}/${entry.name}`;
+    const relativePath = at.relative === "" ? entry.name : `${at.relative}/${entry.name}`;
+    if (entry.kind === "other" || (entry.kind === "directory" && !this.request.recursive)) {
+      plan.skipped.push({ path, reason: why });
+    } else if (entry.kind === "file" && !this.wanted(relativePath)) {
+      plan.excluded += 1;
+    } else {
+      plan.skipped.push({ path, reason: why });
+      plan.unreadable.push({ path, message: why });
     }
   }
 

@@ -9,7 +9,13 @@ import {
   findExtraneous,
 } from "./mirror-delete.js";
 import { emptyManifest, type ManifestEntry, provenUnchanged, serializeManifest } from "./mirror-manifest.js";
-import type { MirrorPlan, MirrorRequest, PlanLimits, PlannedFile } from "./mirror-plan.js";
+import {
+  type MirrorPlan,
+  type MirrorRequest,
+  type PlanLimits,
+  type PlannedFile,
+  unreadableNameCode,
+} from "./mirror-plan.js";
 import { holdBack, type Observation, type Waiting } from "./mirror-readiness.js";
 import {
   DEFAULT_STATE_ROOT,
@@ -30,6 +36,7 @@ export {
   type MirrorRequest,
   type PlanLimits,
   type PlannedFile,
+  unreadableNameCode,
   unsafeNameReason,
 } from "./mirror-plan.js";
 export {
@@ -73,7 +80,10 @@ export interface MirrorSummary {
   remoteDir: string;
   listed: number;
   excluded: number;
-  /** Entries that are not files to copy: directories without recursion, links, unsafe names. */
+  /**
+   * Entries that are not files to copy: directories without recursion, links, unsafe names, names not
+   * valid in the server's encoding (those are in `failed` too, as UNREADABLE_NAME).
+   */
   skipped: number;
   copied: number;
   unchanged: number;
@@ -151,6 +161,8 @@ export async function runMirror(
       ...request.limits,
       ...(options.signal ? { signal: options.signal } : {}),
     });
+    for (const { path, message } of plan.unreadable)
+      options.copy.onWarning?.(`${path}: ${message}`, { path });
     const sourceUrl = listingSource.urlOf(request.remoteDir);
     const bucketSide = await surveyBucket(sink, bucket, request, sourceUrl);
     const decision = decide(plan, bucketSide, request);
@@ -265,7 +277,10 @@ function startSummary(request: MirrorRun, plan: MirrorPlan, decision: Decision):
     deletedKeys: [],
     deleteHeld: request.deleteExtraneous ? deletion.held : 0,
     listingFailures: plan.unlisted.map((u) => ({ dir: u.path, code: u.code, message: u.message })),
-    failed: plan.unlisted.map((u) => ({ path: u.path, code: u.code, message: u.message })),
+    failed: [
+      ...plan.unlisted.map((u) => ({ path: u.path, code: u.code, message: u.message })),
+      ...plan.unreadable.map((u) => ({ path: u.path, code: unreadableNameCode, message: u.message })),
+    ],
     changed: [],
     ...(decision.waiting.length > 0 ? { waiting: decision.waiting } : {}),
     bytes: 0,

@@ -31,6 +31,11 @@ export interface RemoteEntry {
   modifiedRaw: string | null;
   /** MLSD's `unique` fact when the server gives one: the same directory reached twice has the same value. */
   unique?: string;
+  /**
+   * Set when the name's bytes are not valid in the server's encoding: why, naming the bytes. `name`
+   * then shows them escaped, for messages only: such an entry is never fetched, listed or keyed.
+   */
+  unreadableName?: string;
 }
 
 /** A logged-in session with one FTP server. */

@@ -216,6 +216,7 @@ export const launchers: Record<InteropServerKind, (ctx: LaunchContext) => Promis
       options.root,
     ];
     if (account) args.push("--run-as", `${account.uid}:${account.gid}`);
+    if (options.rawNames) args.push("--raw-names");
     return {
       command: SYSTEM_PYTHON,
       args,

@@ -24,6 +24,11 @@ def main() -> None:
     parser.add_argument("--passive", required=True, help="MIN-MAX passive port range")
     parser.add_argument("--root", required=True, help="the user's home: the served tree")
     parser.add_argument("--run-as", help="UID:GID to switch to once the port is bound")
+    parser.add_argument(
+        "--raw-names",
+        action="store_true",
+        help="names are the bytes on disk, not UTF-8 (a Latin-1 or Windows code page server)",
+    )
     args = parser.parse_args()
 
     user = os.environ["FTP2S3_INTEROP_USER"]
@@ -39,7 +44,16 @@ def main() -> None:
     authorizer.add_user(user, password, args.root, perm="elradfmwMT")
 
     class Handler(FTPHandler):
-        pass
+        if args.raw_names:
+            # pyftpdlib 1.5 reads commands and writes listings as UTF-8 with `unicode_errors`: with
+            # surrogateescape, bytes that are not UTF-8 pass through both ways, as they do through
+            # Python's own file system calls; so the server sends and takes the names' bytes on disk.
+            # (pyftpdlib 2 has an `encoding` attribute instead.) Replies get the same treatment.
+            unicode_errors = "surrogateescape"
+
+            def push(self, s):
+                # FTPHandler's own push encodes strictly; its parent's takes the bytes.
+                super(FTPHandler, self).push(s.encode("utf8", self.unicode_errors))
 
     Handler.authorizer = authorizer
     Handler.passive_ports = list(range(low, high + 1))

@@ -55,6 +55,11 @@ export interface InteropServerOptions {
   password: string;
   /** Only vsftpd supports TLS here. */
   tls?: InteropTlsOptions;
+  /**
+   * pyftpdlib only: names are the bytes on disk, not UTF-8, both ways (a server whose names are in
+   * Latin-1 or a Windows code page, as its files were named).
+   */
+  rawNames?: boolean;
 }
 
 export interface InteropServer {

@@ -46,6 +46,7 @@ function resolveOptions(options: FakeFtpOptions): ResolvedOptions {
     listings: options.listings ?? {},
     listArgument: options.listArgument ?? "path",
     replySplit: options.replySplit,
+    encoding: options.encoding ?? "utf8",
   };
 }
 

@@ -24,6 +24,7 @@ export async function sendListing(
   listings: Record<string, FakeListing>,
   cwd: string,
   splitAtSpaces: boolean,
+  encoding: "utf8" | "latin1" = "utf8",
 ): Promise<void> {
   let lines: Iterable<string> | undefined;
   if (splitAtSpaces && ctx.verb === "LIST") {
@@ -45,7 +46,7 @@ export async function sendListing(
   ctx.reply("150 Here comes the directory listing");
   for (const line of lines) {
     if (data.destroyed) return ctx.reply("426 Connection closed; transfer aborted.");
-    await writeFlushed(data, Buffer.from(`${line}\r\n`));
+    await writeFlushed(data, Buffer.from(`${line}\r\n`, encoding));
   }
   if (data.destroyed) return ctx.reply("426 Connection closed; transfer aborted.");
   await endAndWaitClosed(data);

@@ -20,6 +20,7 @@ export interface ResolvedOptions {
   listings: Record<string, FakeListing>;
   listArgument: "path" | "split-at-spaces";
   replySplit: ((text: string) => string[]) | undefined;
+  encoding: "utf8" | "latin1";
 }
 
 /** State shared by every session of one server. */
@@ -55,7 +56,7 @@ export class Session {
   ) {}
 
   start(): void {
-    this.control.setEncoding("utf8");
+    this.control.setEncoding(this.state.options.encoding);
     this.control.on("data", (chunk: string) => this.onData(chunk));
     // A connected data socket must outlive the control connection (dropControlDuringData relies on it).
     this.control.once("close", () => this.channel?.close(false));
@@ -85,7 +86,8 @@ export class Session {
   private writeRaw(text: string): void {
     const split = this.state.options.replySplit;
     if (split === undefined) {
-      if (!this.control.destroyed && this.control.writable) this.control.write(text);
+      if (!this.control.destroyed && this.control.writable)
+        this.control.write(text, this.state.options.encoding);
       return;
     }
     const idle = this.outgoing.length === 0;
@@ -99,7 +101,7 @@ export class Session {
     if (segment === undefined) return;
     if (!this.control.destroyed && this.control.writable) {
       this.control.setNoDelay(true);
-      this.control.write(segment);
+      this.control.write(segment, this.state.options.encoding);
     }
     setTimeout(() => {
       this.outgoing.shift();
@@ -204,8 +206,10 @@ export class Session {
         this.state.options.listings,
         this.cwd,
         this.state.options.listArgument === "split-at-spaces",
+        this.state.options.encoding,
       ),
-    MLSD: (ctx) => sendListing(ctx, this.state.options.listings, this.cwd, false),
+    MLSD: (ctx) =>
+      sendListing(ctx, this.state.options.listings, this.cwd, false, this.state.options.encoding),
     SYST: (ctx) => ctx.reply("215 UNIX Type: L8"),
     NOOP: (ctx) => ctx.reply("200 NOOP ok"),
     SIZE: (ctx) => ctx.reply(ctx.file ? `213 ${ctx.file.length}` : "550 No such file"),

@@ -30,6 +30,11 @@ export interface FakeFtpOptions {
   listings?: Record<string, FakeListing>; // absolute dir -> what LIST/MLSD send; CWD succeeds into these; default {}
   listArgument?: "path" | "split-at-spaces"; // "split-at-spaces": LIST's argument is words, like inetutils ftpd; default "path"
   replySplit?: (text: string) => string[]; // cuts every reply into TCP segments sent ~2 ms apart (see replySplits); default whole
+  /**
+   * "latin1": commands, replies and listings are bytes, one character each way, as on a server whose
+   * names are not UTF-8: name `files` and `listings` by their bytes, e.g. "/in/caf\xe9.txt"; default "utf8".
+   */
+  encoding?: "utf8" | "latin1";
 }
 
 /** A directory's listing lines (without CRLF); an iterable may be endless (it stops when the client hangs up). */
