@@ -132,6 +132,9 @@ export class TransferFunction extends Construct {
         // CommonJS dependencies call require(); ESM output has none unless we define it.
         banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
         minify: true,
+        // iconv-lite's code-page tables as they are, not \u-escaped: 1.89 -> 1.60 MB (Node reads UTF-8).
+        // As an esbuild argument: this aws-cdk-lib declares the `charset` option but never passes it on.
+        esbuildArgs: { "--charset": "utf8" },
         // Error classes name themselves by constructor.name: minified, the runtime's errorType, the
         // failure destination and the logs would read "PB" instead of "MirrorIncompleteError".
         keepNames: true,
