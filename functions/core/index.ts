@@ -69,6 +69,7 @@ export {
 // Where and how objects land: storage class, SSE-KMS, content type, metadata and tags, retention.
 export { contentTypeOf, UNKNOWN_CONTENT_TYPE } from "./object-landing.js";
 export {
+  contentTypeProblem,
   mergeObjectSettings,
   metadataNameProblem,
   type ObjectSettings,

@@ -93,6 +93,13 @@ export function tagKeyProblem(key: string): string | undefined {
   return undefined;
 }
 
+/** A Content-Type the settings give: `type/subtype`, header-safe, parameters allowed. */
+export function contentTypeProblem(value: string): string | undefined {
+  return /^[\w.+-]+\/[\w.+-]+( *;[\x20-\x7e]*)?$/.test(value)
+    ? undefined
+    : `content type ${JSON.stringify(value)} must be a media type such as "text/csv"`;
+}
+
 /** A template names only TEMPLATE_FIELDS, each in braces; any other brace is a mistake. */
 export function templateProblem(template: string): string | undefined {
   const unknown = template
