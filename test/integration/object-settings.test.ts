@@ -193,6 +193,29 @@ describe("ftp2s3 copy with object settings", () => {
   });
 });
 
+describe("ftp2s3 mirror with object settings", () => {
+  it("finds its own objects unchanged on the next run: templates' metadata is not a source change, nor a changed setting", async () => {
+    await serve("tree/a.csv", randomFile(10));
+    await serve("tree/b.bin", randomFile(10));
+    const args = ["mirror", `ftp://${ftp.user}@${ftp.host}:${ftp.port}/tree`, `s3://${bucket}/tree/`];
+    const settings = ["--metadata", "origin={path}", "--object-tag", "file={name}", "--progress", "none"];
+
+    const first = await runInProcess([...args, ...settings], env);
+    const second = await runInProcess([...args, ...settings], env);
+    const changed = await runInProcess(
+      [...args, "--storage-class", "STANDARD_IA", "--progress", "none"],
+      env,
+    );
+
+    expect(first.exitCode).toBe(0);
+    expect(first.result).toMatchObject({ copied: 2, unchanged: 0 });
+    expect(second.result).toMatchObject({ copied: 0, unchanged: 2 });
+    expect(changed.result).toMatchObject({ copied: 0, unchanged: 2 });
+    expect((await head("tree/a.csv")).Metadata).toMatchObject({ origin: "/tree/a.csv" });
+    expect((await head("tree/a.csv")).ContentType).toBe("text/csv");
+  });
+});
+
 describe("Object Lock and --checksums when-required", () => {
   it("with when-required the SDK sends no integrity header on a PutObject, so --retention refuses it up front", async () => {
     const url = await serve("out/locked.bin", randomFile(100));
