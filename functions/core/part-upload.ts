@@ -158,7 +158,8 @@ export class PartUpload extends Writable {
           return { ...committed, sha256, taggedInline: true };
         } catch (error) {
           // On AWS a tag needs s3:PutObjectTagging too: without it the PutObject is refused (403).
-          // The bytes matter more than their tag: store them untagged, and say so.
+          // The bytes matter more than their tag: store them without it, and say so. Tags the object
+          // settings ask for still go along (a copy that cannot write them fails: they were asked for).
           if (!(error instanceof S3Error && error.httpStatus === 403)) throw error;
           const committed = await this.sink.putObject(this.target, body, this.objectOptions());
           this.completed = true;
