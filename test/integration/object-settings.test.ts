@@ -216,6 +216,36 @@ describe("ftp2s3 mirror with object settings", () => {
   });
 });
 
+describe("ftp2s3 mirror and S3's limits", () => {
+  it("fails only the file whose path breaks a tag's limit, and copies the others", async () => {
+    const deep = `${`${"d".repeat(60)}/`.repeat(4)}deep.bin`;
+    await serve(`limits/${deep}`, randomFile(10));
+    await serve("limits/short.bin", randomFile(10));
+
+    const run = await runInProcess(
+      [
+        "mirror",
+        "--recursive",
+        `ftp://${ftp.user}@${ftp.host}:${ftp.port}/limits`,
+        `s3://${bucket}/limits/`,
+        "--object-tag",
+        "p={path}",
+        "--progress",
+        "none",
+      ],
+      env,
+    );
+
+    expect(run.exitCode).toBe(1);
+    expect(run.result).toMatchObject({
+      copied: 1,
+      failed: [{ path: `/limits/${deep}`, code: "INVALID_INPUT" }],
+    });
+    expect(await objectExists(client, bucket, "limits/short.bin")).toBe(true);
+    expect(await objectExists(client, bucket, `limits/${deep}`)).toBe(false);
+  });
+});
+
 describe("Object Lock and --checksums when-required", () => {
   it("with when-required the SDK sends no integrity header on a PutObject, so --retention refuses it up front", async () => {
     const url = await serve("out/locked.bin", randomFile(100));
