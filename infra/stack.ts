@@ -4,7 +4,7 @@ import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Queue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import type { StackConfig } from "./config.js";
-import { TransferAccessPolicy } from "./constructs/access-policy.js";
+import { objectGrantsOf, TransferAccessPolicy } from "./constructs/access-policy.js";
 import { OperationsAlarms } from "./constructs/alarms.js";
 import { TransferApi } from "./constructs/api.js";
 import { ConnectionSecrets } from "./constructs/connection-secrets.js";
@@ -115,6 +115,7 @@ export class Ftp2s3Stack extends Stack {
       queue: this.ingestion.queue,
       failedEventsQueue: this.failedEventsQueue,
       allowDelete: config.mirrors.some((m) => m.deleteExtraneous === true),
+      ...objectGrantsOf(config),
     });
     // Lambda checks the role can read the queue when it creates the mapping.
     this.ingestion.consumeWith(fn).node.addDependency(this.accessPolicy);

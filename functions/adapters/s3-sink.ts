@@ -21,6 +21,7 @@ import type {
   UploadedPart,
 } from "../core/index.js";
 import { type Ftp2s3Error, formatS3Url, ObjectExistsError, S3Error, type S3Location } from "../core/index.js";
+import { landingParams } from "./landing-params.js";
 
 /**
  * The S3 side over an S3 client built once per process and injected here: one method per request.
@@ -134,7 +135,7 @@ export class S3Sink implements ObjectSink {
           ContentLength: body.length,
           Metadata: options.metadata,
           ...(options.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
-          ...(options.tags === undefined ? {} : { Tagging: new URLSearchParams(options.tags).toString() }),
+          ...landingParams(options.landing, options.tags),
         }),
       );
       return { etag: unquote(result.ETag), versionId: result.VersionId };
@@ -153,6 +154,7 @@ export class S3Sink implements ObjectSink {
           Bucket: target.bucket,
           Key: target.key,
           Metadata: options.metadata,
+          ...landingParams(options.landing),
           ...(withChecksums ? { ChecksumAlgorithm: "CRC32" } : {}),
         }),
       );

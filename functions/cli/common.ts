@@ -21,6 +21,7 @@ import {
   S3Error,
   TransferAbortedError,
 } from "../core/index.js";
+import { addObjectOptions, type ObjectFlags, objectSettingsOfFlags } from "./object-options.js";
 import type { ProgressMode } from "./progress-view.js";
 
 export interface CliIo {
@@ -91,7 +92,7 @@ export function stopStatus(io: CliIo, outcome: string): number | undefined {
 }
 
 /** The options every command shares: where S3 is, how to reach the FTP server, how to upload. */
-export interface CommonOptions {
+export interface CommonOptions extends ObjectFlags {
   s3Endpoint?: string;
   region?: string;
   checksums?: ChecksumMode;
@@ -117,7 +118,9 @@ export interface CommonOptions {
 
 /** The options every command shares, in the order --help lists them. */
 export function addCommonOptions(command: Command): Command {
-  return addOutputOptions(addSessionOptions(addUploadOptions(addConnectionOptions(command))));
+  return addOutputOptions(
+    addSessionOptions(addObjectOptions(addUploadOptions(addConnectionOptions(command)))),
+  );
 }
 
 /** Where S3 is and how to reach the FTP server. */
@@ -212,15 +215,20 @@ function addOutputOptions(command: Command): Command {
     );
 }
 
-/** How each file is copied, as the common options say: the same for a copy and for a mirror's files. */
+/**
+ * How each file is copied, as the common options say: the same for a copy and for a mirror's files.
+ * `host` is what {connection} renders as in metadata and tag templates.
+ */
 export function copyOptionsOf(
   options: CommonOptions,
-): Pick<CopyOptions, "queueSize" | "memoryBudget" | "tagWithSha256"> & { partSize?: PartSize } {
+  host: string,
+): Pick<CopyOptions, "queueSize" | "memoryBudget" | "tagWithSha256" | "object"> & { partSize?: PartSize } {
   return {
     ...(options.partSize === undefined ? {} : { partSize: options.partSize }),
     queueSize: options.queueSize,
     memoryBudget: options.maxMemory,
     tagWithSha256: options.tag,
+    object: objectSettingsOfFlags(options, host),
   };
 }
 

@@ -148,7 +148,7 @@ function copySettings(
   return {
     request: plan.request,
     copy: {
-      ...copyOptionsOf(options),
+      ...copyOptionsOf(options, plan.location.host),
       progressIntervalMs: setup.progressMode === "tty" ? 250 : 1000,
       ...(stop !== undefined || io.signal === undefined ? {} : { signal: io.signal }),
     },

@@ -85,7 +85,7 @@ export async function mirrorCommand(ftpUrl: string, s3Url: string, options: Mirr
       deleteRules: { allowEmptySource: options.allowEmptySource, maxDelete: options.maxDelete },
       dryRun: options.dryRun,
       limits: { maxDepth: options.maxDepth, maxEntries: options.maxEntries },
-      copy: copyOptionsOf(options),
+      copy: copyOptionsOf(options, location.host),
       concurrency: options.concurrency,
       signal: io.signal,
     });

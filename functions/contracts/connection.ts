@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DEFAULTS, inSeconds } from "../core/index.js";
 import { nonEmptyKeyPrefix } from "./key-rules.js";
+import { objectSettingsSchema } from "./object-settings.js";
 import { serverEncodingProblem } from "./server-encoding.js";
 
 /**
@@ -78,6 +79,12 @@ export const connectionFields = z.object({
    * job of this connection writes lies below it (ending in "/"). Default "<connection name>/".
    */
   keyPrefix: nonEmptyKeyPrefix.optional(),
+  /**
+   * Where this connection's objects land: storage class, SSE-KMS key, content type, metadata and
+   * tag templates, Object Lock retention (see object-settings.ts). Default: the bucket's defaults,
+   * the content type from the file's extension.
+   */
+  object: objectSettingsSchema.optional(),
 });
 
 /** "user" xor "anonymous": a connection says how it logs in. */

@@ -38,6 +38,14 @@ export {
   scheduledMirrorSchema,
   scheduleInputOf,
 } from "./mirror-job.js";
+export {
+  kmsKeyArn,
+  type ObjectOverrides,
+  type ObjectSettingsConfig,
+  objectOverridesSchema,
+  objectSettingsOf,
+  objectSettingsSchema,
+} from "./object-settings.js";
 export { resumePointSchema } from "./resume-point.js";
 export {
   type ConnectionSettings,

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { doneMarkerProblem } from "../core/index.js";
 import { absolutePath, connectionName } from "./connection.js";
 import { keyPrefix } from "./key-rules.js";
+import { objectOverridesSchema } from "./object-settings.js";
 
 /**
  * A mirror job: what a schedule sends the function as `{ "mirror": { ... } }`. The one definition of
@@ -45,6 +46,8 @@ export const mirrorJobSchema = z
       .optional(),
     /** Report what a run would do, change nothing. Default false. */
     dryRun: z.boolean().default(false),
+    /** Storage class, content type, metadata and tags for this job's objects, over the connection's. Default: the connection's. */
+    object: objectOverridesSchema.optional(),
   })
   .strict();
 

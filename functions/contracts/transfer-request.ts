@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { objectOverridesSchema } from "./object-settings.js";
 import { resumePointSchema } from "./resume-point.js";
 
 /** Set by a leg that stopped before the end: the next leg's instructions. */
@@ -37,6 +38,8 @@ export const transferRequestSchema = z
     async: z.boolean().default(false),
     /** Set by the API when it queues a request, so logs of both legs share it. */
     transferId: z.string().optional(),
+    /** Storage class, content type, metadata and tags, over the connection's (a mirror's fan-out: its job's). */
+    object: objectOverridesSchema.optional(),
     /** Queue only: the copy's earlier legs stopped here (set by ftp2s3 itself, not by callers). */
     continuation: continuationSchema.optional(),
   })

@@ -13,6 +13,7 @@ import {
 import type { FileCopy, Prepared } from "./file-copy.js";
 import { Intake } from "./intake.js";
 import { formatS3Url } from "./locations.js";
+import { landingAt } from "./object-landing.js";
 import { type CommittedUpload, PartUpload } from "./part-upload.js";
 import type { FtpReply } from "./ports.js";
 import { ProgressReporter } from "./progress.js";
@@ -52,7 +53,7 @@ export class CopyLeg {
     private readonly copy: FileCopy,
     private readonly prepared: Prepared,
   ) {
-    const { request, opts, url } = copy;
+    const { request, opts } = copy;
     const { info, resumed, plan, hash } = prepared;
     this.startAt = resumed?.point.offset ?? 0;
     this.conditional =
@@ -61,8 +62,9 @@ export class CopyLeg {
       partSize: plan.partSize,
       queueSize: plan.queueSize,
       buffers: plan.buffers,
-      metadata: sourceMetadata(url, info),
+      metadata: prepared.object.metadata,
       ifNoneMatch: this.conditional,
+      landing: () => landingAt(prepared.object, copy.now()),
       expectedBytes: info.size === null ? null : Math.max(0, info.size - this.startAt),
       hash,
       tagSha256: opts.tagWithSha256,
@@ -241,7 +243,8 @@ export class CopyLeg {
     let reason = committed.tagRefused;
     if (reason === undefined) {
       try {
-        await sink.tag(request.target, { sha256: committed.sha256 });
+        // S3 replaces the whole tag set: the templates' tags, set when the upload was created, go again.
+        await sink.tag(request.target, { ...this.prepared.object.tags, sha256: committed.sha256 });
         return true;
       } catch (error) {
         reason = error instanceof Error ? error.message : String(error);

@@ -1,10 +1,11 @@
 import { ObjectExistsError, S3Error } from "./errors.js";
 import { formatS3Url } from "./locations.js";
+import { type RenderedObject, renderObject } from "./object-landing.js";
 import { choosePartSize, fitPartsToMemory, type PartPlan } from "./part-size.js";
 import type { ExistingObject, FileSource, ObjectSink, RemoteFileInfo } from "./ports.js";
 import { abandonUpload, recoverUpload } from "./resume.js";
 import { fastSha256, type RunningHash, resumableSha256 } from "./sha256.js";
-import { isSameVersion, unchangedResult } from "./source-version.js";
+import { isSameVersion, sourceMetadata, unchangedResult } from "./source-version.js";
 import { TimeBudget } from "./time-budget.js";
 import type { CopyOptions, CopyRequest, UnchangedResult } from "./transfer.js";
 
@@ -24,6 +25,8 @@ export interface Prepared {
   plan: PartPlan;
   /** The key held no object when checked (or the caller listed it absent): the write is conditional. */
   believedAbsent: boolean;
+  /** Metadata, tags, content type and the rest, rendered for this file and within S3's limits. */
+  object: RenderedObject;
 }
 
 /**
@@ -68,10 +71,11 @@ export class FileCopy {
       const existing = await this.checkExisting(info, resumed);
       if ("status" in existing) return existing;
       this.time.throwIfStopped();
+      const object = this.renderObject(info);
       this.opts.onCopyDecided?.(info);
       const plan = this.planParts(info, resumed);
       const { hash, resumable } = await this.chooseHash(info, resumed);
-      return { info, resumed, hash, resumable, plan, believedAbsent: existing.believedAbsent };
+      return { info, resumed, hash, resumable, plan, believedAbsent: existing.believedAbsent, object };
     } catch (error) {
       // The commit rule holds across legs: a leg that fails leaves no upload open.
       if (this.earlierUpload !== undefined) {
@@ -136,6 +140,17 @@ export class FileCopy {
       this.warn(`${error.message}; ${instead}`, { bucket: target.bucket, key: target.key, httpStatus: 403 });
       return { existing: null, forbidden: true };
     }
+  }
+
+  /** The object settings' values for this file: a value beyond S3's limits fails it before any byte is read. */
+  private renderObject(info: RemoteFileInfo): RenderedObject {
+    const { path } = this.request;
+    return renderObject(
+      this.opts.object ?? {},
+      { path, url: this.url, info },
+      sourceMetadata(this.url, info),
+      { tagWithSha256: this.opts.tagWithSha256 },
+    );
   }
 
   /**

@@ -67,6 +67,22 @@ export {
   unreadableNameCode,
   type Waiting,
 } from "./mirror.js";
+// Where and how objects land: storage class, SSE-KMS, content type, metadata and tags, retention.
+export { contentTypeOf, UNKNOWN_CONTENT_TYPE } from "./object-landing.js";
+export {
+  contentTypeProblem,
+  mergeObjectSettings,
+  metadataNameProblem,
+  type ObjectSettings,
+  RETENTION_MODES,
+  type RetentionMode,
+  STORAGE_CLASSES,
+  type StorageClass,
+  storageClassProblem,
+  tagKeyProblem,
+  templateProblem,
+  templatesProblems,
+} from "./object-settings.js";
 export {
   assertValidPartSize,
   DEFAULT_MEMORY_BUDGET,
@@ -94,6 +110,7 @@ export type {
   FileSource,
   FtpReply,
   ListedObject,
+  ObjectLanding,
   ObjectOptions,
   ObjectSink,
   RemoteEntry,

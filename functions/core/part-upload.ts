@@ -2,7 +2,14 @@ import { Writable } from "node:stream";
 import { FileTooLargeError, Ftp2s3Error, S3Error } from "./errors.js";
 import { formatS3Url, type S3Location } from "./locations.js";
 import { MIN_FIRST_BUFFER, S3_MAX_PARTS } from "./part-size.js";
-import type { CancelReport, CommittedObject, ObjectSink, UploadedPart } from "./ports.js";
+import type {
+  CancelReport,
+  CommittedObject,
+  ObjectLanding,
+  ObjectOptions,
+  ObjectSink,
+  UploadedPart,
+} from "./ports.js";
 import type { RunningHash } from "./sha256.js";
 
 export interface PartUploadOptions {
@@ -16,6 +23,8 @@ export interface PartUploadOptions {
   buffers?: number;
   metadata: Record<string, string>;
   ifNoneMatch: boolean;
+  /** What the first request sends besides the metadata, asked when it is sent (retention counts from then). */
+  landing?: () => ObjectLanding;
   /** Bytes this upload expects to receive (what SIZE announced, less a resumed offset), or null. */
   expectedBytes: number | null;
   /** Fed with every part, in order, before it is sent. */
@@ -133,7 +142,7 @@ export class PartUpload extends Writable {
     await this.absorbed();
     this.settle();
     if (this.failure) throw this.failure;
-    const { hash, metadata, ifNoneMatch } = this.options;
+    const { hash, ifNoneMatch } = this.options;
     if (this.creating === undefined) {
       // Never more than one buffer: one PutObject, no upload to create, complete or abort.
       const body = this.current?.subarray(0, this.filled) ?? Buffer.alloc(0);
@@ -142,22 +151,22 @@ export class PartUpload extends Writable {
       if (this.options.tagSha256) {
         try {
           const committed = await this.sink.putObject(this.target, body, {
-            metadata,
-            ifNoneMatch,
+            ...this.objectOptions(),
             tags: { sha256 },
           });
           this.completed = true;
           return { ...committed, sha256, taggedInline: true };
         } catch (error) {
           // On AWS a tag needs s3:PutObjectTagging too: without it the PutObject is refused (403).
-          // The bytes matter more than their tag: store them untagged, and say so.
+          // The bytes matter more than their tag: store them without it, and say so. Tags the object
+          // settings ask for still go along (a copy that cannot write them fails: they were asked for).
           if (!(error instanceof S3Error && error.httpStatus === 403)) throw error;
-          const committed = await this.sink.putObject(this.target, body, { metadata, ifNoneMatch });
+          const committed = await this.sink.putObject(this.target, body, this.objectOptions());
           this.completed = true;
           return { ...committed, sha256, taggedInline: false, tagRefused: error.message };
         }
       }
-      const committed = await this.sink.putObject(this.target, body, { metadata, ifNoneMatch });
+      const committed = await this.sink.putObject(this.target, body, this.objectOptions());
       this.completed = true;
       return { ...committed, sha256, taggedInline: false };
     }
@@ -265,8 +274,7 @@ export class PartUpload extends Writable {
     this.options.hash.update(body);
     this.sealedBytes += length;
     const partNumber = this.nextPartNumber++;
-    const { metadata, ifNoneMatch } = this.options;
-    this.creating ??= this.sink.createMultipartUpload(this.target, { metadata, ifNoneMatch }).then((id) => {
+    this.creating ??= this.sink.createMultipartUpload(this.target, this.objectOptions()).then((id) => {
       this.id = id;
       return id;
     });
@@ -283,6 +291,11 @@ export class PartUpload extends Writable {
         this.release(buffer);
       });
     this.inFlight.add(request);
+  }
+
+  private objectOptions(): ObjectOptions {
+    const { metadata, ifNoneMatch, landing } = this.options;
+    return { metadata, ifNoneMatch, ...(landing === undefined ? {} : { landing: landing() }) };
   }
 
   /** Waits until fewer than queueSize parts are in flight (or a part failed): "Parts uploaded at once". */

@@ -69,6 +69,20 @@ export interface ObjectOptions {
   metadata: Record<string, string>;
   /** Fail rather than replace an object that appears at the key while we upload (S3 conditional write). */
   ifNoneMatch: boolean;
+  /** Where and how the object lands (see object-settings.ts); without it, the bucket's defaults. */
+  landing?: ObjectLanding;
+}
+
+/** What an upload's first request (CreateMultipartUpload or PutObject) says besides its metadata. */
+export interface ObjectLanding {
+  contentType: string;
+  storageClass?: string;
+  /** SSE-KMS with this key (and S3 Bucket Keys when `bucketKey`). */
+  kms?: { keyId: string; bucketKey: boolean };
+  /** Tags stored with the object (x-amz-tagging), with the SHA-256 tag when it goes along. */
+  tags: Record<string, string>;
+  /** Object Lock retention. */
+  retention?: { mode: "GOVERNANCE" | "COMPLIANCE"; retainUntil: Date };
 }
 
 export interface CommittedObject {
@@ -144,6 +158,6 @@ export interface ObjectSink {
     options: { ifNoneMatch: boolean },
   ): Promise<CommittedObject>;
   abortMultipartUpload(target: S3Location, uploadId: string): Promise<void>;
-  /** Adds tags to a committed object. */
+  /** Sets a committed object's tags (all of them: S3 replaces the whole set). */
   tag(target: S3Location, tags: Record<string, string>): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import { CopyLeg } from "./copy-leg.js";
 import { FileCopy } from "./file-copy.js";
+import type { ObjectSettings } from "./object-settings.js";
 import { DEFAULT_MEMORY_BUDGET } from "./part-size.js";
 import type { FileSource, FtpReply, ObjectSink, RemoteFileInfo } from "./ports.js";
 import type { ProgressSnapshot } from "./progress.js";
@@ -54,6 +55,11 @@ export interface CopyOptions {
   progressIntervalMs: number;
   /** Tag the object with the SHA-256 of its bytes after it is committed (needs s3:PutObjectTagging). */
   tagWithSha256: boolean;
+  /**
+   * Storage class, SSE-KMS key, content type, metadata and tag templates, retention. Default: the
+   * content type from the file's extension, the bucket's defaults for the rest.
+   */
+  object?: ObjectSettings;
   /** Cancels the copy; its reason (a TransferTimeoutError for a deadline) becomes the error. */
   signal?: AbortSignal;
   /**

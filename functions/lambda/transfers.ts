@@ -16,12 +16,20 @@ import {
   type MirrorJob,
   type MirrorSettings,
   mirrorSettingsOf,
+  objectSettingsOf,
   type TransferRequest,
   type TransferSettings,
   type Trigger,
   transferSettingsOf,
 } from "../contracts/index.js";
-import type { CopyOutcome, FileSource, IfExists, MirrorSummary, ObjectSink } from "../core/index.js";
+import type {
+  CopyOutcome,
+  FileSource,
+  IfExists,
+  MirrorSummary,
+  ObjectSettings,
+  ObjectSink,
+} from "../core/index.js";
 import { withKeys } from "./keyed-log.js";
 import { lambdaMemoryBudget } from "./memory-budget.js";
 import { queueContinuation } from "./queue-continuation.js";
@@ -110,7 +118,7 @@ export class Transfers {
             ifExists,
             ...(resumeFrom === undefined ? {} : { resumeFrom }),
           },
-          copy: { ...this.copyOptions(), signal },
+          copy: { ...this.copyOptions(), object: this.objectSettings(request.connection, request), signal },
           ...(suspendSignal === undefined ? {} : { suspendSignal }),
         },
         {
@@ -156,7 +164,7 @@ export class Transfers {
       dryRun: job.dryRun,
       deleteRules: { allowEmptySource: job.allowEmptySource, maxDelete: job.maxDelete },
       limits: { maxDepth: job.maxDepth, maxEntries: job.maxEntries },
-      copy: this.copyOptions(),
+      copy: { ...this.copyOptions(), object: this.objectSettings(job.connection, job) },
       concurrency: mirror.concurrency,
       signal,
     });
@@ -210,12 +218,19 @@ export class Transfers {
             key: file.key.slice(keySpace.length),
             transferId: `${mirrorId}:${file.relativePath}`,
             mirrored: true,
+            // The job's object settings go along: the queue's consumer knows only the connection's.
+            ...(job.object === undefined ? {} : { object: job.object }),
           });
         },
         inlineBudget: { files: mirror.inlineFiles, bytes: mirror.inlineBytes },
         outOfTime: () => Date.now() > deadlineAt - reserveMs,
       },
     };
+  }
+
+  /** Where a copy's objects land: the connection's settings, then the job's or the request's. */
+  private objectSettings(connection: string, over: Pick<TransferRequest, "object">): ObjectSettings {
+    return objectSettingsOf(connection, this.deps.config.connections[connection]?.object, over.object);
   }
 
   /** How every copy of this function runs, from the config. */

@@ -28,6 +28,22 @@ export interface TransferAccessPolicyProps {
   readonly failedEventsQueue: IQueue;
   /** Grant s3:DeleteObject under the prefix, for mirrors that delete what their source lost. Default false. */
   readonly allowDelete?: boolean;
+  /** The KMS keys connections encrypt their objects with (`object.kmsKeyId`). Default: none. */
+  readonly objectKeyArns?: readonly string[];
+  /** Grant s3:PutObjectRetention under the prefix, for connections with Object Lock retention. Default false. */
+  readonly allowRetention?: boolean;
+}
+
+/** What the connections' object settings need granted: their keys, and retention when any sets one. */
+export function objectGrantsOf(config: {
+  connections: Record<string, { object?: { kmsKeyId?: string; retention?: unknown } | undefined }>;
+}): Pick<TransferAccessPolicyProps, "objectKeyArns" | "allowRetention"> {
+  const settings = Object.values(config.connections).map((c) => c.object ?? {});
+  const keys = [...new Set(settings.flatMap((o) => (o.kmsKeyId === undefined ? [] : [o.kmsKeyId])))].sort();
+  return {
+    ...(keys.length === 0 ? {} : { objectKeyArns: keys }),
+    allowRetention: settings.some((o) => o.retention !== undefined),
+  };
 }
 
 /**
@@ -65,6 +81,17 @@ export class TransferAccessPolicy extends Construct {
               sid: "DeleteUnderPrefix",
               // Only when a mirror job sets deleteExtraneous: objects whose source file is gone.
               actions: ["s3:DeleteObject"],
+              resources: [props.bucket.arnForObjects(`${prefix}*`)],
+            }),
+          ]
+        : []),
+      ...(props.allowRetention
+        ? [
+            new PolicyStatement({
+              sid: "RetentionUnderPrefix",
+              // Only when a connection sets Object Lock retention: S3 asks for it on an upload that
+              // carries x-amz-object-lock-* headers.
+              actions: ["s3:PutObjectRetention"],
               resources: [props.bucket.arnForObjects(`${prefix}*`)],
             }),
           ]
@@ -139,6 +166,19 @@ export class TransferAccessPolicy extends Construct {
           // upload. Only through S3, never directly.
           actions: ["kms:Decrypt", "kms:GenerateDataKey"],
           resources: [props.encryptionKey.keyArn],
+          conditions: { StringEquals: { "kms:ViaService": `s3.${Stack.of(this).region}.amazonaws.com` } },
+        }),
+      );
+    }
+    const objectKeys = props.objectKeyArns ?? [];
+    if (objectKeys.length > 0) {
+      statements.push(
+        new PolicyStatement({
+          sid: "UseObjectKeysThroughS3",
+          // The keys connections name for SSE-KMS, and no other: GenerateDataKey for new objects and
+          // parts, Decrypt to complete a multipart upload. Only through S3, never directly.
+          actions: ["kms:Decrypt", "kms:GenerateDataKey"],
+          resources: [...objectKeys],
           conditions: { StringEquals: { "kms:ViaService": `s3.${Stack.of(this).region}.amazonaws.com` } },
         }),
       );

@@ -49,6 +49,8 @@ export async function startLambdaRig(
     s3?: "fauxqs" | "s3rver";
     /** S3's conditional writes (If-None-Match: *), played by the recorder: see startS3Recorder. */
     conditionalWrites?: boolean;
+    /** The "partner" connection's object settings (storage class, key, templates, retention). */
+    partnerObject?: Record<string, unknown>;
   } = {},
 ) {
   const work = await mkdtemp(join(tmpdir(), "ftp2s3-lambda-"));
@@ -97,6 +99,7 @@ export async function startLambdaRig(
         roots: ["/outbox", "/shared/reports"],
         timeoutSeconds: 5,
         allowPrivateAddresses: true, // the partner is on loopback here
+        ...(options.partnerObject === undefined ? {} : { object: options.partnerObject }),
       },
       ...options.connections,
     },

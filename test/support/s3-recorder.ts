@@ -23,6 +23,8 @@ export interface RecordedS3Request {
   uploadId: string | undefined;
   /** The If-None-Match header the request carried ("*" on a conditional write). */
   ifNoneMatch: string | undefined;
+  /** The headers that say where and how an object lands: content-type, content-md5 and every x-amz-* one. */
+  headers: Record<string, string>;
   status: number;
 }
 
@@ -98,6 +100,7 @@ export async function startS3Recorder(
       path: url.pathname,
       uploadId: url.searchParams.get("uploadId") ?? undefined,
       ifNoneMatch: req.headers["if-none-match"],
+      headers: landingHeaders(req),
       status: 0,
     };
     requests.push(record);
@@ -218,4 +221,15 @@ function classify(method: string, url: URL): RecordedS3Request["operation"] {
   if (method === "POST" && q.has("delete")) return "DeleteObjects";
   if (method === "GET" && url.pathname.split("/").filter(Boolean).length > 1) return "GetObject";
   return "Other";
+}
+
+function landingHeaders(req: IncomingMessage): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(req.headers).flatMap(([name, value]) =>
+      (name.startsWith("x-amz-") || name === "content-type" || name === "content-md5") &&
+      typeof value === "string"
+        ? [[name, value]]
+        : [],
+    ),
+  );
 }

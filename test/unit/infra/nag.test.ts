@@ -70,6 +70,17 @@ describe("cdk-nag AwsSolutionsChecks", () => {
     ]);
   });
 
+  it("finds nothing with connections' object settings: their KMS keys and Object Lock retention", () => {
+    const { findings } = nag((json) => {
+      json.connections["partner-ftp"].object = {
+        kmsKeyId: "arn:aws:kms:eu-west-1:123456789012:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0",
+        retention: { mode: "COMPLIANCE", days: 365 },
+        tags: { source: "{connection}" },
+      };
+    });
+    expect(findings).toEqual([]);
+  });
+
   it("finds nothing with an existing bucket and its KMS key", () => {
     const { findings } = nag((json) => {
       json.bucket = {
