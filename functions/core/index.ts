@@ -102,6 +102,18 @@ export type {
 export type { ProgressSnapshot } from "./progress.js";
 export { abandonUpload, type ResumePoint } from "./resume.js";
 export type { RunningHash } from "./sha256.js";
+// What becomes of a source file once its object is committed (afterCopy).
+export {
+  type AfterCopy,
+  type AfterCopyAsWritten,
+  type AfterCopyFence,
+  checkAfterCopy,
+  type MoveTemplate,
+  moveTargetOf,
+  type SourceActionDone,
+  type SourceActionReport,
+  takeAway,
+} from "./source-action.js";
 // Copying one file.
 export {
   type CopyIfExists,
