@@ -81,6 +81,7 @@ export {
   isInsideRoot,
   normaliseRemotePath,
   type PathStyle,
+  parentOf,
   remoteFilePath,
   resolveAllowedDirectory,
   resolveAllowedFile,
@@ -112,6 +113,7 @@ export {
   moveTargetOf,
   type SourceActionDone,
   type SourceActionReport,
+  settleSourceAction,
   takeAway,
 } from "./source-action.js";
 // Copying one file.

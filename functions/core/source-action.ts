@@ -1,5 +1,6 @@
 import { posix } from "node:path";
 import { FtpReplyError, InvalidInputError, NotAllowedError } from "./errors.js";
+import { describeFailure } from "./mirror-plan.js";
 import { isInsideRoot, normaliseRemotePath, resolveAllowedDirectory } from "./paths.js";
 import type { FileSource } from "./ports.js";
 import type { RemoteFilePath, RemotePath } from "./values.js";
@@ -124,6 +125,30 @@ export async function takeAway(
     await source.rename(path, target.path);
   }
   return { action: "moved", to: source.urlOf(target.path) };
+}
+
+/**
+ * takeAway, its failure turned into a warning and a report: the object is committed and verified
+ * whatever the source does, so the copy stands (a mirror retries the action on its next run).
+ */
+export async function settleSourceAction(
+  source: FileSource,
+  path: RemoteFilePath,
+  afterCopy: Exclude<AfterCopy, "keep">,
+  committedAt: Date,
+  onWarning: ((message: string, details: Record<string, unknown>) => void) | undefined,
+): Promise<SourceActionReport> {
+  try {
+    return await takeAway(source, path, afterCopy, committedAt);
+  } catch (error) {
+    const failure = describeFailure(error);
+    const what = afterCopy === "delete" ? "delete" : "move";
+    onWarning?.(`could not ${what} the source file after its object was committed`, {
+      path: source.urlOf(path),
+      ...failure,
+    });
+    return { action: "failed", ...failure };
+  }
 }
 
 /** "/a/b/c" -> "/a", "/a/b", "/a/b/c". */

@@ -21,7 +21,14 @@ import {
   type Trigger,
   transferSettingsOf,
 } from "../contracts/index.js";
-import type { CopyOutcome, FileSource, IfExists, MirrorSummary, ObjectSink } from "../core/index.js";
+import type {
+  CopyOutcome,
+  FileSource,
+  IfExists,
+  MirrorSummary,
+  ObjectSink,
+  SourceActionReport,
+} from "../core/index.js";
 import { withKeys } from "./keyed-log.js";
 import { lambdaMemoryBudget } from "./memory-budget.js";
 import { queueContinuation } from "./queue-continuation.js";
@@ -85,8 +92,8 @@ export class Transfers {
     ifExists: IfExists,
     signal: AbortSignal,
     suspendSignal?: AbortSignal,
-  ): Promise<CopyOutcome> {
-    const { path, key } = this.resolve(request);
+  ): Promise<CopyOutcome & { afterCopy?: SourceActionReport }> {
+    const { path, key, afterCopy } = this.resolve(request);
     const { bucket, transfer } = this.deps.config;
     const { continuation } = request;
     const transferId = request.transferId ?? this.newId();
@@ -102,7 +109,7 @@ export class Transfers {
     report.started(continuation);
     const resumeFrom = continuation?.resumeAt ?? undefined;
     try {
-      const { outcome } = await copyOneFile(
+      const leg = await copyOneFile(
         {
           request: {
             path,
@@ -110,6 +117,8 @@ export class Transfers {
             ifExists,
             ...(resumeFrom === undefined ? {} : { resumeFrom }),
           },
+          // Only the leg that commits takes the file away; a continuation carries the request's afterCopy.
+          afterCopy,
           copy: { ...this.copyOptions(), signal },
           ...(suspendSignal === undefined ? {} : { suspendSignal }),
         },
@@ -128,8 +137,11 @@ export class Transfers {
           observer: report.observer(),
         },
       );
+      const { outcome } = leg;
       report.finished(outcome);
-      return outcome;
+      if (leg.afterCopy === undefined) return outcome;
+      report.sourceAction(leg.afterCopy);
+      return { ...outcome, afterCopy: leg.afterCopy };
     } catch (error) {
       report.failed(error);
       throw error;
@@ -142,8 +154,10 @@ export class Transfers {
    */
   async mirror(job: MirrorJob, signal: AbortSignal, deadlineAt: number): Promise<MirrorSummary> {
     const { remoteDir, keySpace, keyPrefix } = this.fence.resolveDirectory(job);
+    const afterCopy = this.fence.mirrorAfterCopy(job, remoteDir);
     const { bucket, statePrefix, mirror } = this.deps.config;
     const resolved = resolveMirror({
+      afterCopy,
       bucket,
       remoteDir,
       keyPrefix,
