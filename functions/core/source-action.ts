@@ -63,8 +63,14 @@ export function checkAfterCopy(value: AfterCopyAsWritten, fence: AfterCopyFence)
         ? normaliseRemotePath(sample)
         : resolveAllowedDirectory(sample, fence.roots.paths, fence.roots.connection);
   } catch (error) {
-    if (!(error instanceof InvalidInputError || error instanceof NotAllowedError)) throw error;
-    throw new InvalidInputError(`${named}: ${error.message}`);
+    if (error instanceof NotAllowedError && fence.roots !== undefined) {
+      const { paths, connection } = fence.roots;
+      throw new InvalidInputError(
+        `${named} lies outside the roots of connection "${connection}" (${paths.join(", ")})`,
+      );
+    }
+    if (!(error instanceof InvalidInputError)) throw error;
+    throw new InvalidInputError(`${named}: ${error.message.replace(JSON.stringify(sample), "it")}`);
   }
   const readAgain = dir === fence.sourceDir || (fence.recursive && isInsideRoot(dir, fence.sourceDir));
   if (readAgain) {
