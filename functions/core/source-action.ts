@@ -70,7 +70,9 @@ export function checkAfterCopy(value: AfterCopyAsWritten, fence: AfterCopyFence)
       );
     }
     if (!(error instanceof InvalidInputError)) throw error;
-    throw new InvalidInputError(`${named}: ${error.message.replace(JSON.stringify(sample), "it")}`);
+    throw new InvalidInputError(
+      `${named}: ${error.message.replace(`remote path ${JSON.stringify(sample)}`, "it")}`,
+    );
   }
   const readAgain = dir === fence.sourceDir || (fence.recursive && isInsideRoot(dir, fence.sourceDir));
   if (readAgain) {
