@@ -111,6 +111,9 @@ export function reportMirror(
   if (summary.deleteRefused !== undefined) log.error("mirror refused to delete", fields);
   else if (summary.failed.length > 0) log.error("mirror finished with failures", fields);
   // Files still being written are no failure, but a file that keeps changing run after run deserves a look.
+  // A source action that failed is retried next run; one that keeps failing (rights, a full disk) deserves a look.
+  else if ((summary.afterCopy?.failed.length ?? 0) > 0)
+    log.warn("mirror completed; source actions that failed are retried on the next run", fields);
   else if (summary.changed.length > 0)
     log.warn("mirror completed; files that changed while copied are left for the next run", fields);
   else log.info("mirror completed", fields);
