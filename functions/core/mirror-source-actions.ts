@@ -101,7 +101,14 @@ export async function runSourceActions(work: SourceActionWork): Promise<void> {
     const now = new Date();
     for (const file of pending) {
       if (options.signal?.aborted) break;
-      const report = await settleSourceAction(source, file.path, work.afterCopy, now, warn);
+      const report = await settleSourceAction(
+        source,
+        file.path,
+        work.afterCopy,
+        now,
+        warn,
+        file.relativePath,
+      );
       if (report.action === "failed") {
         counts.failed.push({ path: file.path, code: report.code, message: report.message });
         continue;

@@ -1,7 +1,7 @@
 import { posix } from "node:path";
 import { FtpReplyError, InvalidInputError, NotAllowedError } from "./errors.js";
 import { describeFailure } from "./mirror-plan.js";
-import { isInsideRoot, normaliseRemotePath, resolveAllowedDirectory } from "./paths.js";
+import { isInsideRoot, normaliseRemotePath, parentOf, resolveAllowedDirectory } from "./paths.js";
 import type { FileSource } from "./ports.js";
 import type { RemoteFilePath, RemotePath } from "./values.js";
 
@@ -83,15 +83,19 @@ export function checkAfterCopy(value: AfterCopyAsWritten, fence: AfterCopyFence)
   return { moveTo: template as MoveTemplate };
 }
 
-/** Where a moved file goes: the template filled in with the commit time, the file's name kept. */
+/**
+ * Where a moved file goes: the template filled in with the commit time, then the file's name, or for
+ * a mirror its path below the mirrored directory (names a listing gave, already checked: see
+ * unsafeNameReason), so files of the same name in two directories do not land on each other.
+ */
 export function moveTargetOf(
   template: MoveTemplate,
   file: RemoteFilePath,
   committedAt: Date,
+  relativePath: string = posix.basename(file),
 ): { dir: RemotePath; path: RemoteFilePath } {
-  const dir = normaliseRemotePath(expand(template, committedAt));
-  const path = posix.join(dir, posix.basename(file)) as RemoteFilePath;
-  return { dir, path };
+  const path = posix.join(normaliseRemotePath(expand(template, committedAt)), relativePath) as RemoteFilePath;
+  return { dir: parentOf(path), path };
 }
 
 function expand(template: string, at: Date): string {
@@ -115,12 +119,13 @@ export async function takeAway(
   path: RemoteFilePath,
   afterCopy: Exclude<AfterCopy, "keep">,
   committedAt: Date,
+  relativePath?: string,
 ): Promise<SourceActionDone> {
   if (afterCopy === "delete") {
     await source.deleteFile(path);
     return { action: "deleted" };
   }
-  const target = moveTargetOf(afterCopy.moveTo, path, committedAt);
+  const target = moveTargetOf(afterCopy.moveTo, path, committedAt, relativePath);
   try {
     await source.rename(path, target.path);
   } catch (error) {
@@ -145,9 +150,10 @@ export async function settleSourceAction(
   afterCopy: Exclude<AfterCopy, "keep">,
   committedAt: Date,
   onWarning: ((message: string, details: Record<string, unknown>) => void) | undefined,
+  relativePath?: string,
 ): Promise<SourceActionReport> {
   try {
-    return await takeAway(source, path, afterCopy, committedAt);
+    return await takeAway(source, path, afterCopy, committedAt, relativePath);
   } catch (error) {
     const failure = describeFailure(error);
     const what = afterCopy === "delete" ? "delete" : "move";

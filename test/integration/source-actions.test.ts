@@ -164,4 +164,34 @@ describe("ftp2s3 --after-copy against ftp-srv", () => {
       expect(sha256(await readObject(s3.client(), bucket, `feed/${name}`))).toBe(sha256(data));
     }
   });
+  it("mirror --recursive --after-copy move:<dir>: each file moved once to its path below the archive", async () => {
+    // Arrange
+    const files = { "p.csv": randomFile(700), "deep/q.csv": randomFile(900) };
+    for (const [name, data] of Object.entries(files)) await put(`/drop/${name}`, data);
+    const year = String(new Date().getUTCFullYear());
+
+    // Act
+    const run = await runInProcess(
+      [
+        "mirror",
+        url("/drop"),
+        `s3://${bucket}/drop/`,
+        "--recursive",
+        "--no-tag",
+        "--progress",
+        "none",
+      ].concat(["--after-copy", "move:/done/{yyyy}"]),
+      env(),
+    );
+
+    // Assert
+    expect(run.exitCode).toBe(0);
+    expect(run.result).toMatchObject({ copied: 2, afterCopy: { done: 2, failed: [] } });
+    expect((await readdir(join(ftp.root, "done", year))).sort()).toEqual(["deep", "p.csv"]);
+    expect(await readdir(join(ftp.root, "done", year, "deep"))).toEqual(["q.csv"]);
+    expect(await readdir(join(ftp.root, "drop", "deep"))).toEqual([]);
+    for (const [name, data] of Object.entries(files)) {
+      expect(sha256(await readObject(s3.client(), bucket, `drop/${name}`))).toBe(sha256(data));
+    }
+  });
 });
