@@ -340,9 +340,10 @@ async function carryOut(
   if (request.deleteExtraneous && deletion.keys.length > 0 && !options.signal?.aborted) {
     await deleteAll(sink, bucket, deletion.keys, options, summary);
   }
+  // Whatever this run's afterCopy: a job set back to "keep" still never deletes what an earlier run took away.
+  carryTakenAway(manifest, next, plan, listed, request.keyPrefix);
   const { afterCopy } = request;
   if (afterCopy !== undefined && afterCopy !== "keep" && summary.afterCopy !== undefined) {
-    carryTakenAway(manifest, next, plan, listed, request.keyPrefix);
     await runSourceActions({
       ...work,
       afterCopy,

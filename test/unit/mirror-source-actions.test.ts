@@ -144,4 +144,31 @@ describe("a mirror's source actions, journaled in its manifest", () => {
     expect(summary.deletedKeys).toEqual(["in/sub/c.csv"]);
     expect(journal(s3)).toEqual({});
   });
+  it("a job set back to keep still keeps the objects an earlier run took the sources of", async () => {
+    // Arrange: taken away by a run with afterCopy delete
+    const files: Record<string, Buffer> = {
+      "/data/sub/d.csv": Buffer.from("d"),
+      "/data/sub/e.csv": Buffer.from("e"),
+    };
+    const { source } = server(files);
+    const s3 = new MemoryS3();
+    const options = { copy: { tagWithSha256: false }, concurrency: 1 };
+    await runMirror(async () => source, s3, "b", request, options);
+    files["/data/sub/f.csv"] = Buffer.from("f");
+
+    // Act
+    const kept = { ...request, afterCopy: "keep" as const };
+    const first = await runMirror(async () => source, s3, "b", kept, options);
+    const second = await runMirror(async () => source, s3, "b", kept, options);
+
+    // Assert
+    expect(first).toMatchObject({ copied: 1, deleted: 0 });
+    expect(second).toMatchObject({ copied: 0, deleted: 0 });
+    expect(journal(s3)).toEqual({ "sub/d.csv": "done", "sub/e.csv": "done", "sub/f.csv": undefined });
+    expect([...s3.objects.keys()].filter((k) => k.startsWith("in/")).sort()).toEqual([
+      "in/sub/d.csv",
+      "in/sub/e.csv",
+      "in/sub/f.csv",
+    ]);
+  });
 });
