@@ -10,7 +10,7 @@ import {
   scheduledMirrorSchema,
   userOrAnonymous,
 } from "../functions/contracts/index.js";
-import { resolveAllowedDirectory } from "../functions/core/index.js";
+import { checkAfterCopy, resolveAllowedDirectory } from "../functions/core/index.js";
 import { networkSchema } from "./network-config.js";
 
 /**
@@ -205,7 +205,25 @@ function checkReferences(c: z.output<typeof baseSchema>, ctx: z.RefinementCtx): 
     } else {
       // The function's own fence, so "/outbox/../etc" fails here as it would at run time.
       try {
-        resolveAllowedDirectory(mirror.remoteDir, connection.roots, mirror.connection, connection.pathStyle);
+        const remoteDir = resolveAllowedDirectory(
+          mirror.remoteDir,
+          connection.roots,
+          mirror.connection,
+          connection.pathStyle,
+        );
+        try {
+          checkAfterCopy(mirror.afterCopy ?? "keep", {
+            roots: { paths: connection.roots, connection: mirror.connection },
+            sourceDir: remoteDir,
+            recursive: mirror.recursive ?? false,
+          });
+        } catch (error) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["mirrors", i, "afterCopy"],
+            message: (error as Error).message,
+          });
+        }
       } catch (error) {
         ctx.addIssue({
           code: "custom",

@@ -44,6 +44,18 @@ export class SessionBoundary implements FileSource {
     return { code: reply.code, message: this.session.scrubber.text(reply.message) };
   }
 
+  deleteFile(path: RemoteFilePath): Promise<void> {
+    return this.guard(() => this.inner.deleteFile(path));
+  }
+
+  rename(from: RemoteFilePath, to: RemoteFilePath): Promise<void> {
+    return this.guard(() => this.inner.rename(from, to));
+  }
+
+  makeDirectory(dir: RemotePath): Promise<void> {
+    return this.guard(() => this.inner.makeDirectory(dir));
+  }
+
   close(): void {
     this.session.onClose();
     this.inner.close();

@@ -26,6 +26,7 @@ import {
 import { SessionBoundary } from "./ftp-boundary.js";
 import { defaultListingLimits, type ListingLimits, listDirectory } from "./ftp-listing.js";
 import { parseMdtmReply, parseSizeReply, replyText } from "./ftp-replies.js";
+import { deleteRemoteFile, makeRemoteDirectory, renameRemoteFile } from "./ftp-source-actions.js";
 import { watchReplies } from "./ftp-watchdog.js";
 import { type NameCodec, nameCodecFor, readableEntries, speakServerEncoding } from "./name-encoding.js";
 import { scrubbingLog, secretScrubber } from "./secret-scrub.js";
@@ -238,9 +239,30 @@ class FtpSource implements FileSource {
     }
   }
 
+  deleteFile(path: RemoteFilePath): Promise<void> {
+    return this.change("DELE", path, () => deleteRemoteFile(this.client, path));
+  }
+
+  rename(from: RemoteFilePath, to: RemoteFilePath): Promise<void> {
+    return this.change("RNFR/RNTO", from, () => renameRemoteFile(this.client, from, to));
+  }
+
+  makeDirectory(dir: RemotePath): Promise<void> {
+    return this.change("MKD", dir, () => makeRemoteDirectory(this.client, dir));
+  }
+
   close(): void {
     // basic-ftp sends QUIT and destroys the socket at once, without waiting for the reply.
     this.client.close();
+  }
+
+  /** A command that changes the server (afterCopy), its failure named after it. */
+  private async change(command: string, path: string, send: () => Promise<void>): Promise<void> {
+    try {
+      await send();
+    } catch (error) {
+      throw classifyTransferError(error, this.urlOf(path), this.location.timeoutMs, command);
+    }
   }
 
   /** SIZE and MDTM are optional extensions: an error reply means "unknown", not a failed copy. */

@@ -10,10 +10,14 @@ import {
   keySpaceOf,
 } from "../contracts/index.js";
 import {
+  type AfterCopy,
+  type AfterCopyAsWritten,
+  checkAfterCopy,
   type FileSource,
   NotAllowedError,
   type ObjectKey,
   objectKey,
+  parentOf,
   type RemoteFilePath,
   type RemotePath,
   resolveAllowedDirectory,
@@ -34,6 +38,8 @@ export interface FencedCopy {
   connection: ConnectionSettings;
   path: RemoteFilePath;
   key: ObjectKey;
+  /** What becomes of the file once copied; a move target inside the connection's roots. */
+  afterCopy: AfterCopy;
 }
 
 /** A directory a mirror job may read and the prefix it may write, as the fence resolved them. */
@@ -68,11 +74,21 @@ export class ConnectionFence {
   }
 
   /** Checks a request against the fence and the key rules without transferring anything. */
-  resolve(request: { connection: string; path: string; key?: string | undefined }): FencedCopy {
+  resolve(request: {
+    connection: string;
+    path: string;
+    key?: string | undefined;
+    afterCopy?: AfterCopyAsWritten | undefined;
+  }): FencedCopy {
     const connection = this.connection(request.connection);
     const path = resolveAllowedFile(request.path, connection.roots, request.connection, connection.pathStyle);
     const key = objectKey(this.keyIn(request.connection, request.key ?? path.slice(1), "key"));
-    return { connection, path, key };
+    const afterCopy = checkAfterCopy(request.afterCopy ?? "keep", {
+      roots: { paths: connection.roots, connection: request.connection },
+      sourceDir: parentOf(path),
+      recursive: false,
+    });
+    return { connection, path, key, afterCopy };
   }
 
   /**
@@ -90,6 +106,22 @@ export class ConnectionFence {
     const keySpace = this.keyIn(job.connection, "", "key space");
     const keyPrefix = this.keyIn(job.connection, job.prefix, "mirror prefix");
     return { remoteDir, keySpace, keyPrefix };
+  }
+
+  /**
+   * A mirror job's afterCopy: a move target inside the connection's roots and outside what the job
+   * mirrors (INVALID_INPUT otherwise, before anything is listed).
+   */
+  mirrorAfterCopy(
+    job: { connection: string; recursive: boolean; afterCopy?: AfterCopyAsWritten | undefined },
+    remoteDir: RemotePath,
+  ): AfterCopy {
+    const connection = this.connection(job.connection);
+    return checkAfterCopy(job.afterCopy ?? "keep", {
+      roots: { paths: connection.roots, connection: job.connection },
+      sourceDir: remoteDir,
+      recursive: job.recursive,
+    });
   }
 
   /**

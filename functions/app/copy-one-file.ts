@@ -1,4 +1,5 @@
 import {
+  type AfterCopy,
   abandonUpload,
   type CopyOptions,
   type CopyOutcome,
@@ -8,6 +9,8 @@ import {
   type ObjectSink,
   type ProgressSnapshot,
   type RemoteFileInfo,
+  type SourceActionReport,
+  settleSourceAction,
 } from "../core/index.js";
 import type { ResumeStore } from "./resume-store.js";
 
@@ -35,6 +38,11 @@ export interface CopyOneFileSettings {
    * before anything is read (the CLI refuses a stop it could not go on from).
    */
   checkResumable?: (info: RemoteFileInfo) => void;
+  /**
+   * What becomes of the source file once the object is committed (checked at the boundary with
+   * checkAfterCopy). Default "keep". See runsSourceAction for when it runs.
+   */
+  afterCopy?: AfterCopy;
 }
 
 export interface CopyPorts<Receipt> {
@@ -50,6 +58,8 @@ export interface CopiedLeg<Receipt> {
   outcome: CopyOutcome;
   /** What the store gave for a suspended leg's point. */
   receipt?: Receipt;
+  /** What was done to the source file (afterCopy), when anything was to be done. */
+  afterCopy?: SourceActionReport;
 }
 
 /**
@@ -78,11 +88,13 @@ export async function copyOneFile<Receipt>(
   });
   observer.onConnected?.();
   try {
-    const outcome = await copyThrough(source, settings, ports, mayStop);
+    const { outcome, afterCopy } = await copyThrough(source, settings, ports, mayStop);
     if (resumeFrom !== undefined && keptUploadOf(outcome) !== resumeFrom.uploadId) {
       await store?.forget(resumeFrom);
     }
-    if (outcome.status !== "suspended" || store === undefined) return { outcome };
+    if (outcome.status !== "suspended" || store === undefined) {
+      return afterCopy === undefined ? { outcome } : { outcome, afterCopy };
+    }
     const receipt = await store.save(outcome).catch(async (error: unknown) => {
       if (outcome.resumeAt !== null) {
         await abandonUpload(ports.sink, request.target, outcome.resumeAt.uploadId, observer.onWarning);
@@ -96,13 +108,16 @@ export async function copyOneFile<Receipt>(
   }
 }
 
-/** The copy itself, on an open session that it closes. */
+/**
+ * The copy itself, on an open session that it closes, and the source action on the same session once
+ * the object is committed.
+ */
 async function copyThrough<Receipt>(
   source: FileSource,
   settings: CopyOneFileSettings,
   ports: CopyPorts<Receipt>,
   mayStop: boolean,
-): Promise<CopyOutcome> {
+): Promise<{ outcome: CopyOutcome; afterCopy?: SourceActionReport }> {
   const { observer } = ports;
   try {
     let request = settings.request;
@@ -112,15 +127,29 @@ async function copyThrough<Receipt>(
       settings.checkResumable(known);
       request = { ...request, known };
     }
-    return await copyFile(source, ports.sink, request, {
+    const outcome = await copyFile(source, ports.sink, request, {
       ...settings.copy,
       ...(mayStop && settings.suspendSignal !== undefined ? { suspendSignal: settings.suspendSignal } : {}),
       ...(observer.onProgress === undefined ? {} : { onProgress: observer.onProgress }),
       onWarning: observer.onWarning,
     });
+    const { afterCopy = "keep" } = settings;
+    if (afterCopy === "keep" || !runsSourceAction(outcome)) return { outcome };
+    const report = await settleSourceAction(source, request.path, afterCopy, new Date(), observer.onWarning);
+    return { outcome, afterCopy: report };
   } finally {
     source.close();
   }
+}
+
+/**
+ * The action runs once the object is committed and verified: a copied file (in a resumed copy, only
+ * the leg that commits), or an unchanged one, whose object records this very version (source URL,
+ * SIZE and MDTM): that is how a copy stopped between its commit and its action is finished by the
+ * next try, which reads nothing. Never after a failure or a suspended leg.
+ */
+function runsSourceAction(outcome: CopyOutcome): boolean {
+  return outcome.status === "copied" || outcome.status === "unchanged";
 }
 
 /** The upload a suspended leg left open for the next one, if any. */

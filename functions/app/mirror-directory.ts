@@ -1,4 +1,5 @@
 import {
+  type AfterCopy,
   assertStateOutsidePrefix,
   type CopyOptions,
   type DeleteRules,
@@ -41,6 +42,8 @@ export interface MirrorDirectorySettings {
   /** FTP sessions at once. */
   concurrency: number;
   signal?: AbortSignal | undefined;
+  /** What becomes of each source file once its object is committed (checked with checkAfterCopy); default "keep". */
+  afterCopy?: AfterCopy;
 }
 
 /** A mirror whose settings were checked and whose manifest has its place: ready to run. */
@@ -110,6 +113,7 @@ export async function mirrorDirectory(
     deleteRules: mirror.deleteRules,
     dryRun: mirror.dryRun,
     state: mirror.stateObject,
+    ...(mirror.afterCopy === undefined ? {} : { afterCopy: mirror.afterCopy }),
     limits: {
       ...(maxDepth === undefined ? {} : { maxDepth }),
       ...(maxEntries === undefined ? {} : { maxEntries }),

@@ -1,12 +1,16 @@
 import { resolve } from "node:path";
 import { type CopiedLeg, type CopyOneFileSettings, copyOneFile } from "../app/copy-one-file.js";
 import {
+  type AfterCopy,
+  type AfterCopyAsWritten,
   type CopyRequest,
+  checkAfterCopy,
   type FtpLocation,
   formatFtpUrl,
   formatS3Url,
   InvalidInputError,
   msOfSeconds,
+  parentOf,
   parseFtpUrl,
   parseS3Url,
   remoteFilePath,
@@ -44,6 +48,8 @@ export interface CopyCommandOptions extends CommonOptions {
   /** Go on with the copy that suspended with this upload id. */
   resume?: string;
   stateDir?: string;
+  /** What becomes of the source file once the object is committed; default keep. */
+  afterCopy?: AfterCopyAsWritten;
 }
 
 /** ftp2s3 <ftp-url> <s3-url>: one file into one object, committed only when the server confirmed it. */
@@ -103,6 +109,7 @@ interface CopyPlan {
   request: CopyRequest;
   names: { source: string; target: string };
   stateDir: string;
+  afterCopy: AfterCopy;
   /** The options, with what the state of a resumed copy fills in. */
   effective: CopyCommandOptions;
   resumable: boolean;
@@ -122,6 +129,10 @@ async function planCopy(
   if (options.overwrite && options.skipUnchanged) {
     throw new InvalidInputError("--overwrite and --skip-unchanged exclude each other");
   }
+  const afterCopy = checkAfterCopy(options.afterCopy ?? "keep", {
+    sourceDir: parentOf(path),
+    recursive: false,
+  });
   const resumable = options.resumable || options.stopAfter !== undefined || options.resume !== undefined;
   const stateDir = options.stateDir ?? stateDirectory(io.env);
   const names = { source: formatFtpUrl(location, location.path), target: formatS3Url(target) };
@@ -134,7 +145,7 @@ async function planCopy(
     ...(resumeFrom === undefined ? {} : { resumeFrom }),
   };
   const effective = withStoredSettings(options, state?.settings, given);
-  return { location, request, names, stateDir, effective, resumable };
+  return { location, request, names, stateDir, afterCopy, effective, resumable };
 }
 
 /** With --resumable, Ctrl-C suspends; without, it aborts (nothing stored, upload aborted). */
@@ -147,6 +158,7 @@ function copySettings(
   const { effective: options, names } = plan;
   return {
     request: plan.request,
+    afterCopy: plan.afterCopy,
     copy: {
       ...copyOptionsOf(options, plan.location.host),
       progressIntervalMs: setup.progressMode === "tty" ? 250 : 1000,
@@ -229,9 +241,10 @@ function present(
   hint: { ftpUrl: string; s3Url: string; given: readonly string[] },
   io: CliIo,
 ): number {
-  const { outcome, receipt: stateFile } = leg;
+  const { outcome, receipt: stateFile, afterCopy } = leg;
   if (outcome.status !== "suspended") {
-    io.stdout.write(`${JSON.stringify(outcome)}\n`);
+    // A source action that failed was a warning on stderr: the object stands, the exit status is 0.
+    io.stdout.write(`${JSON.stringify(afterCopy === undefined ? outcome : { ...outcome, afterCopy })}\n`);
     return EXIT_OK;
   }
   const { resumeAt } = outcome;

@@ -6,7 +6,9 @@ import {
   resolveMirror,
 } from "../app/mirror-directory.js";
 import {
+  type AfterCopyAsWritten,
   assertValidKey,
+  checkAfterCopy,
   DEFAULT_STATE_ROOT,
   DeleteLimitError,
   doneMarkerProblem,
@@ -49,6 +51,8 @@ export interface MirrorCommandOptions extends CommonOptions {
   minAge?: number;
   stableFor?: number;
   doneMarker?: string;
+  /** What becomes of each source file once its object is committed; default keep. */
+  afterCopy?: AfterCopyAsWritten;
 }
 
 /**
@@ -88,6 +92,10 @@ export async function mirrorCommand(ftpUrl: string, s3Url: string, options: Mirr
       copy: copyOptionsOf(options, location.host),
       concurrency: options.concurrency,
       signal: io.signal,
+      afterCopy: checkAfterCopy(options.afterCopy ?? "keep", {
+        sourceDir: remoteDir,
+        recursive: options.recursive,
+      }),
     });
     setup = await setUp(location, options, io);
     const summary = await mirrorDirectory(mirror, {

@@ -1,6 +1,7 @@
 import { setMaxListeners } from "node:events";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { DEFAULTS } from "../core/index.js";
+import { AFTER_COPY_FLAG, AFTER_COPY_HELP, afterCopyArgument } from "./after-copy-option.js";
 import {
   addCommonOptions,
   type CliIo,
@@ -98,6 +99,7 @@ function declareCopy(program: Command): Command {
       .argument("<ftp-url>", "ftp://[user@]host[:port]/path (ftps:// for explicit TLS)")
       .argument("<s3-url>", "s3://bucket/key; a key ending in / keeps the remote file name")
       .option("--overwrite", "replace an object that already exists at the key", false)
+      .option(AFTER_COPY_FLAG, AFTER_COPY_HELP, afterCopyArgument)
       .option(
         "--skip-unchanged",
         "leave an object that records this source with the same size and modification time; copy otherwise",
@@ -143,6 +145,7 @@ function mirrorOptions(program: Command): Command {
     .option("--recursive", "descend into subdirectories", false)
     .option("--concurrency <n>", "FTP sessions at once", positiveInteger, DEFAULTS.mirrorConcurrency)
     .option("--delete", "delete objects below the prefix whose source file is gone", false)
+    .option(AFTER_COPY_FLAG, AFTER_COPY_HELP, afterCopyArgument)
     .option(
       "--max-delete <n>",
       "with --delete: above this many deletions the run deletes none and exits 1 (default: 100 or a tenth of the prefix's objects, whichever is larger)",

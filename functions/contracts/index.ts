@@ -4,6 +4,7 @@
  * line imports only `settings.js` and (when it resumes) `resume-point.js`, so it does not load zod
  * on every start.
  */
+export { afterCopySchema } from "./after-copy.js";
 export {
   CONFIG_ENV,
   type Config,
@@ -27,6 +28,7 @@ export {
   METRICS_NAMESPACE,
   type MirrorMetricName,
   SERVICE_NAME,
+  type SourceActionMetricName,
   TRIGGERS,
   type TransferMetricName,
   type Trigger,

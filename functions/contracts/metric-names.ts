@@ -27,3 +27,12 @@ export type MirrorMetricName =
   | "MirrorFilesWaiting"
   | "MirrorBytes"
   | "MirrorDuration";
+
+/**
+ * afterCopy's metrics: per copy, 1 (the source file could not be taken away: a warning, the object
+ * stands) or 0; per mirror run, files taken away and actions failed (retried by the next run).
+ */
+export type SourceActionMetricName =
+  | "TransferSourceActionFailed"
+  | "MirrorSourceActionsDone"
+  | "MirrorSourceActionsFailed";

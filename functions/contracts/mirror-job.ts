@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { doneMarkerProblem } from "../core/index.js";
+import { afterCopySchema } from "./after-copy.js";
 import { absolutePath, connectionName } from "./connection.js";
 import { keyPrefix } from "./key-rules.js";
 import { objectOverridesSchema } from "./object-settings.js";
@@ -44,6 +45,11 @@ export const mirrorJobSchema = z
         if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
       })
       .optional(),
+    /**
+     * What becomes of each source file once its object is committed (see afterCopySchema): journaled
+     * in the manifest, retried by the next run, and never a reason to delete the object. Default "keep".
+     */
+    afterCopy: afterCopySchema.optional(),
     /** Report what a run would do, change nothing. Default false. */
     dryRun: z.boolean().default(false),
     /** Storage class, content type, metadata and tags for this job's objects, over the connection's. Default: the connection's. */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { afterCopySchema } from "./after-copy.js";
 import { objectOverridesSchema } from "./object-settings.js";
 import { resumePointSchema } from "./resume-point.js";
 
@@ -34,6 +35,8 @@ export const transferRequestSchema = z
     overwrite: z.boolean().optional(),
     /** Queue only: a mirror's fan-out, which replaces an object of an older version (set by ftp2s3). */
     mirrored: z.boolean().optional(),
+    /** What becomes of the source file once the object is committed (see afterCopySchema). Default "keep". */
+    afterCopy: afterCopySchema.optional(),
     /** API only: queue the copy and answer 202 at once. */
     async: z.boolean().default(false),
     /** Set by the API when it queues a request, so logs of both legs share it. */

@@ -98,6 +98,7 @@ export {
   isInsideRoot,
   normaliseRemotePath,
   type PathStyle,
+  parentOf,
   remoteFilePath,
   resolveAllowedDirectory,
   resolveAllowedFile,
@@ -120,6 +121,19 @@ export type {
 export type { ProgressSnapshot } from "./progress.js";
 export { abandonUpload, type ResumePoint } from "./resume.js";
 export type { RunningHash } from "./sha256.js";
+// What becomes of a source file once its object is committed (afterCopy).
+export {
+  type AfterCopy,
+  type AfterCopyAsWritten,
+  type AfterCopyFence,
+  checkAfterCopy,
+  type MoveTemplate,
+  moveTargetOf,
+  type SourceActionDone,
+  type SourceActionReport,
+  settleSourceAction,
+  takeAway,
+} from "./source-action.js";
 // Copying one file.
 export {
   type CopyIfExists,

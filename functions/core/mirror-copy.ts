@@ -36,6 +36,11 @@ export interface MirrorCopyJob {
   manifest: Manifest;
   /** Files listed at their object's size (likely checks) and the budget they are charged to once changed. */
   checks?: { files: Set<PlannedFile>; budget: InlineBudget };
+  /**
+   * afterCopy is set: each committed file is recorded "pending" (copied, or found at its object as
+   * this very version: a run that stopped before its journal), for the action step that follows.
+   */
+  journalsSourceAction?: boolean;
 }
 
 /** Copies over a pool of FTP sessions; returns the files left for the queue when time ran short. */
@@ -242,8 +247,22 @@ class MirrorCopies {
     if (outcome.status === "suspended") throw new Error("a mirror copy cannot be suspended");
     summary[outcome.status] += 1;
     if (outcome.status === "copied") summary.bytes += outcome.bytes;
+    const pending = this.job.journalsSourceAction === true ? { afterCopy: "pending" as const } : {};
     if (file.size !== null && file.version !== null) {
-      manifest.entries[file.relativePath] = { size: file.size, version: file.version, etag: outcome.etag };
+      manifest.entries[file.relativePath] = {
+        size: file.size,
+        version: file.version,
+        etag: outcome.etag,
+        ...pending,
+      };
+    } else if (this.job.journalsSourceAction === true) {
+      // Without an entry the object would look extraneous once its source is gone.
+      options.copy.onWarning?.(
+        "the source file is kept: the listing gives no size or time to journal its action",
+        {
+          path: file.path,
+        },
+      );
     }
     const durationMs = Math.round(this.now() - startedAt);
     options.onFile?.({

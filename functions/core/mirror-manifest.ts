@@ -19,6 +19,12 @@ export interface ManifestEntry {
   version: string;
   /** ETag of the object this version was copied to. */
   etag: string;
+  /**
+   * afterCopy's journal: "pending" once the object is committed and before the source action ran,
+   * "done" once the source file was taken away. An entry marked either way stays while its object is
+   * listed with this ETag, so the object is never extraneous (mirror-source-actions.ts).
+   */
+  afterCopy?: "pending" | "done";
 }
 
 export interface Manifest {

@@ -70,31 +70,36 @@ export function legacyManifestKey(keyPrefix: string): string {
 
 /**
  * Writes the manifest when it changed (or moves), then removes the old one: only that exact key,
- * and only once the new one is stored.
+ * and only once the new one is stored. True when the text is stored (afterCopy's journal needs to
+ * know); the state then holds it, so a second save in the same run writes only what changed again.
  */
 export async function saveState(
   sink: ObjectSink,
   state: MirrorState,
   text: string,
   warn: ((message: string, details: Record<string, unknown>) => void) | undefined,
-): Promise<void> {
+): Promise<boolean> {
   try {
     if (text !== state.stored) await sink.writeText(state.target, text);
+    state.stored = text;
   } catch (error) {
     // The copies stand; without a manifest the next run checks each file against its object instead.
     warn?.("could not write the mirror manifest", { key: state.target.key, reason: messageOf(error) });
-    return;
+    return false;
   }
-  if (state.legacy === undefined) return;
+  const legacy = state.legacy;
+  state.legacy = undefined;
+  if (legacy === undefined) return true;
   const refused = await sink
-    .delete(state.legacy.bucket, [state.legacy.key])
-    .catch((error: unknown) => [{ key: state.legacy?.key ?? "", message: messageOf(error) }]);
+    .delete(legacy.bucket, [legacy.key])
+    .catch((error: unknown) => [{ key: legacy.key, message: messageOf(error) }]);
   for (const r of refused) {
     warn?.("could not delete the old mirror manifest (moved to the state key)", {
       key: r.key,
       reason: r.message,
     });
   }
+  return true;
 }
 
 function messageOf(error: unknown): string {

@@ -18,6 +18,12 @@ import {
 } from "./mirror-plan.js";
 import { holdBack, type Observation, type Waiting } from "./mirror-readiness.js";
 import {
+  carryTakenAway,
+  runSourceActions,
+  type SourceActionCounts,
+  takenAwayKeys,
+} from "./mirror-source-actions.js";
+import {
   DEFAULT_STATE_ROOT,
   legacyManifestKey,
   loadState,
@@ -27,6 +33,7 @@ import {
 } from "./mirror-state.js";
 import { planMirror } from "./mirror-walk.js";
 import type { FileSource, ListedObject, ObjectSink } from "./ports.js";
+import type { AfterCopy } from "./source-action.js";
 import type { CopyOptions } from "./transfer.js";
 
 export { type DeleteRefusal, type DeleteRules, defaultMaxDelete } from "./mirror-delete.js";
@@ -68,6 +75,8 @@ export interface MirrorRun extends MirrorRequest {
   state?: S3Location;
   /** Bounds on listing; defaults DEFAULT_PLAN_LIMITS. */
   limits?: Partial<Omit<PlanLimits, "signal">>;
+  /** What becomes of each source file once its object is committed (mirror-source-actions.ts); default "keep". */
+  afterCopy?: AfterCopy;
 }
 
 export interface MirrorFailure {
@@ -108,6 +117,8 @@ export interface MirrorSummary {
   waiting?: Waiting[];
   bytes: number;
   durationMs: number;
+  /** With afterCopy other than "keep": source files taken away, and actions that failed (retried next run). */
+  afterCopy?: SourceActionCounts;
   /** In a dry run: what a run would copy (or check against the object) and delete. */
   wouldCopy?: string[];
   wouldDelete?: string[];
@@ -174,7 +185,7 @@ export async function runMirror(
     } else {
       handedOver = true;
       const job = { connect, firstSource: listingSource, sink, bucket, request, options, summary };
-      await carryOut(job, bucketSide, decision, sourceUrl);
+      await carryOut(job, bucketSide, decision, sourceUrl, plan);
     }
     summary.durationMs = Math.round(now() - startedAt);
     return { ...summary, skippedEntries: plan.skipped };
@@ -229,8 +240,13 @@ function decide(plan: MirrorPlan, bucketSide: BucketSide, request: MirrorRun): D
   const unchanged = new Set(
     plan.files.filter((f) => provenUnchanged(f, entries[f.relativePath], listed.get(f.key))),
   );
+  // Objects whose source ftp2s3 took away count as planned: never extraneous.
+  const kept = [
+    ...plan.files.map((f) => f.key),
+    ...takenAwayKeys(state.manifest, plan, listed, request.keyPrefix),
+  ];
   const deletion = decideDeletions(
-    findExtraneous(objects, new Set(plan.files.map((f) => f.key)), request),
+    findExtraneous(objects, new Set(kept), request),
     {
       keyPrefix: request.keyPrefix,
       unlisted: plan.unlisted,
@@ -286,7 +302,12 @@ function startSummary(request: MirrorRun, plan: MirrorPlan, decision: Decision):
     bytes: 0,
     durationMs: 0,
     ...(request.deleteExtraneous && deletion.refused ? { deleteRefused: deletion.refused } : {}),
+    ...(takesAway(request) ? { afterCopy: { done: 0, failed: [] } } : {}),
   };
+}
+
+function takesAway(request: MirrorRun): boolean {
+  return request.afterCopy !== undefined && request.afterCopy !== "keep";
 }
 
 /** Everything a run that writes needs, once the plan is made. */
@@ -306,6 +327,7 @@ async function carryOut(
   bucketSide: BucketSide,
   decision: Decision,
   sourceUrl: string,
+  plan: MirrorPlan,
 ): Promise<void> {
   const { sink, bucket, request, options, summary } = work;
   const { manifest } = bucketSide.state;
@@ -326,11 +348,26 @@ async function carryOut(
     listed,
     manifest: next,
     checks: { files: likelyChecks, budget },
+    journalsSourceAction: takesAway(request),
   });
   await enqueueAll([...overflow, ...later], options, summary);
   // An interrupted run stops: it deletes nothing, though its plan is whole.
   if (request.deleteExtraneous && deletion.keys.length > 0 && !options.signal?.aborted) {
     await deleteAll(sink, bucket, deletion.keys, options, summary);
+  }
+  // Whatever this run's afterCopy: a job set back to "keep" still never deletes what an earlier run took away.
+  carryTakenAway(manifest, next, plan, listed, request.keyPrefix);
+  const { afterCopy } = request;
+  if (afterCopy !== undefined && afterCopy !== "keep" && summary.afterCopy !== undefined) {
+    await runSourceActions({
+      ...work,
+      afterCopy,
+      files: plan.files,
+      state: bucketSide.state,
+      manifest: next,
+      serialize: serializeManifest,
+      counts: summary.afterCopy,
+    });
   }
   // Files committed before an interrupt are recorded too, so the rerun skips them.
   await saveState(sink, bucketSide.state, serializeManifest(next), options.copy.onWarning);

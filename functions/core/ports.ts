@@ -59,6 +59,12 @@ export interface FileSource {
     signal: AbortSignal,
     startAt?: number,
   ): Promise<FtpReply>;
+  /** DELE: removes the file (afterCopy "delete"); rejects with an FtpReplyError when refused. */
+  deleteFile(path: RemoteFilePath): Promise<void>;
+  /** RNFR then RNTO (afterCopy "moveTo"); rejects with an FtpReplyError when either is refused. */
+  rename(from: RemoteFilePath, to: RemoteFilePath): Promise<void>;
+  /** MKD: one directory level; rejects with an FtpReplyError when refused (it may exist already). */
+  makeDirectory(dir: RemotePath): Promise<void>;
   /** Ends the session. Never waits for the server: a server that hangs on QUIT cannot hold us. */
   close(): void;
 }

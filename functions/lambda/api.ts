@@ -1,6 +1,11 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { parseInput, type TransferRequest, transferRequestSchema } from "../contracts/index.js";
-import { type CopyOutcome, type ErrorCode, InvalidInputError } from "../core/index.js";
+import {
+  type CopyOutcome,
+  type ErrorCode,
+  InvalidInputError,
+  type SourceActionReport,
+} from "../core/index.js";
 import { failureFields } from "./failure-fields.js";
 import type { HandlerDeps, Transfers } from "./transfers.js";
 
@@ -81,7 +86,7 @@ async function queueCopy(
 }
 
 /** The answer to a copy made now: the object (200), or where the copy goes on from the queue (202). */
-function copied(id: string, outcome: CopyOutcome): Response {
+function copied(id: string, outcome: CopyOutcome & { afterCopy?: SourceActionReport }): Response {
   if (outcome.status === "suspended") {
     // Too big for one invocation: it goes on from the queue, as an async request would.
     return json(202, {
@@ -94,8 +99,9 @@ function copied(id: string, outcome: CopyOutcome): Response {
     });
   }
   if (outcome.status !== "copied") throw new Error("an API copy never skips"); // ifExists is fail or replace
-  const { bucket, key, bytes, etag, sha256, durationMs, ftpReply, sizeCheck } = outcome;
-  return json(200, { id, bucket, key, bytes, etag, sha256, durationMs, ftpReply, sizeCheck });
+  const { bucket, key, bytes, etag, sha256, durationMs, ftpReply, sizeCheck, afterCopy } = outcome;
+  const body = { id, bucket, key, bytes, etag, sha256, durationMs, ftpReply, sizeCheck };
+  return json(200, afterCopy === undefined ? body : { ...body, afterCopy });
 }
 
 /**

@@ -1,8 +1,13 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { CopyObserver } from "../app/copy-one-file.js";
-import type { MirrorMetricName, TransferMetricName, TransferRequest } from "../contracts/index.js";
-import type { CopyOutcome, MirrorSummary } from "../core/index.js";
+import type {
+  MirrorMetricName,
+  SourceActionMetricName,
+  TransferMetricName,
+  TransferRequest,
+} from "../contracts/index.js";
+import type { CopyOutcome, MirrorSummary, SourceActionReport } from "../core/index.js";
 import { logFields } from "./failure-fields.js";
 import { type KeyedLog, withKeys } from "./keyed-log.js";
 
@@ -58,6 +63,13 @@ export class LegReport {
     recordTransfer(this.metrics, moved, durationMs, false);
   }
 
+  /** The source action after the commit: a line when done (the failure's warning is already out), and its metric. */
+  sourceAction(report: SourceActionReport): void {
+    if (report.action !== "failed") this.log.info(`source file ${report.action}`, { ...report });
+    const failed: SourceActionMetricName = "TransferSourceActionFailed";
+    this.metrics.addMetric(failed, MetricUnit.Count, report.action === "failed" ? 1 : 0);
+  }
+
   failed(error: unknown): void {
     this.log.error("transfer failed", logFields(error));
     recordTransfer(this.metrics, 0, Date.now() - this.startedAt, true);
@@ -91,10 +103,19 @@ export function reportMirror(
   add("MirrorFilesWaiting", MetricUnit.Count, summary.waiting?.length ?? 0);
   add("MirrorBytes", MetricUnit.Bytes, summary.bytes);
   add("MirrorDuration", MetricUnit.Milliseconds, summary.durationMs);
+  if (summary.afterCopy !== undefined) {
+    const actions = (name: SourceActionMetricName, value: number) =>
+      metrics.addMetric(name, MetricUnit.Count, value);
+    actions("MirrorSourceActionsDone", summary.afterCopy.done);
+    actions("MirrorSourceActionsFailed", summary.afterCopy.failed.length);
+  }
   const fields = { ...summary, skippedEntries };
   if (summary.deleteRefused !== undefined) log.error("mirror refused to delete", fields);
   else if (summary.failed.length > 0) log.error("mirror finished with failures", fields);
   // Files still being written are no failure, but a file that keeps changing run after run deserves a look.
+  // A source action that failed is retried next run; one that keeps failing (rights, a full disk) deserves a look.
+  else if ((summary.afterCopy?.failed.length ?? 0) > 0)
+    log.warn("mirror completed; source actions that failed are retried on the next run", fields);
   else if (summary.changed.length > 0)
     log.warn("mirror completed; files that changed while copied are left for the next run", fields);
   else log.info("mirror completed", fields);

@@ -29,6 +29,7 @@ import type {
   MirrorSummary,
   ObjectSettings,
   ObjectSink,
+  SourceActionReport,
 } from "../core/index.js";
 import { withKeys } from "./keyed-log.js";
 import { lambdaMemoryBudget } from "./memory-budget.js";
@@ -93,8 +94,8 @@ export class Transfers {
     ifExists: IfExists,
     signal: AbortSignal,
     suspendSignal?: AbortSignal,
-  ): Promise<CopyOutcome> {
-    const { path, key } = this.resolve(request);
+  ): Promise<CopyOutcome & { afterCopy?: SourceActionReport }> {
+    const { path, key, afterCopy } = this.resolve(request);
     const { bucket, transfer } = this.deps.config;
     const { continuation } = request;
     const transferId = request.transferId ?? this.newId();
@@ -110,7 +111,7 @@ export class Transfers {
     report.started(continuation);
     const resumeFrom = continuation?.resumeAt ?? undefined;
     try {
-      const { outcome } = await copyOneFile(
+      const leg = await copyOneFile(
         {
           request: {
             path,
@@ -118,6 +119,8 @@ export class Transfers {
             ifExists,
             ...(resumeFrom === undefined ? {} : { resumeFrom }),
           },
+          // Only the leg that commits takes the file away; a continuation carries the request's afterCopy.
+          afterCopy,
           copy: { ...this.copyOptions(), object: this.objectSettings(request.connection, request), signal },
           ...(suspendSignal === undefined ? {} : { suspendSignal }),
         },
@@ -136,8 +139,11 @@ export class Transfers {
           observer: report.observer(),
         },
       );
+      const { outcome } = leg;
       report.finished(outcome);
-      return outcome;
+      if (leg.afterCopy === undefined) return outcome;
+      report.sourceAction(leg.afterCopy);
+      return { ...outcome, afterCopy: leg.afterCopy };
     } catch (error) {
       report.failed(error);
       throw error;
@@ -150,8 +156,10 @@ export class Transfers {
    */
   async mirror(job: MirrorJob, signal: AbortSignal, deadlineAt: number): Promise<MirrorSummary> {
     const { remoteDir, keySpace, keyPrefix } = this.fence.resolveDirectory(job);
+    const afterCopy = this.fence.mirrorAfterCopy(job, remoteDir);
     const { bucket, statePrefix, mirror } = this.deps.config;
     const resolved = resolveMirror({
+      afterCopy,
       bucket,
       remoteDir,
       keyPrefix,

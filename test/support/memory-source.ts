@@ -45,8 +45,29 @@ export function memorySource(
         destination.end(); // like basic-ftp
       }
     },
+    async deleteFile(path) {
+      delete files[path];
+    },
+    async rename(from, to) {
+      files[to] = files[from] as Buffer;
+      delete files[from];
+    },
+    async makeDirectory() {},
     close() {
       this.closed += 1;
     },
   };
 }
+
+/** For fakes that only read: a source action on them is a test mistake, refused loudly. */
+export const readOnlyChanges: Pick<FileSource, "deleteFile" | "rename" | "makeDirectory"> = {
+  deleteFile: async () => {
+    throw new Error("this fake source is read-only");
+  },
+  rename: async () => {
+    throw new Error("this fake source is read-only");
+  },
+  makeDirectory: async () => {
+    throw new Error("this fake source is read-only");
+  },
+};

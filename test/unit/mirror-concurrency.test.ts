@@ -5,6 +5,7 @@ import { normaliseRemotePath, remoteFilePath } from "../../functions/core/paths.
 import type { FileSource, RemoteEntry } from "../../functions/core/ports.js";
 import { copyFile } from "../../functions/core/transfer.js";
 import { MemoryS3 } from "../support/memory-s3.js";
+import { readOnlyChanges } from "../support/memory-source.js";
 
 const mtime = new Date("2026-01-01T00:00:00Z");
 const entry = (name: string): RemoteEntry => ({
@@ -21,6 +22,7 @@ function source(names: string[]): FileSource & { retr: Map<string, number> } {
   return {
     retr,
     urlOf: (p) => `ftp://h${p}`,
+    ...readOnlyChanges,
     list: async () => names.map(entry),
     stat: async () => ({ size: 3, modifiedAt: mtime }),
     download: async (path, destination) => {

@@ -10,6 +10,7 @@ import { normaliseRemotePath } from "../../functions/core/paths.js";
 import type { FileSource, RemoteEntry } from "../../functions/core/ports.js";
 import type { RemoteFilePath } from "../../functions/core/values.js";
 import { MemoryS3 } from "../support/memory-s3.js";
+import { readOnlyChanges } from "../support/memory-source.js";
 
 const now = Date.parse("2026-06-01T12:00:00Z");
 const secondsAgo = (s: number) => new Date(now - s * 1000);
@@ -176,6 +177,7 @@ describe("a mirror run with readiness rules", () => {
       downloads,
       stats,
       urlOf: (p) => `ftp://h${p}`,
+      ...readOnlyChanges,
       list: async () => entries,
       stat: async (path) => {
         stats.push(path);

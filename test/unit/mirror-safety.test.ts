@@ -4,6 +4,7 @@ import { defaultMaxDelete, type MirrorRun, planMirror, runMirror } from "../../f
 import { normaliseRemotePath } from "../../functions/core/paths.js";
 import type { FileSource, RemoteEntry } from "../../functions/core/ports.js";
 import { MemoryS3 } from "../support/memory-s3.js";
+import { readOnlyChanges } from "../support/memory-source.js";
 
 const file = (name: string, size = 3): RemoteEntry => ({
   name,
@@ -29,6 +30,7 @@ function scriptedSource(tree: Record<string, Listing>, fallback?: Listing): File
   return {
     lists,
     urlOf: (p) => `ftp://h${p}`,
+    ...readOnlyChanges,
     list: async (d) => {
       lists.push(d);
       const listing = tree[d] ?? fallback;

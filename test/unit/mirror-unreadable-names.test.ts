@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { planMirror } from "../../functions/core/mirror.js";
 import { normaliseRemotePath } from "../../functions/core/paths.js";
 import type { FileSource, RemoteEntry } from "../../functions/core/ports.js";
+import { readOnlyChanges } from "../support/memory-source.js";
 
 const why = "the name's bytes (82 2e 74) are not valid shift_jis, the server's name encoding: not copied";
 const entry = (name: string, kind: RemoteEntry["kind"], unreadable = false): RemoteEntry => ({
@@ -16,6 +17,7 @@ const entry = (name: string, kind: RemoteEntry["kind"], unreadable = false): Rem
 function listingSource(tree: Record<string, RemoteEntry[]>): FileSource & { listed: string[] } {
   const listed: string[] = [];
   return {
+    ...readOnlyChanges,
     listed,
     urlOf: (p) => `ftp://h${p}`,
     list: async (d) => {

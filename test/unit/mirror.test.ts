@@ -8,6 +8,7 @@ import {
 } from "../../functions/core/mirror-manifest.js";
 import { normaliseRemotePath } from "../../functions/core/paths.js";
 import type { FileSource, RemoteEntry } from "../../functions/core/ports.js";
+import { readOnlyChanges } from "../support/memory-source.js";
 
 const file = (name: string): RemoteEntry => ({
   name,
@@ -27,6 +28,7 @@ const dir = (name: string): RemoteEntry => ({
 function listingSource(tree: Record<string, RemoteEntry[] | Error>): FileSource {
   return {
     urlOf: (p) => `ftp://h${p}`,
+    ...readOnlyChanges,
     list: async (d) => {
       const entries = tree[d];
       if (entries === undefined) throw new Error(`no listing for ${d}`);

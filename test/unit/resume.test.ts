@@ -17,6 +17,7 @@ import {
 } from "../../functions/core/transfer.js";
 import { sha256 } from "../support/bytes.js";
 import { MemoryS3 } from "../support/memory-s3.js";
+import { readOnlyChanges } from "../support/memory-source.js";
 
 const MiB = 2 ** 20;
 const partSize = toPartSize(5 * MiB);
@@ -44,6 +45,7 @@ function fakeSource(file: ServerFile): FileSource & { startedAt: number[] } {
   return {
     startedAt,
     urlOf: (path) => `ftp://h${path}`,
+    ...readOnlyChanges,
     list: async () => [],
     stat: async () => file.info,
     async download(

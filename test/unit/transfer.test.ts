@@ -18,6 +18,7 @@ import type { ProgressSnapshot } from "../../functions/core/progress.js";
 import { type CopyRequest, copyFile } from "../../functions/core/transfer.js";
 import { sha256 } from "../support/bytes.js";
 import { MemoryS3 } from "../support/memory-s3.js";
+import { readOnlyChanges } from "../support/memory-source.js";
 
 const target = { bucket: "b", key: objectKey("k.bin") };
 const request: CopyRequest = { path: remoteFilePath("/in/k.bin"), target, ifExists: "fail" };
@@ -31,6 +32,7 @@ function fakeSource(info: RemoteFileInfo, script: DownloadScript): FileSource & 
   return {
     closed: false,
     urlOf: (path) => `ftp://h${path}`,
+    ...readOnlyChanges,
     list: async () => [],
     stat: async () => info,
     download: async (_path, destination, signal) => {

@@ -55,6 +55,12 @@ describe("a bad stack config fails synthesis with a message naming the field", (
     );
   });
 
+  it("a mirror whose afterCopy would move files outside the roots", () => {
+    expect(synthError((json) => (json.mirrors[0].afterCopy = { moveTo: "/etc/{yyyy}" }))).toContain(
+      'mirrors.0.afterCopy: the move target "/etc/{yyyy}" lies outside the roots of connection "partner-ftp" (/outbox, /reports)',
+    );
+  });
+
   it("a schedule that is not an EventBridge Scheduler expression, or a mirror name used twice", () => {
     expect(synthError((json) => (json.mirrors[0].schedule = "every night"))).toContain(
       'mirrors.0.schedule: must be "rate(...)", "cron(...)" or "at(...)"',
