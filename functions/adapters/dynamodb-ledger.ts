@@ -54,10 +54,10 @@ export function dynamoDbLedger(
 ): TransferLedger {
   const expiresAt = (at: number) => N(epochSeconds(at + settings.historyMs));
 
-  async function conditional<T>(write: () => Promise<unknown>, refused: () => Promise<T> | T, done: T) {
+  /** A conditional write's answer, or `refused`'s when its condition did not hold. */
+  async function conditional<T>(write: () => Promise<T>, refused: () => Promise<T> | T): Promise<T> {
     try {
-      await write();
-      return done;
+      return await write();
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return refused();
       throw error;
@@ -71,23 +71,32 @@ export function dynamoDbLedger(
     return item === undefined ? undefined : recordOf(item);
   }
 
-  /** An update of the leg's own transfer: it applies only while this leg still runs it. */
-  function whileRunning({ transferId, claimId }: HeldLeg, update: string, values: Item): Promise<boolean> {
-    const condition = "#claimId = :claim AND #state = :running";
+  /**
+   * An update of the leg's own transfer: it applies only while this leg's claim holds, running or
+   * continuing (a leg that failed to queue its continuation still records its failure).
+   */
+  function whileHeld({ transferId, claimId }: HeldLeg, update: string, values: Item): Promise<boolean> {
+    const condition = "#claimId = :claim AND #state IN (:running, :continuing)";
     return conditional(
-      () =>
-        client.send(
+      async () => {
+        await client.send(
           new UpdateItemCommand({
             TableName: tableName,
             Key: transferKey(transferId),
             UpdateExpression: update,
             ConditionExpression: condition,
             ExpressionAttributeNames: names(update, condition),
-            ExpressionAttributeValues: { ":claim": S(claimId), ":running": S("running"), ...values },
+            ExpressionAttributeValues: {
+              ":claim": S(claimId),
+              ":running": S("running"),
+              ":continuing": S("continuing"),
+              ...values,
+            },
           }),
-        ),
+        );
+        return true;
+      },
       () => false,
-      true,
     );
   }
 
@@ -128,8 +137,8 @@ export function dynamoDbLedger(
         `attribute_not_exists(#${PK}) OR (#leg = :leg AND ` +
         "(#state IN (:queued, :continuing, :failed) OR (#state = :running AND #leaseUntil < :nowMs)))";
       return conditional<ClaimAnswer>(
-        () =>
-          client.send(
+        async () => {
+          const { Attributes: claimed = {} } = await client.send(
             new UpdateItemCommand({
               TableName: tableName,
               Key: transferKey(transferId),
@@ -152,15 +161,17 @@ export function dynamoDbLedger(
                 ":zero": N(0),
                 ":expires": expiresAt(at),
               },
+              ReturnValues: "ALL_NEW",
             }),
-          ),
+          );
+          return { claimed: true, record: recordOf(claimed) };
+        },
         async () => ({ claimed: false, current: await get(transferId) }),
-        { claimed: true },
       );
     },
 
     async progress(leg, update: ProgressUpdate, at) {
-      await whileRunning(
+      await whileHeld(
         leg,
         "SET #bytes = :bytes, #totalBytes = :total, #bytesPerSecond = :rate, #etaSeconds = :eta, #updatedAt = :now",
         {
@@ -174,7 +185,7 @@ export function dynamoDbLedger(
     },
 
     async continuing(leg, bytes, at) {
-      await whileRunning(
+      await whileHeld(
         leg,
         "SET #state = :continuing, #leg = :next, #bytes = :bytes, #updatedAt = :now REMOVE #leaseUntil, #etaSeconds",
         { ":continuing": S("continuing"), ":next": N(leg.leg + 1), ":bytes": N(bytes), ":now": S(iso(at)) },
@@ -182,8 +193,13 @@ export function dynamoDbLedger(
     },
 
     finished(leg, end, at) {
-      const values: Item = { ":end": S(end.state), ":now": S(iso(at)), ":expires": expiresAt(at) };
-      let set = `#state = :end, #updatedAt = :now, #${ttlAttribute} = :expires`;
+      const values: Item = {
+        ":end": S(end.state),
+        ":legNo": N(leg.leg),
+        ":now": S(iso(at)),
+        ":expires": expiresAt(at),
+      };
+      let set = `#state = :end, #leg = :legNo, #updatedAt = :now, #${ttlAttribute} = :expires`;
       if (end.state === "failed") {
         set += ", #error = :error";
         values[":error"] = S(JSON.stringify(end.error));
@@ -192,7 +208,7 @@ export function dynamoDbLedger(
         values[":result"] = S(JSON.stringify(end.result));
         values[":bytes"] = N(end.result.bytes);
       }
-      return whileRunning(leg, `SET ${set} REMOVE #leaseUntil, #etaSeconds`, values);
+      return whileHeld(leg, `SET ${set} REMOVE #leaseUntil, #etaSeconds`, values);
     },
 
     async recent(connection, since, limit, after) {
@@ -222,25 +238,23 @@ export function dynamoDbLedger(
         if (item === undefined) throw new Error(`idempotency key ${key} vanished while it was read`);
         return { taken: false as const, holder: JSON.parse(item.record?.S ?? "{}") as IdempotencyRecord };
       };
-      return conditional<{ taken: true } | { taken: false; holder: IdempotencyRecord }>(
-        () =>
-          client.send(
-            new PutItemCommand({
-              TableName: tableName,
-              Item: {
-                ...idempotencyKey(key),
-                record: S(JSON.stringify(record)),
-                [ttlAttribute]: N(epochSeconds(at + windowMs)),
-              },
-              // TTL removes expired items within days, not at once: an expired key is free already.
-              ConditionExpression: `attribute_not_exists(#${PK}) OR #${ttlAttribute} < :now`,
-              ExpressionAttributeNames: names(`#${PK} #${ttlAttribute}`),
-              ExpressionAttributeValues: { ":now": N(Math.floor(at / 1000)) },
-            }),
-          ),
-        holder,
-        { taken: true },
-      );
+      return conditional<{ taken: true } | { taken: false; holder: IdempotencyRecord }>(async () => {
+        await client.send(
+          new PutItemCommand({
+            TableName: tableName,
+            Item: {
+              ...idempotencyKey(key),
+              record: S(JSON.stringify(record)),
+              [ttlAttribute]: N(epochSeconds(at + windowMs)),
+            },
+            // TTL removes expired items within days, not at once: an expired key is free already.
+            ConditionExpression: `attribute_not_exists(#${PK}) OR #${ttlAttribute} < :now`,
+            ExpressionAttributeNames: names(`#${PK} #${ttlAttribute}`),
+            ExpressionAttributeValues: { ":now": N(Math.floor(at / 1000)) },
+          }),
+        );
+        return { taken: true };
+      }, holder);
     },
   };
 }

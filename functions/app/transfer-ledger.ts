@@ -77,7 +77,9 @@ export interface LegClaim extends HeldLeg {
  * "claimed": this leg runs. Otherwise the transfer's record as it stands: another leg holds it, or
  * this leg already ran (a duplicate delivery), and this one must not touch FTP or S3.
  */
-export type ClaimAnswer = { claimed: true } | { claimed: false; current: TransferRecord | undefined };
+export type ClaimAnswer =
+  | { claimed: true; record: TransferRecord }
+  | { claimed: false; current: TransferRecord | undefined };
 
 export interface ProgressUpdate {
   bytes: number;

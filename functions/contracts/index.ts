@@ -23,7 +23,7 @@ export {
 } from "./connection.js";
 export { describeIssues, parseInput } from "./issues.js";
 export { keyEscapeReason, keyPrefix, nonEmptyKeyPrefix } from "./key-rules.js";
-export { LEDGER_TABLE, LEDGER_TABLE_ENV } from "./ledger-table.js";
+export { LEDGER_TABLE, LEDGER_TABLE_ENV, ledgerTableName, transferIdSchema } from "./ledger-table.js";
 export {
   METRICS_NAMESPACE,
   type MirrorMetricName,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { transferIdSchema } from "./ledger-table.js";
 import { resumePointSchema } from "./resume-point.js";
 
 /** Set by a leg that stopped before the end: the next leg's instructions. */
@@ -36,7 +37,7 @@ export const transferRequestSchema = z
     /** API only: queue the copy and answer 202 at once. */
     async: z.boolean().default(false),
     /** Set by the API when it queues a request, so logs of both legs share it. */
-    transferId: z.string().optional(),
+    transferId: transferIdSchema.optional(),
     /** Queue only: the copy's earlier legs stopped here (set by ftp2s3 itself, not by callers). */
     continuation: continuationSchema.optional(),
   })

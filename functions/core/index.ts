@@ -20,6 +20,7 @@ export {
   FtpConnectionError,
   FtpLoginError,
   FtpReplyError,
+  IdempotencyKeyReusedError,
   InvalidInputError,
   ListingError,
   MirrorIncompleteError,

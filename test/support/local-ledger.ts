@@ -1,0 +1,40 @@
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { dynamoDbLedger } from "../../functions/adapters/dynamodb-ledger.js";
+import type { TransferEvent, TransferEvents } from "../../functions/app/transfer-events.js";
+import type { TransferLedger } from "../../functions/app/transfer-ledger.js";
+import { type EmbeddedDynamoDb, startDynalite } from "./embedded-dynamodb.js";
+import { createLedgerTable } from "./ledger-table.js";
+
+export interface LocalLedger {
+  ledger: TransferLedger;
+  dynamo: EmbeddedDynamoDb;
+  client: DynamoDBClient;
+  close(): Promise<void>;
+}
+
+/** The function's DynamoDB ledger over its own table on dynalite (loopback, in memory). */
+export async function startLocalLedger(historyDays = 90): Promise<LocalLedger> {
+  const dynamo = await startDynalite();
+  const client = dynamo.client();
+  await createLedgerTable(client, "ledger");
+  return {
+    ledger: dynamoDbLedger(client, "ledger", { historyMs: historyDays * 86_400_000 }),
+    dynamo,
+    client,
+    async close() {
+      client.destroy();
+      await dynamo.close();
+    },
+  };
+}
+
+/** EventBridge stands in for by a recorder (it cannot run here): the events put, in order. */
+export function recordingEvents(): { events: TransferEvents; put: TransferEvent[] } {
+  const put: TransferEvent[] = [];
+  return {
+    put,
+    events: async (event) => {
+      put.push(structuredClone(event));
+    },
+  };
+}
