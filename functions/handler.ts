@@ -11,6 +11,7 @@ import { eventBridgeEvents } from "./adapters/eventbridge-events.js";
 import { secretsManagerPasswords } from "./adapters/passwords.js";
 import { sqsTransferQueue } from "./adapters/transfer-queue.js";
 import {
+  LEDGER_TABLE,
   ledgerSettingsOf,
   ledgerTableName,
   loadConfig,
@@ -36,6 +37,10 @@ export const handler = createHandler({
     : { continuationKey: secretsManagerContinuationKey(secretsManager, config.continuationKeySecretArn) }),
   logger,
   metrics,
-  ledger: dynamoDbLedger(new DynamoDBClient({}), ledgerTableName(), ledgerSettingsOf(config)),
-  events: eventBridgeEvents(new EventBridgeClient({}), config.events.busName),
+  ledger: dynamoDbLedger(
+    new DynamoDBClient({}),
+    { name: ledgerTableName(), ...LEDGER_TABLE },
+    ledgerSettingsOf(config),
+  ),
+  events: eventBridgeEvents(new EventBridgeClient({}), config.events.busName, SERVICE_NAME),
 });

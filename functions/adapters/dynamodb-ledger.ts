@@ -18,15 +18,20 @@ import type {
   TransferLedger,
   TransferRecord,
   TransferState,
-} from "../app/transfer-ledger.js";
-import { LEDGER_TABLE } from "../contracts/index.js";
+} from "../core/index.js";
 import { InvalidInputError } from "../core/index.js";
 
 type Item = Record<string, AttributeValue>;
 
-const { partitionKey: PK, byConnectionIndex, ttlAttribute } = LEDGER_TABLE;
-const transferKey = (id: string): Item => ({ [PK]: { S: `T#${id}` } });
-const idempotencyKey = (key: string): Item => ({ [PK]: { S: `I#${key}` } });
+/** The table's name and key layout, as the stack creates it (contracts/ledger-table.ts). */
+export interface LedgerTable {
+  name: string;
+  partitionKey: string;
+  byConnectionIndex: string;
+  indexPartitionKey: string;
+  indexSortKey: string;
+  ttlAttribute: string;
+}
 const S = (value: string): AttributeValue => ({ S: value });
 const N = (value: number): AttributeValue => ({ N: String(value) });
 const iso = (at: number) => new Date(at).toISOString();
@@ -49,9 +54,13 @@ function names(...expressions: string[]): Record<string, string> {
  */
 export function dynamoDbLedger(
   client: DynamoDBClient,
-  tableName: string,
+  table: LedgerTable,
   settings: { historyMs: number },
 ): TransferLedger {
+  const { name: tableName, partitionKey: PK, byConnectionIndex, ttlAttribute } = table;
+  const { indexPartitionKey: byKey, indexSortKey: byTime } = table;
+  const transferKey = (id: string): Item => ({ [PK]: S(`T#${id}`) });
+  const idempotencyKey = (key: string): Item => ({ [PK]: S(`I#${key}`) });
   const expiresAt = (at: number) => N(epochSeconds(at + settings.historyMs));
 
   /** A conditional write's answer, or `refused`'s when its condition did not hold. */
@@ -68,7 +77,7 @@ export function dynamoDbLedger(
     const { Item: item } = await client.send(
       new GetItemCommand({ TableName: tableName, Key: transferKey(transferId), ConsistentRead: true }),
     );
-    return item === undefined ? undefined : recordOf(item);
+    return item === undefined ? undefined : recordOf(item, table);
   }
 
   /**
@@ -109,7 +118,7 @@ export function dynamoDbLedger(
           TableName: tableName,
           Item: {
             ...transferKey(transferId),
-            ...newTransfer(transferId, request, at),
+            ...newTransfer(table, transferId, request, at),
             state: S("queued"),
             leg: N(0),
             bytes: N(0),
@@ -124,12 +133,12 @@ export function dynamoDbLedger(
 
     async claim(claim: LegClaim): Promise<ClaimAnswer> {
       const { transferId, leg, claimId, request, at, leaseUntil } = claim;
-      const fresh = newTransfer(transferId, request, at);
+      const fresh = newTransfer(table, transferId, request, at);
       const update =
         "SET #state = :running, #leg = :leg, #claimId = :claim, #leaseUntil = :lease, #updatedAt = :now, " +
         "#transferId = :id, " +
-        "#request = if_not_exists(#request, :request), #connection = if_not_exists(#connection, :connection), " +
-        "#createdAt = if_not_exists(#createdAt, :now), #bytes = if_not_exists(#bytes, :zero), " +
+        `#request = if_not_exists(#request, :request), #${byKey} = if_not_exists(#${byKey}, :connection), ` +
+        `#${byTime} = if_not_exists(#${byTime}, :now), #bytes = if_not_exists(#bytes, :zero), ` +
         `#${ttlAttribute} = :expires REMOVE #error, #etaSeconds`;
       // Free: no record yet, or this very leg waits (queued, continuing), or failed and is retried,
       // or its last claim ran out (the leg that held it crashed).
@@ -153,18 +162,18 @@ export function dynamoDbLedger(
                 ":leg": N(leg),
                 ":lease": N(leaseUntil),
                 ":claim": S(claimId),
-                ":now": fresh.createdAt as AttributeValue,
+                ":now": fresh[byTime] as AttributeValue,
                 ":nowMs": N(at),
                 ":id": S(transferId),
                 ":request": fresh.request as AttributeValue,
-                ":connection": fresh.connection as AttributeValue,
+                ":connection": fresh[byKey] as AttributeValue,
                 ":zero": N(0),
                 ":expires": expiresAt(at),
               },
               ReturnValues: "ALL_NEW",
             }),
           );
-          return { claimed: true, record: recordOf(claimed) };
+          return { claimed: true, record: recordOf(claimed, table) };
         },
         async () => ({ claimed: false, current: await get(transferId) }),
       );
@@ -216,15 +225,15 @@ export function dynamoDbLedger(
         new QueryCommand({
           TableName: tableName,
           IndexName: byConnectionIndex,
-          KeyConditionExpression: "#connection = :connection AND #createdAt >= :since",
-          ExpressionAttributeNames: names("#connection #createdAt"),
+          KeyConditionExpression: `#${byKey} = :connection AND #${byTime} >= :since`,
+          ExpressionAttributeNames: names(`#${byKey} #${byTime}`),
           ExpressionAttributeValues: { ":connection": S(connection), ":since": S(since) },
           ScanIndexForward: false,
           Limit: limit,
-          ...(after === undefined ? {} : { ExclusiveStartKey: pageKeyOf(after, connection) }),
+          ...(after === undefined ? {} : { ExclusiveStartKey: pageKeyOf(table, after, connection) }),
         }),
       );
-      const page: RecentPage = { transfers: Items.map(recordOf) };
+      const page: RecentPage = { transfers: Items.map((item) => recordOf(item, table)) };
       if (LastEvaluatedKey !== undefined) page.next = tokenOf(LastEvaluatedKey);
       return page;
     },
@@ -259,17 +268,17 @@ export function dynamoDbLedger(
   };
 }
 
-/** The attributes a transfer gets when its record is created. */
-function newTransfer(transferId: string, request: LedgerRequest, at: number): Item {
+/** The attributes a transfer gets when its record is created: the index's two among them. */
+function newTransfer(table: LedgerTable, transferId: string, request: LedgerRequest, at: number): Item {
   return {
     transferId: S(transferId),
     request: S(JSON.stringify(request)),
-    connection: S(request.connection),
-    createdAt: S(iso(at)),
+    [table.indexPartitionKey]: S(request.connection),
+    [table.indexSortKey]: S(iso(at)),
   };
 }
 
-function recordOf(item: Item): TransferRecord {
+function recordOf(item: Item, table: LedgerTable): TransferRecord {
   const number = (name: string) => (item[name]?.N === undefined ? undefined : Number(item[name].N));
   const json = <T>(name: string) =>
     item[name]?.S === undefined ? undefined : (JSON.parse(item[name].S) as T);
@@ -280,7 +289,7 @@ function recordOf(item: Item): TransferRecord {
     leg: number("leg") ?? 0,
     bytes: number("bytes") ?? 0,
     totalBytes: number("totalBytes") ?? null,
-    createdAt: item.createdAt?.S ?? "",
+    createdAt: item[table.indexSortKey]?.S ?? "",
     updatedAt: item.updatedAt?.S ?? "",
   };
   const optional = {
@@ -303,7 +312,7 @@ function tokenOf(key: Item): string {
 }
 
 /** A token back into the key it came from; anything else (or another connection's token) is refused. */
-function pageKeyOf(token: string, connection: string): Item {
+function pageKeyOf(table: LedgerTable, token: string, connection: string): Item {
   const refuse = () => new InvalidInputError("the next token is not one this API gave for this connection");
   let parsed: unknown;
   try {
@@ -311,13 +320,13 @@ function pageKeyOf(token: string, connection: string): Item {
   } catch {
     throw refuse();
   }
-  const expected = [PK, LEDGER_TABLE.indexPartitionKey, LEDGER_TABLE.indexSortKey].sort();
+  const expected = [table.partitionKey, table.indexPartitionKey, table.indexSortKey].sort();
   if (
     typeof parsed !== "object" ||
     parsed === null ||
     JSON.stringify(Object.keys(parsed).sort()) !== JSON.stringify(expected) ||
     !Object.values(parsed).every((value) => typeof value === "string" && value.length <= 2048) ||
-    (parsed as Record<string, string>)[LEDGER_TABLE.indexPartitionKey] !== connection
+    (parsed as Record<string, string>)[table.indexPartitionKey] !== connection
   ) {
     throw refuse();
   }

@@ -1,16 +1,19 @@
 import { type EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
-import type { TransferEvents } from "../app/transfer-events.js";
-import { SERVICE_NAME } from "../contracts/index.js";
+import type { TransferEvents } from "../core/index.js";
 
-/** Puts each event on one EventBridge bus, with the source "ftp2s3" that rules match on. */
-export function eventBridgeEvents(client: EventBridgeClient, busName: string): TransferEvents {
+/** Puts each event on one EventBridge bus, with the source (the service's name) that rules match on. */
+export function eventBridgeEvents(
+  client: EventBridgeClient,
+  busName: string,
+  source: string,
+): TransferEvents {
   return async ({ detailType, detail }) => {
     const answer = await client.send(
       new PutEventsCommand({
         Entries: [
           {
             EventBusName: busName,
-            Source: SERVICE_NAME,
+            Source: source,
             DetailType: detailType,
             Detail: JSON.stringify(detail),
           },

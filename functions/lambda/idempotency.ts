@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import type { TransferLedger, TransferRecord } from "../app/transfer-ledger.js";
 import type { TransferRequest } from "../contracts/index.js";
+import type { TransferLedger, TransferRecord } from "../core/index.js";
 import { IdempotencyKeyReusedError, InvalidInputError } from "../core/index.js";
 import { json, type Response } from "./http-response.js";
 import { statusView } from "./transfer-status.js";

@@ -1,14 +1,15 @@
 import { randomUUID } from "node:crypto";
-import type { TransferEvent, TransferEvents } from "../app/transfer-events.js";
+import type { LedgerSettings } from "../contracts/index.js";
 import type {
   HeldLeg,
   LedgerError,
   LedgerRequest,
   LedgerResult,
+  TransferEvent,
+  TransferEvents,
   TransferLedger,
   TransferRecord,
-} from "../app/transfer-ledger.js";
-import type { LedgerSettings } from "../contracts/index.js";
+} from "../core/index.js";
 import { type CopyOutcome, msOfSeconds, type ProgressSnapshot, type SuspendedResult } from "../core/index.js";
 import { failureFields } from "./failure-fields.js";
 import type { KeyedLog } from "./keyed-log.js";

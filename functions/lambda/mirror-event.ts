@@ -1,6 +1,5 @@
-import type { TransferEvent } from "../app/transfer-events.js";
 import type { MirrorJob } from "../contracts/index.js";
-import type { MirrorSummary } from "../core/index.js";
+import type { MirrorSummary, TransferEvent } from "../core/index.js";
 
 /** Paths one event names at most: an event holds 256 KiB, and a run may fail thousands of files. */
 const LISTED_PATHS = 50;

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import type { TransferLedger, TransferRecord } from "../app/transfer-ledger.js";
 import { type Config, transferIdSchema } from "../contracts/index.js";
+import type { TransferLedger, TransferRecord } from "../core/index.js";
 import { InvalidInputError } from "../core/index.js";
 import { errorBody, json, type Response } from "./http-response.js";
 

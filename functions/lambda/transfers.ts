@@ -11,8 +11,6 @@ import type { TransferQueue } from "../adapters/transfer-queue.js";
 import { ConnectionFence, type FencedCopy } from "../app/connection-fence.js";
 import { type CopyObserver, type CopyOneFileSettings, copyOneFile } from "../app/copy-one-file.js";
 import { type MirrorPorts, mirrorDirectory, readinessOf, resolveMirror } from "../app/mirror-directory.js";
-import type { TransferEvents } from "../app/transfer-events.js";
-import type { LedgerRequest, TransferLedger } from "../app/transfer-ledger.js";
 import {
   type Config,
   type LedgerSettings,
@@ -25,7 +23,16 @@ import {
   type Trigger,
   transferSettingsOf,
 } from "../contracts/index.js";
-import type { CopyOutcome, FileSource, IfExists, MirrorSummary, ObjectSink } from "../core/index.js";
+import type {
+  CopyOutcome,
+  FileSource,
+  IfExists,
+  LedgerRequest,
+  MirrorSummary,
+  ObjectSink,
+  TransferEvents,
+  TransferLedger,
+} from "../core/index.js";
 import { type KeyedLog, withKeys } from "./keyed-log.js";
 import { LedgerLeg, type LedgerPorts } from "./ledger-leg.js";
 import { lambdaMemoryBudget } from "./memory-budget.js";

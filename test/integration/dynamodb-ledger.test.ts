@@ -1,7 +1,8 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dynamoDbLedger } from "../../functions/adapters/dynamodb-ledger.js";
-import type { TransferLedger } from "../../functions/app/transfer-ledger.js";
+import { LEDGER_TABLE } from "../../functions/contracts/index.js";
+import type { TransferLedger } from "../../functions/core/index.js";
 import { type EmbeddedDynamoDb, startDynalite } from "../support/embedded-dynamodb.js";
 import { createLedgerTable } from "../support/ledger-table.js";
 
@@ -19,7 +20,7 @@ describe("the DynamoDB ledger", () => {
     dynamo = await startDynalite();
     client = dynamo.client();
     await createLedgerTable(client, "ledger");
-    ledger = dynamoDbLedger(client, "ledger", { historyMs: 90 * 86_400_000 });
+    ledger = dynamoDbLedger(client, { name: "ledger", ...LEDGER_TABLE }, { historyMs: 90 * 86_400_000 });
   });
   afterAll(async () => {
     client.destroy();

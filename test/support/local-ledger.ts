@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { dynamoDbLedger } from "../../functions/adapters/dynamodb-ledger.js";
-import type { TransferEvent, TransferEvents } from "../../functions/app/transfer-events.js";
-import type { TransferLedger } from "../../functions/app/transfer-ledger.js";
+import { LEDGER_TABLE } from "../../functions/contracts/index.js";
+import type { TransferEvent, TransferEvents, TransferLedger } from "../../functions/core/index.js";
 import { type EmbeddedDynamoDb, startDynalite } from "./embedded-dynamodb.js";
 import { createLedgerTable } from "./ledger-table.js";
 
@@ -17,7 +17,11 @@ export async function startLocalLedger(historyDays = 90): Promise<LocalLedger> {
   const dynamo = await startDynalite();
   const client = dynamo.client();
   await createLedgerTable(client, "ledger");
-  const ledger = dynamoDbLedger(client, "ledger", { historyMs: historyDays * 86_400_000 });
+  const ledger = dynamoDbLedger(
+    client,
+    { name: "ledger", ...LEDGER_TABLE },
+    { historyMs: historyDays * 86_400_000 },
+  );
   // The first requests are slow (the SDK sets up its middleware, dynalite compiles its expression
   // parsers): a claim and its end, once, so that time is not on a timed test leg's clock.
   const warmUp = { transferId: "warm-up", leg: 0, claimId: "warm-up" };
