@@ -1,12 +1,23 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { secretsManagerContinuationKey } from "./adapters/continuation-key.js";
+import { dynamoDbLedger } from "./adapters/dynamodb-ledger.js";
+import { eventBridgeEvents } from "./adapters/eventbridge-events.js";
 import { secretsManagerPasswords } from "./adapters/passwords.js";
 import { sqsTransferQueue } from "./adapters/transfer-queue.js";
-import { loadConfig, METRICS_NAMESPACE, SERVICE_NAME } from "./contracts/index.js";
+import {
+  LEDGER_TABLE,
+  ledgerSettingsOf,
+  ledgerTableName,
+  loadConfig,
+  METRICS_NAMESPACE,
+  SERVICE_NAME,
+} from "./contracts/index.js";
 import { createHandler } from "./lambda/create-handler.js";
 
 // Built once per container and shared by every invocation: clients keep their connections warm,
@@ -26,4 +37,10 @@ export const handler = createHandler({
     : { continuationKey: secretsManagerContinuationKey(secretsManager, config.continuationKeySecretArn) }),
   logger,
   metrics,
+  ledger: dynamoDbLedger(
+    new DynamoDBClient({}),
+    { name: ledgerTableName(), ...LEDGER_TABLE },
+    ledgerSettingsOf(config),
+  ),
+  events: eventBridgeEvents(new EventBridgeClient({}), config.events.busName, SERVICE_NAME),
 });

@@ -157,6 +157,10 @@ const baseSchema = z
     transfer: configSchema.shape.transfer,
     /** Mirror runs: FTP sessions per run and the per-invocation budget before fan-out (see functions/contracts/config.ts). */
     mirror: configSchema.shape.mirror,
+    /** The transfer ledger: history days, progress writes, idempotency window (see functions/contracts/config.ts). */
+    ledger: configSchema.shape.ledger,
+    /** The EventBridge bus finished transfers and mirror runs are announced on. Default: the account's default bus. */
+    events: configSchema.shape.events,
     alarms: z
       .object({
         /** E-mail addresses subscribed to a new SNS topic for the alarms. Default none. */

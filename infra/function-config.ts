@@ -43,6 +43,8 @@ export function buildFunctionConfig(config: StackConfig, refs: FunctionConfigRef
     connections,
     transfer: config.transfer,
     mirror: config.mirror,
+    ledger: config.ledger,
+    events: config.events,
   };
 }
 

@@ -3,6 +3,7 @@ import type { IDestination } from "aws-cdk-lib/aws-lambda";
 import type { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Queue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
+import { LEDGER_TABLE } from "../functions/contracts/index.js";
 import type { StackConfig } from "./config.js";
 import { objectGrantsOf, TransferAccessPolicy } from "./constructs/access-policy.js";
 import { OperationsAlarms } from "./constructs/alarms.js";
@@ -17,6 +18,7 @@ import { acknowledge } from "./constructs/nag.js";
 import { deadLetterQueue } from "./constructs/queues.js";
 import { MirrorSchedules } from "./constructs/schedules.js";
 import { FUNCTION_TIMEOUT, TransferFunction } from "./constructs/transfer-function.js";
+import { TransferLedgerTable } from "./constructs/transfer-ledger-table.js";
 import { buildFunctionConfig, checkFunctionConfig } from "./function-config.js";
 
 export interface Ftp2s3StackProps extends StackProps {
@@ -37,6 +39,7 @@ export class Ftp2s3Stack extends Stack {
   readonly failedEventsQueue: Queue;
   readonly accessPolicy: TransferAccessPolicy;
   readonly continuationKey: ContinuationKey;
+  readonly ledger: TransferLedgerTable;
   readonly api: TransferApi;
   readonly schedules: MirrorSchedules;
   readonly alarms: OperationsAlarms;
@@ -103,6 +106,8 @@ export class Ftp2s3Stack extends Stack {
       network: this.network?.placement,
     });
     const fn = this.transfer.function;
+    this.ledger = new TransferLedgerTable(this, "Ledger");
+    this.ledger.nameIn(fn);
 
     this.accessPolicy = new TransferAccessPolicy(this, "TransferAccess", {
       role: this.transfer.role,
@@ -116,6 +121,9 @@ export class Ftp2s3Stack extends Stack {
       failedEventsQueue: this.failedEventsQueue,
       allowDelete: config.mirrors.some((m) => m.deleteExtraneous === true),
       ...objectGrantsOf(config),
+      ledgerTable: this.ledger.table,
+      ledgerIndexName: LEDGER_TABLE.byConnectionIndex,
+      eventBus: config.events.busName,
     });
     // Lambda checks the role can read the queue when it creates the mapping.
     this.ingestion.consumeWith(fn).node.addDependency(this.accessPolicy);
@@ -166,6 +174,7 @@ export class Ftp2s3Stack extends Stack {
       description: "Attach to the roles that may call the API",
     });
     new CfnOutput(this, "FunctionName", { value: fn.functionName });
+    new CfnOutput(this, "LedgerTableName", { value: this.ledger.table.tableName });
     new CfnOutput(this, "BucketName", { value: this.landing.bucket.bucketName });
     new CfnOutput(this, "IngestionQueueUrl", { value: this.ingestion.queue.queueUrl });
     new CfnOutput(this, "FailedEventsQueueUrl", { value: this.failedEventsQueue.queueUrl });

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 /**
  * The real Lambda handler on one machine: an FTP server (ftp-srv) playing the partner, s3rver as S3
- * (objects in a folder), fauxqs as the SQS ingestion queue, all on loopback. Only the password store
- * differs from AWS: the connection's secret is answered from memory instead of Secrets Manager.
+ * (objects in a folder), fauxqs as the SQS ingestion queue, dynalite as the ledger's DynamoDB, all on
+ * loopback. The password store differs from AWS (the connection's secret is answered from memory
+ * instead of Secrets Manager), and the events are kept in memory instead of put on EventBridge.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -15,6 +16,7 @@ import { createHandler } from "../functions/lambda/create-handler.js";
 import { startEmbeddedFtp } from "../test/support/embedded-ftp.js";
 import { startFauxqsS3, startS3rver } from "../test/support/embedded-s3.js";
 import { fakeContext, sqsEvent, takeQueuedRecords } from "../test/support/lambda-events.js";
+import { recordingEvents, startLocalLedger } from "../test/support/local-ledger.js";
 
 export const LOCAL_BUCKET = "landing-bucket";
 
@@ -66,6 +68,8 @@ export async function startLocalLambda(dataDir: string) {
     },
   });
   const continuationKey = randomBytes(32);
+  const ledger = await startLocalLedger();
+  const events = recordingEvents();
   const handler = createHandler({
     config,
     s3: s3.client(),
@@ -75,10 +79,14 @@ export async function startLocalLambda(dataDir: string) {
     continuationKey: async () => continuationKey,
     logger: new Logger({ serviceName: "ftp2s3" }),
     metrics: new Metrics({ namespace: "ftp2s3", serviceName: "ftp2s3" }),
+    ledger: ledger.ledger,
+    events: events.events,
   });
 
   return {
     s3,
+    /** The events the function put (EventBridge's stand-in). */
+    events: events.put,
     invoke: (event: unknown) => handler(event as never, fakeContext(15 * 60 * 1000)),
     /** What the SQS trigger would receive next, as an SQS event; undefined when the queue is empty. */
     async takeQueued() {
@@ -89,6 +97,7 @@ export async function startLocalLambda(dataDir: string) {
       await ftp.close();
       await s3.close();
       await sqsServer.close();
+      await ledger.close();
     },
   };
 }

@@ -386,6 +386,7 @@ const exitStatus: Record<ErrorCode, number> = {
   DELETE_LIMIT: EXIT_FAILED,
   EMPTY_SOURCE: EXIT_FAILED,
   S3: EXIT_FAILED,
+  IDEMPOTENCY_KEY_REUSED: EXIT_USAGE, // the Lambda's API only: the command sends no Idempotency-Key
 };
 
 /** The one line and the exit status of a failed command; never a stack trace for an expected failure. */

@@ -72,6 +72,29 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** The transfer ledger (a DynamoDB table: see README, "The transfer ledger"). */
+    ledger: z
+      .object({
+        /** Days a finished transfer's record is kept before DynamoDB's TTL removes it. */
+        historyDays: z.number().int().min(1).max(3650).default(90),
+        /**
+         * Seconds between two writes of a running leg's bytes so far (each is a DynamoDB write; the
+         * log's progress lines come as often as `transfer.progressIntervalSeconds` says).
+         */
+        progressIntervalSeconds: z.number().positive().default(10),
+        /** Hours an `Idempotency-Key` keeps answering with the transfer it started. */
+        idempotencyWindowHours: z.number().positive().max(720).default(24),
+      })
+      .strict()
+      .prefault({}),
+    /** Where each finished transfer and each mirror run is announced (EventBridge). */
+    events: z
+      .object({
+        /** The event bus's name or ARN. */
+        busName: z.string().min(1).max(1600).default("default"),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -24,6 +24,7 @@ export {
 } from "./connection.js";
 export { describeIssues, parseInput } from "./issues.js";
 export { keyEscapeReason, keyPrefix, nonEmptyKeyPrefix } from "./key-rules.js";
+export { LEDGER_TABLE, LEDGER_TABLE_ENV, ledgerTableName, transferIdSchema } from "./ledger-table.js";
 export {
   METRICS_NAMESPACE,
   type MirrorMetricName,
@@ -52,6 +53,8 @@ export { resumePointSchema } from "./resume-point.js";
 export {
   type ConnectionSettings,
   connectionSettingsOf,
+  type LedgerSettings,
+  ledgerSettingsOf,
   type MirrorSettings,
   mirrorSettingsOf,
   type TransferSettings,

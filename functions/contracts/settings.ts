@@ -76,3 +76,22 @@ export function mirrorSettingsOf(config: Pick<Config, "mirror">): MirrorSettings
   const m = config.mirror;
   return { concurrency: m.concurrency, inlineFiles: m.inlineFiles, inlineBytes: bytesOfMiB(m.inlineMiB) };
 }
+
+/** The transfer ledger's times in milliseconds. */
+export interface LedgerSettings {
+  /** How long a transfer's record is kept. */
+  historyMs: number;
+  /** Least time between two writes of a leg's bytes so far. */
+  progressIntervalMs: number;
+  /** How long an Idempotency-Key answers with its transfer. */
+  idempotencyWindowMs: number;
+}
+
+export function ledgerSettingsOf(config: Pick<Config, "ledger">): LedgerSettings {
+  const l = config.ledger;
+  return {
+    historyMs: msOfSeconds(l.historyDays * 86_400),
+    progressIntervalMs: msOfSeconds(l.progressIntervalSeconds),
+    idempotencyWindowMs: msOfSeconds(l.idempotencyWindowHours * 3_600),
+  };
+}

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { afterCopySchema } from "./after-copy.js";
+import { transferIdSchema } from "./ledger-table.js";
 import { objectOverridesSchema } from "./object-settings.js";
 import { resumePointSchema } from "./resume-point.js";
 
@@ -40,7 +41,7 @@ export const transferRequestSchema = z
     /** API only: queue the copy and answer 202 at once. */
     async: z.boolean().default(false),
     /** Set by the API when it queues a request, so logs of both legs share it. */
-    transferId: z.string().optional(),
+    transferId: transferIdSchema.optional(),
     /** Storage class, content type, metadata and tags, over the connection's (a mirror's fan-out: its job's). */
     object: objectOverridesSchema.optional(),
     /** Queue only: the copy's earlier legs stopped here (set by ftp2s3 itself, not by callers). */

@@ -23,7 +23,8 @@ export type ErrorCode =
   | "TOO_LARGE"
   | "DELETE_LIMIT"
   | "EMPTY_SOURCE"
-  | "S3";
+  | "S3"
+  | "IDEMPOTENCY_KEY_REUSED";
 
 export abstract class Ftp2s3Error extends Error {
   abstract readonly code: ErrorCode;
@@ -178,6 +179,11 @@ export class DeleteLimitError extends Ftp2s3Error {
 /** A mirror listed a directory as empty where the bucket holds objects: it deleted none (not asked to). */
 export class EmptySourceError extends Ftp2s3Error {
   readonly code = "EMPTY_SOURCE";
+}
+
+/** An Idempotency-Key came again with another request than the one it started (the Lambda's API only). */
+export class IdempotencyKeyReusedError extends Ftp2s3Error {
+  readonly code = "IDEMPOTENCY_KEY_REUSED";
 }
 
 /** S3 refused or failed a request (HeadObject, an upload part, CompleteMultipartUpload, ...). */

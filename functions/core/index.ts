@@ -20,6 +20,7 @@ export {
   FtpConnectionError,
   FtpLoginError,
   FtpReplyError,
+  IdempotencyKeyReusedError,
   InvalidInputError,
   ListingError,
   MirrorIncompleteError,
@@ -148,6 +149,22 @@ export {
   type SuspendReason,
   type UnchangedResult,
 } from "./transfer.js";
+// The Lambda's durable record of its transfers, and what it announces (implemented in adapters/).
+export type { TransferEvent, TransferEvents, TransferEventType } from "./transfer-events.js";
+export type {
+  ClaimAnswer,
+  HeldLeg,
+  IdempotencyRecord,
+  LedgerError,
+  LedgerRequest,
+  LedgerResult,
+  LegClaim,
+  ProgressUpdate,
+  RecentPage,
+  TransferLedger,
+  TransferRecord,
+  TransferState,
+} from "./transfer-ledger.js";
 // Values the core trusts: made only by the checks above (objectKey, resolveKey, remoteFilePath,
 // normaliseRemotePath, resolveAllowedFile, resolveAllowedDirectory, partSize).
 export type { ObjectKey, ObjectTarget, PartSize, RemoteFilePath, RemotePath } from "./values.js";

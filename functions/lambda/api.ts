@@ -1,4 +1,4 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { parseInput, type TransferRequest, transferRequestSchema } from "../contracts/index.js";
 import {
   type CopyOutcome,
@@ -6,29 +6,45 @@ import {
   InvalidInputError,
   type SourceActionReport,
 } from "../core/index.js";
-import { failureFields } from "./failure-fields.js";
+import { type FailureCode, failureFields } from "./failure-fields.js";
+import { errorBody, json, jsonHeaders, type Response } from "./http-response.js";
+import { idempotentReplay } from "./idempotency.js";
+import { recentTransfers, transferStatus } from "./transfer-status.js";
 import type { HandlerDeps, Transfers } from "./transfers.js";
 
-type Response = APIGatewayProxyStructuredResultV2;
-
 /**
- * POST /transfers on the Function URL: copy now (200) or queue the copy (202). A copy that cannot
- * finish within the invocation goes on from the queue, and the answer is a 202 "continuing".
+ * The Function URL. POST /transfers: copy now (200) or queue the copy (202); a copy that cannot
+ * finish within the invocation goes on from the queue, and the answer is a 202 "continuing". With
+ * an Idempotency-Key, a repeat answers with the transfer the key started. GET /transfers/{id} and
+ * GET /transfers?connection=… read the ledger.
  */
 export async function handleApi(
   event: APIGatewayProxyEventV2,
   transfers: Transfers,
-  deps: Pick<HandlerDeps, "queue" | "logger">,
+  deps: Pick<HandlerDeps, "queue" | "logger" | "ledger" | "config">,
   signal: AbortSignal,
   suspendSignal?: AbortSignal,
 ): Promise<Response> {
-  const refused = refusedRoute(event);
-  if (refused !== undefined) return refused;
+  const route = routeOf(event);
+  if (typeof route !== "string") return route;
   try {
+    if (route === "status") return await transferStatus(transferIdIn(event), deps.ledger);
+    if (route === "list") return await recentTransfers(event, deps.ledger, deps.config);
     const request = callerRequest(event, transfers);
+    transfers.resolve(request); // a request outside the fence takes no idempotency key
+    const replay = await idempotentReplay(
+      event,
+      request,
+      deps.ledger,
+      transfers.ledgerSettings.idempotencyWindowMs,
+      (code, ftpCode) => httpStatusOf(code as FailureCode, ftpCode) ?? 500,
+    );
+    if (replay !== undefined) return replay;
     if (request.async) return await queueCopy(request, transfers, deps);
     const ifExists = request.overwrite ? "replace" : "fail";
     const outcome = await transfers.copy(request, "api", ifExists, signal, suspendSignal);
+    // The id was made for this request a moment ago: no other leg can hold it.
+    if (outcome === undefined) throw new Error(`transfer ${request.transferId} was claimed by another leg`);
     return copied(request.transferId, outcome);
   } catch (error) {
     const fields = failureFields(error);
@@ -38,20 +54,34 @@ export async function handleApi(
   }
 }
 
-/** A 404 or 405 for anything but POST /transfers. */
-function refusedRoute(event: APIGatewayProxyEventV2): Response | undefined {
+const TRANSFER_PATH = /^\/transfers\/(.+)$/;
+
+/** Which of the API's routes the request takes, or its 404 or 405. */
+function routeOf(event: APIGatewayProxyEventV2): "create" | "list" | "status" | Response {
   const method = event.requestContext.http.method;
   const path = event.rawPath.replace(/\/+$/, "");
-  if (path !== "/transfers") {
-    return errorBody(404, "NOT_FOUND", `no route ${method} ${event.rawPath}: the API is POST /transfers`);
+  const allowed = path === "/transfers" ? ["GET", "POST"] : TRANSFER_PATH.test(path) ? ["GET"] : undefined;
+  if (allowed === undefined) {
+    return errorBody(
+      404,
+      "NOT_FOUND",
+      `no route ${method} ${event.rawPath}: the API is POST /transfers, GET /transfers and GET /transfers/{id}`,
+    );
   }
-  if (method !== "POST") {
+  if (!allowed.includes(method)) {
+    const allow = allowed.join(", ");
     return {
-      ...errorBody(405, "METHOD_NOT_ALLOWED", `${method} is not allowed on /transfers: use POST`),
-      headers: jsonAllow,
+      ...errorBody(405, "METHOD_NOT_ALLOWED", `${method} is not allowed on ${path}: use ${allow}`),
+      headers: { ...jsonHeaders, allow },
     };
   }
-  return undefined;
+  if (path !== "/transfers") return "status";
+  return method === "GET" ? "list" : "create";
+}
+
+/** The id in GET /transfers/{id}, still percent-encoded (a mirror's ids hold "/"). */
+function transferIdIn(event: APIGatewayProxyEventV2): string {
+  return TRANSFER_PATH.exec(event.rawPath.replace(/\/+$/, ""))?.[1] ?? "";
 }
 
 /** The caller's body as a request with its transfer id, refusing the fields only ftp2s3 sets. */
@@ -78,8 +108,8 @@ async function queueCopy(
   if (deps.queue === undefined) {
     throw new InvalidInputError('"async": true needs an ingestion queue, and none is configured');
   }
-  transfers.resolve(request); // refuse a request outside the fence now, not on the queue
   const { async: _async, ...message } = request;
+  await transfers.queued(request);
   await deps.queue(message);
   deps.logger.info("transfer queued", { transferId: request.transferId, connection: request.connection });
   return json(202, { id: request.transferId, status: "queued" });
@@ -125,6 +155,9 @@ const httpStatus: Record<ErrorCode | "INTERNAL", number> = {
   FTP_NO_RESTART: 502,
   SIZE_MISMATCH: 502,
   S3: 502,
+  // The key is the caller's; its request differs from the one the key started (as the IETF draft
+  // "The Idempotency-Key HTTP Header Field" answers a reused key).
+  IDEMPOTENCY_KEY_REUSED: 422,
   FTP_LISTING: 500,
   ABORTED: 500,
   MIRROR_INCOMPLETE: 500,
@@ -145,15 +178,4 @@ function parseBody(event: APIGatewayProxyEventV2): unknown {
   } catch {
     throw new InvalidInputError("the request body is not JSON");
   }
-}
-
-const jsonHeaders = { "content-type": "application/json" };
-const jsonAllow = { ...jsonHeaders, allow: "POST" };
-
-function json(statusCode: number, body: unknown): Response {
-  return { statusCode, headers: jsonHeaders, body: JSON.stringify(body) };
-}
-
-function errorBody(statusCode: number, code: string, message: string): Response {
-  return json(statusCode, { error: { code, message } });
 }

@@ -23,6 +23,8 @@ export interface ContinuationSettings {
   /** Signs continuations; without a key no leg stops (nothing unsigned is trusted). */
   continuationKey: ContinuationKeySource | undefined;
   log: KeyedLog;
+  /** Called before the continuation is queued (the ledger's "continuing"), so its leg finds this one ended. */
+  beforeQueueing?: (outcome: SuspendedResult) => Promise<void>;
 }
 
 /**
@@ -46,6 +48,7 @@ export function queueContinuation(settings: ContinuationSettings): ResumeStore<v
       assertWithinLimits(outcome, number, settings);
       const body = signedContinuation(outcome, number, settings, signingKey as Uint8Array);
       try {
+        await settings.beforeQueueing?.(outcome);
         await (settings.queue as TransferQueue)(body);
       } catch (error) {
         throw new TransferAbortedError(

@@ -9,10 +9,12 @@ import type { PasswordSource } from "../adapters/passwords.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
 import type { TransferQueue } from "../adapters/transfer-queue.js";
 import { ConnectionFence, type FencedCopy } from "../app/connection-fence.js";
-import { type CopyOneFileSettings, copyOneFile } from "../app/copy-one-file.js";
+import { type CopyObserver, type CopyOneFileSettings, copyOneFile } from "../app/copy-one-file.js";
 import { type MirrorPorts, mirrorDirectory, readinessOf, resolveMirror } from "../app/mirror-directory.js";
 import {
   type Config,
+  type LedgerSettings,
+  ledgerSettingsOf,
   type MirrorJob,
   type MirrorSettings,
   mirrorSettingsOf,
@@ -26,13 +28,18 @@ import type {
   CopyOutcome,
   FileSource,
   IfExists,
+  LedgerRequest,
   MirrorSummary,
   ObjectSettings,
   ObjectSink,
   SourceActionReport,
+  TransferEvents,
+  TransferLedger,
 } from "../core/index.js";
-import { withKeys } from "./keyed-log.js";
+import { type KeyedLog, withKeys } from "./keyed-log.js";
+import { LedgerLeg, type LedgerPorts } from "./ledger-leg.js";
 import { lambdaMemoryBudget } from "./memory-budget.js";
+import { mirrorEvent } from "./mirror-event.js";
 import { queueContinuation } from "./queue-continuation.js";
 import { LegReport, recordTransfer, reportMirror } from "./transfer-report.js";
 
@@ -47,6 +54,10 @@ export interface HandlerDeps {
   continuationKey?: ContinuationKeySource;
   logger: Logger;
   metrics: Metrics;
+  /** Where each transfer's claim, progress and end are kept (DynamoDB in AWS). */
+  ledger: TransferLedger;
+  /** Where finished transfers and mirror runs are announced (EventBridge in AWS). */
+  events: TransferEvents;
   /** Opens an FTP session; replaced in tests that need another client. */
   connect?: (options: FtpSourceOptions) => Promise<FileSource>;
   /** Resolves host names; replaced in tests. */
@@ -63,6 +74,7 @@ export class Transfers {
   private readonly memoryBudget: number;
   private readonly transfer: TransferSettings;
   private readonly mirrorSettings: MirrorSettings;
+  readonly ledgerSettings: LedgerSettings;
 
   constructor(private readonly deps: HandlerDeps) {
     this.memoryBudget = lambdaMemoryBudget(deps.config.transfer.memoryBudgetMiB, process.env);
@@ -75,6 +87,7 @@ export class Transfers {
     this.newId = deps.newId ?? randomUUID;
     this.transfer = transferSettingsOf(deps.config);
     this.mirrorSettings = mirrorSettingsOf(deps.config);
+    this.ledgerSettings = ledgerSettingsOf(deps.config);
   }
 
   /** Checks a request against the fence and the key rules without transferring anything. */
@@ -86,7 +99,8 @@ export class Transfers {
    * One leg of a copy. With a `suspendSignal` (and an ingestion queue) a copy that runs out of time
    * stops at a part boundary and goes on in a new invocation: the continuation goes on the queue, and
    * the outcome is "suspended". A continuation (request.continuation) checks the source is unchanged
-   * and goes on from the parts already uploaded.
+   * and goes on from the parts already uploaded. Each leg first claims the transfer in the ledger:
+   * undefined when another leg runs it or this one already ran (nothing is read or written then).
    */
   async copy(
     request: TransferRequest,
@@ -94,7 +108,7 @@ export class Transfers {
     ifExists: IfExists,
     signal: AbortSignal,
     suspendSignal?: AbortSignal,
-  ): Promise<CopyOutcome & { afterCopy?: SourceActionReport }> {
+  ): Promise<(CopyOutcome & { afterCopy?: SourceActionReport }) | undefined> {
     const { path, key, afterCopy } = this.resolve(request);
     const { bucket, transfer } = this.deps.config;
     const { continuation } = request;
@@ -108,10 +122,18 @@ export class Transfers {
       key,
       ...(continuation === undefined ? {} : { continuation: continuation.number }),
     });
+    const leg = await LedgerLeg.claim(
+      this.ledgerPorts(report.log),
+      transferId,
+      continuation?.number ?? 0,
+      ledgerRequestOf(request, trigger),
+      { bucket, key },
+    );
+    if (leg === undefined) return undefined;
     report.started(continuation);
     const resumeFrom = continuation?.resumeAt ?? undefined;
     try {
-      const leg = await copyOneFile(
+      const copied = await copyOneFile(
         {
           request: {
             path,
@@ -135,19 +157,32 @@ export class Transfers {
             queue: this.deps.queue,
             continuationKey: this.deps.continuationKey,
             log: report.log,
+            beforeQueueing: (suspended) => leg.suspending(suspended),
           }),
-          observer: report.observer(),
+          observer: withLedgerProgress(report.observer(), leg),
         },
       );
-      const { outcome } = leg;
+      const { outcome } = copied;
       report.finished(outcome);
-      if (leg.afterCopy === undefined) return outcome;
-      report.sourceAction(leg.afterCopy);
-      return { ...outcome, afterCopy: leg.afterCopy };
+      await leg.finished(outcome);
+      if (copied.afterCopy === undefined) return outcome;
+      report.sourceAction(copied.afterCopy);
+      return { ...outcome, afterCopy: copied.afterCopy };
     } catch (error) {
       report.failed(error);
+      await leg.failed(error);
       throw error;
     }
+  }
+
+  /** An async request's transfer, queued: written before its message is sent, so its leg finds it. */
+  queued(request: TransferRequest & { transferId: string }): Promise<void> {
+    return this.deps.ledger.queued(request.transferId, ledgerRequestOf(request, "api"), Date.now());
+  }
+
+  private ledgerPorts(log: KeyedLog): LedgerPorts {
+    const { ledger, events } = this.deps;
+    return { ledger, events, settings: this.ledgerSettings, log };
   }
 
   /**
@@ -201,6 +236,9 @@ export class Transfers {
       },
     });
     reportMirror(log, this.deps.metrics, summary, skippedEntries);
+    await this.deps.events(mirrorEvent(mirrorId, job, bucket, keyPrefix, summary)).catch((error: unknown) => {
+      log.error("the mirror run's event was not put", { error: String(error) });
+    });
     return summary;
   }
 
@@ -252,4 +290,25 @@ export class Transfers {
       tagWithSha256: transfer.tagWithSha256,
     };
   }
+}
+
+/** The request as the ledger keeps it: what was asked, not how a continuation goes on. */
+function ledgerRequestOf(request: TransferRequest, trigger: Trigger): LedgerRequest {
+  const { connection, path, key, overwrite, mirrored } = request;
+  const kept: LedgerRequest = { connection, path, trigger };
+  if (key !== undefined) kept.key = key;
+  if (overwrite !== undefined) kept.overwrite = overwrite;
+  if (mirrored !== undefined) kept.mirrored = mirrored;
+  return kept;
+}
+
+/** The leg's observer, whose progress also goes to the ledger (at the ledger's own, slower, rate). */
+function withLedgerProgress(observer: CopyObserver, leg: LedgerLeg): CopyObserver {
+  return {
+    ...observer,
+    onProgress: (snapshot) => {
+      observer.onProgress?.(snapshot);
+      leg.progress(snapshot);
+    },
+  };
 }

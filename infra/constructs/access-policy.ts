@@ -1,4 +1,5 @@
-import { Stack } from "aws-cdk-lib";
+import { Arn, Stack } from "aws-cdk-lib";
+import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { type IRole, Policy, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import type { IBucket } from "aws-cdk-lib/aws-s3";
@@ -26,6 +27,12 @@ export interface TransferAccessPolicyProps {
   readonly queue: IQueue;
   /** Where Lambda puts scheduled runs that failed. */
   readonly failedEventsQueue: IQueue;
+  /** The transfer ledger's table: the function reads and writes its items and queries its index. Default: none. */
+  readonly ledgerTable?: ITable;
+  /** The ledger table's index by connection. Required with `ledgerTable`. */
+  readonly ledgerIndexName?: string;
+  /** The EventBridge bus (name or ARN) the function puts its events on. Default: none. */
+  readonly eventBus?: string;
   /** Grant s3:DeleteObject under the prefix, for mirrors that delete what their source lost. Default false. */
   readonly allowDelete?: boolean;
   /** The KMS keys connections encrypt their objects with (`object.kmsKeyId`). Default: none. */
@@ -158,6 +165,29 @@ export class TransferAccessPolicy extends Construct {
         }),
       );
     }
+    if (props.ledgerTable !== undefined) {
+      statements.push(
+        new PolicyStatement({
+          sid: "TransferLedger",
+          // Claims and ends are conditional updates and puts; GetItem reads a transfer; Query pages
+          // a connection's transfers through the index. No Scan, no Delete (TTL removes history).
+          actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+          resources: [
+            props.ledgerTable.tableArn,
+            `${props.ledgerTable.tableArn}/index/${props.ledgerIndexName ?? "*"}`,
+          ],
+        }),
+      );
+    }
+    if (props.eventBus !== undefined) {
+      statements.push(
+        new PolicyStatement({
+          sid: "PutTransferEvents",
+          actions: ["events:PutEvents"],
+          resources: [eventBusArn(this, props.eventBus)],
+        }),
+      );
+    }
     if (props.encryptionKey !== undefined) {
       statements.push(
         new PolicyStatement({
@@ -198,4 +228,10 @@ export class TransferAccessPolicy extends Construct {
       );
     }
   }
+}
+
+/** A bus given by name (the default bus, say) as its ARN in this stack's account and region. */
+function eventBusArn(scope: Construct, bus: string): string {
+  if (bus.startsWith("arn:")) return bus;
+  return Arn.format({ service: "events", resource: "event-bus", resourceName: bus }, Stack.of(scope));
 }

@@ -6,9 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type EmbeddedDynamoDb, startDynalite } from "../support/embedded-dynamodb.js";
 import { type EmbeddedFtpServer, startEmbeddedFtp } from "../support/embedded-ftp.js";
 import { type EmbeddedS3Server, startFauxqsS3, startS3rver } from "../support/embedded-s3.js";
 import { sqsEvent, sqsRecord, urlRequest } from "../support/lambda-events.js";
+import { createLedgerTable } from "../support/ledger-table.js";
 import { randomFile, readObject, sha256 } from "../support/objects.js";
 import { type RuntimeApi, startRuntimeApi } from "../support/runtime-api.js";
 import { synth } from "../unit/infra/synth.js";
@@ -45,6 +47,10 @@ describe(`the deployed bundle under ${ricDir === undefined ? "a minimal runtime 
   let s3: EmbeddedS3Server;
   let sqs: Awaited<ReturnType<typeof startFauxqsS3>>;
   let secrets: Server;
+  let dynamo: EmbeddedDynamoDb;
+  /** EventBridge's stand-in: the PutEvents bodies it was sent. */
+  let eventBus: Server;
+  const putEvents: string[] = [];
   let runtime: RuntimeApi;
   let fn: ChildProcess;
   const output: string[] = [];
@@ -67,6 +73,11 @@ describe(`the deployed bundle under ${ricDir === undefined ? "a minimal runtime 
     const queueUrl = await sqs.createQueue("ingest");
     const secretValues = new Map<string, string>();
     secrets = await startSecretsManager(secretValues);
+    dynamo = await startDynalite();
+    const dynamoClient = dynamo.client();
+    await createLedgerTable(dynamoClient, "ledger");
+    dynamoClient.destroy();
+    eventBus = await startEventBus(putEvents);
 
     // The sample stack, its partner connection pointed at the loopback server, bundled as cdk synth does.
     const outdir = join(work, "cdk.out");
@@ -99,6 +110,7 @@ describe(`the deployed bundle under ${ricDir === undefined ? "a minimal runtime 
       const type = template.Resources[logicalId]?.Type;
       if (type === "AWS::S3::Bucket") return bucket;
       if (type === "AWS::SQS::Queue") return queueUrl;
+      if (type === "AWS::DynamoDB::Table") return "ledger";
       if (type === "AWS::SecretsManager::Secret") {
         const arn = `arn:aws:secretsmanager:${region}:000000000000:secret:${logicalId}`;
         secretValues.set(
@@ -138,6 +150,8 @@ describe(`the deployed bundle under ${ricDir === undefined ? "a minimal runtime 
       AWS_ENDPOINT_URL_S3: s3.endpoint,
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${(secrets.address() as AddressInfo).port}`,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: `http://127.0.0.1:${(eventBus.address() as AddressInfo).port}`,
     };
 
     runtime = await startRuntimeApi(functionArn);
@@ -158,6 +172,8 @@ describe(`the deployed bundle under ${ricDir === undefined ? "a minimal runtime 
     fn?.kill();
     await runtime?.close();
     await new Promise((resolve) => secrets?.close(resolve));
+    await new Promise((resolve) => eventBus?.close(resolve));
+    await dynamo?.close();
     await ftp?.close();
     await s3?.close();
     await sqs?.close();
@@ -196,6 +212,10 @@ describe(`the deployed bundle under ${ricDir === undefined ? "a minimal runtime 
     expect(sha256(await readObject(s3.client(), bucket, result.key))).toBe(sha256(data));
     const completed = logLines().find((l) => l.message === "transfer completed");
     expect(completed).toMatchObject({ service: "ftp2s3", cold_start: true, trigger: "api" });
+    // The ledger (the template's table) took the transfer, and the default bus heard of the object.
+    const [put] = putEvents.map((body) => JSON.parse(body).Entries[0]);
+    expect(put).toMatchObject({ EventBusName: "default", Source: "ftp2s3", DetailType: "Object Ingested" });
+    expect(JSON.parse(put.Detail)).toMatchObject({ key: result.key, bytes: data.length });
   });
 
   it("copies an SQS batch's file in a warm invocation, reporting no batch item failure", async () => {
@@ -280,6 +300,24 @@ async function startSecretsManager(values: Map<string, string>): Promise<Server>
       res
         .writeHead(200)
         .end(JSON.stringify({ ARN: SecretId, Name: SecretId, SecretString: value, VersionId: "v1" }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return server;
+}
+
+/** EventBridge's PutEvents on loopback: takes every entry, keeping each request's body. */
+async function startEventBus(bodies: string[]): Promise<Server> {
+  const server = createServer((request, response) => {
+    let body = "";
+    request.setEncoding("utf8");
+    request.on("data", (chunk: string) => {
+      body += chunk;
+    });
+    request.on("end", () => {
+      bodies.push(body);
+      response.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
+      response.end(JSON.stringify({ FailedEntryCount: 0, Entries: [{ EventId: `event-${bodies.length}` }] }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

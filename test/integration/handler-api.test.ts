@@ -316,14 +316,15 @@ describe("API trigger: POST /transfers on the Function URL", () => {
   });
 
   it.each([
-    ["GET", "/transfers", 405],
+    ["DELETE", "/transfers", 405],
+    ["POST", "/transfers/some-id", 405],
     ["POST", "/other", 404],
     ["GET", "/", 404],
   ])("answers %s %s with %i", async (method, path, status) => {
     const response = await callApi(rig, method, path);
 
     expect(response.statusCode).toBe(status);
-    if (status === 405) expect(response.headers.allow).toBe("POST");
+    if (status === 405) expect(response.headers.allow).toBe(path === "/transfers" ? "GET, POST" : "GET");
   });
 
   it("queues an async request (202) and the queue trigger copies it", async () => {

@@ -126,7 +126,7 @@ describe("copies longer than one invocation go on in the next (queue trigger)", 
     expect(lastProgress).toMatchObject({ bytes: data.length, totalBytes: data.length, percent: 100 });
   });
 
-  it("a continuation delivered twice stores one object; the second delivery finds it unchanged", async () => {
+  it("a continuation delivered twice stores one object; the second delivery finds the transfer ended in the ledger", async () => {
     const data = randomFile(16 * MiB);
     files["/outbox/twice.bin"] = data;
     // From the API, so the copy refuses to overwrite: the duplicate must not fail on its own object.
@@ -136,14 +136,20 @@ describe("copies longer than one invocation go on in the next (queue trigger)", 
     const finished = await runLeg(continuation as SQSRecord, LONG_LEG_MS);
     expect(finished.next).toBeUndefined();
     rig.clearLogs();
+    rig.recorder.requests.length = 0;
+    const connections = fake.connections;
 
     const duplicate = await runLeg(continuation as SQSRecord, LONG_LEG_MS);
 
     expect(duplicate.response.batchItemFailures).toEqual([]);
     expect(duplicate.next).toBeUndefined();
+    // The ledger says leg 1 ran to the end: neither FTP nor S3 hears of the duplicate.
     const messages = rig.logs().map((l) => String(l.message));
-    expect(messages.some((m) => /^upload \w+ no longer exists/.test(m))).toBe(true);
-    expect(messages).toContain("transfer skipped: unchanged");
+    expect(messages).toContain(
+      "leg 1 skipped: the transfer is committed at leg 1 in the ledger; nothing was read or written",
+    );
+    expect(fake.connections).toBe(connections);
+    expect(rig.recorder.requests).toEqual([]);
     expect(sha256(await readObject(rig.s3, bucket, keyOf("twice.bin")))).toBe(sha256(data));
     expect(rig.recorder.openUploads()).toEqual([]);
   });

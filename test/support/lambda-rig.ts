@@ -16,6 +16,7 @@ import { createHandler } from "../../functions/lambda/create-handler.js";
 import { type EmbeddedFtpServer, startEmbeddedFtp } from "./embedded-ftp.js";
 import { startFauxqsS3, startS3rver } from "./embedded-s3.js";
 import { fakeContext, takeQueuedRecords, urlRequest } from "./lambda-events.js";
+import { recordingEvents, startLocalLedger } from "./local-ledger.js";
 import { type S3Recorder, startS3Recorder } from "./s3-recorder.js";
 
 export { fakeContext, sqsEvent, sqsRecord, urlRequest } from "./lambda-events.js";
@@ -35,13 +36,15 @@ export interface LogLine {
 
 /**
  * The real handler over real servers on loopback: ftp-srv as the partner's FTP server, fauxqs as S3
- * and SQS (behind a recording proxy for S3), and Secrets Manager mocked (it cannot run here).
+ * and SQS (behind a recording proxy for S3), dynalite as the ledger's DynamoDB (a table per rig), and
+ * Secrets Manager mocked and EventBridge recorded (they cannot run here).
  */
 export async function startLambdaRig(
   options: {
     connections?: Record<string, unknown>;
     transfer?: Record<string, unknown>;
     mirror?: Record<string, unknown>;
+    ledger?: Record<string, unknown>;
     /**
      * The S3 behind the recorder: fauxqs (the default, which is also the SQS) or s3rver, which lists
      * an upload's parts (ListParts), as resumed copies need.
@@ -68,6 +71,8 @@ export async function startLambdaRig(
   const queueUrl = await aws.createQueue("ingest");
   const sqs = new SQSClient({ endpoint: aws.endpoint, region, credentials });
 
+  const ledger = await startLocalLedger();
+  const events = recordingEvents();
   const secrets = mockClient(SecretsManagerClient);
   secrets.on(GetSecretValueCommand, { SecretId: secretArn }).resolves({ SecretString: ftp.password });
 
@@ -106,6 +111,7 @@ export async function startLambdaRig(
     // fauxqs takes PutObjectTagging for a PutObject (see README), so no tag here.
     transfer: { tagWithSha256: false, progressIntervalSeconds: 0.001, partSizeMiB: 5, ...options.transfer },
     mirror: { ...options.mirror },
+    ledger: { ...options.ledger },
   });
   const handler = createHandler({
     config,
@@ -124,6 +130,8 @@ export async function startLambdaRig(
     continuationKey: async () => continuationKey,
     logger: new Logger({ serviceName: "ftp2s3" }),
     metrics: new Metrics({ namespace: "ftp2s3", serviceName: "ftp2s3", logger: quietMetricsLogger }),
+    ledger: ledger.ledger,
+    events: events.events,
   });
 
   return {
@@ -134,6 +142,10 @@ export async function startLambdaRig(
     recorder,
     secrets,
     config,
+    /** The function's ledger (DynamoDB on dynalite), to read or to stage a record in. */
+    ledger: ledger.ledger,
+    /** The events the function put, in order. */
+    events: events.put,
     /** Puts a file on the partner's FTP server. */
     async serve(path: string, data: Buffer) {
       const local = join(ftp.root, path);
@@ -166,6 +178,7 @@ export async function startLambdaRig(
       await ftp.close();
       if (objectStore !== aws) await objectStore.close();
       await aws.close();
+      await ledger.close();
       await rm(work, { recursive: true, force: true });
     },
   };

@@ -77,6 +77,8 @@ describe("the function's bundle", () => {
       env: {
         ...process.env,
         FTP2S3_CONFIG: JSON.stringify({ bucket: "b-test", connections: {} }),
+        // The stack always names the ledger's table; this run fails before any transfer reaches it.
+        FTP2S3_LEDGER_TABLE: "ledger-test",
         AWS_REGION: "us-east-1",
       },
       encoding: "utf8",

@@ -123,6 +123,8 @@ describe("the transfer function", () => {
         tagWithSha256: true,
       },
       mirror: { concurrency: 4, inlineFiles: 2000, inlineMiB: 8192 },
+      ledger: { historyDays: 90, progressIntervalSeconds: 10, idempotencyWindowHours: 24 },
+      events: { busName: "default" },
     });
   });
 

@@ -56,7 +56,8 @@ describe("the function's permissions, with the sample config", () => {
     };
   });
 
-  it("are exactly these statements: objects and listing under the prefix, the state, the queues, the two secrets", () => {
+  it("are exactly these statements: objects and listing under the prefix, the state, the queues, the two secrets, the ledger, the events", () => {
+    const ledger = logicalId(s.stack, s.stack.ledger.table);
     expect(statementsOf(s.template, ids.policy)).toEqual([
       {
         Sid: "ObjectsUnderPrefix",
@@ -107,6 +108,31 @@ describe("the function's permissions, with the sample config", () => {
         Effect: "Allow",
         Action: "secretsmanager:GetSecretValue",
         Resource: { Ref: ids.continuationKey },
+      },
+      {
+        Sid: "TransferLedger",
+        Effect: "Allow",
+        Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+        Resource: [arnOf(ledger), { "Fn::Join": ["", [arnOf(ledger), "/index/byConnection"]] }],
+      },
+      {
+        Sid: "PutTransferEvents",
+        Effect: "Allow",
+        Action: "events:PutEvents",
+        Resource: {
+          "Fn::Join": [
+            "",
+            [
+              "arn:",
+              { Ref: "AWS::Partition" },
+              ":events:",
+              { Ref: "AWS::Region" },
+              ":",
+              { Ref: "AWS::AccountId" },
+              ":event-bus/default",
+            ],
+          ],
+        },
       },
     ]);
   });
