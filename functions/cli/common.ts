@@ -345,6 +345,8 @@ const exitStatus: Record<ErrorCode, number> = {
   SIZE_MISMATCH: EXIT_FAILED,
   // Not 75: that one promises an upload kept for --resume, and this copy's upload was aborted.
   SOURCE_CHANGED: EXIT_FAILED,
+  CHECKSUM_MISMATCH: EXIT_FAILED,
+  NO_SERVER_DIGEST: EXIT_FAILED,
   TIMEOUT: EXIT_FAILED,
   ABORTED: EXIT_FAILED,
   OBJECT_EXISTS: EXIT_FAILED,

@@ -11,6 +11,7 @@ export { bytesOfMiB, DEFAULTS, defaultFtpPort, inMiB, inSeconds, MiB, msOfSecond
 // What can go wrong, as one closed set of codes.
 export {
   abortReason,
+  ChecksumMismatchError,
   DataConnectionError,
   DeleteLimitError,
   EmptySourceError,
@@ -23,6 +24,7 @@ export {
   InvalidInputError,
   ListingError,
   MirrorIncompleteError,
+  NoServerDigestError,
   NotAllowedError,
   ObjectExistsError,
   RestartRefusedError,

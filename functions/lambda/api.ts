@@ -118,6 +118,10 @@ const httpStatus: Record<ErrorCode | "INTERNAL", number> = {
   FTP_DATA_CONNECTION: 502,
   FTP_NO_RESTART: 502,
   SIZE_MISMATCH: 502,
+  // The server's digest or S3's check refused the bytes read: the upstream gave bad data.
+  CHECKSUM_MISMATCH: 502,
+  // Configuration (serverDigest "require") against a server that offers none: the caller's to mend.
+  NO_SERVER_DIGEST: 422,
   S3: 502,
   FTP_LISTING: 500,
   ABORTED: 500,
