@@ -94,6 +94,7 @@ export type {
   ExistingObject,
   FileSource,
   FtpReply,
+  FullObjectChecksum,
   ListedObject,
   ObjectOptions,
   ObjectSink,
@@ -104,6 +105,13 @@ export type {
 export type { ProgressSnapshot } from "./progress.js";
 export { abandonUpload, type ResumePoint } from "./resume.js";
 export type { RunningHash } from "./sha256.js";
+// The server's own digest of a file.
+export {
+  DIGEST_ALGORITHMS,
+  type DigestAlgorithm,
+  type ServerDigestMode,
+  type SourceDigest,
+} from "./source-digest.js";
 // Copying one file.
 export {
   type CopyIfExists,
