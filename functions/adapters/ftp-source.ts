@@ -3,12 +3,14 @@ import type { Writable } from "node:stream";
 import type { ConnectionOptions } from "node:tls";
 import { Client, FTPError, type FTPResponse } from "basic-ftp";
 import type {
+  DigestAlgorithm,
   FileSource,
   FtpReply,
   RemoteEntry,
   RemoteFileInfo,
   RemoteFilePath,
   RemotePath,
+  SourceDigest,
 } from "../core/index.js";
 import {
   abortReason,
@@ -24,6 +26,7 @@ import {
   TransferTimeoutError,
 } from "../core/index.js";
 import { SessionBoundary } from "./ftp-boundary.js";
+import { DIGEST_VERBS, ServerDigests } from "./ftp-digests.js";
 import { defaultListingLimits, type ListingLimits, listDirectory } from "./ftp-listing.js";
 import { parseMdtmReply, parseSizeReply, replyText } from "./ftp-replies.js";
 import { watchReplies } from "./ftp-watchdog.js";
@@ -67,6 +70,8 @@ export interface FtpSourceOptions {
    * (the kernel's unit); default `DEFAULTS.keepAliveMs`; 0 turns keepalive off.
    */
   keepAliveMs?: number;
+  /** The reply bound of a digest command (the server reads the whole file first); default `DEFAULTS.digestTimeoutMs`. */
+  digestTimeoutMs?: number;
 }
 
 /** Builds the basic-ftp client; injected so tests can observe or replace it. */
@@ -100,6 +105,7 @@ export async function connectFtpSource(
     windowMs: options.minRateWindowMs ?? DEFAULTS.minRateWindowMs,
     endpoint,
     rateOption: options.rateSetting ?? "minBytesPerSecond",
+    slowReplies: { verbs: DIGEST_VERBS, timeoutMs: options.digestTimeoutMs ?? DEFAULTS.digestTimeoutMs },
   });
   // closeWithError hands the reason to the command in flight, or to the next one.
   const stop = () => client.ftp.closeWithError(abortReason(signal as AbortSignal));
@@ -147,11 +153,16 @@ function keepControlConnectionAlive(client: Client, idleMs: number): void {
 class FtpSource implements FileSource {
   /** The 550 a server gave to SIZE, per path: the truth when RETR then only shows a reset (proftpd). */
   private readonly sizeRefusals = new Map<string, FTPError>();
+  private readonly digests: ServerDigests;
 
   constructor(
     private readonly client: Client,
     private readonly location: Omit<FtpSourceOptions, "password">,
-  ) {}
+  ) {
+    this.digests = new ServerDigests(client, {
+      digestTimeoutMs: location.digestTimeoutMs ?? DEFAULTS.digestTimeoutMs,
+    });
+  }
 
   urlOf(path: string): string {
     return formatFtpUrl(this.location, path);
@@ -222,6 +233,21 @@ class FtpSource implements FileSource {
       throw failure;
     } finally {
       signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async digestAlgorithms(): Promise<DigestAlgorithm[]> {
+    return (await this.digests.offered()).map((command) => command.algorithm);
+  }
+
+  async digest(
+    path: RemoteFilePath,
+    algorithm: DigestAlgorithm,
+  ): Promise<SourceDigest | { unavailable: string }> {
+    try {
+      return await this.digests.ask(path, algorithm);
+    } catch (error) {
+      throw classifyTransferError(error, this.urlOf(path), this.location.timeoutMs, "HASH");
     }
   }
 

@@ -4,7 +4,14 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { connectFtpSource } from "../adapters/ftp-source.js";
 import { type ChecksumMode, createS3Client, nonEmpty } from "../adapters/s3-client.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
-import type { CopyOptions, FileSource, FtpLocation, ObjectSink, PartSize } from "../core/index.js";
+import type {
+  CopyOptions,
+  FileSource,
+  FtpLocation,
+  ObjectSink,
+  PartSize,
+  ServerDigestMode,
+} from "../core/index.js";
 import {
   bytesOfMiB,
   DEFAULTS,
@@ -109,6 +116,7 @@ export interface CommonOptions {
   keepalive: number;
   progress: "auto" | ProgressMode;
   tag: boolean;
+  serverDigest: ServerDigestMode;
   verbose: boolean;
 }
 
@@ -197,6 +205,14 @@ function addOutputOptions(command: Command): Command {
         .default("auto"),
     )
     .option("--no-tag", "do not tag objects with the SHA-256 of their bytes")
+    .addOption(
+      new Option(
+        "--server-digest <mode>",
+        "compare the server's own digest of each file (HASH, XSHA256, XMD5...) with the bytes read: auto when it offers one, off, or require",
+      )
+        .choices(["auto", "off", "require"])
+        .default(DEFAULTS.serverDigest),
+    )
     .option(
       "--verbose",
       "print the FTP conversation and the libraries' warnings to stderr (the password is masked)",
@@ -205,14 +221,18 @@ function addOutputOptions(command: Command): Command {
 }
 
 /** How each file is copied, as the common options say: the same for a copy and for a mirror's files. */
-export function copyOptionsOf(
-  options: CommonOptions,
-): Pick<CopyOptions, "queueSize" | "memoryBudget" | "tagWithSha256"> & { partSize?: PartSize } {
+export function copyOptionsOf(options: CommonOptions): Pick<
+  CopyOptions,
+  "queueSize" | "memoryBudget" | "tagWithSha256" | "serverDigest"
+> & {
+  partSize?: PartSize;
+} {
   return {
     ...(options.partSize === undefined ? {} : { partSize: options.partSize }),
     queueSize: options.queueSize,
     memoryBudget: options.maxMemory,
     tagWithSha256: options.tag,
+    serverDigest: options.serverDigest,
   };
 }
 

@@ -94,8 +94,21 @@ function copied(id: string, outcome: CopyOutcome): Response {
     });
   }
   if (outcome.status !== "copied") throw new Error("an API copy never skips"); // ifExists is fail or replace
-  const { bucket, key, bytes, etag, sha256, durationMs, ftpReply, sizeCheck } = outcome;
-  return json(200, { id, bucket, key, bytes, etag, sha256, durationMs, ftpReply, sizeCheck });
+  const { bucket, key, bytes, etag, sha256, crc64nvme, sourceDigest, durationMs, ftpReply, sizeCheck } =
+    outcome;
+  return json(200, {
+    id,
+    bucket,
+    key,
+    bytes,
+    etag,
+    sha256,
+    ...(crc64nvme === undefined ? {} : { crc64nvme }),
+    ...(sourceDigest === undefined ? {} : { sourceDigest }),
+    durationMs,
+    ftpReply,
+    sizeCheck,
+  });
 }
 
 /**
