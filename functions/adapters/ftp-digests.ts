@@ -44,7 +44,9 @@ export class ServerDigests {
         this.selected = command.name;
       }
       const reply = await this.slowly(`${command.verb} ${path}`);
-      const text = replyText(reply.message);
+      // proftpd's mod_digest says what it computes first ("213-Computing SHA-256 digest"): the digest
+      // is on the reply's last line.
+      const text = replyText(reply.message.trimEnd().split("\n").at(-1) ?? "");
       return command.verb === "HASH"
         ? parseHashReply(text, algorithm, command.name as string)
         : parseXDigestReply(text, algorithm);
