@@ -236,8 +236,9 @@ export class CopyLeg {
     const { opts, request } = this.copy;
     this.stopListening(); // from here on the commit finishes whatever the signals say
     opts.onDownloaded?.();
-    const committed = await this.upload.commit(this.verifyAgainst(sourceDigest));
-    const tagged = opts.tagWithSha256 ? await this.ensureTagged(committed) : false;
+    const moreTags = sourceDigestTag(sourceDigest);
+    const committed = await this.upload.commit(this.verifyAgainst(sourceDigest), moreTags);
+    const tagged = opts.tagWithSha256 ? await this.ensureTagged(committed, moreTags) : false;
     const { info } = this.prepared;
     return {
       status: "copied",
@@ -263,13 +264,13 @@ export class CopyLeg {
    * Whether the committed object carries its sha256 tag: a file in one PutObject took it along (or S3
    * refused it there); a multipart upload's goes in a request of its own.
    */
-  private async ensureTagged(committed: CommittedUpload): Promise<boolean> {
+  private async ensureTagged(committed: CommittedUpload, moreTags: Record<string, string>): Promise<boolean> {
     if (committed.taggedInline) return true;
     const { sink, request } = this.copy;
     let reason = committed.tagRefused;
     if (reason === undefined) {
       try {
-        await sink.tag(request.target, { sha256: committed.sha256 });
+        await sink.tag(request.target, { sha256: committed.sha256, ...moreTags });
         return true;
       } catch (error) {
         reason = error instanceof Error ? error.message : String(error);
@@ -386,6 +387,14 @@ export class CopyLeg {
       source: this.sourceFacts(),
     };
   }
+}
+
+/**
+ * Which digest vouched for the bytes, as a tag beside the sha256 one: `source-digest: sha-256:<hex>`.
+ * A tag, not metadata: a multipart upload's metadata is fixed when it starts, before the server vouches.
+ */
+function sourceDigestTag(digest: SourceDigest | null): Record<string, string> {
+  return digest === null ? {} : { "source-digest": `${digest.algorithm}:${digest.value}` };
 }
 
 function asOurError(error: unknown): Ftp2s3Error {

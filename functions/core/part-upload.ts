@@ -142,7 +142,10 @@ export class PartUpload extends Writable {
   }
 
   /** Sends what is left, waits for every part, and completes the upload: the object becomes visible. */
-  async commit(beforeStore: BeforeStore = () => {}): Promise<CommittedUpload> {
+  async commit(
+    beforeStore: BeforeStore = () => {},
+    moreTags: Record<string, string> = {},
+  ): Promise<CommittedUpload> {
     // Bytes already written may still be queued in this stream (write() returned true): take them in
     // before settling, or the object would miss the file's tail while the core counted it received.
     await this.absorbed();
@@ -162,7 +165,7 @@ export class PartUpload extends Writable {
           const committed = await this.sink.putObject(this.target, body, {
             metadata,
             ifNoneMatch,
-            tags: { sha256 },
+            tags: { sha256, ...moreTags },
             ...checked,
           });
           this.completed = true;

@@ -12,7 +12,7 @@ import {
   retrScripts,
   startFakeFtpServer,
 } from "../support/fake-ftp-server.js";
-import { objectExists, randomFile, readObject, sha256 } from "../support/objects.js";
+import { objectExists, objectTags, randomFile, readObject, sha256 } from "../support/objects.js";
 import { type ChecksumCheckingS3, crc, startChecksumCheckingS3 } from "../support/s3-checksum-check.js";
 
 // Both ends vouch for the bytes: the server's own digest (HASH, XSHA256, XMD5...) compared before the
@@ -108,6 +108,10 @@ describe("ftp2s3 copy: verified end to end by both ends", () => {
     expect(uploadId).toBeDefined();
     expect(seen?.created).toEqual({ algorithm: "CRC64NVME", type: "FULL_OBJECT" });
     expect(sha256(await readObject(s3.client(), bucket, "in/hashed.bin"))).toBe(sha256(data));
+    expect(await objectTags(s3.client(), bucket, "in/hashed.bin")).toEqual({
+      sha256: sha256(data),
+      "source-digest": `sha-256:${sha256(data)}`,
+    });
   });
 
   it("aborts with CHECKSUM_MISMATCH when the server's digest differs: nothing stored, no upload open", async () => {
@@ -136,6 +140,10 @@ describe("ftp2s3 copy: verified end to end by both ends", () => {
 
     const good = await copy("small.bin", "--overwrite");
     expect(good.exitCode).toBe(0);
+    expect(await objectTags(s3.client(), bucket, "in/small.bin")).toEqual({
+      sha256: sha256(data),
+      "source-digest": `md5:${md5(data)}`,
+    });
     expect(good.result).toMatchObject({
       sourceDigest: { algorithm: "md5", value: md5(data) },
       crc64nvme: await crc(data),
