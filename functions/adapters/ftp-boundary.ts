@@ -47,7 +47,7 @@ export class SessionBoundary implements FileSource {
   }
 
   async digestAlgorithms(): Promise<DigestAlgorithm[]> {
-    return (await this.guard(() => this.inner.digestAlgorithms?.() ?? Promise.resolve([]))) ?? [];
+    return this.guard(async () => (await this.inner.digestAlgorithms?.()) ?? []);
   }
 
   async digest(
