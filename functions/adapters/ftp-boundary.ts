@@ -1,11 +1,13 @@
 import type { Writable } from "node:stream";
 import type {
+  DigestAlgorithm,
   FileSource,
   FtpReply,
   RemoteEntry,
   RemoteFileInfo,
   RemoteFilePath,
   RemotePath,
+  SourceDigest,
 } from "../core/index.js";
 import { abortReason } from "../core/index.js";
 import type { Scrubber } from "./secret-scrub.js";
@@ -54,6 +56,20 @@ export class SessionBoundary implements FileSource {
 
   makeDirectory(dir: RemotePath): Promise<void> {
     return this.guard(() => this.inner.makeDirectory(dir));
+  }
+
+  async digestAlgorithms(): Promise<DigestAlgorithm[]> {
+    return this.guard(async () => (await this.inner.digestAlgorithms?.()) ?? []);
+  }
+
+  async digest(
+    path: RemoteFilePath,
+    algorithm: DigestAlgorithm,
+  ): Promise<SourceDigest | { unavailable: string }> {
+    const ask = this.inner.digest?.bind(this.inner);
+    if (ask === undefined) return { unavailable: "this source asks for no digest" };
+    const answer = await this.guard(() => ask(path, algorithm));
+    return "value" in answer ? answer : { unavailable: this.session.scrubber.text(answer.unavailable) };
   }
 
   close(): void {

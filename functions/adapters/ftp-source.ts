@@ -3,12 +3,14 @@ import type { Writable } from "node:stream";
 import type { ConnectionOptions } from "node:tls";
 import { Client, FTPError, type FTPResponse } from "basic-ftp";
 import type {
+  DigestAlgorithm,
   FileSource,
   FtpReply,
   RemoteEntry,
   RemoteFileInfo,
   RemoteFilePath,
   RemotePath,
+  SourceDigest,
 } from "../core/index.js";
 import {
   abortReason,
@@ -24,6 +26,7 @@ import {
   TransferTimeoutError,
 } from "../core/index.js";
 import { SessionBoundary } from "./ftp-boundary.js";
+import { DIGEST_VERBS, ServerDigests } from "./ftp-digests.js";
 import { defaultListingLimits, type ListingLimits, listDirectory } from "./ftp-listing.js";
 import { parseMdtmReply, parseSizeReply, replyText } from "./ftp-replies.js";
 import { deleteRemoteFile, makeRemoteDirectory, renameRemoteFile } from "./ftp-source-actions.js";
@@ -74,6 +77,8 @@ export interface FtpSourceOptions {
    * "utf8". Keys and messages use the names in UTF-8; commands send the server's own bytes.
    */
   encoding?: string;
+  /** The reply bound of a digest command (the server reads the whole file first); default `DEFAULTS.digestTimeoutMs`. */
+  digestTimeoutMs?: number;
 }
 
 /** Builds the basic-ftp client; injected so tests can observe or replace it. */
@@ -109,6 +114,7 @@ export async function connectFtpSource(
     windowMs: options.minRateWindowMs ?? DEFAULTS.minRateWindowMs,
     endpoint,
     rateOption: options.rateSetting ?? "minBytesPerSecond",
+    slowReplies: { verbs: DIGEST_VERBS, timeoutMs: options.digestTimeoutMs ?? DEFAULTS.digestTimeoutMs },
   });
   // closeWithError hands the reason to the command in flight, or to the next one.
   const stop = () => client.ftp.closeWithError(abortReason(signal as AbortSignal));
@@ -156,13 +162,18 @@ function keepControlConnectionAlive(client: Client, idleMs: number): void {
 class FtpSource implements FileSource {
   /** The 550 a server gave to SIZE, per path: the truth when RETR then only shows a reset (proftpd). */
   private readonly sizeRefusals = new Map<string, FTPError>();
+  private readonly digests: ServerDigests;
 
   constructor(
     private readonly client: Client,
     private readonly location: Omit<FtpSourceOptions, "password">,
     /** Paths go out as the server's bytes, names come back in UTF-8 (name-encoding.ts). */
     private readonly names: NameCodec,
-  ) {}
+  ) {
+    this.digests = new ServerDigests(client, {
+      digestTimeoutMs: location.digestTimeoutMs ?? DEFAULTS.digestTimeoutMs,
+    });
+  }
 
   urlOf(path: string): string {
     return formatFtpUrl(this.location, path);
@@ -239,16 +250,34 @@ class FtpSource implements FileSource {
     }
   }
 
+  // Paths go out as the server's bytes (toWire), as they do for SIZE, MDTM and RETR.
   deleteFile(path: RemoteFilePath): Promise<void> {
-    return this.change("DELE", path, () => deleteRemoteFile(this.client, path));
+    return this.change("DELE", path, () => deleteRemoteFile(this.client, this.names.toWire(path)));
   }
 
   rename(from: RemoteFilePath, to: RemoteFilePath): Promise<void> {
-    return this.change("RNFR/RNTO", from, () => renameRemoteFile(this.client, from, to));
+    return this.change("RNFR/RNTO", from, () =>
+      renameRemoteFile(this.client, this.names.toWire(from), this.names.toWire(to)),
+    );
   }
 
   makeDirectory(dir: RemotePath): Promise<void> {
-    return this.change("MKD", dir, () => makeRemoteDirectory(this.client, dir));
+    return this.change("MKD", dir, () => makeRemoteDirectory(this.client, this.names.toWire(dir)));
+  }
+
+  async digestAlgorithms(): Promise<DigestAlgorithm[]> {
+    return (await this.digests.offered()).map((command) => command.algorithm);
+  }
+
+  async digest(
+    path: RemoteFilePath,
+    algorithm: DigestAlgorithm,
+  ): Promise<SourceDigest | { unavailable: string }> {
+    try {
+      return await this.digests.ask(this.names.toWire(path), algorithm);
+    } catch (error) {
+      throw classifyTransferError(error, this.urlOf(path), this.location.timeoutMs, "HASH");
+    }
   }
 
   close(): void {

@@ -25,6 +25,8 @@ export interface WatchLimits {
   endpoint: string;
   /** Whose option sets the rate, for the message, e.g. "--min-rate" or "minBytesPerSecond". */
   rateOption: string;
+  /** Commands the server answers only after work of its own (a file's digest), with their reply bound. */
+  slowReplies?: { verbs: readonly string[]; timeoutMs: number };
 }
 
 /** Checks between two decisions at most (as basic-ftp's watchdog), so a busy event loop is no stall. */
@@ -56,6 +58,7 @@ class TaskWatch {
   private readonly what: string | undefined;
   private readonly windowChecks: number;
   private readonly timer: NodeJS.Timeout;
+  private readonly replyTimeoutMs: number;
   private waitedMs = 0;
   private lastBytes = 0;
   private heldBytes = 0;
@@ -67,9 +70,11 @@ class TaskWatch {
     command: string | undefined,
     private readonly limits: WatchLimits,
   ) {
-    const { timeoutMs, windowMs } = limits;
+    const { timeoutMs, windowMs, slowReplies } = limits;
     this.intervalMs = Math.max(1, Math.min(Math.floor(timeoutMs / minChecksPerTimeout), maxCheckIntervalMs));
     this.what = command === undefined ? "the greeting" : command.split(" ")[0];
+    const slow = this.what !== undefined && slowReplies?.verbs.includes(this.what.toUpperCase());
+    this.replyTimeoutMs = slow ? (slowReplies?.timeoutMs ?? timeoutMs) : timeoutMs;
     this.windowChecks = Math.max(1, Math.round(windowMs / this.intervalMs));
     this.timer = setInterval(() => this.check(), this.intervalMs);
     // Never keeps the process alive on its own.
@@ -101,7 +106,7 @@ class TaskWatch {
 
   /** Waiting for a reply: partial lines do not count as one. */
   private checkReply(): void {
-    const { timeoutMs } = this.limits;
+    const timeoutMs = this.replyTimeoutMs;
     this.waitedMs += this.intervalMs;
     if (this.waitedMs >= timeoutMs) {
       this.fail(`no complete reply to ${this.what} within ${timeoutMs / 1000} s`);

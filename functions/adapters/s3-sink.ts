@@ -15,13 +15,23 @@ import {
 import type {
   CommittedObject,
   ExistingObject,
+  FullObjectChecksum,
   ListedObject,
   ObjectOptions,
   ObjectSink,
   UploadedPart,
 } from "../core/index.js";
-import { type Ftp2s3Error, formatS3Url, ObjectExistsError, S3Error, type S3Location } from "../core/index.js";
+import {
+  ChecksumMismatchError,
+  type Ftp2s3Error,
+  formatS3Url,
+  ObjectExistsError,
+  S3Error,
+  type S3Location,
+} from "../core/index.js";
+import { crc64nvme } from "./crc64nvme.js";
 import { landingParams } from "./landing-params.js";
+import { PartChecksums } from "./s3-part-checksums.js";
 
 /**
  * The S3 side over an S3 client built once per process and injected here: one method per request.
@@ -124,7 +134,7 @@ export class S3Sink implements ObjectSink {
   async putObject(
     target: S3Location,
     body: Uint8Array,
-    options: ObjectOptions & { tags?: Record<string, string> },
+    options: ObjectOptions & { tags?: Record<string, string>; crc64nvme?: string },
   ): Promise<CommittedObject> {
     try {
       const result = await this.client.send(
@@ -136,6 +146,7 @@ export class S3Sink implements ObjectSink {
           Metadata: options.metadata,
           ...(options.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
           ...landingParams(options.landing, options.tags),
+          ...(options.crc64nvme === undefined ? {} : { ChecksumCRC64NVME: options.crc64nvme }),
         }),
       );
       return { etag: unquote(result.ETag), versionId: result.VersionId };
@@ -144,21 +155,28 @@ export class S3Sink implements ObjectSink {
     }
   }
 
-  async createMultipartUpload(target: S3Location, options: ObjectOptions): Promise<string> {
+  async createMultipartUpload(
+    target: S3Location,
+    options: ObjectOptions & { fullObjectChecksum?: boolean },
+  ): Promise<string> {
     try {
       // As lib-storage does: with the SDK's default checksums, the upload declares CRC32, every part
       // carries one, and CompleteMultipartUpload must list them (S3 refuses it otherwise).
+      // With a full-object CRC64NVME (the core's, sent with Complete) the parts carry CRC64NVME too.
       const withChecksums = (await this.client.config.requestChecksumCalculation()) === "WHEN_SUPPORTED";
+      const algorithm = options.fullObjectChecksum ? "CRC64NVME" : withChecksums ? "CRC32" : undefined;
       const result = await this.client.send(
         new CreateMultipartUploadCommand({
           Bucket: target.bucket,
           Key: target.key,
           Metadata: options.metadata,
           ...landingParams(options.landing),
-          ...(withChecksums ? { ChecksumAlgorithm: "CRC32" } : {}),
+          ...(algorithm === undefined ? {} : { ChecksumAlgorithm: algorithm }),
+          ...(options.fullObjectChecksum ? { ChecksumType: "FULL_OBJECT" } : {}),
         }),
       );
       if (result.UploadId === undefined) throw new Error("S3 returned no upload id");
+      this.checksums.declare(result.UploadId, algorithm);
       return result.UploadId;
     } catch (error) {
       throw s3Error(`cannot start the upload to ${formatS3Url(target)}`, error);
@@ -180,9 +198,10 @@ export class S3Sink implements ObjectSink {
           PartNumber: partNumber,
           Body: body,
           ContentLength: body.length,
+          ...this.checksums.algorithmOf(uploadId),
         }),
       );
-      this.checksums.remember(uploadId, partNumber, result.ChecksumCRC32);
+      this.checksums.remember(uploadId, partNumber, result);
       return unquote(result.ETag);
     } catch (error) {
       throw s3Error(`upload to ${formatS3Url(target)} failed (part ${partNumber})`, error);
@@ -202,9 +221,10 @@ export class S3Sink implements ObjectSink {
             PartNumberMarker,
           }),
         );
+        this.checksums.declare(uploadId, page.ChecksumAlgorithm);
         for (const part of page.Parts ?? []) {
           if (part.PartNumber !== undefined) {
-            this.checksums.remember(uploadId, part.PartNumber, part.ChecksumCRC32);
+            this.checksums.remember(uploadId, part.PartNumber, part);
             parts.push({ partNumber: part.PartNumber, size: part.Size ?? 0, etag: unquote(part.ETag) });
           }
         }
@@ -221,7 +241,7 @@ export class S3Sink implements ObjectSink {
     target: S3Location,
     uploadId: string,
     parts: { partNumber: number; etag: string }[],
-    options: { ifNoneMatch: boolean },
+    options: { ifNoneMatch: boolean; crc64nvme?: string },
   ): Promise<CommittedObject> {
     try {
       const result = await this.client.send(
@@ -238,6 +258,10 @@ export class S3Sink implements ObjectSink {
           },
           // S3 conditional write: refuse to replace an object that appeared since our existence check.
           ...(options.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
+          // S3 checks the object it assembled against the CRC64NVME of the bytes we read.
+          ...(options.crc64nvme === undefined
+            ? {}
+            : { ChecksumCRC64NVME: options.crc64nvme, ChecksumType: "FULL_OBJECT" }),
         }),
       );
       this.checksums.forget(uploadId);
@@ -258,6 +282,12 @@ export class S3Sink implements ObjectSink {
     }
   }
 
+  /** A CRC64NVME of the object, unless this client sends checksums only where S3 requires them. */
+  async fullObjectChecksum(saved?: string): Promise<FullObjectChecksum | null> {
+    const withChecksums = (await this.client.config.requestChecksumCalculation()) === "WHEN_SUPPORTED";
+    return withChecksums ? crc64nvme(saved) : null;
+  }
+
   async tag(target: S3Location, tags: Record<string, string>): Promise<void> {
     await this.client.send(
       new PutObjectTaggingCommand({
@@ -274,33 +304,6 @@ export function createS3Sink(client: S3Client): ObjectSink {
   return new S3Sink(client);
 }
 
-/**
- * The CRC32 S3 returned for each part, by upload: CompleteMultipartUpload must repeat them. A resumed
- * upload gets those of earlier legs from ListParts, which the core calls before going on.
- */
-class PartChecksums {
-  private readonly byUpload = new Map<string, Map<number, string>>();
-
-  remember(uploadId: string, partNumber: number, crc32: string | undefined): void {
-    if (crc32 === undefined) return;
-    let parts = this.byUpload.get(uploadId);
-    if (parts === undefined) {
-      parts = new Map();
-      this.byUpload.set(uploadId, parts);
-    }
-    parts.set(partNumber, crc32);
-  }
-
-  of(uploadId: string, partNumber: number): { ChecksumCRC32?: string } {
-    const crc32 = this.byUpload.get(uploadId)?.get(partNumber);
-    return crc32 === undefined ? {} : { ChecksumCRC32: crc32 };
-  }
-
-  forget(uploadId: string): void {
-    this.byUpload.delete(uploadId);
-  }
-}
-
 /** The object did not become visible: a 412 means one appeared at the key meanwhile (ifNoneMatch). */
 function completionError(target: S3Location, doing: string, error: unknown): Ftp2s3Error {
   if (httpStatus(error) === 412) {
@@ -308,7 +311,21 @@ function completionError(target: S3Location, doing: string, error: unknown): Ftp
       cause: error,
     });
   }
+  if (isChecksumRefusal(error)) {
+    const refused = s3Error(`${doing} ${formatS3Url(target)} failed`, error);
+    return new ChecksumMismatchError(
+      `S3 refused ${formatS3Url(target)}: the bytes it holds do not match the CRC64NVME of the bytes read from the server (${refused.message}); nothing was stored`,
+      { cause: error },
+    );
+  }
   return s3Error(`${doing} ${formatS3Url(target)} failed`, error);
+}
+
+/** S3's answer when the object's bytes do not match the checksum sent with it. */
+function isChecksumRefusal(error: unknown): boolean {
+  const name = error instanceof Error ? error.name : "";
+  const message = error instanceof Error ? error.message : "";
+  return name === "BadDigest" || (name === "InvalidRequest" && /checksum/i.test(message));
 }
 
 function s3Error(what: string, error: unknown): S3Error {

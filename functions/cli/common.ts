@@ -5,7 +5,14 @@ import { connectFtpSource } from "../adapters/ftp-source.js";
 import { isUtf8Encoding } from "../adapters/name-encoding.js";
 import { type ChecksumMode, createS3Client, nonEmpty } from "../adapters/s3-client.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
-import type { CopyOptions, FileSource, FtpLocation, ObjectSink, PartSize } from "../core/index.js";
+import type {
+  CopyOptions,
+  FileSource,
+  FtpLocation,
+  ObjectSink,
+  PartSize,
+  ServerDigestMode,
+} from "../core/index.js";
 import {
   bytesOfMiB,
   DEFAULTS,
@@ -113,6 +120,7 @@ export interface CommonOptions extends ObjectFlags {
   keepalive: number;
   progress: "auto" | ProgressMode;
   tag: boolean;
+  serverDigest: ServerDigestMode;
   verbose: boolean;
 }
 
@@ -208,6 +216,14 @@ function addOutputOptions(command: Command): Command {
         .default("auto"),
     )
     .option("--no-tag", "do not tag objects with the SHA-256 of their bytes")
+    .addOption(
+      new Option(
+        "--server-digest <mode>",
+        "compare the server's own digest of each file (HASH, XSHA256, XMD5...) with the bytes read: auto when it offers one, off, or require",
+      )
+        .choices(["auto", "off", "require"])
+        .default(DEFAULTS.serverDigest),
+    )
     .option(
       "--verbose",
       "print the FTP conversation and the libraries' warnings to stderr (the password is masked)",
@@ -222,13 +238,16 @@ function addOutputOptions(command: Command): Command {
 export function copyOptionsOf(
   options: CommonOptions,
   host: string,
-): Pick<CopyOptions, "queueSize" | "memoryBudget" | "tagWithSha256" | "object"> & { partSize?: PartSize } {
+): Pick<CopyOptions, "queueSize" | "memoryBudget" | "tagWithSha256" | "object" | "serverDigest"> & {
+  partSize?: PartSize;
+} {
   return {
     ...(options.partSize === undefined ? {} : { partSize: options.partSize }),
     queueSize: options.queueSize,
     memoryBudget: options.maxMemory,
     tagWithSha256: options.tag,
     object: objectSettingsOfFlags(options, host),
+    serverDigest: options.serverDigest,
   };
 }
 
@@ -375,6 +394,8 @@ const exitStatus: Record<ErrorCode, number> = {
   SIZE_MISMATCH: EXIT_FAILED,
   // Not 75: that one promises an upload kept for --resume, and this copy's upload was aborted.
   SOURCE_CHANGED: EXIT_FAILED,
+  CHECKSUM_MISMATCH: EXIT_FAILED,
+  NO_SERVER_DIGEST: EXIT_FAILED,
   TIMEOUT: EXIT_FAILED,
   ABORTED: EXIT_FAILED,
   OBJECT_EXISTS: EXIT_FAILED,

@@ -255,7 +255,7 @@ function present(
     );
     return EXIT_SUSPENDED;
   }
-  const { hashState: _internal, ...shown } = resumeAt;
+  const { hashState: _sha256State, crcState: _crcState, ...shown } = resumeAt;
   io.stdout.write(
     `${JSON.stringify({ ...outcome, resumeAt: shown, uploadId: resumeAt.uploadId, stateFile })}\n`,
   );

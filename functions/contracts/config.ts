@@ -55,6 +55,13 @@ export const configSchema = z
         maxContinuations: z.number().int().min(1).max(1000).default(20),
         /** Tag objects with their SHA-256 (needs s3:PutObjectTagging). */
         tagWithSha256: z.boolean().default(DEFAULTS.tagWithSha256),
+        /**
+         * The server's own digest of each file (HASH, XSHA256, XSHA1, XMD5, XCRC), compared with the
+         * bytes read before anything is stored: "auto" when the server offers one, "off", or
+         * "require" (a copy fails with NO_SERVER_DIGEST when the server gives none). Default (left
+         * out, to keep the environment small) "auto".
+         */
+        serverDigest: z.enum(["auto", "off", "require"]).optional(),
       })
       .strict()
       .prefault({}),

@@ -13,6 +13,11 @@ export const resumePointSchema = z
     modifiedAt: z.iso.datetime(),
     /** The SHA-256 state over the first `offset` bytes (RunningHash.save). */
     hashState: z.string().min(1),
+    /** The CRC64NVME over the same bytes (8 bytes, base64), when the copy sends S3 one. */
+    crcState: z
+      .string()
+      .regex(/^[A-Za-z0-9+/]{11}=$/, "must be a CRC64NVME in base64 (12 characters)")
+      .optional(),
     offset: z.number().int().positive(),
     partSize: z
       .number()

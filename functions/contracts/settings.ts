@@ -1,4 +1,12 @@
-import { bytesOfMiB, DEFAULTS, defaultFtpPort, msOfSeconds, type PartSize, partSize } from "../core/index.js";
+import {
+  bytesOfMiB,
+  DEFAULTS,
+  defaultFtpPort,
+  msOfSeconds,
+  type PartSize,
+  partSize,
+  type ServerDigestMode,
+} from "../core/index.js";
 import type { Config } from "./config.js";
 import type { ConnectionConfig } from "./connection.js";
 
@@ -21,6 +29,7 @@ export interface TransferSettings {
   suspendLeadMs: number;
   maxContinuations: number;
   tagWithSha256: boolean;
+  serverDigest: ServerDigestMode;
 }
 
 export function transferSettingsOf(config: Pick<Config, "transfer">): TransferSettings {
@@ -34,6 +43,7 @@ export function transferSettingsOf(config: Pick<Config, "transfer">): TransferSe
     suspendLeadMs: msOfSeconds(t.suspendLeadSeconds),
     maxContinuations: t.maxContinuations,
     tagWithSha256: t.tagWithSha256,
+    serverDigest: t.serverDigest ?? DEFAULTS.serverDigest,
   };
 }
 

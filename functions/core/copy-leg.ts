@@ -2,6 +2,7 @@ import {
   abortReason,
   Ftp2s3Error,
   FtpReplyError,
+  NoServerDigestError,
   ObjectExistsError,
   RestartRefusedError,
   SizeMismatchError,
@@ -17,6 +18,7 @@ import { landingAt } from "./object-landing.js";
 import { type CommittedUpload, PartUpload } from "./part-upload.js";
 import type { FtpReply } from "./ports.js";
 import { ProgressReporter } from "./progress.js";
+import { assertSameDigest, type SourceDigest, withExtraDigest } from "./source-digest.js";
 import {
   describeChange,
   describeVersion,
@@ -53,8 +55,8 @@ export class CopyLeg {
     private readonly copy: FileCopy,
     private readonly prepared: Prepared,
   ) {
-    const { request, opts } = copy;
-    const { info, resumed, plan, hash } = prepared;
+    const { request, opts, url } = copy;
+    const { info, resumed, plan, hash, crc, digest } = prepared;
     this.startAt = resumed?.point.offset ?? 0;
     this.conditional =
       prepared.believedAbsent || request.ifExists === "fail" || request.ifExists === "fail-unless-unchanged";
@@ -66,7 +68,8 @@ export class CopyLeg {
       ifNoneMatch: this.conditional,
       landing: () => landingAt(prepared.object, copy.now()),
       expectedBytes: info.size === null ? null : Math.max(0, info.size - this.startAt),
-      hash,
+      hash: withExtraDigest(hash, digest?.extra ?? null),
+      ...(crc === null ? {} : { crc }),
       tagSha256: opts.tagWithSha256,
       ...(resumed === null ? {} : { resume: { uploadId: resumed.point.uploadId, parts: resumed.parts } }),
     });
@@ -86,10 +89,11 @@ export class CopyLeg {
       const reply = await this.transfer();
       this.gate(reply);
       await this.recheckSource();
+      const sourceDigest = await this.askServerDigest();
       // Past this point the server has confirmed the file: finish the commit even if the deadline
       // fires meanwhile (the caller's margin covers the last parts), rather than race it and leave an
       // object behind a reported failure.
-      return await this.commit(reply);
+      return await this.commit(reply, sourceDigest);
     } catch (caught) {
       return await this.afterFailure(caught);
     } finally {
@@ -208,12 +212,47 @@ export class CopyLeg {
     }
   }
 
-  private async commit(reply: FtpReply): Promise<CopyResult> {
+  /**
+   * The server's own digest of the file, on the same session before it is released: one command,
+   * only when the server offers one. No digest (refused, unparsable) is said, never taken as a pass.
+   */
+  private async askServerDigest(): Promise<SourceDigest | null> {
+    const plan = this.prepared.digest;
+    const { source, request, url, opts } = this.copy;
+    const ask = source.digest?.bind(source);
+    if (plan === null || ask === undefined) return null;
+    const answer = await untilAborted(() => ask(request.path, plan.algorithm), this.stop.signal);
+    if ("value" in answer) return answer;
+    if (opts.serverDigest === "require") {
+      throw new NoServerDigestError(
+        `${url}: the server gave no ${plan.algorithm} of the file (serverDigest "require"): ${answer.unavailable}`,
+      );
+    }
+    this.copy.warn(
+      `${url}: the server gave no ${plan.algorithm} of the file; it is stored on the commit gate alone`,
+      {
+        reason: answer.unavailable,
+      },
+    );
+    return null;
+  }
+
+  /** The streamed digest the server's is compared with: the SHA-256, or the extra one of the plan. */
+  private verifyAgainst(sourceDigest: SourceDigest | null): (sha256: string) => void {
+    return (sha256) => {
+      if (sourceDigest === null) return;
+      const extra = this.prepared.digest?.extra ?? null;
+      assertSameDigest(sourceDigest, extra === null ? sha256 : extra.hex(), this.copy.url);
+    };
+  }
+
+  private async commit(reply: FtpReply, sourceDigest: SourceDigest | null): Promise<CopyResult> {
     const { opts, request } = this.copy;
     this.stopListening(); // from here on the commit finishes whatever the signals say
     opts.onDownloaded?.();
-    const committed = await this.upload.commit();
-    const tagged = opts.tagWithSha256 ? await this.ensureTagged(committed) : false;
+    const moreTags = sourceDigestTag(sourceDigest);
+    const committed = await this.upload.commit(this.verifyAgainst(sourceDigest), moreTags);
+    const tagged = opts.tagWithSha256 ? await this.ensureTagged(committed, moreTags) : false;
     const { info } = this.prepared;
     return {
       status: "copied",
@@ -223,6 +262,8 @@ export class CopyLeg {
       etag: committed.etag,
       ...(committed.versionId === undefined ? {} : { versionId: committed.versionId }),
       sha256: committed.sha256,
+      ...(committed.crc64nvme === undefined ? {} : { crc64nvme: committed.crc64nvme }),
+      ...(sourceDigest === null ? {} : { sourceDigest }),
       durationMs: this.copy.elapsedMs(),
       ftpReply: reply,
       source: this.sourceFacts(),
@@ -237,14 +278,18 @@ export class CopyLeg {
    * Whether the committed object carries its sha256 tag: a file in one PutObject took it along (or S3
    * refused it there); a multipart upload's goes in a request of its own.
    */
-  private async ensureTagged(committed: CommittedUpload): Promise<boolean> {
+  private async ensureTagged(committed: CommittedUpload, moreTags: Record<string, string>): Promise<boolean> {
     if (committed.taggedInline) return true;
     const { sink, request } = this.copy;
     let reason = committed.tagRefused;
     if (reason === undefined) {
       try {
         // S3 replaces the whole tag set: the templates' tags, set when the upload was created, go again.
-        await sink.tag(request.target, { ...this.prepared.object.tags, sha256: committed.sha256 });
+        await sink.tag(request.target, {
+          ...this.prepared.object.tags,
+          sha256: committed.sha256,
+          ...moreTags,
+        });
         return true;
       } catch (error) {
         reason = error instanceof Error ? error.message : String(error);
@@ -308,6 +353,7 @@ export class CopyLeg {
               size: info.size as number,
               modifiedAt: (info.modifiedAt as Date).toISOString(),
               hashState: suspension.hashState as string,
+              ...(suspension.crcState === undefined ? {} : { crcState: suspension.crcState }),
             },
       ...this.legFacts(),
     };
@@ -360,6 +406,14 @@ export class CopyLeg {
       source: this.sourceFacts(),
     };
   }
+}
+
+/**
+ * Which digest vouched for the bytes, as a tag beside the sha256 one: `source-digest: sha-256:<hex>`.
+ * A tag, not metadata: a multipart upload's metadata is fixed when it starts, before the server vouches.
+ */
+function sourceDigestTag(digest: SourceDigest | null): Record<string, string> {
+  return digest === null ? {} : { "source-digest": `${digest.algorithm}:${digest.value}` };
 }
 
 function asOurError(error: unknown): Ftp2s3Error {

@@ -46,6 +46,13 @@ export const DEFAULTS = {
   tagWithSha256: defaultCopyOptions.tagWithSha256,
   /** Idle timeout of an FTP session: connect, replies, a stalled data connection. */
   ftpTimeoutMs: 30_000,
+  /** Whether the server's own digest of a file is asked for and compared. */
+  serverDigest: defaultCopyOptions.serverDigest,
+  /**
+   * The reply bound for a digest command (HASH, XSHA256...): the server reads the whole file before
+   * it answers, at disk speed (5 minutes is about 30 GB at 100 MB/s).
+   */
+  digestTimeoutMs: 300_000,
   /** A data connection slower than this over the window is stopped (see README "Timeouts and rates"). */
   minBytesPerSecond: 1024,
   minRateWindowMs: 60_000,

@@ -13,6 +13,8 @@ export type ErrorCode =
   | "FTP_LISTING"
   | "SIZE_MISMATCH"
   | "SOURCE_CHANGED"
+  | "CHECKSUM_MISMATCH"
+  | "NO_SERVER_DIGEST"
   | "TIMEOUT"
   | "ABORTED"
   | "OBJECT_EXISTS"
@@ -122,6 +124,20 @@ export class SourceChangedError extends Ftp2s3Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * The bytes read are not the file: the server's own digest of it (HASH, XSHA256, ...) differs from
+ * the one computed on the stream, or S3 found the object's CRC64NVME differs from the one sent.
+ * Nothing was stored.
+ */
+export class ChecksumMismatchError extends Ftp2s3Error {
+  readonly code = "CHECKSUM_MISMATCH";
+}
+
+/** serverDigest "require": the server offers no digest this copy can use. Nothing was stored. */
+export class NoServerDigestError extends Ftp2s3Error {
+  readonly code = "NO_SERVER_DIGEST";
 }
 
 /** No progress within the idle timeout, or the caller's deadline arrived. */

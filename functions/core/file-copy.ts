@@ -1,10 +1,11 @@
-import { ObjectExistsError, S3Error } from "./errors.js";
+import { NoServerDigestError, ObjectExistsError, S3Error } from "./errors.js";
 import { formatS3Url } from "./locations.js";
 import { type RenderedObject, renderObject } from "./object-landing.js";
 import { choosePartSize, fitPartsToMemory, type PartPlan } from "./part-size.js";
-import type { ExistingObject, FileSource, ObjectSink, RemoteFileInfo } from "./ports.js";
+import type { ExistingObject, FileSource, FullObjectChecksum, ObjectSink, RemoteFileInfo } from "./ports.js";
 import { abandonUpload, recoverUpload } from "./resume.js";
 import { fastSha256, type RunningHash, resumableSha256 } from "./sha256.js";
+import { chooseServerDigest, type DigestPlan } from "./source-digest.js";
 import { isSameVersion, sourceMetadata, unchangedResult } from "./source-version.js";
 import { TimeBudget } from "./time-budget.js";
 import type { CopyOptions, CopyRequest, UnchangedResult } from "./transfer.js";
@@ -19,6 +20,10 @@ export interface Prepared {
   info: RemoteFileInfo;
   resumed: RecoveredUpload;
   hash: RunningHash;
+  /** The object's CRC64NVME, when the sink sends S3 one. */
+  crc: FullObjectChecksum | null;
+  /** The server's digest to ask for after the transfer, or null when none is (see ServerDigestMode). */
+  digest: DigestPlan | null;
   /** A suspend signal was given and the file can be recognised again (SIZE and MDTM). */
   resumable: boolean;
   /** Part size and buffers, within the memory budget. */
@@ -75,7 +80,21 @@ export class FileCopy {
       this.opts.onCopyDecided?.(info);
       const plan = this.planParts(info, resumed);
       const { hash, resumable } = await this.chooseHash(info, resumed);
-      return { info, resumed, hash, resumable, plan, believedAbsent: existing.believedAbsent, object };
+      const digest = await this.planServerDigest(resumed);
+      // An upload the earlier legs opened without a CRC cannot take one now: none is sent then.
+      const crcFrom = resumed?.point.crcState;
+      const crc = resumed !== null && crcFrom === undefined ? null : await this.fullObjectChecksum(crcFrom);
+      return {
+        info,
+        resumed,
+        hash,
+        crc,
+        digest,
+        resumable,
+        plan,
+        believedAbsent: existing.believedAbsent,
+        object,
+      };
     } catch (error) {
       // The commit rule holds across legs: a leg that fails leaves no upload open.
       if (this.earlierUpload !== undefined) {
@@ -166,6 +185,30 @@ export class FileCopy {
       expectedBytes: info.size === null ? null : Math.max(0, info.size - startAt),
       file: this.url,
     });
+  }
+
+  /**
+   * Which digest the server is asked for after the transfer: the strongest it offers that covers the
+   * whole file. One FEAT a session, and nothing at all with "off".
+   */
+  private async planServerDigest(resumed: RecoveredUpload): Promise<DigestPlan | null> {
+    const mode = this.opts.serverDigest;
+    if (mode === "off") return null;
+    const offered = (await this.source.digestAlgorithms?.()) ?? [];
+    const plan = chooseServerDigest(offered, resumed?.point.offset ?? 0);
+    if ("algorithm" in plan) return plan;
+    if (mode === "require") {
+      throw new NoServerDigestError(
+        `${this.url}: no server digest to verify the file with (serverDigest "require"): ${plan.why}`,
+      );
+    }
+    // Said only when the server has digests this copy cannot use: most servers have none at all.
+    if (offered.length > 0) this.warn(`${this.url}: the server's digest is not used: ${plan.why}`, {});
+    return null;
+  }
+
+  private async fullObjectChecksum(saved: string | undefined): Promise<FullObjectChecksum | null> {
+    return (await this.sink.fullObjectChecksum?.(saved)) ?? null;
   }
 
   /** Only a copy that may go on in another process pays for a hash whose state can be saved. */

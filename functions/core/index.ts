@@ -11,6 +11,7 @@ export { bytesOfMiB, DEFAULTS, defaultFtpPort, inMiB, inSeconds, MiB, msOfSecond
 // What can go wrong, as one closed set of codes.
 export {
   abortReason,
+  ChecksumMismatchError,
   DataConnectionError,
   DeleteLimitError,
   EmptySourceError,
@@ -24,6 +25,7 @@ export {
   InvalidInputError,
   ListingError,
   MirrorIncompleteError,
+  NoServerDigestError,
   NotAllowedError,
   ObjectExistsError,
   RestartRefusedError,
@@ -111,6 +113,7 @@ export type {
   ExistingObject,
   FileSource,
   FtpReply,
+  FullObjectChecksum,
   ListedObject,
   ObjectLanding,
   ObjectOptions,
@@ -135,6 +138,13 @@ export {
   settleSourceAction,
   takeAway,
 } from "./source-action.js";
+// The server's own digest of a file.
+export {
+  DIGEST_ALGORITHMS,
+  type DigestAlgorithm,
+  type ServerDigestMode,
+  type SourceDigest,
+} from "./source-digest.js";
 // Copying one file.
 export {
   type CopyIfExists,

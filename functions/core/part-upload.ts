@@ -5,6 +5,7 @@ import { MIN_FIRST_BUFFER, S3_MAX_PARTS } from "./part-size.js";
 import type {
   CancelReport,
   CommittedObject,
+  FullObjectChecksum,
   ObjectLanding,
   ObjectOptions,
   ObjectSink,
@@ -30,6 +31,11 @@ export interface PartUploadOptions {
   /** Fed with every part, in order, before it is sent. */
   hash: RunningHash;
   /**
+   * The object's CRC64NVME, fed like the hash: sent with the PutObject, or declared on
+   * CreateMultipartUpload and sent with its Complete, so S3 refuses bytes that differ from ours.
+   */
+  crc?: FullObjectChecksum;
+  /**
    * Store the SHA-256 as a tag in the PutObject of a file that fits one buffer (one request instead
    * of two). A multipart upload cannot: its hash is known only after its last part.
    */
@@ -41,6 +47,8 @@ export interface PartUploadOptions {
 /** What commit stored. */
 export interface CommittedUpload extends CommittedObject {
   sha256: string;
+  /** The full-object CRC64NVME S3 checked (base64), when one was sent. */
+  crc64nvme?: string;
   /** The sha256 tag went with the PutObject. */
   taggedInline: boolean;
   /** Why S3 refused the PutObject with its tag (it was then stored without), if it did. */
@@ -56,7 +64,15 @@ export interface Suspension {
   parts: number;
   /** The SHA-256 state over those bytes (see RunningHash.save), when the hash can be saved. */
   hashState: string | undefined;
+  /** The CRC64NVME over those bytes, when one is sent. */
+  crcState?: string;
 }
+
+/**
+ * Called once every byte is hashed and before anything is stored: throwing cancels the commit (the
+ * server's digest did not match).
+ */
+export type BeforeStore = (sha256: string) => void;
 
 /**
  * The multipart driver: the stream the download's bytes go into, copied into part buffers
@@ -136,39 +152,49 @@ export class PartUpload extends Writable {
   }
 
   /** Sends what is left, waits for every part, and completes the upload: the object becomes visible. */
-  async commit(): Promise<CommittedUpload> {
+  async commit(
+    beforeStore: BeforeStore = () => {},
+    moreTags: Record<string, string> = {},
+  ): Promise<CommittedUpload> {
     // Bytes already written may still be queued in this stream (write() returned true): take them in
     // before settling, or the object would miss the file's tail while the core counted it received.
     await this.absorbed();
     this.settle();
     if (this.failure) throw this.failure;
-    const { hash, ifNoneMatch } = this.options;
+    const { hash, crc, ifNoneMatch } = this.options;
     if (this.creating === undefined) {
       // Never more than one buffer: one PutObject, no upload to create, complete or abort.
       const body = this.current?.subarray(0, this.filled) ?? Buffer.alloc(0);
       hash.update(body);
+      crc?.update(body);
       const sha256 = hash.digest();
+      beforeStore(sha256);
+      const checked = crc === undefined ? {} : { crc64nvme: await crc.value() };
       if (this.options.tagSha256) {
         try {
           const committed = await this.sink.putObject(this.target, body, {
             ...this.objectOptions(),
-            tags: { sha256 },
+            tags: { sha256, ...moreTags },
+            ...checked,
           });
           this.completed = true;
-          return { ...committed, sha256, taggedInline: true };
+          return { ...committed, sha256, ...checked, taggedInline: true };
         } catch (error) {
           // On AWS a tag needs s3:PutObjectTagging too: without it the PutObject is refused (403).
           // The bytes matter more than their tag: store them without it, and say so. Tags the object
           // settings ask for still go along (a copy that cannot write them fails: they were asked for).
           if (!(error instanceof S3Error && error.httpStatus === 403)) throw error;
-          const committed = await this.sink.putObject(this.target, body, this.objectOptions());
+          const committed = await this.sink.putObject(this.target, body, {
+            ...this.objectOptions(),
+            ...checked,
+          });
           this.completed = true;
-          return { ...committed, sha256, taggedInline: false, tagRefused: error.message };
+          return { ...committed, sha256, ...checked, taggedInline: false, tagRefused: error.message };
         }
       }
-      const committed = await this.sink.putObject(this.target, body, this.objectOptions());
+      const committed = await this.sink.putObject(this.target, body, { ...this.objectOptions(), ...checked });
       this.completed = true;
-      return { ...committed, sha256, taggedInline: false };
+      return { ...committed, sha256, ...checked, taggedInline: false };
     }
     if (this.current !== undefined && this.filled > 0) {
       await this.slot();
@@ -178,11 +204,15 @@ export class PartUpload extends Writable {
     await this.settleRequests();
     if (this.failure) throw this.failure;
     const parts = [...this.done].sort((a, b) => a.partNumber - b.partNumber);
+    const sha256 = hash.digest();
+    beforeStore(sha256);
+    const checked = crc === undefined ? {} : { crc64nvme: await crc.value() };
     const committed = await this.sink.completeMultipartUpload(this.target, this.id as string, parts, {
       ifNoneMatch,
+      ...checked,
     });
     this.completed = true;
-    return { ...committed, sha256: hash.digest(), taggedInline: false };
+    return { ...committed, sha256, ...checked, taggedInline: false };
   }
 
   /**
@@ -204,7 +234,14 @@ export class PartUpload extends Writable {
     if (this.id === undefined || this.done.length === 0) {
       return { uploadId: undefined, bytes: 0, parts: 0, hashState: undefined };
     }
-    return { uploadId: this.id, bytes: this.sealedBytes, parts: this.done.length, hashState: hash.save() };
+    const crcState = await this.options.crc?.value();
+    return {
+      uploadId: this.id,
+      bytes: this.sealedBytes,
+      parts: this.done.length,
+      hashState: hash.save(),
+      ...(crcState === undefined ? {} : { crcState }),
+    };
   }
 
   /** Discards everything: waits until the requests in flight have settled, then aborts the upload. */
@@ -272,12 +309,19 @@ export class PartUpload extends Writable {
   private seal(buffer: Buffer, length: number): void {
     const body = buffer.subarray(0, length);
     this.options.hash.update(body);
+    this.options.crc?.update(body);
     this.sealedBytes += length;
     const partNumber = this.nextPartNumber++;
-    this.creating ??= this.sink.createMultipartUpload(this.target, this.objectOptions()).then((id) => {
-      this.id = id;
-      return id;
-    });
+    const { crc } = this.options;
+    this.creating ??= this.sink
+      .createMultipartUpload(this.target, {
+        ...this.objectOptions(),
+        ...(crc === undefined ? {} : { fullObjectChecksum: true }),
+      })
+      .then((id) => {
+        this.id = id;
+        return id;
+      });
     const request: Promise<void> = this.creating
       .then((uploadId) => this.sink.uploadPart(this.target, uploadId, partNumber, body))
       .then(

@@ -1,5 +1,6 @@
 import type { Writable } from "node:stream";
 import type { S3Location } from "./locations.js";
+import type { DigestAlgorithm, SourceDigest } from "./source-digest.js";
 import type { RemoteFilePath, RemotePath } from "./values.js";
 
 /**
@@ -65,6 +66,16 @@ export interface FileSource {
   rename(from: RemoteFilePath, to: RemoteFilePath): Promise<void>;
   /** MKD: one directory level; rejects with an FtpReplyError when refused (it may exist already). */
   makeDirectory(dir: RemotePath): Promise<void>;
+  /**
+   * The file digests the server computes (FEAT's HASH line, or XSHA256, XSHA1, XMD5, XCRC), strongest
+   * first; FEAT is asked once a session. A source without this method offers none.
+   */
+  digestAlgorithms?(): Promise<DigestAlgorithm[]>;
+  /**
+   * The server's digest of the whole file, or why there is none (a refusal, a reply that does not
+   * parse): never a guess. The server reads the whole file to answer, so the reply has its own timeout.
+   */
+  digest?(path: RemoteFilePath, algorithm: DigestAlgorithm): Promise<SourceDigest | { unavailable: string }>;
   /** Ends the session. Never waits for the server: a server that hangs on QUIT cannot hold us. */
   close(): void;
 }
@@ -89,6 +100,16 @@ export interface ObjectLanding {
   tags: Record<string, string>;
   /** Object Lock retention. */
   retention?: { mode: "GOVERNANCE" | "COMPLIANCE"; retainUntil: Date };
+}
+
+/**
+ * A full-object checksum of the stream that S3 verifies itself (CRC64NVME), fed part by part. Its
+ * value is also its state: a checksum made from a saved value goes on from there (the next leg).
+ */
+export interface FullObjectChecksum {
+  update(bytes: Uint8Array): void;
+  /** The checksum of the bytes so far, as S3 shows it (base64). */
+  value(): Promise<string>;
 }
 
 export interface CommittedObject {
@@ -148,10 +169,16 @@ export interface ObjectSink {
   putObject(
     target: S3Location,
     body: Uint8Array,
-    options: ObjectOptions & { tags?: Record<string, string> },
+    options: ObjectOptions & { tags?: Record<string, string>; crc64nvme?: string },
   ): Promise<CommittedObject>;
-  /** Opens a multipart upload; returns its id. */
-  createMultipartUpload(target: S3Location, options: ObjectOptions): Promise<string>;
+  /**
+   * Opens a multipart upload; returns its id. With `fullObjectChecksum`, S3 is told the object's
+   * CRC64NVME comes with CompleteMultipartUpload, and checks it there against the bytes it holds.
+   */
+  createMultipartUpload(
+    target: S3Location,
+    options: ObjectOptions & { fullObjectChecksum?: boolean },
+  ): Promise<string>;
   /** Uploads one part; returns its ETag. */
   uploadPart(target: S3Location, uploadId: string, partNumber: number, body: Uint8Array): Promise<string>;
   /** Every part S3 holds for the upload (ListParts, all pages), or null when there is no such upload. */
@@ -161,9 +188,15 @@ export interface ObjectSink {
     target: S3Location,
     uploadId: string,
     parts: { partNumber: number; etag: string }[],
-    options: { ifNoneMatch: boolean },
+    options: { ifNoneMatch: boolean; crc64nvme?: string },
   ): Promise<CommittedObject>;
   abortMultipartUpload(target: S3Location, uploadId: string): Promise<void>;
   /** Sets a committed object's tags (all of them: S3 replaces the whole set). */
   tag(target: S3Location, tags: Record<string, string>): Promise<void>;
+  /**
+   * A full-object CRC64NVME to send with the object, going on from a saved value (an earlier leg's);
+   * null when this sink sends no checksums (S3-compatible servers without them). A sink without
+   * this method sends none.
+   */
+  fullObjectChecksum?(saved?: string): Promise<FullObjectChecksum | null>;
 }

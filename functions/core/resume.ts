@@ -17,6 +17,8 @@ export interface ResumePoint {
   modifiedAt: string;
   /** The SHA-256 state over the first `offset` bytes (RunningHash.save). */
   hashState: string;
+  /** The full-object CRC64NVME over the same bytes, when the copy sends one (FullObjectChecksum.value). */
+  crcState?: string;
 }
 
 /**

@@ -5,6 +5,7 @@ import { DEFAULT_MEMORY_BUDGET } from "./part-size.js";
 import type { FileSource, FtpReply, ObjectSink, RemoteFileInfo } from "./ports.js";
 import type { ProgressSnapshot } from "./progress.js";
 import type { ResumePoint } from "./resume.js";
+import type { ServerDigestMode, SourceDigest } from "./source-digest.js";
 import type { ObjectTarget, PartSize, RemoteFilePath } from "./values.js";
 
 /**
@@ -60,6 +61,8 @@ export interface CopyOptions {
    * content type from the file's extension, the bucket's defaults for the rest.
    */
   object?: ObjectSettings;
+  /** Whether the server's own digest of the file is asked for and compared (see ServerDigestMode). */
+  serverDigest: ServerDigestMode;
   /** Cancels the copy; its reason (a TransferTimeoutError for a deadline) becomes the error. */
   signal?: AbortSignal;
   /**
@@ -91,6 +94,7 @@ export const defaultCopyOptions: CopyOptions = {
   memoryBudget: DEFAULT_MEMORY_BUDGET,
   progressIntervalMs: 5_000,
   tagWithSha256: true,
+  serverDigest: "auto",
 };
 
 export interface CopyResult {
@@ -101,6 +105,10 @@ export interface CopyResult {
   etag: string;
   versionId?: string;
   sha256: string;
+  /** The full-object CRC64NVME S3 checked on its side (base64, as S3 shows it), when one was sent. */
+  crc64nvme?: string;
+  /** The server's own digest of the file, equal to the bytes read, when it gave one. */
+  sourceDigest?: SourceDigest;
   durationMs: number;
   ftpReply: FtpReply;
   source: { url: string; size: number | null; modifiedAt: string | null };

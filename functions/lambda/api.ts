@@ -129,9 +129,33 @@ function copied(id: string, outcome: CopyOutcome & { afterCopy?: SourceActionRep
     });
   }
   if (outcome.status !== "copied") throw new Error("an API copy never skips"); // ifExists is fail or replace
-  const { bucket, key, bytes, etag, sha256, durationMs, ftpReply, sizeCheck, afterCopy } = outcome;
-  const body = { id, bucket, key, bytes, etag, sha256, durationMs, ftpReply, sizeCheck };
-  return json(200, afterCopy === undefined ? body : { ...body, afterCopy });
+  const {
+    bucket,
+    key,
+    bytes,
+    etag,
+    sha256,
+    crc64nvme,
+    sourceDigest,
+    durationMs,
+    ftpReply,
+    sizeCheck,
+    afterCopy,
+  } = outcome;
+  return json(200, {
+    id,
+    bucket,
+    key,
+    bytes,
+    etag,
+    sha256,
+    ...(crc64nvme === undefined ? {} : { crc64nvme }),
+    ...(sourceDigest === undefined ? {} : { sourceDigest }),
+    durationMs,
+    ftpReply,
+    sizeCheck,
+    ...(afterCopy === undefined ? {} : { afterCopy }),
+  });
 }
 
 /**
@@ -154,6 +178,10 @@ const httpStatus: Record<ErrorCode | "INTERNAL", number> = {
   FTP_DATA_CONNECTION: 502,
   FTP_NO_RESTART: 502,
   SIZE_MISMATCH: 502,
+  // The server's digest or S3's check refused the bytes read: the upstream gave bad data.
+  CHECKSUM_MISMATCH: 502,
+  // Configuration (serverDigest "require") against a server that offers none: the caller's to mend.
+  NO_SERVER_DIGEST: 422,
   S3: 502,
   // The key is the caller's; its request differs from the one the key started (as the IETF draft
   // "The Idempotency-Key HTTP Header Field" answers a reused key).

@@ -24,6 +24,7 @@ export const SIGNED_RESUME_POINT_FIELDS = [
   "size",
   "modifiedAt",
   "hashState",
+  "crcState",
 ] as const satisfies readonly (keyof ResumePoint)[];
 
 /**
@@ -40,9 +41,19 @@ export function canonicalContinuation(request: SignedFields): string {
     request.key ?? null,
     request.transferId ?? null,
     ...SIGNED_CONTINUATION_FIELDS.map((field) =>
-      field !== "resumeAt" ? c[field] : r === null ? null : SIGNED_RESUME_POINT_FIELDS.map((f) => r[f]),
+      field !== "resumeAt" ? c[field] : r === null ? null : resumePointValues(r),
     ),
   ]);
+}
+
+/**
+ * The resume point's fields in signing order. crcState, the one optional field, is last and left out
+ * when absent: a continuation signed before it existed (or of a copy that sends S3 no checksum) reads
+ * as it was signed.
+ */
+function resumePointValues(point: ResumePoint): unknown[] {
+  const values: unknown[] = SIGNED_RESUME_POINT_FIELDS.map((field) => point[field]);
+  return point.crcState === undefined ? values.slice(0, -1) : values;
 }
 
 /** HMAC-SHA256 of the canonical text, base64url. */

@@ -288,6 +288,7 @@ export class Transfers {
       memoryBudget: this.memoryBudget,
       progressIntervalMs: transfer.progressIntervalMs,
       tagWithSha256: transfer.tagWithSha256,
+      serverDigest: transfer.serverDigest,
     };
   }
 }

@@ -11,6 +11,7 @@ import {
   startLambdaRig,
 } from "../support/lambda-rig.js";
 import { objectExists, randomFile, readObject, sha256 } from "../support/objects.js";
+import { crc } from "../support/s3-checksum-check.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
@@ -118,7 +119,13 @@ describe("copies longer than one invocation go on in the next (queue trigger)", 
     expect(messages).toContain(`continuation 1 of a copy of ${data.length} bytes, from offset ${offsets[0]}`);
     expect(messages).toContain(`continuation 2 of a copy of ${data.length} bytes, from offset ${offsets[1]}`);
     const completed = rig.logs().find((l) => l.message === "transfer completed");
-    expect(completed).toMatchObject({ bytes: data.length, sha256: sha256(data), tagged: true });
+    // The CRC64NVME S3 checked crossed the legs in the signed continuation, as the SHA-256 state did.
+    expect(completed).toMatchObject({
+      bytes: data.length,
+      sha256: sha256(data),
+      crc64nvme: await crc(data),
+      tagged: true,
+    });
     const lastProgress = rig
       .logs()
       .filter((l) => l.message === "transfer progress")

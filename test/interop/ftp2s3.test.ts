@@ -83,6 +83,33 @@ for (const kind of interopServerKinds) {
       expect(sha256(await readObject(s3.client(), bucket, `copies/${file}`))).toBe(sha256(data));
     });
 
+    it.runIf(kind === "proftpd")(
+      "has the server vouch for the bytes with its SHA-256 (mod_digest's HASH)",
+      async () => {
+        const data = files["sixty-four-mib.bin"] as Buffer;
+
+        const run = await runInProcess(
+          [
+            urlOf(server, "sixty-four-mib.bin"),
+            `s3://${bucket}/vouched/`,
+            "--progress",
+            "none",
+            "--server-digest",
+            "require",
+          ],
+          env(),
+        );
+
+        expect(run.stderr).toBe("");
+        expect(run.exitCode).toBe(0);
+        expect(run.result).toMatchObject({
+          sha256: sha256(data),
+          sourceDigest: { algorithm: "sha-256", value: sha256(data) },
+          crc64nvme: expect.stringMatching(/^[A-Za-z0-9+/]{11}=$/),
+        });
+      },
+    );
+
     it("reports a missing file as the server's 550 and stores nothing", async () => {
       const run = await runInProcess([urlOf(server, "missing.bin"), `s3://${bucket}/missing.bin`], env());
 

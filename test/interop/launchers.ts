@@ -164,6 +164,10 @@ export const launchers: Record<InteropServerKind, (ctx: LaunchContext) => Promis
       `DelayTable ${path.join(dir, "proftpd.delay")}`,
       `SystemLog ${path.join(dir, "proftpd.log")}`,
       `TransferLog ${path.join(dir, "xferlog")}`,
+      // mod_digest (shipped, not loaded by default): FEAT then lists HASH and XSHA256, XSHA1, XMD5, XCRC.
+      `ModulePath ${path.join(interopUnpackedRoot, "usr/lib/proftpd")}`,
+      "LoadModule mod_digest.c",
+      "DigestEngine on",
     ];
     await writeFile(config, `${lines.join("\n")}\n`, { mode: 0o600 });
     return { command: path.join(interopUnpackedRoot, "usr/sbin/proftpd"), args: ["-n", "-c", config], env };
