@@ -55,7 +55,7 @@ export class CopyLeg {
     private readonly copy: FileCopy,
     private readonly prepared: Prepared,
   ) {
-    const { request, opts, url } = copy;
+    const { request, opts } = copy;
     const { info, resumed, plan, hash, crc, digest } = prepared;
     this.startAt = resumed?.point.offset ?? 0;
     this.conditional =

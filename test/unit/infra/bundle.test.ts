@@ -30,10 +30,11 @@ describe("the function's bundle", () => {
 
   // 1.5 MB until iconv-lite came in for servers whose names are not UTF-8: 1.40 -> 1.89 MB, 494 KB
   // of it iconv-lite, 400 KB of that its double-byte tables (Shift-JIS, GBK, Big5, EUC-JP/KR);
-  // written in UTF-8 instead of \u-escapes (esbuild's charset utf8) the bundle is 1.60 MB.
-  it("is an ES module smaller than 1.75 MB, with a source map next to it", () => {
+  // written in UTF-8 instead of \u-escapes (esbuild's charset utf8) the bundle is 1.60 MB. The
+  // ledger's DynamoDB and EventBridge clients and the CRC64NVME then took it to 1.86 MB.
+  it("is an ES module smaller than 2 MB, with a source map next to it", () => {
     console.info(`bundle: index.mjs ${codeBytes} bytes, index.mjs.map ${mapBytes} bytes`);
-    expect(codeBytes).toBeLessThan(1.75 * 1024 * 1024);
+    expect(codeBytes).toBeLessThan(2 * 1024 * 1024);
     expect(code.trimEnd().endsWith("//# sourceMappingURL=index.mjs.map")).toBe(true);
   });
 
