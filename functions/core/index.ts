@@ -17,6 +17,7 @@ export {
   type ErrorCode,
   FileTooLargeError,
   Ftp2s3Error,
+  FtpBusyError,
   FtpConnectionError,
   FtpLoginError,
   FtpReplyError,
@@ -52,6 +53,8 @@ export {
 // Mirroring a directory.
 export {
   assertStateOutsidePrefix,
+  type BusyRetryRules,
+  DEFAULT_BUSY_RETRY,
   DEFAULT_STATE_ROOT,
   type DeleteRefusal,
   type DeleteRules,
