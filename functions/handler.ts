@@ -1,9 +1,11 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { secretsManagerContinuationKey } from "./adapters/continuation-key.js";
+import { dynamoSessionBudgets } from "./adapters/dynamodb-session-budget.js";
 import { secretsManagerPasswords } from "./adapters/passwords.js";
 import { sqsTransferQueue } from "./adapters/transfer-queue.js";
 import { loadConfig, METRICS_NAMESPACE, SERVICE_NAME } from "./contracts/index.js";
@@ -15,6 +17,9 @@ const config = loadConfig();
 const logger = new Logger({ serviceName: SERVICE_NAME });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 const secretsManager = new SecretsManagerClient({});
+// A session lease outlives any invocation (15 minutes at most): only a killed holder's slot lapses,
+// a minute after Lambda ended it.
+const SESSION_LEASE_MS = 16 * 60_000;
 
 export const handler = createHandler({
   config,
@@ -24,6 +29,13 @@ export const handler = createHandler({
   ...(config.continuationKeySecretArn === undefined
     ? {}
     : { continuationKey: secretsManagerContinuationKey(secretsManager, config.continuationKeySecretArn) }),
+  ...(config.sessionTable === undefined
+    ? {}
+    : {
+        sessionBudgets: dynamoSessionBudgets(new DynamoDBClient({}), config.sessionTable, {
+          leaseMs: SESSION_LEASE_MS,
+        }),
+      }),
   logger,
   metrics,
 });

@@ -37,6 +37,11 @@ export const transferRequestSchema = z
     async: z.boolean().default(false),
     /** Set by the API when it queues a request, so logs of both legs share it. */
     transferId: z.string().optional(),
+    /**
+     * Queue only: how many times this copy found the FTP server busy and came back later (set by
+     * ftp2s3 when it re-sends the message with a delay; not signed: it only bounds those returns).
+     */
+    busy: z.number().int().min(1).max(1000).optional(),
     /** Queue only: the copy's earlier legs stopped here (set by ftp2s3 itself, not by callers). */
     continuation: continuationSchema.optional(),
   })

@@ -61,7 +61,7 @@ function callerRequest(
   const parsed = parseInput(transferRequestSchema, parseBody(event), "request body");
   const request = { ...parsed, transferId: transfers.newId() };
   // Set by ftp2s3 on its own queue messages only, whether the call copies now or queues the copy.
-  for (const field of ["continuation", "mirrored"] as const) {
+  for (const field of ["continuation", "mirrored", "busy"] as const) {
     if (request[field] !== undefined) {
       throw new InvalidInputError(`"${field}" is set by ftp2s3 on its own queue messages, not by callers`);
     }

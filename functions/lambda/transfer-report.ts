@@ -58,6 +58,11 @@ export class LegReport {
     recordTransfer(this.metrics, moved, durationMs, false);
   }
 
+  /** A queued copy the FTP server refused as busy: it comes back later, so no failure is counted. */
+  deferred(error: unknown): void {
+    this.log.warn("transfer deferred: the FTP server is busy", logFields(error));
+  }
+
   failed(error: unknown): void {
     this.log.error("transfer failed", logFields(error));
     recordTransfer(this.metrics, 0, Date.now() - this.startedAt, true);

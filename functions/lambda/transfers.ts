@@ -11,6 +11,7 @@ import type { TransferQueue } from "../adapters/transfer-queue.js";
 import { ConnectionFence, type FencedCopy } from "../app/connection-fence.js";
 import { type CopyOneFileSettings, copyOneFile } from "../app/copy-one-file.js";
 import { type MirrorPorts, mirrorDirectory, readinessOf, resolveMirror } from "../app/mirror-directory.js";
+import type { SessionBudgets, SlotWait } from "../app/session-budget.js";
 import {
   type Config,
   type MirrorJob,
@@ -21,7 +22,15 @@ import {
   type Trigger,
   transferSettingsOf,
 } from "../contracts/index.js";
-import type { CopyOutcome, FileSource, IfExists, MirrorSummary, ObjectSink } from "../core/index.js";
+import {
+  type CopyOutcome,
+  type FileSource,
+  FtpBusyError,
+  type IfExists,
+  type MirrorSummary,
+  type ObjectSink,
+} from "../core/index.js";
+import { MAX_BUSY_RETURNS } from "./busy-return.js";
 import { withKeys } from "./keyed-log.js";
 import { lambdaMemoryBudget } from "./memory-budget.js";
 import { queueContinuation } from "./queue-continuation.js";
@@ -42,6 +51,10 @@ export interface HandlerDeps {
   connect?: (options: FtpSourceOptions) => Promise<FileSource>;
   /** Resolves host names; replaced in tests. */
   lookup?: Lookup;
+  /** Keeps each connection's session budget (maxSessions): the lease table; default in this container. */
+  sessionBudgets?: SessionBudgets;
+  /** How long a session waits for a free slot of its budget; default DEFAULT_SLOT_WAIT. */
+  slotWait?: SlotWait;
   newId?: () => string;
 }
 
@@ -62,6 +75,8 @@ export class Transfers {
       passwords: deps.passwords,
       connect: deps.connect ?? connectFtpSource,
       lookup: deps.lookup,
+      sessionBudgets: deps.sessionBudgets,
+      slotWait: deps.slotWait,
     });
     this.newId = deps.newId ?? randomUUID;
     this.transfer = transferSettingsOf(deps.config);
@@ -131,8 +146,13 @@ export class Transfers {
       report.finished(outcome);
       return outcome;
     } catch (error) {
-      report.failed(error);
+      // A queued copy refused as busy goes back to the queue (queue.ts): not a failure, until the bound.
+      const returns = trigger === "queue" && (request.busy ?? 0) < MAX_BUSY_RETURNS;
+      if (returns && error instanceof FtpBusyError) report.deferred(error);
+      else report.failed(error);
       throw error;
+    } finally {
+      await this.fence.settled();
     }
   }
 
@@ -183,7 +203,8 @@ export class Transfers {
           }
         },
       },
-    });
+      // The slots of the sessions it closed are free before the invocation ends (and may freeze).
+    }).finally(() => this.fence.settled());
     reportMirror(log, this.deps.metrics, summary, skippedEntries);
     return summary;
   }
