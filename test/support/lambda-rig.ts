@@ -12,7 +12,9 @@ import { vi } from "vitest";
 import { secretsManagerPasswords } from "../../functions/adapters/passwords.js";
 import { sqsTransferQueue } from "../../functions/adapters/transfer-queue.js";
 import { parseConfig } from "../../functions/contracts/index.js";
+import type { SessionBudgets, SlotWait } from "../../functions/app/session-budget.js";
 import { createHandler } from "../../functions/lambda/create-handler.js";
+import type { HandlerDeps } from "../../functions/lambda/transfers.js";
 import { type EmbeddedFtpServer, startEmbeddedFtp } from "./embedded-ftp.js";
 import { startFauxqsS3, startS3rver } from "./embedded-s3.js";
 import { fakeContext, takeQueuedRecords, urlRequest } from "./lambda-events.js";
@@ -49,6 +51,9 @@ export async function startLambdaRig(
     s3?: "fauxqs" | "s3rver";
     /** S3's conditional writes (If-None-Match: *), played by the recorder: see startS3Recorder. */
     conditionalWrites?: boolean;
+    /** Where connections with maxSessions keep their budget (a lease table); default per container. */
+    sessionBudgets?: SessionBudgets;
+    slotWait?: SlotWait;
   } = {},
 ) {
   const work = await mkdtemp(join(tmpdir(), "ftp2s3-lambda-"));
@@ -104,7 +109,7 @@ export async function startLambdaRig(
     transfer: { tagWithSha256: false, progressIntervalSeconds: 0.001, partSizeMiB: 5, ...options.transfer },
     mirror: { ...options.mirror },
   });
-  const handler = createHandler({
+  const deps: HandlerDeps = {
     config,
     s3: new S3Client({
       endpoint: recorder.endpoint,
@@ -121,7 +126,11 @@ export async function startLambdaRig(
     continuationKey: async () => continuationKey,
     logger: new Logger({ serviceName: "ftp2s3" }),
     metrics: new Metrics({ namespace: "ftp2s3", serviceName: "ftp2s3", logger: quietMetricsLogger }),
-  });
+    ...(options.sessionBudgets === undefined ? {} : { sessionBudgets: options.sessionBudgets }),
+    ...(options.slotWait === undefined ? {} : { slotWait: options.slotWait }),
+  };
+  const handler = createHandler(deps);
+  let otherContainer: ReturnType<typeof createHandler> | undefined;
 
   return {
     ftp,
@@ -140,6 +149,11 @@ export async function startLambdaRig(
     /** Invokes the handler as Lambda would, with this much time left. */
     invoke(event: unknown, remainingMs = 15 * 60 * 1000): Promise<unknown> {
       return handler(event as never, fakeContext(remainingMs));
+    },
+    /** Invokes a second container of the same function: its own clients, counters and pacers. */
+    invokeInAnotherContainer(event: unknown, remainingMs = 15 * 60 * 1000): Promise<unknown> {
+      otherContainer ??= createHandler(deps);
+      return otherContainer(event as never, fakeContext(remainingMs));
     },
     /** Structured log lines written so far (Powertools Logger and EMF). */
     logs(): LogLine[] {
