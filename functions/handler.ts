@@ -8,7 +8,7 @@ import { secretsManagerContinuationKey } from "./adapters/continuation-key.js";
 import { dynamoSessionBudgets } from "./adapters/dynamodb-session-budget.js";
 import { secretsManagerPasswords } from "./adapters/passwords.js";
 import { sqsTransferQueue } from "./adapters/transfer-queue.js";
-import { loadConfig, METRICS_NAMESPACE, SERVICE_NAME } from "./contracts/index.js";
+import { loadConfig, METRICS_NAMESPACE, SERVICE_NAME, SESSION_LEASE_TABLE } from "./contracts/index.js";
 import { createHandler } from "./lambda/create-handler.js";
 
 // Built once per container and shared by every invocation: clients keep their connections warm,
@@ -32,9 +32,13 @@ export const handler = createHandler({
   ...(config.sessionTable === undefined
     ? {}
     : {
-        sessionBudgets: dynamoSessionBudgets(new DynamoDBClient({}), config.sessionTable, {
-          leaseMs: SESSION_LEASE_MS,
-        }),
+        sessionBudgets: dynamoSessionBudgets(
+          new DynamoDBClient({}),
+          { name: config.sessionTable, ...SESSION_LEASE_TABLE },
+          {
+            leaseMs: SESSION_LEASE_MS,
+          },
+        ),
       }),
   logger,
   metrics,

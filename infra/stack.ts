@@ -16,8 +16,9 @@ import { LandingBucket } from "./constructs/landing-bucket.js";
 import { acknowledge } from "./constructs/nag.js";
 import { deadLetterQueue } from "./constructs/queues.js";
 import { MirrorSchedules } from "./constructs/schedules.js";
+import { SessionLeases } from "./constructs/session-leases.js";
 import { FUNCTION_TIMEOUT, TransferFunction } from "./constructs/transfer-function.js";
-import { buildFunctionConfig, checkFunctionConfig } from "./function-config.js";
+import { buildFunctionConfig, checkFunctionConfig, needsSessionLeases } from "./function-config.js";
 
 export interface Ftp2s3StackProps extends StackProps {
   /** The validated stack configuration (see infra/config.ts). */
@@ -43,6 +44,8 @@ export class Ftp2s3Stack extends Stack {
   readonly dashboard: OperationsDashboard;
   /** Present with the config's `network`. */
   readonly network?: EgressNetwork;
+  /** Present when a connection sets `maxSessions`. */
+  readonly sessionLeases?: SessionLeases;
 
   constructor(scope: Construct, id: string, props: Ftp2s3StackProps) {
     super(scope, id, { description: "ftp2s3: stream files from FTP servers into S3", ...props });
@@ -80,6 +83,7 @@ export class Ftp2s3Stack extends Stack {
       failedEventsQueue: this.failedEventsQueue,
     });
 
+    if (needsSessionLeases(config)) this.sessionLeases = new SessionLeases(this, "SessionLeases");
     const functionConfig = buildFunctionConfig(config, {
       bucket: this.landing.bucket.bucketName,
       queueUrl: this.ingestion.queue.queueUrl,
@@ -87,6 +91,7 @@ export class Ftp2s3Stack extends Stack {
         Object.entries(secrets.byConnection).map(([name, secret]) => [name, secret.secretArn]),
       ),
       continuationKeySecretArn: continuationKey.secret.secretArn,
+      ...(this.sessionLeases === undefined ? {} : { sessionTable: this.sessionLeases.table.tableName }),
     });
     if (config.network !== undefined) {
       this.network = new EgressNetwork(this, "Network", {
@@ -114,6 +119,7 @@ export class Ftp2s3Stack extends Stack {
       secrets: Object.values(secrets.byConnection),
       queue: this.ingestion.queue,
       failedEventsQueue: this.failedEventsQueue,
+      ...(this.sessionLeases === undefined ? {} : { sessionLeases: this.sessionLeases.table }),
       allowDelete: config.mirrors.some((m) => m.deleteExtraneous === true),
     });
     // Lambda checks the role can read the queue when it creates the mapping.

@@ -11,10 +11,14 @@ interface Lease {
   release(): Promise<void>;
 }
 
-/** The lease table's partition key: `<connection>#<slot>`, a string. */
-export const SESSION_SLOT_KEY = "slot";
-/** When a lease lapses, in epoch seconds: the table's TTL attribute, and what a taker compares. */
-export const SESSION_EXPIRY_ATTRIBUTE = "expiresAt";
+/** The table and its attributes (contracts/session-leases.ts, which the stack creates it from). */
+export interface LeaseTable {
+  name: string;
+  /** The partition key, a string: `<connection>#<slot>`. */
+  slotKey: string;
+  /** When a lease lapses, in epoch seconds: the table's TTL attribute, and what a taker compares. */
+  expiryAttribute: string;
+}
 
 export interface LeaseTableOptions {
   /**
@@ -34,7 +38,7 @@ export interface LeaseTableOptions {
  */
 export function dynamoSessionBudgets(
   client: DynamoDBClient,
-  table: string,
+  table: LeaseTable,
   options: LeaseTableOptions,
 ): (connection: string, maxSessions: number) => LeaseTableBudget {
   return (connection, maxSessions) => new LeaseTableBudget(client, table, connection, maxSessions, options);
@@ -46,7 +50,7 @@ export class LeaseTableBudget {
 
   constructor(
     private readonly client: DynamoDBClient,
-    private readonly table: string,
+    private readonly table: LeaseTable,
     private readonly connection: string,
     private readonly maxSessions: number,
     private readonly options: LeaseTableOptions,
@@ -68,14 +72,14 @@ export class LeaseTableBudget {
     try {
       await this.client.send(
         new PutItemCommand({
-          TableName: this.table,
+          TableName: this.table.name,
           Item: {
-            [SESSION_SLOT_KEY]: { S: slot },
+            [this.table.slotKey]: { S: slot },
             holder: { S: holder },
-            [SESSION_EXPIRY_ATTRIBUTE]: { N: String(Math.ceil((now + this.options.leaseMs) / 1000)) },
+            [this.table.expiryAttribute]: { N: String(Math.ceil((now + this.options.leaseMs) / 1000)) },
           },
           ConditionExpression: "attribute_not_exists(#slot) OR #expires < :now",
-          ExpressionAttributeNames: { "#slot": SESSION_SLOT_KEY, "#expires": SESSION_EXPIRY_ATTRIBUTE },
+          ExpressionAttributeNames: { "#slot": this.table.slotKey, "#expires": this.table.expiryAttribute },
           ExpressionAttributeValues: { ":now": { N: String(Math.floor(now / 1000)) } },
         }),
       );
@@ -90,8 +94,8 @@ export class LeaseTableBudget {
     try {
       await this.client.send(
         new DeleteItemCommand({
-          TableName: this.table,
-          Key: { [SESSION_SLOT_KEY]: { S: slot } },
+          TableName: this.table.name,
+          Key: { [this.table.slotKey]: { S: slot } },
           // A lease that lapsed may be another holder's by now: leave theirs alone.
           ConditionExpression: "holder = :holder",
           ExpressionAttributeValues: { ":holder": { S: holder } },

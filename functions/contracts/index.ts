@@ -39,6 +39,7 @@ export {
   scheduleInputOf,
 } from "./mirror-job.js";
 export { resumePointSchema } from "./resume-point.js";
+export { SESSION_LEASE_TABLE } from "./session-leases.js";
 export {
   type ConnectionSettings,
   connectionSettingsOf,

@@ -1,4 +1,5 @@
 import { Stack } from "aws-cdk-lib";
+import type { ITable } from "aws-cdk-lib/aws-dynamodb";
 import { type IRole, Policy, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import type { IBucket } from "aws-cdk-lib/aws-s3";
@@ -26,6 +27,8 @@ export interface TransferAccessPolicyProps {
   readonly queue: IQueue;
   /** Where Lambda puts scheduled runs that failed. */
   readonly failedEventsQueue: IQueue;
+  /** The session lease table, when a connection sets maxSessions. Default: none. */
+  readonly sessionLeases?: ITable;
   /** Grant s3:DeleteObject under the prefix, for mirrors that delete what their source lost. Default false. */
   readonly allowDelete?: boolean;
 }
@@ -128,6 +131,16 @@ export class TransferAccessPolicy extends Construct {
           sid: "ReadContinuationKey",
           actions: ["secretsmanager:GetSecretValue"],
           resources: [props.continuationKey.secretArn],
+        }),
+      );
+    }
+    if (props.sessionLeases !== undefined) {
+      statements.push(
+        new PolicyStatement({
+          sid: "TakeAndReleaseSessionSlots",
+          // A slot is taken with a conditional PutItem and released with a conditional DeleteItem.
+          actions: ["dynamodb:PutItem", "dynamodb:DeleteItem"],
+          resources: [props.sessionLeases.tableArn],
         }),
       );
     }

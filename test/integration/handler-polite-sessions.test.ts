@@ -1,7 +1,8 @@
 import { CreateTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { dynamoSessionBudgets, SESSION_SLOT_KEY } from "../../functions/adapters/dynamodb-session-budget.js";
+import { dynamoSessionBudgets } from "../../functions/adapters/dynamodb-session-budget.js";
+import { SESSION_LEASE_TABLE } from "../../functions/contracts/index.js";
 import { type EmbeddedDynamoDb, startDynalite } from "../support/embedded-dynamodb.js";
 import { type FakeFtpServer, retrScripts, startFakeFtpServer } from "../support/fake-ftp-server.js";
 import {
@@ -114,8 +115,8 @@ describe("maxSessions across containers (the lease table)", () => {
     await client.send(
       new CreateTableCommand({
         TableName: "SessionLeases",
-        AttributeDefinitions: [{ AttributeName: SESSION_SLOT_KEY, AttributeType: "S" }],
-        KeySchema: [{ AttributeName: SESSION_SLOT_KEY, KeyType: "HASH" }],
+        AttributeDefinitions: [{ AttributeName: SESSION_LEASE_TABLE.slotKey, AttributeType: "S" }],
+        KeySchema: [{ AttributeName: SESSION_LEASE_TABLE.slotKey, KeyType: "HASH" }],
         BillingMode: "PAY_PER_REQUEST",
       }),
     );
@@ -151,7 +152,11 @@ describe("maxSessions across containers (the lease table)", () => {
     rig = await startLambdaRig({
       connections: { limited: { ...fakeServerConnection(ftp.port), maxSessions: 2 } },
       mirror: { concurrency: 3 },
-      sessionBudgets: dynamoSessionBudgets(client, "SessionLeases", { leaseMs: 60_000 }),
+      sessionBudgets: dynamoSessionBudgets(
+        client,
+        { name: "SessionLeases", ...SESSION_LEASE_TABLE },
+        { leaseMs: 60_000 },
+      ),
       slotWait: { waitMs: 400, pollMs: 25 },
     });
     const records = Object.keys(queued).map((path, n) =>

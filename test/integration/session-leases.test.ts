@@ -1,6 +1,7 @@
 import { CreateTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dynamoSessionBudgets, SESSION_SLOT_KEY } from "../../functions/adapters/dynamodb-session-budget.js";
+import { dynamoSessionBudgets } from "../../functions/adapters/dynamodb-session-budget.js";
+import { SESSION_LEASE_TABLE } from "../../functions/contracts/index.js";
 import { type EmbeddedDynamoDb, startDynalite } from "../support/embedded-dynamodb.js";
 
 // The lease table's semaphore against dynalite: DynamoDB's conditional writes, on loopback.
@@ -25,8 +26,8 @@ describe("session leases in a DynamoDB table", () => {
     await client.send(
       new CreateTableCommand({
         TableName: name,
-        AttributeDefinitions: [{ AttributeName: SESSION_SLOT_KEY, AttributeType: "S" }],
-        KeySchema: [{ AttributeName: SESSION_SLOT_KEY, KeyType: "HASH" }],
+        AttributeDefinitions: [{ AttributeName: SESSION_LEASE_TABLE.slotKey, AttributeType: "S" }],
+        KeySchema: [{ AttributeName: SESSION_LEASE_TABLE.slotKey, KeyType: "HASH" }],
         BillingMode: "PAY_PER_REQUEST",
       }),
     );
@@ -36,9 +37,21 @@ describe("session leases in a DynamoDB table", () => {
   it("hands out maxSessions slots across holders, and a released slot again", async () => {
     // Arrange: two budgets on one table, as two Lambda containers have.
     const table = await newTable();
-    const first = dynamoSessionBudgets(client, table, { leaseMs: 60_000 })("partner", 2);
-    const second = dynamoSessionBudgets(client, table, { leaseMs: 60_000 })("partner", 2);
-    const other = dynamoSessionBudgets(client, table, { leaseMs: 60_000 })("other", 1);
+    const first = dynamoSessionBudgets(
+      client,
+      { name: table, ...SESSION_LEASE_TABLE },
+      { leaseMs: 60_000 },
+    )("partner", 2);
+    const second = dynamoSessionBudgets(
+      client,
+      { name: table, ...SESSION_LEASE_TABLE },
+      { leaseMs: 60_000 },
+    )("partner", 2);
+    const other = dynamoSessionBudgets(
+      client,
+      { name: table, ...SESSION_LEASE_TABLE },
+      { leaseMs: 60_000 },
+    )("other", 1);
 
     // Act
     const taken = await Promise.all([first.tryTake(), second.tryTake(), first.tryTake(), second.tryTake()]);
@@ -57,10 +70,11 @@ describe("session leases in a DynamoDB table", () => {
     // Arrange: a clock the test moves; a holder that "crashed" holding the only slot.
     const table = await newTable();
     let now = Date.parse("2026-12-07T10:00:00Z");
-    const budget = dynamoSessionBudgets(client, table, { leaseMs: 16 * 60_000, now: () => now })(
-      "partner",
-      1,
-    );
+    const budget = dynamoSessionBudgets(
+      client,
+      { name: table, ...SESSION_LEASE_TABLE },
+      { leaseMs: 16 * 60_000, now: () => now },
+    )("partner", 1);
     const crashed = await budget.tryTake();
 
     // Act
