@@ -60,7 +60,7 @@ describe("BudgetedSessions", () => {
 
 describe("FilePacer", () => {
   it("hands out turns intervalMs apart, in the order asked, and no wait for a file after a long pause", async () => {
-    // Arrange: a clock the test reads.
+    // Arrange
     const pacer = new FilePacer(50);
     const signal = new AbortController().signal;
     const started: number[] = [];
