@@ -7,6 +7,7 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { secretsManagerContinuationKey } from "./adapters/continuation-key.js";
 import { dynamoDbLedger } from "./adapters/dynamodb-ledger.js";
+import { dynamoSessionBudgets } from "./adapters/dynamodb-session-budget.js";
 import { eventBridgeEvents } from "./adapters/eventbridge-events.js";
 import { secretsManagerPasswords } from "./adapters/passwords.js";
 import { sqsTransferQueue } from "./adapters/transfer-queue.js";
@@ -17,6 +18,7 @@ import {
   loadConfig,
   METRICS_NAMESPACE,
   SERVICE_NAME,
+  SESSION_LEASE_TABLE,
 } from "./contracts/index.js";
 import { createHandler } from "./lambda/create-handler.js";
 
@@ -26,6 +28,10 @@ const config = loadConfig();
 const logger = new Logger({ serviceName: SERVICE_NAME });
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 const secretsManager = new SecretsManagerClient({});
+const dynamoDb = new DynamoDBClient({});
+// A session lease outlives any invocation (15 minutes at most): only a killed holder's slot lapses,
+// a minute after Lambda ended it.
+const SESSION_LEASE_MS = 16 * 60_000;
 
 export const handler = createHandler({
   config,
@@ -35,12 +41,19 @@ export const handler = createHandler({
   ...(config.continuationKeySecretArn === undefined
     ? {}
     : { continuationKey: secretsManagerContinuationKey(secretsManager, config.continuationKeySecretArn) }),
+  ...(config.sessionTable === undefined
+    ? {}
+    : {
+        sessionBudgets: dynamoSessionBudgets(
+          dynamoDb,
+          { name: config.sessionTable, ...SESSION_LEASE_TABLE },
+          {
+            leaseMs: SESSION_LEASE_MS,
+          },
+        ),
+      }),
   logger,
   metrics,
-  ledger: dynamoDbLedger(
-    new DynamoDBClient({}),
-    { name: ledgerTableName(), ...LEDGER_TABLE },
-    ledgerSettingsOf(config),
-  ),
+  ledger: dynamoDbLedger(dynamoDb, { name: ledgerTableName(), ...LEDGER_TABLE }, ledgerSettingsOf(config)),
   events: eventBridgeEvents(new EventBridgeClient({}), config.events.busName, SERVICE_NAME),
 });

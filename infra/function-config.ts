@@ -18,6 +18,8 @@ export interface FunctionConfigRefs {
   secretArns: Readonly<Record<string, string>>;
   /** The secret holding the key continuations are signed with. */
   continuationKeySecretArn: string;
+  /** The session lease table's name, when a connection sets maxSessions. */
+  sessionTable?: string;
 }
 
 /** Lambda allows 4 KB for all environment variables together, names included. */
@@ -40,6 +42,7 @@ export function buildFunctionConfig(config: StackConfig, refs: FunctionConfigRef
     prefix: config.bucket.prefix,
     queueUrl: refs.queueUrl,
     continuationKeySecretArn: refs.continuationKeySecretArn,
+    ...(refs.sessionTable === undefined ? {} : { sessionTable: refs.sessionTable }),
     connections,
     transfer: config.transfer,
     mirror: config.mirror,
@@ -57,6 +60,7 @@ export function checkFunctionConfig(config: StackConfig): Config {
     bucket: config.bucket.name ?? "x".repeat(63),
     queueUrl: `https://sqs.ap-southeast-2.amazonaws.com/123456789012/${"q".repeat(80)}`,
     continuationKeySecretArn: `arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:${"k".repeat(64)}-AbCdEf`,
+    ...(needsSessionLeases(config) ? { sessionTable: `Ftp2s3-SessionLeasesTable${"T".repeat(40)}` } : {}),
     secretArns: Object.fromEntries(
       Object.entries(config.connections)
         .filter(([, c]) => !c.anonymous)
@@ -82,6 +86,11 @@ export function checkFunctionConfig(config: StackConfig): Config {
     );
   }
   return parsed;
+}
+
+/** A lease table only where a connection has a session budget to keep. */
+export function needsSessionLeases(config: StackConfig): boolean {
+  return Object.values(config.connections).some((c) => c.maxSessions !== undefined);
 }
 
 function dropUndefined(o: Record<string, unknown>): Record<string, unknown> {

@@ -17,9 +17,10 @@ import { LandingBucket } from "./constructs/landing-bucket.js";
 import { acknowledge } from "./constructs/nag.js";
 import { deadLetterQueue } from "./constructs/queues.js";
 import { MirrorSchedules } from "./constructs/schedules.js";
+import { SessionLeases } from "./constructs/session-leases.js";
 import { FUNCTION_TIMEOUT, TransferFunction } from "./constructs/transfer-function.js";
 import { TransferLedgerTable } from "./constructs/transfer-ledger-table.js";
-import { buildFunctionConfig, checkFunctionConfig } from "./function-config.js";
+import { buildFunctionConfig, checkFunctionConfig, needsSessionLeases } from "./function-config.js";
 
 export interface Ftp2s3StackProps extends StackProps {
   /** The validated stack configuration (see infra/config.ts). */
@@ -46,6 +47,8 @@ export class Ftp2s3Stack extends Stack {
   readonly dashboard: OperationsDashboard;
   /** Present with the config's `network`. */
   readonly network?: EgressNetwork;
+  /** Present when a connection sets `maxSessions`. */
+  readonly sessionLeases?: SessionLeases;
 
   constructor(scope: Construct, id: string, props: Ftp2s3StackProps) {
     super(scope, id, { description: "ftp2s3: stream files from FTP servers into S3", ...props });
@@ -83,6 +86,7 @@ export class Ftp2s3Stack extends Stack {
       failedEventsQueue: this.failedEventsQueue,
     });
 
+    if (needsSessionLeases(config)) this.sessionLeases = new SessionLeases(this, "SessionLeases");
     const functionConfig = buildFunctionConfig(config, {
       bucket: this.landing.bucket.bucketName,
       queueUrl: this.ingestion.queue.queueUrl,
@@ -90,6 +94,7 @@ export class Ftp2s3Stack extends Stack {
         Object.entries(secrets.byConnection).map(([name, secret]) => [name, secret.secretArn]),
       ),
       continuationKeySecretArn: continuationKey.secret.secretArn,
+      ...(this.sessionLeases === undefined ? {} : { sessionTable: this.sessionLeases.table.tableName }),
     });
     if (config.network !== undefined) {
       this.network = new EgressNetwork(this, "Network", {
@@ -119,6 +124,7 @@ export class Ftp2s3Stack extends Stack {
       secrets: Object.values(secrets.byConnection),
       queue: this.ingestion.queue,
       failedEventsQueue: this.failedEventsQueue,
+      ...(this.sessionLeases === undefined ? {} : { sessionLeases: this.sessionLeases.table }),
       allowDelete: config.mirrors.some((m) => m.deleteExtraneous === true),
       ...objectGrantsOf(config),
       ledgerTable: this.ledger.table,

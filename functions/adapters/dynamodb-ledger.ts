@@ -209,7 +209,7 @@ export function dynamoDbLedger(
         ":expires": expiresAt(at),
       };
       let set = `#state = :end, #leg = :legNo, #updatedAt = :now, #${ttlAttribute} = :expires`;
-      if (end.state === "failed") {
+      if (end.state === "failed" || end.state === "queued") {
         set += ", #error = :error";
         values[":error"] = S(JSON.stringify(end.error));
       } else {

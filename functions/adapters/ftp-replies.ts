@@ -68,6 +68,23 @@ export function parseMdtmReply(text: string, now: number = Date.now()): Date | n
   return date;
 }
 
+/**
+ * Why a failed connect or login means "the server is full", or undefined when it means something
+ * else. Servers at their limit answer 421 to the greeting or after USER/PASS (vsftpd, proftpd,
+ * pure-ftpd, FileZilla Server), and some (or a connection limiter in front of them) reset or close
+ * the connection at once. A refused connection (ECONNREFUSED) is not one: nothing listens there.
+ */
+export function busyReason(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as { code?: unknown }).code;
+  if (code === 421) return `421 ${replyText(error.message)}`;
+  if (code === "ECONNRESET") return "it reset the connection during login";
+  if (/Server sent FIN packet unexpectedly/.test(error.message)) {
+    return "it closed the connection during login";
+  }
+  return undefined;
+}
+
 /** A reply as the core sees it: its text without the code, e.g. "213 12345" -> "12345". */
 export function replyText(message: string): string {
   return message.replace(/^\d{3}[ -]?/, "").trim();

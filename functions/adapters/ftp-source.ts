@@ -17,6 +17,7 @@ import {
   DataConnectionError,
   DEFAULTS,
   Ftp2s3Error,
+  FtpBusyError,
   FtpConnectionError,
   FtpLoginError,
   FtpReplyError,
@@ -28,7 +29,7 @@ import {
 import { SessionBoundary } from "./ftp-boundary.js";
 import { DIGEST_VERBS, ServerDigests } from "./ftp-digests.js";
 import { defaultListingLimits, type ListingLimits, listDirectory } from "./ftp-listing.js";
-import { parseMdtmReply, parseSizeReply, replyText } from "./ftp-replies.js";
+import { busyReason, parseMdtmReply, parseSizeReply, replyText } from "./ftp-replies.js";
 import { deleteRemoteFile, makeRemoteDirectory, renameRemoteFile } from "./ftp-source-actions.js";
 import { watchReplies } from "./ftp-watchdog.js";
 import { type NameCodec, nameCodecFor, readableEntries, speakServerEncoding } from "./name-encoding.js";
@@ -330,7 +331,10 @@ function parseReply(code: number, text: string): FtpReply {
 
 function classifyConnectError(error: unknown, endpoint: string, options: FtpSourceOptions): Ftp2s3Error {
   if (error instanceof Ftp2s3Error) return error; // the watchdog's, already ours
+  const busy = () =>
+    new FtpBusyError(`${endpoint} is at its session limit: ${busyReason(error)}`, { cause: error });
   if (error instanceof FTPError) {
+    if (busyReason(error) !== undefined) return busy();
     const reply = parseReply(error.code, error.message);
     if (error.code === 530 || error.code === 331 || error.code === 332) {
       const who = options.user === undefined ? "anonymous login" : `login as "${options.user}"`;
@@ -362,6 +366,7 @@ function classifyConnectError(error: unknown, endpoint: string, options: FtpSour
       { cause: error },
     );
   }
+  if (busyReason(error) !== undefined) return busy();
   if (/^Timeout/.test(message)) {
     return new TransferTimeoutError(
       `${endpoint}: no answer within ${options.timeoutMs / 1000} s while connecting`,

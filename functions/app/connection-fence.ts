@@ -24,6 +24,14 @@ import {
   resolveAllowedFile,
   untilAborted,
 } from "../core/index.js";
+import { FilePacer, pacedSource } from "./file-pacer.js";
+import {
+  BudgetedSessions,
+  DEFAULT_SLOT_WAIT,
+  inProcessSessionBudgets,
+  type SessionBudgets,
+  type SlotWait,
+} from "./session-budget.js";
 
 /** What the fence needs from outside: the password secrets, the FTP client, and DNS. */
 export interface FencePorts {
@@ -31,6 +39,10 @@ export interface FencePorts {
   connect: (options: FtpSourceOptions) => Promise<FileSource>;
   /** Resolves host names; replaced in tests. */
   lookup?: Lookup | undefined;
+  /** Where the budget of a connection with `maxSessions` is kept; default: in this process. */
+  sessionBudgets?: SessionBudgets | undefined;
+  /** How long a session waits for a free slot; default DEFAULT_SLOT_WAIT. */
+  slotWait?: SlotWait | undefined;
 }
 
 /** A file a caller may read and the key it may write, as the fence resolved them. */
@@ -56,11 +68,17 @@ export interface FencedDirectory {
 export class ConnectionFence {
   /** Each configured connection in bytes and milliseconds, converted once. */
   private readonly connections: ReadonlyMap<string, ConnectionSettings>;
+  /** Per connection with `maxSessions`: its sessions within the budget. */
+  private readonly budgeted = new Map<string, BudgetedSessions>();
+  /** Per connection with `minIntervalMs`: the pace of its files in this process. */
+  private readonly pacers = new Map<string, FilePacer>();
+  private readonly sessionBudgets: SessionBudgets;
 
   constructor(
     private readonly config: Config,
     private readonly ports: FencePorts,
   ) {
+    this.sessionBudgets = ports.sessionBudgets ?? inProcessSessionBudgets();
     this.connections = new Map(
       Object.entries(config.connections).map(([name, c]) => [name, connectionSettingsOf(c)]),
     );
@@ -143,8 +161,50 @@ export class ConnectionFence {
     return key;
   }
 
-  /** A logged-in session that ends when `signal` fires, in every phase (the deadline covers them all). */
+  /**
+   * A logged-in session that ends when `signal` fires, in every phase (the deadline covers them all),
+   * within the connection's session budget and at its pace.
+   */
   async openSource(name: string, signal: AbortSignal): Promise<FileSource> {
+    const connect = () => this.connect(name, signal);
+    const budgeted = this.budgetedSessions(name);
+    const source = budgeted === undefined ? await connect() : await budgeted.open(connect, signal);
+    const pacer = this.pacerOf(name);
+    return pacer === undefined ? source : pacedSource(source, pacer);
+  }
+
+  /** Settles once the session slots given back so far are released: before an invocation ends. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.budgeted.values()].map((b) => b.settled()));
+  }
+
+  private budgetedSessions(name: string): BudgetedSessions | undefined {
+    const { maxSessions } = this.connection(name);
+    if (maxSessions === undefined) return undefined;
+    let budgeted = this.budgeted.get(name);
+    if (budgeted === undefined) {
+      budgeted = new BudgetedSessions(
+        this.sessionBudgets(name, maxSessions),
+        `connection "${name}" (maxSessions ${maxSessions})`,
+        this.ports.slotWait ?? DEFAULT_SLOT_WAIT,
+      );
+      this.budgeted.set(name, budgeted);
+    }
+    return budgeted;
+  }
+
+  private pacerOf(name: string): FilePacer | undefined {
+    const { minIntervalMs } = this.connection(name);
+    if (minIntervalMs === undefined || minIntervalMs === 0) return undefined;
+    let pacer = this.pacers.get(name);
+    if (pacer === undefined) {
+      pacer = new FilePacer(minIntervalMs);
+      this.pacers.set(name, pacer);
+    }
+    return pacer;
+  }
+
+  private async connect(name: string, signal: AbortSignal): Promise<FileSource> {
     const connection = this.connection(name);
     const address = await untilAborted(
       () => resolveAllowedAddress(name, connection.host, connection.allowPrivateAddresses, this.ports.lookup),

@@ -388,6 +388,8 @@ const exitStatus: Record<ErrorCode, number> = {
   INVALID_INPUT: EXIT_USAGE,
   FTP_CONNECTION: EXIT_FAILED,
   FTP_LOGIN: EXIT_FAILED,
+  // The copy did not start; 75 would promise a kept upload for --resume. Run it again later.
+  FTP_BUSY: EXIT_FAILED,
   FTP_REPLY: EXIT_FAILED,
   FTP_DATA_CONNECTION: EXIT_FAILED,
   FTP_LISTING: EXIT_FAILED,

@@ -1,3 +1,4 @@
+import { FilePacer, pacedSource } from "../app/file-pacer.js";
 import {
   type MirrorDirectorySettings,
   type MirrorObserver,
@@ -38,6 +39,8 @@ export interface MirrorCommandOptions extends CommonOptions {
   exclude: string[];
   recursive: boolean;
   concurrency: number;
+  /** Milliseconds between the starts of two files, over all sessions; 0: no pause. */
+  minInterval: number;
   delete: boolean;
   dryRun: boolean;
   /** Most objects one run may delete; undefined: the default cap. */
@@ -98,8 +101,12 @@ export async function mirrorCommand(ftpUrl: string, s3Url: string, options: Mirr
       }),
     });
     setup = await setUp(location, options, io);
+    // The command's sessions are its own: --concurrency caps them, with no budget shared between
+    // processes (the Lambda's maxSessions is).
+    const pacer = options.minInterval > 0 ? new FilePacer(options.minInterval) : undefined;
+    const connect = setup.connect;
     const summary = await mirrorDirectory(mirror, {
-      openSource: setup.connect,
+      openSource: pacer === undefined ? connect : async () => pacedSource(await connect(), pacer),
       sink: setup.sink,
       observer: mirrorPrinter(setup, s3.bucket, io),
     });

@@ -144,6 +144,12 @@ function mirrorOptions(program: Command): Command {
     .option("--exclude <glob>", "leave out paths matching it; repeatable", collect, [])
     .option("--recursive", "descend into subdirectories", false)
     .option("--concurrency <n>", "FTP sessions at once", positiveInteger, DEFAULTS.mirrorConcurrency)
+    .option(
+      "--min-interval <ms>",
+      "start files at least this many milliseconds apart, over all sessions, for servers that ban fast clients",
+      wholeNumber,
+      0,
+    )
     .option("--delete", "delete objects below the prefix whose source file is gone", false)
     .option(AFTER_COPY_FLAG, AFTER_COPY_HELP, afterCopyArgument)
     .option(

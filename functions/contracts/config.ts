@@ -26,6 +26,11 @@ export const configSchema = z
      * suspends, and a queued continuation is refused: nothing unsigned is trusted.
      */
     continuationKeySecretArn: z.string().min(1).optional(),
+    /**
+     * The DynamoDB table of session leases (the stack's SessionLeases): a connection's `maxSessions`
+     * then holds across all invocations. Without it each container counts its own sessions only.
+     */
+    sessionTable: z.string().min(1).optional(),
     /** The ingestion queue; needed for `async: true` API calls. */
     queueUrl: z.url().optional(),
     /** Named FTP connections. */

@@ -75,6 +75,17 @@ export const connectionFields = z.object({
     })
     .optional(),
   /**
+   * FTP sessions this connection may have open at once, all invocations together: a mirror's
+   * sessions and the queue's copies share them (a lease table; see README, Networks). Default (left
+   * out): no budget beyond a mirror's concurrency and the queue's maxConcurrency.
+   */
+  maxSessions: z.number().int().min(1).max(1000).optional(),
+  /**
+   * Milliseconds between the starts of two files of this connection (every RETR of a process), for
+   * servers that ban clients fetching too fast. Default (left out) 0: no pause.
+   */
+  minIntervalMs: z.number().int().min(0).max(3_600_000).optional(),
+  /**
    * The connection's key space below the bucket prefix: every key a request, an event or a mirror
    * job of this connection writes lies below it (ending in "/"). Default "<connection name>/".
    */

@@ -50,6 +50,7 @@ export {
   objectSettingsSchema,
 } from "./object-settings.js";
 export { resumePointSchema } from "./resume-point.js";
+export { SESSION_LEASE_TABLE } from "./session-leases.js";
 export {
   type ConnectionSettings,
   connectionSettingsOf,

@@ -44,6 +44,11 @@ export const transferRequestSchema = z
     transferId: transferIdSchema.optional(),
     /** Storage class, content type, metadata and tags, over the connection's (a mirror's fan-out: its job's). */
     object: objectOverridesSchema.optional(),
+    /**
+     * Queue only: how many times this copy found the FTP server busy and came back later (set by
+     * ftp2s3 when it re-sends the message with a delay; not signed: it only bounds those returns).
+     */
+    busy: z.number().int().min(1).max(1000).optional(),
     /** Queue only: the copy's earlier legs stopped here (set by ftp2s3 itself, not by callers). */
     continuation: continuationSchema.optional(),
   })

@@ -8,6 +8,7 @@ export type ErrorCode =
   | "INVALID_INPUT"
   | "FTP_CONNECTION"
   | "FTP_LOGIN"
+  | "FTP_BUSY"
   | "FTP_REPLY"
   | "FTP_DATA_CONNECTION"
   | "FTP_LISTING"
@@ -57,6 +58,15 @@ export class FtpLoginError extends Ftp2s3Error {
   ) {
     super(message, options);
   }
+}
+
+/**
+ * The server is at its session limit: it answered 421 to the greeting or the login, reset the
+ * connection before greeting, or ftp2s3's own session budget for the connection had no slot free.
+ * Back-pressure, not a broken copy: the same request succeeds once a session ends.
+ */
+export class FtpBusyError extends Ftp2s3Error {
+  readonly code = "FTP_BUSY";
 }
 
 /** The FTP server answered a command with an error reply (4xx/5xx), e.g. 550 or 426. */

@@ -18,6 +18,7 @@ export {
   type ErrorCode,
   FileTooLargeError,
   Ftp2s3Error,
+  FtpBusyError,
   FtpConnectionError,
   FtpLoginError,
   FtpReplyError,
@@ -55,6 +56,8 @@ export {
 // Mirroring a directory.
 export {
   assertStateOutsidePrefix,
+  type BusyRetryRules,
+  DEFAULT_BUSY_RETRY,
   DEFAULT_STATE_ROOT,
   type DeleteRefusal,
   type DeleteRules,

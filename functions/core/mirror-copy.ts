@@ -1,6 +1,7 @@
-import { ObjectExistsError, SourceChangedError } from "./errors.js";
+import { FtpBusyError, ObjectExistsError, SourceChangedError } from "./errors.js";
 import type { MirrorOptions, MirrorSummary } from "./mirror.js";
 import { InlineBudget, OverBudget } from "./mirror-budget.js";
+import { BusyRetry, DEFAULT_BUSY_RETRY, pause } from "./mirror-busy.js";
 import type { Manifest } from "./mirror-manifest.js";
 import { describeFailure, type PlannedFile } from "./mirror-plan.js";
 import { DEFAULT_PART_SIZE } from "./part-size.js";
@@ -110,8 +111,12 @@ class MirrorCopies {
   private readonly now: () => number;
   private readonly time: TimeBudget;
   private readonly checks: { files: Set<PlannedFile>; budget: InlineBudget };
+  private readonly busy: BusyRetry;
+  /** Sessions still taking files: one refused as busy leaves the pool only while others remain. */
+  private working = 0;
 
   constructor(private readonly job: MirrorCopyJob) {
+    this.busy = new BusyRetry(job.options.busyRetry ?? DEFAULT_BUSY_RETRY);
     this.now = job.options.now ?? Date.now;
     this.time = new TimeBudget(job.options);
     this.checks = job.checks ?? { files: new Set(), budget: new InlineBudget(undefined) };
@@ -123,7 +128,21 @@ class MirrorCopies {
     const workers = [this.worker(new Session(connect, firstSource))];
     for (let n = 1; n < sessions; n += 1) workers.push(this.worker(new Session(connect, undefined)));
     await Promise.all(workers);
+    const { shrunk } = this.busy;
+    if (shrunk !== undefined) {
+      const poolShrunk = { from: sessions, to: sessions - shrunk.sessions, reason: shrunk.message };
+      this.job.summary.poolShrunk = poolShrunk;
+      options.copy.onWarning?.(
+        `the FTP server refused sessions as busy: the mirror went on with ${poolShrunk.to} of ${sessions}`,
+        { ...poolShrunk },
+      );
+    }
     return this.overflow;
+  }
+
+  /** The next file: one handed back by a session the server refused first, then the list's next. */
+  private next(): PlannedFile | undefined {
+    return this.busy.next() ?? this.job.files[this.nextIndex++];
   }
 
   /**
@@ -132,10 +151,10 @@ class MirrorCopies {
    * the last one. A few such commits may be pending per session; bigger files are finished in turn.
    */
   private async worker(session: Session): Promise<void> {
-    const { files, options, summary } = this.job;
+    const { options, summary } = this.job;
+    this.working += 1;
     try {
-      for (let i = this.nextIndex++; i < files.length; i = this.nextIndex++) {
-        const file = files[i] as PlannedFile;
+      for (let file = this.next(); file !== undefined; file = this.next()) {
         if (!this.attempt(file)) continue;
         while (session.full) await session.oneSettled();
         let source: FileSource;
@@ -144,7 +163,16 @@ class MirrorCopies {
           // could stop the run, as in a plain loop.
           source = session.current ?? (await session.open());
         } catch (error) {
-          summary.failed.push({ path: file.path, ...describeFailure(error) });
+          const busy =
+            error instanceof FtpBusyError ? this.busy.decide(file, error.message, this.working) : undefined;
+          if (busy?.action === "retire") break;
+          if (busy?.action === "pause") {
+            await pause(busy.delayMs, options.signal);
+            continue;
+          }
+          // Refused as busy too often: the queue may find the server freer later.
+          if (busy !== undefined && options.enqueue) this.overflow.push(file);
+          else summary.failed.push({ path: file.path, ...describeFailure(error) });
           continue;
         }
         let released: (fine: boolean) => void = () => {};
@@ -157,6 +185,7 @@ class MirrorCopies {
         if (!small) await task; // a big file holds several parts in memory: finish it first
         if (!(await free)) session.discard();
       }
+      this.working -= 1;
       await session.drain();
     } finally {
       session.close();

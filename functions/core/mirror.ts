@@ -1,5 +1,6 @@
 import type { S3Location } from "./locations.js";
 import { inlineBudgetOf, splitByBudget } from "./mirror-budget.js";
+import type { BusyRetryRules } from "./mirror-busy.js";
 import { copyAll, enqueueAll } from "./mirror-copy.js";
 import {
   type DeleteRefusal,
@@ -36,6 +37,7 @@ import type { FileSource, ListedObject, ObjectSink } from "./ports.js";
 import type { AfterCopy } from "./source-action.js";
 import type { CopyOptions } from "./transfer.js";
 
+export { type BusyRetryRules, DEFAULT_BUSY_RETRY } from "./mirror-busy.js";
 export { type DeleteRefusal, type DeleteRules, defaultMaxDelete } from "./mirror-delete.js";
 export {
   DEFAULT_PLAN_LIMITS,
@@ -113,6 +115,11 @@ export interface MirrorSummary {
    * not recorded in the manifest, so the next run copies them. Not failures of the run.
    */
   changed: { path: string; message: string }[];
+  /**
+   * Set when the FTP server refused sessions as busy (FTP_BUSY: at its session limit): the pool went
+   * on with fewer, `from` sessions planned, `to` left, and the last refusal. Absent when none was.
+   */
+  poolShrunk?: { from: number; to: number; reason: string };
   /** Files not taken this run because they may still be written (minAge, stableFor, doneMarker), with why; absent when none. */
   waiting?: Waiting[];
   bytes: number;
@@ -129,6 +136,8 @@ export interface MirrorOptions {
   /** FTP sessions at once, each reused from file to file (servers limit sessions per user). */
   concurrency: number;
   signal?: AbortSignal;
+  /** How a file whose session the server refused as busy is retried; default DEFAULT_BUSY_RETRY. */
+  busyRetry?: BusyRetryRules;
   /** Hands a copy to the ingestion queue instead of doing it here; without it everything is copied here. */
   enqueue?: (file: PlannedFile) => Promise<void>;
   /** Copies beyond these go to the queue from the start (only with `enqueue`). */

@@ -111,7 +111,11 @@ export interface TransferLedger {
   /** The leg's end. False when the leg no longer held the transfer (its lease ran out and another took it). */
   finished(
     leg: HeldLeg,
-    end: { state: "committed" | "unchanged"; result: LedgerResult } | { state: "failed"; error: LedgerError },
+    end:
+      | { state: "committed" | "unchanged"; result: LedgerResult }
+      | { state: "failed"; error: LedgerError }
+      // A queued copy the server refused as busy: back to the queue, claimable again, the refusal kept.
+      | { state: "queued"; error: LedgerError },
     at: number,
   ): Promise<boolean>;
   get(transferId: string): Promise<TransferRecord | undefined>;

@@ -50,7 +50,11 @@ export async function handleApi(
     const fields = failureFields(error);
     const status = httpStatusOf(fields.code, fields.ftpCode);
     if (status === 500) deps.logger.error("unexpected error", { error: error as Error });
-    return json(status, { error: status === 500 ? { code: "INTERNAL", message: "internal error" } : fields });
+    const response = json(status, {
+      error: status === 500 ? { code: "INTERNAL", message: "internal error" } : fields,
+    });
+    if (fields.code !== "FTP_BUSY") return response;
+    return { ...response, headers: { ...jsonHeaders, "retry-after": String(BUSY_RETRY_AFTER_SECONDS) } };
   }
 }
 
@@ -92,7 +96,7 @@ function callerRequest(
   const parsed = parseInput(transferRequestSchema, parseBody(event), "request body");
   const request = { ...parsed, transferId: transfers.newId() };
   // Set by ftp2s3 on its own queue messages only, whether the call copies now or queues the copy.
-  for (const field of ["continuation", "mirrored"] as const) {
+  for (const field of ["continuation", "mirrored", "busy"] as const) {
     if (request[field] !== undefined) {
       throw new InvalidInputError(`"${field}" is set by ftp2s3 on its own queue messages, not by callers`);
     }
@@ -175,6 +179,8 @@ const httpStatus: Record<ErrorCode | "INTERNAL", number> = {
   FTP_REPLY: 502,
   FTP_CONNECTION: 502,
   FTP_LOGIN: 502,
+  // The server (or the connection's session budget) is full: ask again after Retry-After.
+  FTP_BUSY: 503,
   FTP_DATA_CONNECTION: 502,
   FTP_NO_RESTART: 502,
   SIZE_MISMATCH: 502,
@@ -207,3 +213,9 @@ function parseBody(event: APIGatewayProxyEventV2): unknown {
     throw new InvalidInputError("the request body is not JSON");
   }
 }
+
+/**
+ * What a caller of a copy refused with FTP_BUSY is told to wait: about as long as a small file's
+ * copy holds a session, so a slot has likely come free, and short enough for an interactive caller.
+ */
+const BUSY_RETRY_AFTER_SECONDS = 30;

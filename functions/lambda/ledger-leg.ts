@@ -121,6 +121,15 @@ export class LedgerLeg {
     );
   }
 
+  /** A queued copy refused as busy comes back later (a new message): queued again, no event yet. */
+  async deferred(error: unknown): Promise<void> {
+    const { code, message, ftpCode } = failureFields(error);
+    await this.end(
+      { state: "queued", error: { code, message, ...(ftpCode === undefined ? {} : { ftpCode }) } },
+      undefined,
+    );
+  }
+
   private async end(
     end: Parameters<TransferLedger["finished"]>[1],
     event: TransferEvent | undefined,

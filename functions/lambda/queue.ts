@@ -1,7 +1,8 @@
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { parseInput, type TransferRequest, transferRequestSchema } from "../contracts/index.js";
 import type { ErrorCode, IfExists } from "../core/index.js";
-import { InvalidInputError } from "../core/index.js";
+import { FtpBusyError, InvalidInputError } from "../core/index.js";
+import { returnWhenBusy } from "./busy-return.js";
 import { assertSignedContinuation } from "./continuation-signature.js";
 import { queuedRequest } from "./event-kind.js";
 import { failureFields, logFields } from "./failure-fields.js";
@@ -30,7 +31,7 @@ const PERMANENT_CODES: ReadonlySet<ErrorCode | "INTERNAL"> = new Set([
 export async function handleQueue(
   event: SQSEvent,
   transfers: Transfers,
-  deps: Pick<HandlerDeps, "logger" | "continuationKey">,
+  deps: Pick<HandlerDeps, "logger" | "continuationKey" | "queue">,
   signal: AbortSignal,
   suspendSignal?: AbortSignal,
 ): Promise<SQSBatchResponse> {
@@ -40,8 +41,9 @@ export async function handleQueue(
       batchItemFailures.push({ itemIdentifier: record.messageId });
       continue;
     }
+    let request: TransferRequest | undefined;
     try {
-      const request = await trustedRequest(record.body, deps);
+      request = await trustedRequest(record.body, deps);
       // A copy that runs out of time goes on in a new invocation (a continuation message); this
       // message is then done.
       await transfers.copy(
@@ -58,6 +60,13 @@ export async function handleQueue(
         receiveCount: record.attributes.ApproximateReceiveCount,
         ...logFields(error),
       };
+      if (
+        error instanceof FtpBusyError &&
+        request !== undefined &&
+        (await busyReturn(request, record, deps))
+      ) {
+        continue;
+      }
       if (PERMANENT_CODES.has(failureFields(error).code)) {
         deps.logger.error("message failed permanently; it is dropped, not retried", fields);
         continue;
@@ -67,6 +76,31 @@ export async function handleQueue(
     }
   }
   return { batchItemFailures };
+}
+
+/**
+ * A copy the server (or the connection's session budget) refused as busy goes back to the queue,
+ * delayed, as a new message (busy-return.ts); false when it came back too often or could not be sent,
+ * and it then returns as a failed message does.
+ */
+async function busyReturn(
+  request: TransferRequest,
+  record: SQSEvent["Records"][number],
+  deps: Pick<HandlerDeps, "logger" | "queue">,
+): Promise<boolean> {
+  if (deps.queue === undefined) return false;
+  const transferId = request.transferId ?? record.messageId;
+  const returned = await returnWhenBusy(request, transferId, deps.queue).catch((error: unknown) => {
+    deps.logger.warn("could not return a busy copy to the queue", { transferId, ...logFields(error) });
+    return undefined;
+  });
+  if (returned === undefined) return false;
+  deps.logger.warn(`the FTP server is busy: the copy returns to the queue in ${returned.delaySeconds} s`, {
+    messageId: record.messageId,
+    transferId,
+    ...returned,
+  });
+  return true;
 }
 
 /** The message as a request this function may act on: parsed, and a continuation only if it signed it. */

@@ -70,6 +70,11 @@ export class LegReport {
     this.metrics.addMetric(failed, MetricUnit.Count, report.action === "failed" ? 1 : 0);
   }
 
+  /** A queued copy the FTP server refused as busy: it comes back later, so no failure is counted. */
+  deferred(error: unknown): void {
+    this.log.warn("transfer deferred: the FTP server is busy", logFields(error));
+  }
+
   failed(error: unknown): void {
     this.log.error("transfer failed", logFields(error));
     recordTransfer(this.metrics, 0, Date.now() - this.startedAt, true);

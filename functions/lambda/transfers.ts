@@ -11,6 +11,7 @@ import type { TransferQueue } from "../adapters/transfer-queue.js";
 import { ConnectionFence, type FencedCopy } from "../app/connection-fence.js";
 import { type CopyObserver, type CopyOneFileSettings, copyOneFile } from "../app/copy-one-file.js";
 import { type MirrorPorts, mirrorDirectory, readinessOf, resolveMirror } from "../app/mirror-directory.js";
+import type { SessionBudgets, SlotWait } from "../app/session-budget.js";
 import {
   type Config,
   type LedgerSettings,
@@ -24,18 +25,20 @@ import {
   type Trigger,
   transferSettingsOf,
 } from "../contracts/index.js";
-import type {
-  CopyOutcome,
-  FileSource,
-  IfExists,
-  LedgerRequest,
-  MirrorSummary,
-  ObjectSettings,
-  ObjectSink,
-  SourceActionReport,
-  TransferEvents,
-  TransferLedger,
+import {
+  type CopyOutcome,
+  type FileSource,
+  FtpBusyError,
+  type IfExists,
+  type LedgerRequest,
+  type MirrorSummary,
+  type ObjectSettings,
+  type ObjectSink,
+  type SourceActionReport,
+  type TransferEvents,
+  type TransferLedger,
 } from "../core/index.js";
+import { MAX_BUSY_RETURNS } from "./busy-return.js";
 import { type KeyedLog, withKeys } from "./keyed-log.js";
 import { LedgerLeg, type LedgerPorts } from "./ledger-leg.js";
 import { lambdaMemoryBudget } from "./memory-budget.js";
@@ -62,6 +65,10 @@ export interface HandlerDeps {
   connect?: (options: FtpSourceOptions) => Promise<FileSource>;
   /** Resolves host names; replaced in tests. */
   lookup?: Lookup;
+  /** Keeps each connection's session budget (maxSessions): the lease table; default in this container. */
+  sessionBudgets?: SessionBudgets;
+  /** How long a session waits for a free slot of its budget; default DEFAULT_SLOT_WAIT. */
+  slotWait?: SlotWait;
   newId?: () => string;
 }
 
@@ -83,6 +90,8 @@ export class Transfers {
       passwords: deps.passwords,
       connect: deps.connect ?? connectFtpSource,
       lookup: deps.lookup,
+      sessionBudgets: deps.sessionBudgets,
+      slotWait: deps.slotWait,
     });
     this.newId = deps.newId ?? randomUUID;
     this.transfer = transferSettingsOf(deps.config);
@@ -169,9 +178,18 @@ export class Transfers {
       report.sourceAction(copied.afterCopy);
       return { ...outcome, afterCopy: copied.afterCopy };
     } catch (error) {
-      report.failed(error);
-      await leg.failed(error);
+      // A queued copy refused as busy goes back to the queue (queue.ts): not a failure, until the bound.
+      const returns = trigger === "queue" && (request.busy ?? 0) < MAX_BUSY_RETURNS;
+      if (returns && error instanceof FtpBusyError) {
+        report.deferred(error);
+        await leg.deferred(error);
+      } else {
+        report.failed(error);
+        await leg.failed(error);
+      }
       throw error;
+    } finally {
+      await this.fence.settled();
     }
   }
 
@@ -234,7 +252,8 @@ export class Transfers {
           }
         },
       },
-    });
+      // The slots of the sessions it closed are free before the invocation ends (and may freeze).
+    }).finally(() => this.fence.settled());
     reportMirror(log, this.deps.metrics, summary, skippedEntries);
     await this.deps.events(mirrorEvent(mirrorId, job, bucket, keyPrefix, summary)).catch((error: unknown) => {
       log.error("the mirror run's event was not put", { error: String(error) });

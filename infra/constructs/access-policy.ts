@@ -33,6 +33,8 @@ export interface TransferAccessPolicyProps {
   readonly ledgerIndexName?: string;
   /** The EventBridge bus (name or ARN) the function puts its events on. Default: none. */
   readonly eventBus?: string;
+  /** The session lease table, when a connection sets maxSessions. Default: none. */
+  readonly sessionLeases?: ITable;
   /** Grant s3:DeleteObject under the prefix, for mirrors that delete what their source lost. Default false. */
   readonly allowDelete?: boolean;
   /** The KMS keys connections encrypt their objects with (`object.kmsKeyId`). Default: none. */
@@ -185,6 +187,16 @@ export class TransferAccessPolicy extends Construct {
           sid: "PutTransferEvents",
           actions: ["events:PutEvents"],
           resources: [eventBusArn(this, props.eventBus)],
+        }),
+      );
+    }
+    if (props.sessionLeases !== undefined) {
+      statements.push(
+        new PolicyStatement({
+          sid: "TakeAndReleaseSessionSlots",
+          // A slot is taken with a conditional PutItem and released with a conditional DeleteItem.
+          actions: ["dynamodb:PutItem", "dynamodb:DeleteItem"],
+          resources: [props.sessionLeases.tableArn],
         }),
       );
     }

@@ -56,6 +56,9 @@ export async function startFakeFtpServer(options: FakeFtpOptions = {}): Promise<
   const errors: Error[] = [];
   let connections = 0;
   let dataConnections = 0;
+  let openSessions = 0;
+  let peakSessions = 0;
+  const retrTimes: number[] = [];
   const state: ServerState = {
     options: resolveOptions(options),
     resources,
@@ -69,7 +72,21 @@ export async function startFakeFtpServer(options: FakeFtpOptions = {}): Promise<
   const listener = createServer((control: Socket) => {
     connections++;
     resources.adopt(control);
-    if (!control.destroyed) new Session(control, state).start();
+    if (control.destroyed) return;
+    if (options.maxSessions !== undefined && openSessions >= options.maxSessions) {
+      // What vsftpd (max_clients) and proftpd (MaxClients) do: a 421 greeting, then close.
+      control.end(`421 Too many connections (${options.maxSessions})\r\n`);
+      return;
+    }
+    openSessions++;
+    peakSessions = Math.max(peakSessions, openSessions);
+    control.once("close", () => {
+      openSessions--;
+    });
+    control.on("data", (chunk) => {
+      if (/^RETR /im.test(chunk.toString("latin1"))) retrTimes.push(Date.now());
+    });
+    new Session(control, state).start();
   });
   swallowErrors(listener);
   await new Promise<void>((resolve) => listener.listen(0, LOOPBACK, resolve));
@@ -87,6 +104,10 @@ export async function startFakeFtpServer(options: FakeFtpOptions = {}): Promise<
     get dataConnections() {
       return dataConnections;
     },
+    get peakSessions() {
+      return peakSessions;
+    },
+    retrTimes,
     close() {
       closing ??= new Promise<void>((resolve) => {
         resources.destroyAll();

@@ -11,8 +11,10 @@ import { mockClient } from "aws-sdk-client-mock";
 import { vi } from "vitest";
 import { secretsManagerPasswords } from "../../functions/adapters/passwords.js";
 import { sqsTransferQueue } from "../../functions/adapters/transfer-queue.js";
+import type { SessionBudgets, SlotWait } from "../../functions/app/session-budget.js";
 import { parseConfig } from "../../functions/contracts/index.js";
 import { createHandler } from "../../functions/lambda/create-handler.js";
+import type { HandlerDeps } from "../../functions/lambda/transfers.js";
 import { type EmbeddedFtpServer, startEmbeddedFtp } from "./embedded-ftp.js";
 import { startFauxqsS3, startS3rver } from "./embedded-s3.js";
 import { fakeContext, takeQueuedRecords, urlRequest } from "./lambda-events.js";
@@ -54,6 +56,9 @@ export async function startLambdaRig(
     conditionalWrites?: boolean;
     /** The "partner" connection's object settings (storage class, key, templates, retention). */
     partnerObject?: Record<string, unknown>;
+    /** Where connections with maxSessions keep their budget (a lease table); default per container. */
+    sessionBudgets?: SessionBudgets;
+    slotWait?: SlotWait;
   } = {},
 ) {
   const work = await mkdtemp(join(tmpdir(), "ftp2s3-lambda-"));
@@ -113,7 +118,7 @@ export async function startLambdaRig(
     mirror: { ...options.mirror },
     ledger: { ...options.ledger },
   });
-  const handler = createHandler({
+  const deps: HandlerDeps = {
     config,
     s3: new S3Client({
       endpoint: recorder.endpoint,
@@ -132,7 +137,11 @@ export async function startLambdaRig(
     metrics: new Metrics({ namespace: "ftp2s3", serviceName: "ftp2s3", logger: quietMetricsLogger }),
     ledger: ledger.ledger,
     events: events.events,
-  });
+    ...(options.sessionBudgets === undefined ? {} : { sessionBudgets: options.sessionBudgets }),
+    ...(options.slotWait === undefined ? {} : { slotWait: options.slotWait }),
+  };
+  const handler = createHandler(deps);
+  let otherContainer: ReturnType<typeof createHandler> | undefined;
 
   return {
     ftp,
@@ -155,6 +164,11 @@ export async function startLambdaRig(
     /** Invokes the handler as Lambda would, with this much time left. */
     invoke(event: unknown, remainingMs = 15 * 60 * 1000): Promise<unknown> {
       return handler(event as never, fakeContext(remainingMs));
+    },
+    /** Invokes a second container of the same function: its own clients, counters and pacers. */
+    invokeInAnotherContainer(event: unknown, remainingMs = 15 * 60 * 1000): Promise<unknown> {
+      otherContainer ??= createHandler(deps);
+      return otherContainer(event as never, fakeContext(remainingMs));
     },
     /** Structured log lines written so far (Powertools Logger and EMF). */
     logs(): LogLine[] {

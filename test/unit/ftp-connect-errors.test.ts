@@ -1,4 +1,4 @@
-import { Client } from "basic-ftp";
+import { Client, FTPError, type FTPResponse } from "basic-ftp";
 import { describe, expect, it } from "vitest";
 import { connectFtpSource } from "../../functions/adapters/ftp-source.js";
 
@@ -48,5 +48,26 @@ describe("a login that fails at the TLS layer", () => {
       message:
         "cannot connect to ftps://alice@ftp.example.com: DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate",
     });
+  });
+});
+
+describe("a server at its session limit (FTP_BUSY)", () => {
+  it.each([
+    [new FTPError({ code: 421, message: "421 Too many users" } as FTPResponse), "421 Too many users"],
+    [Object.assign(new Error("read ECONNRESET (control socket)"), { code: "ECONNRESET" }), "reset"],
+    [new Error("Server sent FIN packet unexpectedly, closing connection."), "closed the connection"],
+  ])("reads %s as back-pressure, not a failed login", async (error, said) => {
+    const connecting = connectFtpSource({ ...options, secure: false }, failingLogin(error));
+
+    await expect(connecting).rejects.toMatchObject({ code: "FTP_BUSY" });
+    await expect(connecting).rejects.toThrow(said);
+  });
+
+  it("keeps a refused connection (nothing listens) a connection failure", async () => {
+    const error = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:21"), { code: "ECONNREFUSED" });
+
+    const connecting = connectFtpSource({ ...options, secure: false }, failingLogin(error));
+
+    await expect(connecting).rejects.toMatchObject({ code: "FTP_CONNECTION" });
   });
 });

@@ -9,6 +9,10 @@ export interface FakeFtpServer {
   readonly connections: number;
   /** Number of data connections accepted so far (EPSV/PASV listeners that saw a client). */
   readonly dataConnections: number;
+  /** The most control connections that were open at once, refused ones (maxSessions) not counted. */
+  readonly peakSessions: number;
+  /** When each RETR command arrived (Date.now()), across sessions, in order. */
+  readonly retrTimes: number[];
   /** Errors thrown by handlers or RETR scripts (socket errors are swallowed and not recorded). */
   readonly errors: Error[];
   close(): Promise<void>; // closes the listener and destroys every open socket, idempotent
@@ -29,6 +33,7 @@ export interface FakeFtpOptions {
   greeting?: string | CommandHandler; // first reply on connect; default "220 fake ftp ready" (e.g. "421 Too many users"), or a script (verb "")
   listings?: Record<string, FakeListing>; // absolute dir -> what LIST/MLSD send; CWD succeeds into these; default {}
   listArgument?: "path" | "split-at-spaces"; // "split-at-spaces": LIST's argument is words, like inetutils ftpd; default "path"
+  maxSessions?: number; // open sessions allowed at once; one more gets "421 Too many connections" and is closed; default unlimited
   replySplit?: (text: string) => string[]; // cuts every reply into TCP segments sent ~2 ms apart (see replySplits); default whole
   /**
    * "latin1": commands, replies and listings are bytes, one character each way, as on a server whose

@@ -1,0 +1,82 @@
+import { Validations } from "aws-cdk-lib";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { beforeAll, describe, expect, it } from "vitest";
+import { arnOf, logicalId, type Synthesized, synth } from "./synth.js";
+
+type Statement = { Sid?: string; Action: string | string[]; Resource: unknown };
+
+/** Every IAM statement of the template that names DynamoDB, with the policy it is in. */
+function dynamoStatements(s: Synthesized): { policy: string; statement: Statement }[] {
+  const resources = s.template.toJSON().Resources as Record<
+    string,
+    { Type: string; Properties: { PolicyDocument?: { Statement: Statement[] } } }
+  >;
+  return Object.entries(resources).flatMap(([id, r]) =>
+    (r.Properties.PolicyDocument?.Statement ?? [])
+      .filter((st) => JSON.stringify(st.Action).includes("dynamodb:"))
+      .map((statement) => ({ policy: id, statement })),
+  );
+}
+
+describe("the session lease table (a connection with maxSessions)", () => {
+  let s: Synthesized;
+
+  beforeAll(() => {
+    s = synth((json) => {
+      json.connections["partner-ftp"].maxSessions = 2;
+      json.connections["partner-ftp"].minIntervalMs = 500;
+    });
+  });
+
+  it("is an on-demand table keyed by slot, its leases removed by TTL", () => {
+    s.template.resourceCountIs("AWS::DynamoDB::Table", 1);
+    s.template.hasResourceProperties("AWS::DynamoDB::Table", {
+      KeySchema: [{ AttributeName: "slot", KeyType: "HASH" }],
+      AttributeDefinitions: [{ AttributeName: "slot", AttributeType: "S" }],
+      BillingMode: "PAY_PER_REQUEST",
+      TimeToLiveSpecification: { AttributeName: "expiresAt", Enabled: true },
+    });
+  });
+
+  it("is granted to the function alone: a conditional PutItem and DeleteItem on that table", () => {
+    const tableId = logicalId(s.stack, s.stack.sessionLeases?.table);
+
+    expect(dynamoStatements(s)).toEqual([
+      {
+        policy: logicalId(s.stack, s.stack.accessPolicy.policy),
+        statement: {
+          Sid: "TakeAndReleaseSessionSlots",
+          Effect: "Allow",
+          Action: ["dynamodb:PutItem", "dynamodb:DeleteItem"],
+          Resource: arnOf(tableId),
+        },
+      },
+    ]);
+  });
+
+  it("is named in the function's config, with the connection's budget and pace", () => {
+    const tableId = logicalId(s.stack, s.stack.sessionLeases?.table);
+    const fn = s.template.toJSON().Resources[logicalId(s.stack, s.stack.transfer.function)];
+    const config = JSON.stringify(fn.Properties.Environment.Variables.FTP2S3_CONFIG);
+
+    expect(config).toContain(`\\"sessionTable\\":\\"`);
+    expect(config).toContain(`"Ref":"${tableId}"`);
+    expect(config).toContain(`\\"maxSessions\\":2`);
+    expect(config).toContain(`\\"minIntervalMs\\":500`);
+  });
+
+  it("passes cdk-nag with point-in-time recovery acknowledged for leases that last minutes", () => {
+    Validations.of(s.app).addPlugins(new AwsSolutionsChecks(s.app, { verbose: true }));
+    s.app.synth({ force: true });
+    const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(s.app);
+
+    expect(report.violations).toEqual([]);
+  });
+
+  it("is not made where no connection sets maxSessions", () => {
+    const without = synth();
+
+    without.template.resourceCountIs("AWS::DynamoDB::Table", 0);
+    expect(dynamoStatements(without)).toEqual([]);
+  });
+});
