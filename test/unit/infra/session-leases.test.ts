@@ -5,15 +5,22 @@ import { arnOf, logicalId, type Synthesized, synth } from "./synth.js";
 
 type Statement = { Sid?: string; Action: string | string[]; Resource: unknown };
 
-/** Every IAM statement of the template that names DynamoDB, with the policy it is in. */
-function dynamoStatements(s: Synthesized): { policy: string; statement: Statement }[] {
+/** The tables keyed by slot (the transfer ledger's table is always there beside them). */
+function leaseTables(s: Synthesized): unknown[] {
+  return Object.values(s.template.findResources("AWS::DynamoDB::Table")).filter((table) =>
+    JSON.stringify(table.Properties.KeySchema).includes('"slot"'),
+  );
+}
+
+/** Every IAM statement of the template on the session slots, with the policy it is in. */
+function leaseStatements(s: Synthesized): { policy: string; statement: Statement }[] {
   const resources = s.template.toJSON().Resources as Record<
     string,
     { Type: string; Properties: { PolicyDocument?: { Statement: Statement[] } } }
   >;
   return Object.entries(resources).flatMap(([id, r]) =>
     (r.Properties.PolicyDocument?.Statement ?? [])
-      .filter((st) => JSON.stringify(st.Action).includes("dynamodb:"))
+      .filter((st) => st.Sid === "TakeAndReleaseSessionSlots")
       .map((statement) => ({ policy: id, statement })),
   );
 }
@@ -29,7 +36,7 @@ describe("the session lease table (a connection with maxSessions)", () => {
   });
 
   it("is an on-demand table keyed by slot, its leases removed by TTL", () => {
-    s.template.resourceCountIs("AWS::DynamoDB::Table", 1);
+    expect(leaseTables(s)).toHaveLength(1);
     s.template.hasResourceProperties("AWS::DynamoDB::Table", {
       KeySchema: [{ AttributeName: "slot", KeyType: "HASH" }],
       AttributeDefinitions: [{ AttributeName: "slot", AttributeType: "S" }],
@@ -38,10 +45,10 @@ describe("the session lease table (a connection with maxSessions)", () => {
     });
   });
 
-  it("is granted to the function alone: a conditional PutItem and DeleteItem on that table", () => {
+  it("is granted to the function alone: a conditional PutItem and DeleteItem on that table, nothing else", () => {
     const tableId = logicalId(s.stack, s.stack.sessionLeases?.table);
 
-    expect(dynamoStatements(s)).toEqual([
+    expect(leaseStatements(s)).toEqual([
       {
         policy: logicalId(s.stack, s.stack.accessPolicy.policy),
         statement: {
@@ -52,6 +59,12 @@ describe("the session lease table (a connection with maxSessions)", () => {
         },
       },
     ]);
+    // And no other statement (the ledger's among them) reaches the lease table.
+    const policies = Object.values(s.template.findResources("AWS::IAM::Policy"));
+    const naming = policies
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[])
+      .filter((st) => JSON.stringify(st.Resource).includes(`"${tableId}"`));
+    expect(naming.map((st) => st.Sid)).toEqual(["TakeAndReleaseSessionSlots"]);
   });
 
   it("is named in the function's config, with the connection's budget and pace", () => {
@@ -76,7 +89,7 @@ describe("the session lease table (a connection with maxSessions)", () => {
   it("is not made where no connection sets maxSessions", () => {
     const without = synth();
 
-    without.template.resourceCountIs("AWS::DynamoDB::Table", 0);
-    expect(dynamoStatements(without)).toEqual([]);
+    expect(leaseTables(without)).toEqual([]);
+    expect(leaseStatements(without)).toEqual([]);
   });
 });
