@@ -51,7 +51,7 @@ export function addObjectOptions(command: Command): Command {
     .addOption(
       new Option(
         "--object-tag <key=template>",
-        "an object tag, the template as for --metadata; repeatable (at most 10 tags, the SHA-256 one included)",
+        "an object tag, the template as for --metadata; repeatable (at most 10 tags, the sha256 and source-digest ones included)",
       )
         .argParser(entry(tagKeyProblem))
         .default({}, "none"),

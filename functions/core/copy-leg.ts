@@ -15,6 +15,7 @@ import type { FileCopy, Prepared } from "./file-copy.js";
 import { Intake } from "./intake.js";
 import { formatS3Url } from "./locations.js";
 import { landingAt } from "./object-landing.js";
+import { SOURCE_DIGEST_TAG } from "./object-settings.js";
 import { type CommittedUpload, PartUpload } from "./part-upload.js";
 import type { FtpReply } from "./ports.js";
 import { ProgressReporter } from "./progress.js";
@@ -413,7 +414,7 @@ export class CopyLeg {
  * A tag, not metadata: a multipart upload's metadata is fixed when it starts, before the server vouches.
  */
 function sourceDigestTag(digest: SourceDigest | null): Record<string, string> {
-  return digest === null ? {} : { "source-digest": `${digest.algorithm}:${digest.value}` };
+  return digest === null ? {} : { [SOURCE_DIGEST_TAG]: `${digest.algorithm}:${digest.value}` };
 }
 
 function asOurError(error: unknown): Ftp2s3Error {

@@ -1,6 +1,7 @@
 import { NoServerDigestError, ObjectExistsError, S3Error } from "./errors.js";
 import { formatS3Url } from "./locations.js";
 import { type RenderedObject, renderObject } from "./object-landing.js";
+import { SHA256_TAG, SOURCE_DIGEST_TAG } from "./object-settings.js";
 import { choosePartSize, fitPartsToMemory, type PartPlan } from "./part-size.js";
 import type { ExistingObject, FileSource, FullObjectChecksum, ObjectSink, RemoteFileInfo } from "./ports.js";
 import { abandonUpload, recoverUpload } from "./resume.js";
@@ -161,6 +162,15 @@ export class FileCopy {
     }
   }
 
+  /**
+   * The tags written beside the templates': the SHA-256, and which server digest vouched where one
+   * may (counted whether or not the server offers one: S3's limit of ten must hold either way).
+   */
+  private ownTags(): string[] {
+    if (!this.opts.tagWithSha256) return [];
+    return this.opts.serverDigest === "off" ? [SHA256_TAG] : [SHA256_TAG, SOURCE_DIGEST_TAG];
+  }
+
   /** The object settings' values for this file: a value beyond S3's limits fails it before any byte is read. */
   private renderObject(info: RemoteFileInfo): RenderedObject {
     const { path } = this.request;
@@ -168,7 +178,7 @@ export class FileCopy {
       this.opts.object ?? {},
       { path, url: this.url, info },
       sourceMetadata(this.url, info),
-      { tagWithSha256: this.opts.tagWithSha256 },
+      { ownTags: this.ownTags() },
     );
   }
 

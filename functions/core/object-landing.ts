@@ -6,7 +6,6 @@ import {
   S3_MAX_TAGS,
   S3_METADATA_MAX_BYTES,
   S3_TAG_VALUE_MAX,
-  SHA256_TAG,
   TAG_CHARACTERS,
   type TEMPLATE_FIELDS,
 } from "./object-settings.js";
@@ -44,7 +43,8 @@ export function renderObject(
   settings: ObjectSettings,
   file: FileFacts,
   sourceMetadata: Record<string, string>,
-  options: { tagWithSha256: boolean },
+  /** The tags ftp2s3 writes itself beside the templates' (`sha256`, and `source-digest` where a server digest may vouch). */
+  options: { ownTags: readonly string[] },
 ): RenderedObject {
   const values = templateValues(settings, file);
   const render = (template: string) =>
@@ -70,10 +70,11 @@ export function renderObject(
       throw new InvalidInputError(`${file.url}: tag ${JSON.stringify(key)} ${problem}; nothing was stored`);
     }
   }
-  const tagCount = Object.keys(tags).length + (options.tagWithSha256 ? 1 : 0);
+  const tagCount = Object.keys(tags).length + options.ownTags.length;
   if (tagCount > S3_MAX_TAGS) {
+    const own = options.ownTags.map((tag) => `"${tag}"`).join(" and ");
     throw new InvalidInputError(
-      `${file.url}: ${tagCount} tags with "${SHA256_TAG}", S3 keeps at most ${S3_MAX_TAGS}; nothing was stored`,
+      `${file.url}: ${tagCount} tags with ${own}, S3 keeps at most ${S3_MAX_TAGS}; nothing was stored`,
     );
   }
   const { storageClass, kms, retention } = settings;

@@ -58,6 +58,8 @@ export const S3_TAG_VALUE_MAX = 256;
 const RESERVED_METADATA_PREFIX = "source-";
 /** The tag this project writes itself (the SHA-256 of the bytes). */
 export const SHA256_TAG = "sha256";
+/** The tag naming the server digest that vouched for the bytes (`sha-256:<hex>`), written beside it. */
+export const SOURCE_DIGEST_TAG = "source-digest";
 
 /** S3's tag alphabet: letters, digits and spaces in any script, and + - = . _ : / @. */
 export const TAG_CHARACTERS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
@@ -90,6 +92,8 @@ export function tagKeyProblem(key: string): string | undefined {
   if (key.toLowerCase().startsWith("aws:"))
     return `tag key ${JSON.stringify(key)}: "aws:" is AWS's own prefix`;
   if (key === SHA256_TAG) return `tag key "${SHA256_TAG}" is ftp2s3's own (the SHA-256 of the bytes)`;
+  if (key === SOURCE_DIGEST_TAG)
+    return `tag key "${SOURCE_DIGEST_TAG}" is ftp2s3's own (the server digest that vouched for the bytes)`;
   return undefined;
 }
 

@@ -34,7 +34,7 @@ describe("object settings", () => {
       },
       file,
       source,
-      { tagWithSha256: true },
+      { ownTags: ["sha256"] },
     );
 
     expect(rendered.metadata).toEqual({
@@ -52,7 +52,7 @@ describe("object settings", () => {
       { metadata: { s: "[{size}|{mtime}]" } },
       { ...file, info: { size: null, modifiedAt: null } },
       {},
-      { tagWithSha256: false },
+      { ownTags: [] },
     );
     expect(rendered.metadata).toEqual({ s: "[|]" });
   });
@@ -84,14 +84,20 @@ describe("object settings", () => {
       file,
       /11 tags with "sha256", S3 keeps at most 10/,
     ],
+    [
+      { tags: Object.fromEntries([...Array(9).keys()].map((i) => [`t${i}`, "v"])) },
+      file,
+      /11 tags with "sha256" and "source-digest", S3 keeps at most 10/,
+    ],
   ])("refuse what breaks S3's limits, naming the file: %o", (settings, facts, message) => {
-    expect(() => renderObject(settings, facts, source, { tagWithSha256: true })).toThrow(message);
-    expect(() => renderObject(settings, facts, source, { tagWithSha256: true })).toThrow(/^ftp:\/\/u@h:21\//);
+    const ownTags = /source-digest/.test(String(message)) ? ["sha256", "source-digest"] : ["sha256"];
+    expect(() => renderObject(settings, facts, source, { ownTags })).toThrow(message);
+    expect(() => renderObject(settings, facts, source, { ownTags })).toThrow(/^ftp:\/\/u@h:21\//);
   });
 
   it("count the source metadata within the 2 KB", () => {
     const long = { "source-url": `ftp://h/${"x".repeat(2020)}` };
-    expect(() => renderObject({ metadata: { a: "{name}" } }, file, long, { tagWithSha256: false })).toThrow(
+    expect(() => renderObject({ metadata: { a: "{name}" } }, file, long, { ownTags: [] })).toThrow(
       /more than S3's 2048/,
     );
   });
@@ -102,18 +108,13 @@ describe("object settings", () => {
     expect(contentTypeOf("/a/noext")).toBe("application/octet-stream");
     expect(contentTypeOf("/a.dir/noext")).toBe("application/octet-stream");
     expect(contentTypeOf("/a/x.unknownext")).toBe("application/octet-stream");
-    expect(renderObject({ contentType: "text/plain" }, file, {}, { tagWithSha256: false }).contentType).toBe(
+    expect(renderObject({ contentType: "text/plain" }, file, {}, { ownTags: [] }).contentType).toBe(
       "text/plain",
     );
   });
 
   it("date the retention from the clock it is given", () => {
-    const rendered = renderObject(
-      { retention: { mode: "COMPLIANCE", days: 2 } },
-      file,
-      {},
-      { tagWithSha256: false },
-    );
+    const rendered = renderObject({ retention: { mode: "COMPLIANCE", days: 2 } }, file, {}, { ownTags: [] });
     const now = Date.parse("2026-05-01T00:00:00Z");
 
     expect(landingAt(rendered, now).retention).toEqual({
