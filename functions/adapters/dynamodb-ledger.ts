@@ -81,32 +81,47 @@ export function dynamoDbLedger(
   }
 
   /**
-   * An update of the leg's own transfer: it applies only while this leg's claim holds, running or
-   * continuing (a leg that failed to queue its continuation still records its failure).
+   * A conditional UpdateItem of a transfer's item: the item as it is after, or undefined when the
+   * condition did not hold (nothing was written).
    */
-  function whileHeld({ transferId, claimId }: HeldLeg, update: string, values: Item): Promise<boolean> {
-    const condition = "#claimId = :claim AND #state IN (:running, :continuing)";
-    return conditional(
+  function updateTransfer(
+    transferId: string,
+    update: string,
+    condition: string,
+    values: Item,
+  ): Promise<Item | undefined> {
+    return conditional<Item | undefined>(
       async () => {
-        await client.send(
+        const { Attributes: after = {} } = await client.send(
           new UpdateItemCommand({
             TableName: tableName,
             Key: transferKey(transferId),
             UpdateExpression: update,
             ConditionExpression: condition,
             ExpressionAttributeNames: names(update, condition),
-            ExpressionAttributeValues: {
-              ":claim": S(claimId),
-              ":running": S("running"),
-              ":continuing": S("continuing"),
-              ...values,
-            },
+            ExpressionAttributeValues: values,
+            ReturnValues: "ALL_NEW",
           }),
         );
-        return true;
+        return after;
       },
-      () => false,
+      () => undefined,
     );
+  }
+
+  /**
+   * An update of the leg's own transfer: it applies only while this leg's claim holds, running or
+   * continuing (a leg that failed to queue its continuation still records its failure).
+   */
+  async function whileHeld({ transferId, claimId }: HeldLeg, update: string, values: Item): Promise<boolean> {
+    const condition = "#claimId = :claim AND #state IN (:running, :continuing)";
+    const after = await updateTransfer(transferId, update, condition, {
+      ":claim": S(claimId),
+      ":running": S("running"),
+      ":continuing": S("continuing"),
+      ...values,
+    });
+    return after !== undefined;
   }
 
   return {
@@ -145,38 +160,24 @@ export function dynamoDbLedger(
       const condition =
         `attribute_not_exists(#${PK}) OR (#leg = :leg AND ` +
         "(#state IN (:queued, :continuing, :failed) OR (#state = :running AND #leaseUntil < :nowMs)))";
-      return conditional<ClaimAnswer>(
-        async () => {
-          const { Attributes: claimed = {} } = await client.send(
-            new UpdateItemCommand({
-              TableName: tableName,
-              Key: transferKey(transferId),
-              UpdateExpression: update,
-              ConditionExpression: condition,
-              ExpressionAttributeNames: names(update, condition),
-              ExpressionAttributeValues: {
-                ":running": S("running"),
-                ":queued": S("queued"),
-                ":continuing": S("continuing"),
-                ":failed": S("failed"),
-                ":leg": N(leg),
-                ":lease": N(leaseUntil),
-                ":claim": S(claimId),
-                ":now": fresh[byTime] as AttributeValue,
-                ":nowMs": N(at),
-                ":id": S(transferId),
-                ":request": fresh.request as AttributeValue,
-                ":connection": fresh[byKey] as AttributeValue,
-                ":zero": N(0),
-                ":expires": expiresAt(at),
-              },
-              ReturnValues: "ALL_NEW",
-            }),
-          );
-          return { claimed: true, record: recordOf(claimed, table) };
-        },
-        async () => ({ claimed: false, current: await get(transferId) }),
-      );
+      const claimed = await updateTransfer(transferId, update, condition, {
+        ":running": S("running"),
+        ":queued": S("queued"),
+        ":continuing": S("continuing"),
+        ":failed": S("failed"),
+        ":leg": N(leg),
+        ":lease": N(leaseUntil),
+        ":claim": S(claimId),
+        ":now": fresh[byTime] as AttributeValue,
+        ":nowMs": N(at),
+        ":id": S(transferId),
+        ":request": fresh.request as AttributeValue,
+        ":connection": fresh[byKey] as AttributeValue,
+        ":zero": N(0),
+        ":expires": expiresAt(at),
+      });
+      if (claimed === undefined) return { claimed: false, current: await get(transferId) };
+      return { claimed: true, record: recordOf(claimed, table) };
     },
 
     async progress(leg, update: ProgressUpdate, at) {
