@@ -14,6 +14,8 @@ export const QUEUE = 4;
 export const MIRROR_FILES = 1000;
 export const MIRROR_FILE_BYTES = 16 * 1024;
 export const RUN_TIMEOUT_MS = 5 * 60_000;
+/** BENCH_QUICK=1: a smoke run of a minute or two (the issue 18 cases, small and once; no s3rver suite). */
+export const QUICK = process.env.BENCH_QUICK === "1";
 /** The server the --resumable pipeline runs against (the cost of its hash does not depend on the server). */
 export const RESUMABLE_SERVER: InteropServerKind = "vsftpd";
 
@@ -45,7 +47,10 @@ export interface BenchContext {
 }
 
 /** The environment of every node child: bare node (no loader from NODE_OPTIONS), the S3 server, the password. */
-export function nodeEnv(s3: EmbeddedS3Server, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function nodeEnv(
+  s3: Pick<EmbeddedS3Server, "env">,
+  extra: Record<string, string> = {},
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...s3.env,
