@@ -59,11 +59,19 @@ import {
   writeManyFiles,
   writeRandomFile,
 } from "./lib/setup.js";
+import { evaluateGoals } from "./report/goals.js";
 import { renderMarkdown } from "./report/markdown.js";
 import { summarize, summarizeFixedCost } from "./report/summary.js";
 import { renderConsole } from "./report/tables.js";
 import { evaluateTargets } from "./report/targets.js";
-import type { DiagnosisRecord, MirrorRecord, Results, RunKind, RunRecord } from "./report/types.js";
+import type {
+  DiagnosisRecord,
+  GoalsRecord,
+  MirrorRecord,
+  Results,
+  RunKind,
+  RunRecord,
+} from "./report/types.js";
 import {
   BUCKET,
   benchStarted,
@@ -74,11 +82,13 @@ import {
   PART_MIB,
   PASSWORD,
   QUEUE,
+  QUICK,
   RESUMABLE_SERVER,
   type TestFile,
   USER,
 } from "./run/common.js";
 import { diagnose, diagnoseMirror } from "./run/diagnose.js";
+import { runGoals } from "./run/goals.js";
 import { runMirror } from "./run/mirror.js";
 import { describeRun, runOnce } from "./run/subjects.js";
 
@@ -90,6 +100,8 @@ const { values: flags } = parseArgs({
     "no-1g": { type: "boolean", default: false },
     "no-mirror": { type: "boolean", default: false },
     "no-diagnose": { type: "boolean", default: false },
+    "no-s3rver": { type: "boolean", default: false },
+    "no-goals": { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
     render: { type: "boolean", default: false },
   },
@@ -161,7 +173,9 @@ async function main(): Promise<number> {
   }
   const reps64 = Number(flags["reps-64"]);
   const reps1g = Number(flags["reps-1g"]);
-  const wanted = (flags.servers ?? "").split(",").filter(Boolean) as InteropServerKind[];
+  // The s3rver suite (issue 7's pipeline, legs, mirror and diagnosis); BENCH_QUICK runs only issue 18's cases.
+  const s3rverSuite = !flags["no-s3rver"] && !QUICK;
+  const wanted = s3rverSuite ? ((flags.servers ?? "").split(",").filter(Boolean) as InteropServerKind[]) : [];
   for (const kind of wanted) {
     if (!interopServerKinds.includes(kind)) throw new Error(`unknown FTP server ${kind}`);
   }
@@ -177,26 +191,28 @@ async function main(): Promise<number> {
   const work = await makeWorkDir();
   log(`writing the test files under ${work.dir}`);
   await mkdir(path.join(work.ftpRoot, "big"), { mode: 0o755 });
-  const files: TestFile[] = [
-    {
-      label: "64 MiB",
-      remotePath: "/big/64MiB.bin",
-      localPath: path.join(work.ftpRoot, "big/64MiB.bin"),
-      bytes: 64 * MiB,
-      reps: reps64,
-    },
-    ...(flags["no-1g"]
-      ? []
-      : [
-          {
-            label: "1 GiB" as const,
-            remotePath: "/big/1GiB.bin",
-            localPath: path.join(work.ftpRoot, "big/1GiB.bin"),
-            bytes: GiB,
-            reps: reps1g,
-          },
-        ]),
-  ];
+  const files: TestFile[] = !s3rverSuite
+    ? []
+    : [
+        {
+          label: "64 MiB",
+          remotePath: "/big/64MiB.bin",
+          localPath: path.join(work.ftpRoot, "big/64MiB.bin"),
+          bytes: 64 * MiB,
+          reps: reps64,
+        },
+        ...(flags["no-1g"]
+          ? []
+          : [
+              {
+                label: "1 GiB" as const,
+                remotePath: "/big/1GiB.bin",
+                localPath: path.join(work.ftpRoot, "big/1GiB.bin"),
+                bytes: GiB,
+                reps: reps1g,
+              },
+            ]),
+      ];
   for (const file of files) await writeRandomFile(file.localPath, file.bytes);
   const tiny: TestFile = {
     label: "1 KiB",
@@ -206,7 +222,7 @@ async function main(): Promise<number> {
     reps: 3,
   };
   await writeRandomFile(tiny.localPath, tiny.bytes);
-  if (!flags["no-mirror"])
+  if (s3rverSuite && !flags["no-mirror"])
     await writeManyFiles(path.join(work.ftpRoot, "many"), MIRROR_FILES, MIRROR_FILE_BYTES);
 
   const s3 = await startS3rver(work.s3Dir);
@@ -225,7 +241,16 @@ async function main(): Promise<number> {
   let bundle: BundleResult | undefined;
   let bundleError: string | undefined;
   let diagnosis: DiagnosisRecord[] | undefined;
+  let goals: GoalsRecord | undefined;
   try {
+    // Issue 18's cases first: they start their own servers (pyftpdlib, the discard S3, the delay proxy).
+    if (!flags["no-goals"])
+      goals = await runGoals({
+        ftpRoot: work.ftpRoot,
+        stateDir: path.join(work.dir, "state"),
+        rclone,
+        obscured,
+      });
     for (const kind of wanted) {
       const reason = interopUnavailableReason(kind);
       if (reason) {
@@ -325,13 +350,14 @@ async function main(): Promise<number> {
     bundle: bundle ?? { error: bundleError ?? "not measured" },
     runs: [...runs, ...fixedCost],
     ...(diagnosis ? { diagnosis } : {}),
+    ...(goals ? { goals: { ...goals, targets: evaluateGoals(goals) } } : {}),
   };
 
   await writeFile(path.join(repoRoot, "bench/results.json"), `${JSON.stringify(results, null, 2)}\n`);
   await writeReadme(results);
   process.stdout.write(renderConsole(results));
   log(`wrote bench/results.json and bench/README.md (${results.durationS} s)`);
-  return runs.every((r) => r.ok) ? 0 : 1;
+  return runs.every((r) => r.ok) && (goals?.runs ?? []).every((r) => r.ok) ? 0 : 1;
 }
 
 process.exitCode = await main();

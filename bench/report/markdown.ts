@@ -1,5 +1,6 @@
 /** bench/README.md, from results.json. */
 
+import { goalsMarkdown } from "./goals-tables.js";
 import { MB, ratios } from "./summary.js";
 import {
   DIAGNOSIS_ALIGN,
@@ -41,9 +42,17 @@ export function renderMarkdown(results: Results): string {
       (results.machine.loadAverageAtStart === undefined
         ? ""
         : ` Load average ${results.machine.loadAverageAtStart} at the start, ${results.machine.loadAverageAtEnd} at the end (the bench itself keeps up to three processes busy, so the load at the end is high anyway; a high load at the start means other work shared the cores).`),
+    `- rclone: ${sw.rclone ?? "not installed (apt-get install -y rclone): its rows are missing"}.`,
+    `- Run with \`npm run bench\` (all, ≤ 15 min on a quiet machine), \`BENCH_QUICK=1 npm run bench\` (a smoke run: issue 18's cases, small and once), or \`node --openssl-legacy-provider --import tsx bench/run.ts --no-s3rver\` (issue 18's cases only).`,
+    "",
+    ...(results.goals ? goalsMarkdown(results.goals, markdownTable) : []),
+  );
+  if (results.runs.length === 0) return finish(out, results);
+  out.push(
+    "## The s3rver suite (issue 7)",
+    "",
     `- S3: **${sw.s3.server} ${sw.s3.version}**, storing on ${sw.s3.storage}, on 127.0.0.1, in the bench's own process.`,
     `- FTP: ${sw.ftp.map((f) => `${f.server} ${f.version}`).join(", ") || "none"} (Debian's, unpacked by scripts/interop-setup.sh), on 127.0.0.1.${sw.skippedFtp.length ? ` Skipped: ${sw.skippedFtp.map((s) => `${s.kind} (${s.reason})`).join("; ")}.` : ""}`,
-    `- rclone: ${sw.rclone ?? "not installed (apt-get install -y rclone): its rows are missing"}.`,
     "- s3rver pages its listings with DES-encrypted continuation tokens, which OpenSSL 3 keeps in its legacy provider: the",
     "  bench runs under `node --openssl-legacy-provider` (without it s3rver answers 500 to any listing of more than 1,000 keys,",
     "  such as the mirror's 1,000 objects and its manifest).",
@@ -62,7 +71,7 @@ export function renderMarkdown(results: Results): string {
     "- **ftp2s3 --resumable**: the same with `--resumable` (Ctrl-C would suspend at a part boundary): the SHA-256 is hash-wasm's, whose state can be saved; vsftpd only.",
     `- **rclone copyto**: \`--s3-chunk-size ${results.settings.partSizeMiB}M --s3-upload-concurrency ${results.settings.queueSize} --s3-upload-cutoff ${results.settings.partSizeMiB}M --no-check-dest\`, run without \`AWS_CA_BUNDLE\`.`,
     "",
-    "## Targets",
+    "### Targets of issue 7",
     "",
     ...markdownTable(
       ["target", "measured", "status"],
@@ -73,10 +82,10 @@ export function renderMarkdown(results: Results): string {
   );
   const missed = results.targets.filter((t) => t.status === "missed");
   if (missed.length > 0) {
-    out.push("Why the misses: see [below](#why-the-targets-are-missed).", "");
+    out.push("Why the misses: see [below](#why-the-issue-7-targets-are-missed).", "");
   }
   out.push(
-    "## One file: throughput, memory, CPU",
+    "### One file: throughput, memory, CPU",
     "",
     ...markdownTable(SUMMARY_HEADER, summaryRows(results.summary), SUMMARY_ALIGN),
     "",
@@ -131,7 +140,7 @@ export function renderMarkdown(results: Results): string {
   if (results.mirror.length > 0) {
     const m = results.mirror[0]!;
     out.push(
-      `## Mirror: ${m.files.toLocaleString("en")} files of ${m.fileBytes / 1024} KiB`,
+      `### Mirror: ${m.files.toLocaleString("en")} files of ${m.fileBytes / 1024} KiB`,
       "",
       "`ftp2s3 mirror <dir> <prefix> --concurrency 4` against `rclone copy --transfers 4`, each into an empty prefix, then each",
       "again with nothing changed. RETR: the commands the FTP server logged during the rerun.",
@@ -140,21 +149,8 @@ export function renderMarkdown(results: Results): string {
       "",
     );
   }
-  out.push("## The Lambda bundle", "");
-  if ("bytes" in results.bundle) {
-    const b = results.bundle;
-    out.push(
-      `functions/handler.ts built by esbuild with the options of infra/constructs/transfer-function.ts (ESM, node22, minified,`,
-      `the AWS SDK bundled): **${(b.bytes / MB).toFixed(2)} MB** (${b.bytes.toLocaleString("en")} bytes), and a ${(b.sourceMapBytes / MB).toFixed(2)} MB source map beside it.` +
-        (b.cdkAsset ? ` The asset \`cdk synth\` last wrote: ${(b.cdkAsset.bytes / MB).toFixed(2)} MB.` : ""),
-      `Module load: \`await import()\` of the bundle in a fresh \`node\` with a minimal FTP2S3_CONFIG, **${b.loadMs.toFixed(0)} ms** (median of ${b.loadRunsMs.length}: ${b.loadRunsMs.join(", ")} ms); the whole process ${b.processMs.toFixed(0)} ms. On Node ${results.machine.node} here; Lambda runs nodejs22.x.`,
-      "",
-    );
-  } else {
-    out.push(`Not measured: ${results.bundle.error}`, "");
-  }
   if (missed.length > 0) {
-    out.push("## Why the targets are missed", "");
+    out.push("## Why the issue 7 targets are missed", "");
     for (const t of missed) {
       out.push(
         `### ${t.target}`,
@@ -187,6 +183,24 @@ export function renderMarkdown(results: Results): string {
         "",
       );
     }
+  }
+  return finish(out, results);
+}
+
+/** The Lambda bundle's section (measured in every run), then the text. */
+function finish(out: string[], results: Results): string {
+  out.push("## The Lambda bundle", "");
+  if ("bytes" in results.bundle) {
+    const b = results.bundle;
+    out.push(
+      `functions/handler.ts built by esbuild with the options of infra/constructs/transfer-function.ts (ESM, node22, minified,`,
+      `the AWS SDK bundled): **${(b.bytes / MB).toFixed(2)} MB** (${b.bytes.toLocaleString("en")} bytes), and a ${(b.sourceMapBytes / MB).toFixed(2)} MB source map beside it.` +
+        (b.cdkAsset ? ` The asset \`cdk synth\` last wrote: ${(b.cdkAsset.bytes / MB).toFixed(2)} MB.` : ""),
+      `Module load: \`await import()\` of the bundle in a fresh \`node\` with a minimal FTP2S3_CONFIG, **${b.loadMs.toFixed(0)} ms** (median of ${b.loadRunsMs.length}: ${b.loadRunsMs.join(", ")} ms); the whole process ${b.processMs.toFixed(0)} ms. On Node ${results.machine.node} here; Lambda runs nodejs22.x.`,
+      "",
+    );
+  } else {
+    out.push(`Not measured: ${results.bundle.error}`, "");
   }
   return `${out.join("\n")}\n`;
 }

@@ -1,4 +1,5 @@
 /** The tables, as Markdown and as text for the terminal (renderConsole). */
+import { goalsConsole } from "./goals-tables.js";
 import { diagnosisRows, isMirrorDiagnosis, KIND_LABEL, MB, ratios, rssMB } from "./summary.js";
 import type { DiagnosisRecord, MirrorRun, Results, SummaryRow, TargetStatus } from "./types.js";
 
@@ -95,6 +96,7 @@ const STATUS_TEXT: Record<TargetStatus, string> = {
   met: "met",
   missed: "MISSED",
   "not measured": "not measured",
+  reported: "reported",
 };
 
 export const MIRROR_DIAGNOSIS_HEADER = [
@@ -211,7 +213,13 @@ export function renderConsole(results: Results): string {
   const lines: string[] = [""];
   lines.push(
     `ftp2s3 bench, ${results.generatedAt}, ${results.durationS} s: ${results.machine.cores} × ${results.machine.cpu}, node ${results.machine.node}`,
-    `S3: ${results.software.s3.server} ${results.software.s3.version} (${results.software.s3.storage}); FTP: ${results.software.ftp.map((f) => `${f.server} ${f.version}`).join(", ") || "none"}; rclone: ${results.software.rclone ?? "not installed"}`,
+    `load average ${results.machine.loadAverageAtStart ?? "?"} at the start, ${results.machine.loadAverageAtEnd ?? "?"} at the end; rclone: ${results.software.rclone ?? "not installed"}`,
+    "",
+  );
+  if (results.goals) lines.push(...goalsConsole(results.goals, table), "");
+  if (results.runs.length === 0) return `${lines.join("\n")}\n`;
+  lines.push(
+    `s3rver suite: S3 ${results.software.s3.server} ${results.software.s3.version} (${results.software.s3.storage}); FTP: ${results.software.ftp.map((f) => `${f.server} ${f.version}`).join(", ") || "none"}`,
     "",
   );
   lines.push(...table(SUMMARY_HEADER, summaryRows(results.summary), SUMMARY_ALIGN), "");

@@ -96,7 +96,7 @@ export interface FixedCostRow {
   rssMB: number;
 }
 
-export type TargetStatus = "met" | "missed" | "not measured";
+export type TargetStatus = "met" | "missed" | "not measured" | "reported";
 
 export interface TargetResult {
   id: string;
@@ -134,4 +134,51 @@ export interface Results {
   bundle: BundleResult | { error: string };
   runs: RunRecord[];
   diagnosis?: DiagnosisRecord[];
+  /** The issue 18 cases (discard S3, delayed FTP replies, the CPU limit) and their targets. */
+  goals?: GoalsRecord & { targets: TargetResult[] };
+}
+
+export type GoalCase = "mirror" | "small-file" | "big-file";
+export type Subject = "ftp2s3" | "rclone";
+
+/** One measured run of an issue 18 case. */
+export interface GoalRun {
+  case: GoalCase;
+  subject: Subject;
+  /** FTP sessions of a mirror (ftp2s3 --concurrency, rclone --transfers); null for one file. */
+  sessions: number | null;
+  /** Run under the 0.58-core cgroup. */
+  limited: boolean;
+  rep: number;
+  files: number;
+  bytes: number;
+  ok: boolean;
+  error?: string;
+  wallMs: number;
+  cpuS: number;
+  maxRssKiB: number;
+  /** Requests the discard S3 endpoint received during the run, by operation. */
+  s3Requests: Record<string, number>;
+  /** Commands the client sent through the delay proxy, by verb (mirrors only). */
+  ftpCommands?: Record<string, number>;
+  /** cfs periods in which the cgroup was throttled during the run (limited runs only). */
+  throttledPeriods?: number;
+}
+
+export interface GoalsRecord {
+  settings: {
+    ftpServer: string;
+    replyDelayMs: number;
+    /** Sessions of the mirror under the CPU limit; the first also without it. */
+    sessions: number[];
+    mirrorFiles: number;
+    mirrorFileBytes: number;
+    bigFileBytes: number;
+    repetitions: number;
+    smallFileRepetitions: number;
+    quick: boolean;
+  };
+  /** Whether the 0.58-core limit could be set up, and how (or why not). */
+  cpuLimit: { applied: boolean; detail: string };
+  runs: GoalRun[];
 }
