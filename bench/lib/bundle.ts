@@ -43,6 +43,8 @@ async function buildBundle(): Promise<{ file: string; bytes: number; sourceMapBy
     mainFields: ["module", "main"],
     banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
     minify: true,
+    charset: "utf8",
+    keepNames: true,
     sourcemap: true,
     sourcesContent: false,
     external: [],
@@ -66,6 +68,8 @@ async function timeImport(file: string): Promise<{ importMs: number; processMs: 
     env: {
       PATH: process.env.PATH,
       FTP2S3_CONFIG: MINIMAL_CONFIG,
+      // The handler refuses to load without its ledger table's name (the stack sets it); none is called here.
+      FTP2S3_LEDGER_TABLE: "bench-ledger",
       AWS_REGION: "us-east-1",
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     },

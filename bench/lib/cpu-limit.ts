@@ -17,8 +17,11 @@ export interface CpuLimit {
   dir: string;
   /** `command args` wrapped so that the process joins the cgroup first. */
   wrap(command: string, args: string[]): { command: string; args: string[] };
-  /** Periods in which the cgroup was throttled so far (cpu.stat nr_throttled). */
-  throttledPeriods(): Promise<number>;
+  /**
+   * cfs periods (100 ms) so far in which the cgroup had work (nr_periods: proof that a client ran in
+   * it) and in which it was throttled (nr_throttled: it wanted more than 0.58 core).
+   */
+  periods(): Promise<{ active: number; throttled: number }>;
   remove(): Promise<void>;
 }
 
@@ -44,9 +47,11 @@ export async function createCpuLimit(): Promise<CpuLimitSetup> {
         command: "/bin/sh",
         args: ["-c", 'echo $$ > "$0" && exec "$@"', procs, command, ...args],
       }),
-      async throttledPeriods() {
+      async periods() {
         const stat = await readFile(path.join(dir, "cpu.stat"), "utf8");
-        return Number(/nr_throttled (\d+)/.exec(stat)?.[1] ?? Number.NaN);
+        const field = (name: string) =>
+          Number(new RegExp(`^${name} (\\d+)$`, "m").exec(stat)?.[1] ?? Number.NaN);
+        return { active: field("nr_periods"), throttled: field("nr_throttled") };
       },
       // A cgroup goes only once its processes have: every measured run has exited by now.
       remove: () => rmdir(dir),

@@ -200,7 +200,11 @@ function finish(out: string[], results: Results): string {
       "",
     );
   } else {
-    out.push(`Not measured: ${results.bundle.error}`, "");
+    // The error may quote minified code: its first line only, as code, so that the Markdown stays valid.
+    out.push(
+      `Not measured: \`${results.bundle.error.split("\n")[0]!.slice(0, 200).replace(/`/g, "'")}\``,
+      "",
+    );
   }
   return `${out.join("\n")}\n`;
 }

@@ -161,7 +161,8 @@ export interface GoalRun {
   s3Requests: Record<string, number>;
   /** Commands the client sent through the delay proxy, by verb (mirrors only). */
   ftpCommands?: Record<string, number>;
-  /** cfs periods in which the cgroup was throttled during the run (limited runs only). */
+  /** Limited runs: cfs periods (100 ms) in which the cgroup had work, and in which it was throttled. */
+  cgroupPeriods?: number;
   throttledPeriods?: number;
 }
 

@@ -7,7 +7,7 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { interopServerVersions, startInteropServer } from "../../test/interop/servers.js";
-import { createCpuLimit } from "../lib/cpu-limit.js";
+import { type CpuLimit, createCpuLimit } from "../lib/cpu-limit.js";
 import { startDelayProxy } from "../lib/delay-proxy.js";
 import { type DiscardS3, startDiscardS3 } from "../lib/discard-s3.js";
 import { cpuSeconds, measure } from "../lib/measure.js";
@@ -103,7 +103,8 @@ async function runOne(
   const prefix = `${config.case}/${subject}-${config.sessions ?? 1}-${config.limited ? "limited" : "free"}-${rep}`;
   const { command, args, env } = commandFor(servers, config, subject, prefix);
   const wrapped = config.limited && "limit" in limit ? limit.limit.wrap(command, args) : { command, args };
-  const throttledBefore = config.limited && "limit" in limit ? await limit.limit.throttledPeriods() : 0;
+  const cgroup = config.limited && "limit" in limit ? limit.limit : undefined;
+  const periodsBefore = await cgroup?.periods();
   servers.s3.resetStats();
   servers.proxy.resetCommands();
   const measured = await measure(wrapped.command, wrapped.args, {
@@ -136,9 +137,15 @@ async function runOne(
     maxRssKiB: measured.maxRssKiB,
     s3Requests: requests,
     ...(config.case === "mirror" ? { ftpCommands: servers.proxy.commands() } : {}),
-    ...(config.limited && "limit" in limit
-      ? { throttledPeriods: (await limit.limit.throttledPeriods()) - throttledBefore }
-      : {}),
+    ...(cgroup && periodsBefore ? await periodsSince(cgroup, periodsBefore) : {}),
+  };
+}
+
+async function periodsSince(cgroup: CpuLimit, before: { active: number; throttled: number }) {
+  const after = await cgroup.periods();
+  return {
+    cgroupPeriods: after.active - before.active,
+    throttledPeriods: after.throttled - before.throttled,
   };
 }
 
