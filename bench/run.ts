@@ -1,8 +1,14 @@
 /**
  * npm run bench: the transfer pipeline's performance budget, measured on this machine against local
- * servers on loopback (issue 7). Not a test: it measures, prints a table, writes bench/results.json
- * and bench/README.md. Every comparison is a ratio of figures taken in the same run.
+ * servers on loopback. Not a test: it measures, prints a table, writes bench/results.json and
+ * bench/README.md. Every comparison is a ratio of figures taken in the same run.
  *
+ * First, issue 18's cases (bench/run/goals.ts; skipped with --no-goals): against pyftpdlib and an S3
+ * endpoint that discards the bytes, ftp2s3 and rclone side by side: a mirror of many small files with
+ * every FTP reply delayed by a WAN round trip, free and held to 0.58 core (a cgroup) at 4, 8 and 16
+ * sessions; one 1 KiB file; one 1 GiB file. BENCH_QUICK=1 makes them small and runs only them.
+ *
+ * Then the s3rver suite of issue 7 (skipped with --no-s3rver or BENCH_QUICK=1):
  * For a 64 MiB and a 1 GiB file of random bytes, served by each FTP server (pyftpdlib, vsftpd) into
  * s3rver (disk-backed, as in the demo), each of these runs as its own process under GNU time:
  *   - the FTP leg alone: basic-ftp's downloadTo into a sink that drops the bytes;
@@ -15,7 +21,7 @@
  * and the bundled Lambda handler's size and module load time.
  *
  *   tsx bench/run.ts [--reps-64 3] [--reps-1g 2] [--servers pyftpdlib,vsftpd] [--no-1g] [--no-mirror]
- *                    [--no-diagnose] [--keep] [--render]
+ *                    [--no-diagnose] [--no-s3rver] [--no-goals] [--keep] [--render]
  *
  * The diagnosis runs (skipped with --no-diagnose) run the pipeline and the mirror with probes (where the
  * memory goes, how long uploaders wait for their next part, which S3 requests) under other settings:
@@ -23,9 +29,12 @@
  * concurrency. bench/README.md explains each missed target with their figures.
  * --render rewrites bench/README.md and prints the tables from bench/results.json, measuring nothing.
  *
- * This file runs the bench; bench/run/ holds what it runs (subjects.ts: one measured run of a subject;
- * mirror.ts; diagnose.ts; common.ts), bench/report/ what it makes of the runs (types.ts, summary.ts,
- * targets.ts, tables.ts and the terminal's view, why.ts: the reasons for a missed target, markdown.ts).
+ * This file runs the bench; bench/run/ holds what it runs (goals.ts: issue 18's cases; subjects.ts: one
+ * measured run of a subject; mirror.ts; diagnose.ts; common.ts), bench/lib/ the servers and tools it
+ * runs them with (discard-s3.ts, delay-proxy.ts, cpu-limit.ts, measure.ts...), bench/report/ what it
+ * makes of the runs (types.ts; goals.ts, goals-tables.ts, goals-why.ts for issue 18; summary.ts,
+ * targets.ts, tables.ts and the terminal's view, why.ts: the reasons for a missed issue 7 target,
+ * markdown.ts). bench/discard-smoke.ts checks the discard endpoint and the proxy against both clients.
  */
 import { spawn } from "node:child_process";
 import { createCipheriv } from "node:crypto";

@@ -1,5 +1,5 @@
 /** The issue 18 section: its targets, its tables (Markdown and terminal), how it measures. */
-import { findRow, type GoalRow, sizeLabel, summarizeGoals } from "./goals.js";
+import { findRow, type GoalRow, perFileTotal, sizeLabel, summarizeGoals } from "./goals.js";
 import { goalsKnown } from "./goals-why.js";
 import type { Results, TargetResult } from "./types.js";
 
@@ -11,11 +11,6 @@ const counts = (perFile: Record<string, number>) =>
     .sort((a, b) => b[1] - a[1])
     .map(([kind, n]) => `${n} ${kind}`)
     .join(", ") || "—";
-
-const total = (perFile: Record<string, number>) =>
-  Object.values(perFile)
-    .reduce((a, b) => a + b, 0)
-    .toFixed(1);
 
 export const MIRROR_HEADER = [
   "sessions",
@@ -65,8 +60,8 @@ export function goalMirrorRows(rows: GoalRow[]): string[][] {
             r.filesPerS.toFixed(0),
             r.cpuPerWall.toFixed(2),
             r.peakRssMB.toFixed(0),
-            total(r.s3PerFile),
-            total(r.ftpPerFile),
+            perFileTotal(r.s3PerFile).toFixed(1),
+            perFileTotal(r.ftpPerFile).toFixed(1),
             runsText(r),
           ],
     );

@@ -2,12 +2,10 @@
  * What the issue 18 runs show about their misses, and what they do not: every cause here is either
  * computed from this run's figures or marked "not measured" (with where a figure came from by hand).
  */
-import { findRow, type GoalRow, sizeLabel } from "./goals.js";
+import { findRow, type GoalRow, sizeLabel, perFileTotal as sum } from "./goals.js";
 import type { Results } from "./types.js";
 
 type Goals = NonNullable<Results["goals"]>;
-
-const sum = (perFile: Record<string, number>) => Object.values(perFile).reduce((a, b) => a + b, 0);
 
 export function goalsKnown(goals: Goals, rows: GoalRow[]): string {
   const s = goals.settings;
@@ -43,6 +41,11 @@ export function goalsKnown(goals: Goals, rows: GoalRow[]): string {
   }
   const small = findRow(rows, "small-file", "ftp2s3");
   const smallRclone = findRow(rows, "small-file", "rclone");
+  if (small && ours && theirs && smallRclone) {
+    lines.push(
+      `- **Start-up in the mirror** (derived): a ${sizeLabel(1024)} copy takes ${small.wallS} s with ftp2s3 and ${smallRclone.wallS} s with rclone; taken off the mirrors' ${ours.wallS} and ${theirs.wallS} s, what is left per file is ${(((ours.wallS - small.wallS) / s.mirrorFiles) * 1000).toFixed(1)} against ${(((theirs.wallS - smallRclone.wallS) / s.mirrorFiles) * 1000).toFixed(1)} ms of wall.`,
+    );
+  }
   if (small) {
     lines.push(
       `- **One ${sizeLabel(1024)} file** (measured): ${small.wallS} s wall, ${small.cpuS} CPU s, ${small.peakRssMB.toFixed(0)} MB${smallRclone ? ` against rclone's ${smallRclone.wallS} s, ${smallRclone.cpuS} CPU s, ${smallRclone.peakRssMB.toFixed(0)} MB` : ""}. A CPU time near the wall time means start-up work (module load and compilation), not waiting; what is loaded before the first byte is **not measured** here (\`node --cpu-prof\` on one copy would tell).`,
@@ -52,7 +55,7 @@ export function goalsKnown(goals: Goals, rows: GoalRow[]): string {
   const bigRclone = findRow(rows, "big-file", "rclone");
   if (big) {
     lines.push(
-      `- **${sizeLabel(s.bigFileBytes)}** (measured): ${big.cpuSPerGiB} CPU s/GiB, peak ${big.peakRssMB.toFixed(0)} MB${bigRclone ? ` against rclone's ${bigRclone.cpuSPerGiB} CPU s/GiB, ${bigRclone.peakRssMB.toFixed(0)} MB` : ""}. What makes up the peak (part buffers, socket Buffers awaiting GC, V8 heap) is **not measured** in this section: the s3rver suite's diagnosis runs (\`--s3rver\`, below when run) split it.`,
+      `- **${sizeLabel(s.bigFileBytes)}** (measured): ${big.cpuSPerGiB} CPU s/GiB, peak ${big.peakRssMB.toFixed(0)} MB${bigRclone ? ` against rclone's ${bigRclone.cpuSPerGiB} CPU s/GiB, ${bigRclone.peakRssMB.toFixed(0)} MB` : ""}. What makes up the peak (part buffers, socket Buffers awaiting GC, V8 heap) is **not measured** in this section: the s3rver suite's diagnosis runs (below, when the suite ran) split it.`,
     );
   }
   return lines.length > 0 ? lines.join("\n") : "Nothing measured.";

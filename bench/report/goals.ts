@@ -76,6 +76,10 @@ export function summarizeGoals(runs: GoalRun[]): GoalRow[] {
   });
 }
 
+/** Requests or commands per file, all kinds together. */
+export const perFileTotal = (perFile: Record<string, number>) =>
+  Object.values(perFile).reduce((a, b) => a + b, 0);
+
 export const sizeLabel = (bytes: number) =>
   bytes >= GiB
     ? `${bytes / GiB} GiB`
