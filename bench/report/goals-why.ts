@@ -53,6 +53,12 @@ export function goalsKnown(goals: Goals, rows: GoalRow[]): string {
   }
   const big = findRow(rows, "big-file", "ftp2s3");
   const bigRclone = findRow(rows, "big-file", "rclone");
+  const bigLean = findRow(rows, "big-file", "ftp2s3 --checksums when-required");
+  if (big && bigLean) {
+    lines.push(
+      `- **What the checksums cost** (measured): the same copy with \`--checksums when-required\` (no CRC64NVME: neither ftp2s3's full-object one nor the SDK's per part) takes ${bigLean.cpuSPerGiB} CPU s/GiB and ${bigLean.wallS} s against ${big.cpuSPerGiB} and ${big.wallS} s with the defaults: ${(big.cpuSPerGiB - bigLean.cpuSPerGiB).toFixed(2)} CPU s/GiB for the checksums (session 5 measured CRC64NVME in pure JS at 2.2 CPU s/GiB, computed twice).`,
+    );
+  }
   if (big) {
     lines.push(
       `- **${sizeLabel(s.bigFileBytes)}** (measured): ${big.cpuSPerGiB} CPU s/GiB, peak ${big.peakRssMB.toFixed(0)} MB${bigRclone ? ` against rclone's ${bigRclone.cpuSPerGiB} CPU s/GiB, ${bigRclone.peakRssMB.toFixed(0)} MB` : ""}. What makes up the peak (part buffers, socket Buffers awaiting GC, V8 heap) is **not measured** in this section: the s3rver suite's diagnosis runs (below, when the suite ran) split it.`,

@@ -139,7 +139,11 @@ export interface Results {
 }
 
 export type GoalCase = "mirror" | "small-file" | "big-file";
-export type Subject = "ftp2s3" | "rclone";
+/**
+ * The clients; "ftp2s3 --checksums when-required" (the 1 GiB copy only) sends no CRC64NVME, neither its
+ * own full-object one nor the SDK's per part: beside the default run, what the checksums cost.
+ */
+export type Subject = "ftp2s3" | "rclone" | "ftp2s3 --checksums when-required";
 
 /** One measured run of an issue 18 case. */
 export interface GoalRun {

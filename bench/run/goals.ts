@@ -36,6 +36,8 @@ interface Config {
   case: GoalCase;
   sessions: number | null;
   limited: boolean;
+  /** Extra subjects of this case, after the clients. */
+  extraSubjects?: Subject[];
 }
 
 interface Servers {
@@ -58,7 +60,7 @@ function commandFor(
   const port = config.case === "mirror" ? servers.proxy.port : servers.ftpPort;
   const ftp = (remotePath: string) => `ftp://${USER}@127.0.0.1:${port}${remotePath}`;
   const file = config.case === "small-file" ? remote.small : remote.big;
-  if (subject === "ftp2s3") {
+  if (subject !== "rclone") {
     const args =
       config.case === "mirror"
         ? [
@@ -68,7 +70,13 @@ function commandFor(
             "--concurrency",
             String(config.sessions),
           ]
-        : ["copy", ftp(file), `s3://${BUCKET}/${prefix}`, "--overwrite"];
+        : [
+            "copy",
+            ftp(file),
+            `s3://${BUCKET}/${prefix}`,
+            "--overwrite",
+            ...(subject === "ftp2s3" ? [] : ["--checksums", "when-required"]),
+          ];
     // The bin itself, as a user runs it: its shebang carries the command's Node flags.
     return {
       command: cliPath,
@@ -100,7 +108,7 @@ async function runOne(
   rep: number,
   limit: Awaited<ReturnType<typeof createCpuLimit>>,
 ): Promise<GoalRun> {
-  const prefix = `${config.case}/${subject}-${config.sessions ?? 1}-${config.limited ? "limited" : "free"}-${rep}`;
+  const prefix = `${config.case}/${subject.replace(/ --checksums /, "-")}-${config.sessions ?? 1}-${config.limited ? "limited" : "free"}-${rep}`;
   const { command, args, env } = commandFor(servers, config, subject, prefix);
   const wrapped = config.limited && "limit" in limit ? limit.limit.wrap(command, args) : { command, args };
   const cgroup = config.limited && "limit" in limit ? limit.limit : undefined;
@@ -180,14 +188,14 @@ export async function runGoals(options: {
     ...("limit" in limit
       ? GOALS.sessions.map((sessions) => ({ case: "mirror" as const, sessions, limited: true }))
       : []),
-    { case: "big-file", sessions: null, limited: false },
+    { case: "big-file", sessions: null, limited: false, extraSubjects: ["ftp2s3 --checksums when-required"] },
   ];
   const runs: GoalRun[] = [];
   try {
     for (let rep = 1; rep <= GOALS.repetitions; rep++) {
       const order = rep % 2 === 1 ? subjects : [...subjects].reverse();
       for (const config of configs) {
-        for (const subject of order) {
+        for (const subject of [...order, ...(config.extraSubjects ?? [])]) {
           runs.push(await runOne(servers, config, subject, rep, limit));
           log(describe(runs.at(-1)!));
         }
