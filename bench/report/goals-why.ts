@@ -36,7 +36,7 @@ export function goalsKnown(goals: Goals, rows: GoalRow[]): string {
       `- **Under 0.58 core** (measured): ftp2s3's CPU/wall is ${limited.map((r) => `${r.cpuPerWall} at ${r.sessions} sessions`).join(", ")}; ` +
         (bound
           ? `from ${bound.sessions} sessions it is CPU-bound (its files per second grow no further with sessions: ${limited.map((r) => `${r.filesPerS}`).join(", ")}).`
-          : "it is not CPU-bound at these sessions (it waits for replies, not for the CPU)."),
+          : "below the limit at every count: it waits, for replies or, on a busy machine, for a core (see the load average above), not for its cgroup's quota."),
     );
   }
   const small = findRow(rows, "small-file", "ftp2s3");
@@ -48,7 +48,7 @@ export function goalsKnown(goals: Goals, rows: GoalRow[]): string {
   }
   if (small) {
     lines.push(
-      `- **One ${sizeLabel(1024)} file** (measured): ${small.wallS} s wall, ${small.cpuS} CPU s, ${small.peakRssMB.toFixed(0)} MB${smallRclone ? ` against rclone's ${smallRclone.wallS} s, ${smallRclone.cpuS} CPU s, ${smallRclone.peakRssMB.toFixed(0)} MB` : ""}. A CPU time near the wall time means start-up work (module load and compilation), not waiting; what is loaded before the first byte is **not measured** here (\`node --cpu-prof\` on one copy would tell).`,
+      `- **One ${sizeLabel(1024)} file** (measured): ${small.wallS} s wall, ${small.cpuS} CPU s, ${small.peakRssMB.toFixed(0)} MB${smallRclone ? ` against rclone's ${smallRclone.wallS} s, ${smallRclone.cpuS} CPU s, ${smallRclone.peakRssMB.toFixed(0)} MB` : ""}. A 1 KiB copy moves next to nothing: its CPU seconds are start-up and the requests around the data. What is loaded before the first byte, and what it costs, is **not measured** here (\`node --cpu-prof\` on one copy would tell).`,
     );
   }
   const big = findRow(rows, "big-file", "ftp2s3");
