@@ -1,6 +1,12 @@
 import { InvalidInputError } from "./errors.js";
 import type { S3Location } from "./locations.js";
-import { emptyManifest, MANIFEST_NAME, type Manifest, parseManifest } from "./mirror-manifest.js";
+import {
+  emptyManifest,
+  MANIFEST_NAME,
+  type Manifest,
+  parseManifest,
+  serializeManifest,
+} from "./mirror-manifest.js";
 import type { ObjectSink } from "./ports.js";
 
 /**
@@ -104,4 +110,34 @@ export async function saveState(
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A file as the state records it (what a run that copied it, or found it unchanged, remembers). */
+export interface RecordedFile {
+  relativePath: string;
+  size: number;
+  version: string;
+  etag: string;
+}
+
+/** The state objects that record these files, as a run writes them (bench/mirror-scale.ts seeds with it). */
+export function encodeMirrorState(
+  target: S3Location,
+  source: string,
+  files: RecordedFile[],
+): [S3Location, string][] {
+  const manifest = emptyManifest(source);
+  for (const { relativePath, size, version, etag } of files) {
+    manifest.entries[relativePath] = { size, version, etag };
+  }
+  return [[target, serializeManifest(manifest)]];
+}
+
+/** The state as a run reads it (bench/mirror-scale.ts measures it). */
+export async function readMirrorState(
+  sink: ObjectSink,
+  target: S3Location,
+  source: string,
+): Promise<Manifest> {
+  return (await loadState(sink, target, { bucket: target.bucket, key: "" }, source)).manifest;
 }

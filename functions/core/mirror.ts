@@ -56,6 +56,9 @@ export {
 export {
   assertStateOutsidePrefix,
   DEFAULT_STATE_ROOT,
+  encodeMirrorState,
+  type RecordedFile,
+  readMirrorState,
   stateKeyFor,
 } from "./mirror-state.js";
 export { planMirror } from "./mirror-walk.js";
