@@ -116,17 +116,16 @@ class ScaleBucket implements ObjectSink {
   textBytesWritten = 0;
 
   async list(_bucket: string, prefix: string): Promise<ListedObject[]> {
-    const keys = [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+    // Keys were seeded in order: the fake sorts nothing, so its own cost stays out of the figures.
     const listed: ListedObject[] = [];
-    for (let at = 0; at < keys.length; at += 1_000) {
-      this.listPages += 1;
-      await new Promise((resolve) => setImmediate(resolve));
-      for (const key of keys.slice(at, at + 1_000)) {
-        const o = this.objects.get(key);
-        // A page is parsed from XML: its strings are new ones, not the bucket's.
-        if (o !== undefined)
-          listed.push({ key: `${key} `.slice(0, -1), size: o.size, etag: `${o.etag} `.slice(0, -1) });
+    for (const [key, o] of this.objects) {
+      if (!key.startsWith(prefix)) continue;
+      if (listed.length % 1_000 === 0) {
+        this.listPages += 1;
+        await new Promise((resolve) => setImmediate(resolve));
       }
+      // A page is parsed from XML: its strings are new ones, not the bucket's.
+      listed.push({ key: `${key} `.slice(0, -1), size: o.size, etag: `${o.etag} `.slice(0, -1) });
     }
     return listed;
   }

@@ -174,7 +174,7 @@ describe("the mirror manifest", () => {
   });
 
   it("ignores a manifest that is unreadable or about another source", () => {
-    const stored = serializeManifest({ format: 1, source, entries: { a: recorded } });
+    const stored = serializeManifest({ source, entries: { a: recorded } });
 
     expect(parseManifest(stored, source).entries).toEqual({ a: recorded });
     expect(parseManifest(stored, "ftp://other/data").entries).toEqual({});
@@ -203,8 +203,8 @@ describe("the mirror manifest", () => {
   });
 
   it("serialises entries in key order, so an unchanged manifest is not written again", () => {
-    const one = serializeManifest({ format: 1, source, entries: { b: recorded, a: recorded } });
-    const two = serializeManifest({ format: 1, source, entries: { a: recorded, b: recorded } });
+    const one = serializeManifest({ source, entries: { b: recorded, a: recorded } });
+    const two = serializeManifest({ source, entries: { a: recorded, b: recorded } });
 
     expect(one).toBe(two);
   });
