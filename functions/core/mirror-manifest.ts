@@ -86,12 +86,13 @@ export function parseManifest(text: string | null, source: string): Manifest {
  * its file is checked against its object (a HEAD), never trusted on a guess.
  */
 function decodedEntries(stored: Record<string, unknown>): Record<string, ManifestEntry> {
-  const entries: Record<string, ManifestEntry> = {};
+  // In place: a second record of a million keys would double the heap the state takes while read.
   for (const path in stored) {
     const entry = decodedEntry(stored[path]);
-    if (entry !== undefined) entries[path] = entry;
+    if (entry === undefined) delete stored[path];
+    else stored[path] = entry;
   }
-  return entries;
+  return stored as Record<string, ManifestEntry>;
 }
 
 function decodedEntry(value: unknown): ManifestEntry | undefined {
