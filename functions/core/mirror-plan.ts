@@ -103,7 +103,7 @@ export interface PlanLimits {
 /**
  * Defaults of the listing bounds. Measured (bench/mirror-scale.ts): a mirrored file costs about
  * 0.9 KB of heap once planned (its planned file, its object in the bucket listing, its manifest
- * entry) and up to 1.6 KB at a run's peak, so 250,000 files fit the function's default 1 GiB beside
+ * entry) and 1.2–1.7 KB at a run's peak, so 250,000 files fit the function's default 1 GiB beside
  * the part buffers; 1,000,000 do not.
  */
 export const DEFAULT_PLAN_LIMITS: PlanLimits = { maxDepth: 32, maxEntries: 250_000 };
