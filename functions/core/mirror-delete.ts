@@ -53,14 +53,14 @@ export function findExtraneous(
   request: MirrorRequest,
 ): string[] {
   const wanted = pathFilter(request);
-  return objects
-    .map((o) => o.key)
-    .filter((key) => {
-      const relative = key.slice(request.keyPrefix.length);
-      if (planned.has(key) || relative === MANIFEST_NAME) return false;
-      if (!request.recursive && relative.includes("/")) return false;
-      return wanted(relative);
-    });
+  const extraneous: string[] = [];
+  for (const { key } of objects) {
+    const relative = key.slice(request.keyPrefix.length);
+    if (planned.has(key) || relative === MANIFEST_NAME) continue;
+    if (!request.recursive && relative.includes("/")) continue;
+    if (wanted(relative)) extraneous.push(key);
+  }
+  return extraneous;
 }
 
 /** True when the key lies below the directory (relative to the mirrored one; "" is all of it). */

@@ -27,12 +27,18 @@ export function takenAwayKeys(
   listed: Map<string, ListedObject>,
   keyPrefix: string,
 ): string[] {
-  const planned = new Set(plan.files.map((f) => f.relativePath));
-  return Object.entries(manifest.entries).flatMap(([relativePath, entry]) => {
-    if (entry.afterCopy === undefined || planned.has(relativePath)) return [];
+  // Looked at entry by entry, without a copy of the manifest: most mirrors have no marked entry.
+  let planned: Set<string> | undefined;
+  const keys: string[] = [];
+  for (const relativePath in manifest.entries) {
+    const entry = manifest.entries[relativePath];
+    if (entry?.afterCopy === undefined) continue;
+    planned ??= new Set(plan.files.map((f) => f.relativePath));
+    if (planned.has(relativePath)) continue;
     const key = keyFor(keyPrefix, relativePath);
-    return listed.get(key)?.etag === entry.etag ? [key] : [];
-  });
+    if (listed.get(key)?.etag === entry.etag) keys.push(key);
+  }
+  return keys;
 }
 
 /**

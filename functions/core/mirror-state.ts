@@ -1,6 +1,13 @@
+import { createHash } from "node:crypto";
 import { InvalidInputError } from "./errors.js";
 import type { S3Location } from "./locations.js";
-import { emptyManifest, MANIFEST_NAME, type Manifest, parseManifest } from "./mirror-manifest.js";
+import {
+  emptyManifest,
+  MANIFEST_NAME,
+  type Manifest,
+  parseManifest,
+  serializeManifest,
+} from "./mirror-manifest.js";
 import type { ObjectSink } from "./ports.js";
 
 /**
@@ -42,7 +49,11 @@ export function assertStateOutsidePrefix(
 
 export interface MirrorState {
   target: S3Location;
-  /** What is stored at the target now (null: nothing), so an unchanged manifest is not written again. */
+  /**
+   * A digest of what is stored at the target now (null: nothing), so an unchanged manifest is not
+   * written again. A digest, not the text: at a million files the text is about 75 MB, held for the
+   * whole run for one comparison.
+   */
   stored: string | null;
   /** The pre-move manifest this state was read from, deleted once the state is written at its place. */
   legacy: S3Location | undefined;
@@ -57,10 +68,17 @@ export async function loadState(
   source: string,
 ): Promise<MirrorState> {
   const stored = await sink.readText(target);
-  if (stored !== null) return { target, stored, legacy: undefined, manifest: parseManifest(stored, source) };
+  if (stored !== null) {
+    return { target, stored: digestOf(stored), legacy: undefined, manifest: parseManifest(stored, source) };
+  }
   const old = await sink.readText(legacy);
   if (old === null) return { target, stored, legacy: undefined, manifest: emptyManifest(source) };
   return { target, stored, legacy, manifest: parseManifest(old, source) };
+}
+
+/** For telling an unchanged manifest from a changed one, ours both: not a security boundary. */
+function digestOf(text: string): string {
+  return createHash("sha1").update(text).digest("base64");
 }
 
 /** The old manifest's key for a prefix. */
@@ -80,8 +98,9 @@ export async function saveState(
   warn: ((message: string, details: Record<string, unknown>) => void) | undefined,
 ): Promise<boolean> {
   try {
-    if (text !== state.stored) await sink.writeText(state.target, text);
-    state.stored = text;
+    const digest = digestOf(text);
+    if (digest !== state.stored) await sink.writeText(state.target, text);
+    state.stored = digest;
   } catch (error) {
     // The copies stand; without a manifest the next run checks each file against its object instead.
     warn?.("could not write the mirror manifest", { key: state.target.key, reason: messageOf(error) });
@@ -104,4 +123,34 @@ export async function saveState(
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A file as the state records it (what a run that copied it, or found it unchanged, remembers). */
+export interface RecordedFile {
+  relativePath: string;
+  size: number;
+  version: string;
+  etag: string;
+}
+
+/** The state objects that record these files, as a run writes them (bench/mirror-scale.ts seeds with it). */
+export function encodeMirrorState(
+  target: S3Location,
+  source: string,
+  files: RecordedFile[],
+): [S3Location, string][] {
+  const manifest = emptyManifest(source);
+  for (const { relativePath, size, version, etag } of files) {
+    manifest.entries[relativePath] = { size, version, etag };
+  }
+  return [[target, serializeManifest(manifest)]];
+}
+
+/** The state as a run reads it (bench/mirror-scale.ts measures it). */
+export async function readMirrorState(
+  sink: ObjectSink,
+  target: S3Location,
+  source: string,
+): Promise<Manifest> {
+  return (await loadState(sink, target, { bucket: target.bucket, key: "" }, source)).manifest;
 }

@@ -56,6 +56,9 @@ export {
 export {
   assertStateOutsidePrefix,
   DEFAULT_STATE_ROOT,
+  encodeMirrorState,
+  type RecordedFile,
+  readMirrorState,
   stateKeyFor,
 } from "./mirror-state.js";
 export { planMirror } from "./mirror-walk.js";
@@ -234,7 +237,7 @@ async function surveyBucket(
 
 /** What the run does with each planned file and each object: skip, copy (or check), delete. */
 interface Decision {
-  unchanged: Set<PlannedFile>;
+  unchanged: PlannedFile[];
   candidates: PlannedFile[];
   deletion: ReturnType<typeof decideDeletions>;
   /** Candidates held back by the readiness rules: they keep their objects, and are copied on a later run. */
@@ -246,25 +249,25 @@ interface Decision {
 function decide(plan: MirrorPlan, bucketSide: BucketSide, request: MirrorRun): Decision {
   const { objects, listed, state, legacyKey } = bucketSide;
   const entries = state.manifest.entries;
-  const unchanged = new Set(
-    plan.files.filter((f) => provenUnchanged(f, entries[f.relativePath], listed.get(f.key))),
-  );
+  const unchanged: PlannedFile[] = [];
+  const candidates: PlannedFile[] = [];
   // Objects whose source ftp2s3 took away count as planned: never extraneous.
-  const kept = [
-    ...plan.files.map((f) => f.key),
-    ...takenAwayKeys(state.manifest, plan, listed, request.keyPrefix),
-  ];
+  const kept = new Set(takenAwayKeys(state.manifest, plan, listed, request.keyPrefix));
+  for (const f of plan.files) {
+    kept.add(f.key);
+    if (provenUnchanged(f, entries[f.relativePath], listed.get(f.key))) unchanged.push(f);
+    else candidates.push(f);
+  }
   const deletion = decideDeletions(
-    findExtraneous(objects, new Set(kept), request),
+    findExtraneous(objects, kept, request),
     {
       keyPrefix: request.keyPrefix,
       unlisted: plan.unlisted,
       empty: plan.empty,
-      objectCount: objects.filter((o) => o.key !== legacyKey).length,
+      objectCount: objects.length - (listed.has(legacyKey) ? 1 : 0),
     },
     request.deleteRules ?? { allowEmptySource: false, maxDelete: undefined },
   );
-  const candidates = plan.files.filter((f) => !unchanged.has(f));
   return { unchanged, candidates, deletion, waiting: [], observed: {} };
 }
 
@@ -296,7 +299,7 @@ function startSummary(request: MirrorRun, plan: MirrorPlan, decision: Decision):
     excluded: plan.excluded,
     skipped: plan.skipped.length,
     copied: 0,
-    unchanged: decision.unchanged.size,
+    unchanged: decision.unchanged.length,
     enqueued: 0,
     deleted: 0,
     deletedKeys: [],

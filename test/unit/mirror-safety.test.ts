@@ -271,6 +271,38 @@ describe("the mirror's state lives outside the prefix", () => {
     expect(s3.sent("DeleteObjects").map((r) => r.key)).toEqual(["in/.ftp2s3-manifest.json"]);
   });
 
+  it("reads a manifest of format 1 (an older release): nothing recopied, and rewritten once as format 2", async () => {
+    // Arrange: the objects of a first run, and the manifest an older release wrote for them.
+    const s3 = new MemoryS3();
+    const source = scriptedSource({ "/data": [file("a.csv"), file("b.csv")] });
+    await mirror(source, s3, run());
+    const etag = s3.objects.get("in/a.csv")?.etag;
+    const version = "2026-01-01T00:00:00.000Z";
+    const formatOne = {
+      format: 1,
+      source: "ftp://h/data",
+      entries: { "a.csv": { size: 3, version, etag }, "b.csv": { size: 3, version, etag } },
+    };
+    s3.seed(".ftp2s3-state/in/manifest.json", Buffer.from(JSON.stringify(formatOne)));
+    const before = s3.requests.length;
+
+    // Act
+    const first = await mirror(source, s3, run());
+    const second = await mirror(source, s3, run());
+
+    // Assert
+    expect(first.summary).toMatchObject({ copied: 0, unchanged: 2, deleted: 0 });
+    expect(second.summary).toMatchObject({ copied: 0, unchanged: 2, deleted: 0 });
+    expect(s3.requests.slice(before).map((r) => r.operation)).not.toContain("HeadObject");
+    const stored = JSON.parse(s3.objects.get(".ftp2s3-state/in/manifest.json")?.bytes.toString() ?? "");
+    expect(stored).toEqual({
+      format: 2,
+      source: "ftp://h/data",
+      entries: { "a.csv": [3, Date.parse(version), etag], "b.csv": [3, Date.parse(version), etag] },
+    });
+    expect(s3.sent("PutObject").filter((r) => r.key === ".ftp2s3-state/in/manifest.json")).toHaveLength(2);
+  });
+
   it("refuses a state key inside the mirrored prefix, and a prefix inside the state root", async () => {
     const { assertStateOutsidePrefix } = await import("../../functions/core/mirror.js");
 

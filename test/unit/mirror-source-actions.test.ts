@@ -57,9 +57,10 @@ const request: MirrorRun = {
 
 function journal(s3: MemoryS3): Record<string, unknown> {
   const text = s3.objects.get(".ftp2s3-state/in/manifest.json")?.bytes.toString("utf8") ?? "{}";
+  // Format 2: each entry [size, version, etag, afterCopy?].
   return Object.fromEntries(
-    Object.entries((JSON.parse(text) as { entries: Record<string, { afterCopy?: string }> }).entries).map(
-      ([path, entry]) => [path, entry.afterCopy],
+    Object.entries((JSON.parse(text) as { entries: Record<string, unknown[]> }).entries).map(
+      ([path, entry]) => [path, entry[3]],
     ),
   );
 }

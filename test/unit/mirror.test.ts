@@ -174,7 +174,7 @@ describe("the mirror manifest", () => {
   });
 
   it("ignores a manifest that is unreadable or about another source", () => {
-    const stored = serializeManifest({ format: 1, source, entries: { a: recorded } });
+    const stored = serializeManifest({ source, entries: { a: recorded } });
 
     expect(parseManifest(stored, source).entries).toEqual({ a: recorded });
     expect(parseManifest(stored, "ftp://other/data").entries).toEqual({});
@@ -202,9 +202,42 @@ describe("the mirror manifest", () => {
     ).toBe(undefined);
   });
 
+  it("stores entries compactly (format 2) and reads each back as it was, an afterCopy mark and a LIST date included", () => {
+    const entries = {
+      "a.csv": recorded,
+      "b.csv": { size: 0, version: "Jun 01 12:00", etag: '"e2"', afterCopy: "pending" as const },
+      "c.csv": { size: 7, version: "2026-01-01T00:00:00Z", etag: "e3", afterCopy: "done" as const },
+    };
+    const stored = serializeManifest({ source, entries });
+
+    expect(JSON.parse(stored).entries).toEqual({
+      "a.csv": [10, Date.parse("2026-01-01T00:00:00.000Z"), "e1"],
+      "b.csv": [0, "Jun 01 12:00", '"e2"', "pending"],
+      "c.csv": [7, "2026-01-01T00:00:00Z", "e3", "done"], // not the ISO text a Date gives back: kept as written
+    });
+    expect(parseManifest(stored, source).entries).toEqual(entries);
+  });
+
+  it("drops a format 2 entry that does not read as one a run wrote: its file is checked, never trusted", () => {
+    const stored = JSON.stringify({
+      format: 2,
+      source,
+      entries: {
+        good: [10, 1767225600000, "e1"],
+        noEtag: [10, 1767225600000],
+        badSize: [-1, 1767225600000, "e1"],
+        badTime: [10, 1e300, "e1"],
+        badMark: [10, "x", "e1", "later"],
+        notAnArray: { size: 10, version: "x", etag: "e1" },
+      },
+    });
+
+    expect(parseManifest(stored, source).entries).toEqual({ good: recorded });
+  });
+
   it("serialises entries in key order, so an unchanged manifest is not written again", () => {
-    const one = serializeManifest({ format: 1, source, entries: { b: recorded, a: recorded } });
-    const two = serializeManifest({ format: 1, source, entries: { a: recorded, b: recorded } });
+    const one = serializeManifest({ source, entries: { b: recorded, a: recorded } });
+    const two = serializeManifest({ source, entries: { a: recorded, b: recorded } });
 
     expect(one).toBe(two);
   });
