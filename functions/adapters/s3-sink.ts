@@ -188,6 +188,7 @@ export class S3Sink implements ObjectSink {
     uploadId: string,
     partNumber: number,
     body: Uint8Array,
+    checksum?: { crc64nvme: string },
   ): Promise<string> {
     try {
       const result = await this.client.send(
@@ -199,6 +200,9 @@ export class S3Sink implements ObjectSink {
           Body: body,
           ContentLength: body.length,
           ...this.checksums.algorithmOf(uploadId),
+          // Ours, computed once for the part and the full object: with a checksum header present the
+          // SDK's flexible-checksums middleware computes none (it read every byte a second time).
+          ...(checksum === undefined ? {} : { ChecksumCRC64NVME: checksum.crc64nvme }),
         }),
       );
       this.checksums.remember(uploadId, partNumber, result);
