@@ -120,6 +120,8 @@ describe("CRC64NVME computed once per byte: each part's own, combined for the ob
       // A plain body with the checksum in a header: no aws-chunked encoding with a trailing checksum.
       expect(part.headers["content-encoding"]).toBeUndefined();
       expect(part.headers["x-amz-trailer"]).toBeUndefined();
+      // S3 checks the CRC against the bytes: the signature need not hash them once more.
+      expect(part.headers["x-amz-content-sha256"]).toBe("UNSIGNED-PAYLOAD");
     }
     const complete = requests.find((r) => r.method === "POST" && r.query.uploadId === "U1");
     expect(complete?.headers["x-amz-checksum-crc64nvme"]).toBe(await sdkCrc(data));
@@ -150,5 +152,14 @@ describe("CRC64NVME computed once per byte: each part's own, combined for the ob
     const requests = await copyThroughSink(data);
     expect(requests).toHaveLength(1);
     expect(requests[0]?.headers["x-amz-checksum-crc64nvme"]).toBe(await sdkCrc(data));
+    expect(requests[0]?.headers["x-amz-content-sha256"]).toBe("UNSIGNED-PAYLOAD");
+  });
+
+  it("without a CRC (--checksums when-required) a part's payload stays signed by its SHA-256", async () => {
+    const { client, requests } = recordingClient();
+    await new S3Sink(client).uploadPart(target, "U1", 1, Buffer.alloc(100));
+    expect(requests[0]?.headers["x-amz-content-sha256"]).toBe(
+      "cd00e292c5970d3c5e2f0ffa5171e555bc46bfc4faddfb4a418b6840b86e79a3", // SHA-256 of 100 zero bytes
+    );
   });
 });
