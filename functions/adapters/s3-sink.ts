@@ -32,6 +32,7 @@ import {
 import { crc64nvme } from "./crc64nvme.js";
 import { landingParams } from "./landing-params.js";
 import { PartChecksums } from "./s3-part-checksums.js";
+import { withUnsignedPayload } from "./unsigned-payload.js";
 
 /**
  * The S3 side over an S3 client built once per process and injected here: one method per request.
@@ -137,17 +138,18 @@ export class S3Sink implements ObjectSink {
     options: ObjectOptions & { tags?: Record<string, string>; crc64nvme?: string },
   ): Promise<CommittedObject> {
     try {
+      const command = new PutObjectCommand({
+        Bucket: target.bucket,
+        Key: target.key,
+        Body: body,
+        ContentLength: body.length,
+        Metadata: options.metadata,
+        ...(options.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
+        ...landingParams(options.landing, options.tags),
+        ...(options.crc64nvme === undefined ? {} : { ChecksumCRC64NVME: options.crc64nvme }),
+      });
       const result = await this.client.send(
-        new PutObjectCommand({
-          Bucket: target.bucket,
-          Key: target.key,
-          Body: body,
-          ContentLength: body.length,
-          Metadata: options.metadata,
-          ...(options.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
-          ...landingParams(options.landing, options.tags),
-          ...(options.crc64nvme === undefined ? {} : { ChecksumCRC64NVME: options.crc64nvme }),
-        }),
+        options.crc64nvme === undefined ? command : withUnsignedPayload(command),
       );
       return { etag: unquote(result.ETag), versionId: result.VersionId };
     } catch (error) {
@@ -188,19 +190,22 @@ export class S3Sink implements ObjectSink {
     uploadId: string,
     partNumber: number,
     body: Uint8Array,
+    checksum?: { crc64nvme: string },
   ): Promise<string> {
     try {
-      const result = await this.client.send(
-        new UploadPartCommand({
-          Bucket: target.bucket,
-          Key: target.key,
-          UploadId: uploadId,
-          PartNumber: partNumber,
-          Body: body,
-          ContentLength: body.length,
-          ...this.checksums.algorithmOf(uploadId),
-        }),
-      );
+      const command = new UploadPartCommand({
+        Bucket: target.bucket,
+        Key: target.key,
+        UploadId: uploadId,
+        PartNumber: partNumber,
+        Body: body,
+        ContentLength: body.length,
+        ...this.checksums.algorithmOf(uploadId),
+        // Ours, computed once for the part and the full object: with a checksum header present the
+        // SDK's flexible-checksums middleware computes none (it read every byte a second time).
+        ...(checksum === undefined ? {} : { ChecksumCRC64NVME: checksum.crc64nvme }),
+      });
+      const result = await this.client.send(checksum === undefined ? command : withUnsignedPayload(command));
       this.checksums.remember(uploadId, partNumber, result);
       return unquote(result.ETag);
     } catch (error) {

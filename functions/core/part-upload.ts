@@ -309,10 +309,10 @@ export class PartUpload extends Writable {
   private seal(buffer: Buffer, length: number): void {
     const body = buffer.subarray(0, length);
     this.options.hash.update(body);
-    this.options.crc?.update(body);
+    const { crc } = this.options;
+    const partCrc = crc?.update(body);
     this.sealedBytes += length;
     const partNumber = this.nextPartNumber++;
-    const { crc } = this.options;
     this.creating ??= this.sink
       .createMultipartUpload(this.target, {
         ...this.objectOptions(),
@@ -323,7 +323,15 @@ export class PartUpload extends Writable {
         return id;
       });
     const request: Promise<void> = this.creating
-      .then((uploadId) => this.sink.uploadPart(this.target, uploadId, partNumber, body))
+      .then((uploadId) =>
+        this.sink.uploadPart(
+          this.target,
+          uploadId,
+          partNumber,
+          body,
+          partCrc === undefined ? undefined : { crc64nvme: partCrc },
+        ),
+      )
       .then(
         (etag) => {
           this.done.push({ partNumber, etag });

@@ -107,7 +107,11 @@ export interface ObjectLanding {
  * value is also its state: a checksum made from a saved value goes on from there (the next leg).
  */
 export interface FullObjectChecksum {
-  update(bytes: Uint8Array): void;
+  /**
+   * Adds the bytes that follow those so far (a part, best whole: each call costs a combine) and
+   * returns their own CRC64NVME, which UploadPart sends as the part's checksum.
+   */
+  update(bytes: Uint8Array): string;
   /** The checksum of the bytes so far, as S3 shows it (base64). */
   value(): Promise<string>;
 }
@@ -179,8 +183,17 @@ export interface ObjectSink {
     target: S3Location,
     options: ObjectOptions & { fullObjectChecksum?: boolean },
   ): Promise<string>;
-  /** Uploads one part; returns its ETag. */
-  uploadPart(target: S3Location, uploadId: string, partNumber: number, body: Uint8Array): Promise<string>;
+  /**
+   * Uploads one part; returns its ETag. With `checksum`, the part's CRC64NVME computed by the caller
+   * goes with it (S3 checks it; the SDK computes none of its own).
+   */
+  uploadPart(
+    target: S3Location,
+    uploadId: string,
+    partNumber: number,
+    body: Uint8Array,
+    checksum?: { crc64nvme: string },
+  ): Promise<string>;
   /** Every part S3 holds for the upload (ListParts, all pages), or null when there is no such upload. */
   listParts(target: S3Location, uploadId: string): Promise<UploadedPart[] | null>;
   /** The object becomes visible. A 412 (ifNoneMatch and an object appeared) is an ObjectExistsError. */

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedDynamoDb, startDynalite } from "../support/embedded-dynamodb.js";
 import { type EmbeddedFtpServer, startEmbeddedFtp } from "../support/embedded-ftp.js";
 import { type EmbeddedS3Server, startFauxqsS3, startS3rver } from "../support/embedded-s3.js";
+import { lambdaBootstrapArgs } from "../support/lambda-bootstrap.js";
 import { sqsEvent, sqsRecord, urlRequest } from "../support/lambda-events.js";
 import { createLedgerTable } from "../support/ledger-table.js";
 import { randomFile, readObject, sha256 } from "../support/objects.js";
@@ -37,6 +38,7 @@ const runtimeNode = process.env.FTP2S3_RUNTIME_NODE ?? process.execPath;
 // aws-lambda-ric talks to the Runtime API through aws-lambda-cpp (curl); the loop through Node's fetch.
 const clientUserAgent = ricDir === undefined ? /^node$/ : /^AWS_Lambda_Cpp\/\d+\.\d+/;
 const loop = fileURLToPath(new URL("../../scripts/lambda-runtime-loop.mjs", import.meta.url));
+const heapProbe = fileURLToPath(new URL("../support/heap-probe.cjs", import.meta.url));
 const bucket = "landing-bucket";
 const region = "us-east-1";
 const functionArn = "arn:aws:lambda:us-east-1:000000000000:function:ftp2s3";
@@ -156,7 +158,9 @@ describe(`the deployed bundle under ${ricDir === undefined ? "a minimal runtime 
 
     runtime = await startRuntimeApi(functionArn);
     environment.AWS_LAMBDA_RUNTIME_API = runtime.address;
-    const args = ricDir === undefined ? [loop] : [join(ricDir, "index.mjs"), props.Handler];
+    const client = ricDir === undefined ? [loop] : [join(ricDir, "index.mjs"), props.Handler];
+    // Started as the managed runtime starts it: its bootstrap's node flags, then the client.
+    const args = [...lambdaBootstrapArgs(environment), "--require", heapProbe, ...client];
     fn = spawn(runtimeNode, args, { cwd: taskRoot, env: environment, stdio: ["ignore", "pipe", "pipe"] });
     for (const stream of [fn.stdout, fn.stderr]) {
       stream?.setEncoding("utf8");
@@ -250,6 +254,28 @@ describe(`the deployed bundle under ${ricDir === undefined ? "a minimal runtime 
 
   const servedBy =
     ricDir === undefined ? "the loop" : "aws-lambda-ric, on the template's Node.js major version";
+  it("gets the semi-space NODE_OPTIONS asks for: the runtime then passes no heap flags of its own", () => {
+    // The function's NODE_OPTIONS names --max-semi-space-size, so the bootstrap passes neither of its
+    // memory flags: the young generation is NODE_OPTIONS' (3 x 1 MiB) and the old space V8's default
+    // for the machine's memory, as in a plain node given the same semi-space, not the bootstrap's.
+    const probe = logLines().find((l) => l.heapProbe !== undefined)?.heapProbe as
+      | { heapSizeLimit: number; execArgv: string[] }
+      | undefined;
+    expect(probe?.execArgv.filter((a) => /space-size/.test(a))).toEqual([]);
+    expect(environment.NODE_OPTIONS).toContain("--max-semi-space-size=1");
+    const limitOf = (flags: string[]) =>
+      Number(
+        execFileSync(
+          runtimeNode,
+          [...flags, "-p", "require('node:v8').getHeapStatistics().heap_size_limit"],
+          {
+            env: { PATH: environment.PATH },
+          },
+        ).toString(),
+      );
+    expect(probe?.heapSizeLimit).toBe(limitOf(["--max-semi-space-size=1"]));
+  });
+
   it(`was served by ${servedBy}`, () => {
     // Every request to the Runtime API came from the client named: the test cannot pass under another.
     expect(runtime.requests.length).toBeGreaterThan(0);
