@@ -22,8 +22,11 @@ export interface RangeReadOptions {
   cutReplyMs: number;
 }
 
-/** A few seconds: a server that answers a cut answers at once (426 or 451 as it notices the close). */
-export const DEFAULT_CUT_REPLY_MS = 5_000;
+/**
+ * A few seconds: a server that answers a cut answers at once (vsftpd, proftpd and pyftpdlib 426 within
+ * milliseconds); pure-ftpd answers nothing at all, so every range it serves waits this long.
+ */
+export const DEFAULT_CUT_REPLY_MS = 3_000;
 
 /**
  * REST start (not for a range from byte 0) and RETR, then exactly `length` bytes into `destination`,

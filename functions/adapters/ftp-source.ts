@@ -84,7 +84,7 @@ export interface FtpSourceOptions {
   encoding?: string;
   /** The reply bound of a digest command (the server reads the whole file first); default `DEFAULTS.digestTimeoutMs`. */
   digestTimeoutMs?: number;
-  /** How long a ranged read waits for the server's reply to the transfer it cut; default 5 s. */
+  /** How long a ranged read waits for the server's reply to the transfer it cut; default 3 s. */
   cutReplyMs?: number;
 }
 
