@@ -168,6 +168,34 @@ describe("copyRange and completeRanges", () => {
     expect(sha256(s3.objects.get("big.bin")?.bytes as Buffer)).toBe(sha256(file));
   });
 
+  it("the caller's signal stops the leg at once, with its reason, and leaves the upload open", async () => {
+    const { s3, uploadId } = await setUp();
+    const stop = new AbortController();
+    let held = 0;
+    s3.fault = async (request) => {
+      if (request.operation !== "UploadPart") return;
+      held += 1;
+      stop.abort(new Error("the deadline is near"));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+
+    const copying = copyRange(memorySource({ [path]: file }), s3, {
+      path,
+      target,
+      uploadId,
+      range: ranges[1] as RangeSpec,
+      version,
+      signal: stop.signal,
+    });
+
+    await expect(copying).rejects.toMatchObject({
+      code: "ABORTED",
+      message: "transfer cancelled: the deadline is near",
+    });
+    expect(held).toBeGreaterThan(0);
+    expect(s3.openUploads()).toEqual([uploadId]);
+  });
+
   it("a file shorter than the plan: the last range fails SIZE_MISMATCH", async () => {
     const { s3, uploadId } = await setUp();
     const short = file.subarray(0, 4300);
