@@ -10,7 +10,7 @@ import type {
   RemotePath,
   SourceDigest,
 } from "../core/index.js";
-import { abortReason } from "../core/index.js";
+import { abortReason, RestartRefusedError } from "../core/index.js";
 import type { Scrubber } from "./secret-scrub.js";
 
 /**
@@ -55,7 +55,8 @@ export class SessionBoundary implements FileSource {
     end: number,
   ): Promise<RangeReadEnd> {
     const read = this.inner.downloadRange?.bind(this.inner);
-    if (read === undefined) throw new Error("this session cannot read ranges");
+    if (read === undefined)
+      throw new RestartRefusedError(`${this.urlOf(path)}: this session cannot read a range of a file`);
     const ended = await this.guard(() => read(path, destination, signal, start, end));
     const { reply } = ended;
     return {
