@@ -124,11 +124,16 @@ export type {
   ObjectLanding,
   ObjectOptions,
   ObjectSink,
+  RangeReadEnd,
   RemoteEntry,
   RemoteFileInfo,
   UploadedPart,
 } from "./ports.js";
 export type { ProgressSnapshot } from "./progress.js";
+// One file over many sessions: ranges read apart into one multipart upload, committed together.
+export { type CompleteRangesArgs, completeRanges, type RangeDone } from "./range-complete.js";
+export { copyRange, type RangeCopied, type RangeCopyArgs } from "./range-copy.js";
+export { planRanges, type RangePlan, type RangeSpec, type SourceVersion } from "./range-plan.js";
 export { abandonUpload, type ResumePoint } from "./resume.js";
 export type { RunningHash } from "./sha256.js";
 // What becomes of a source file once its object is committed (afterCopy).

@@ -1,5 +1,11 @@
 import type { Writable } from "node:stream";
-import type { FileSource, FtpReply, RemoteEntry, RemoteFileInfo } from "../../functions/core/index.js";
+import {
+  type FileSource,
+  type FtpReply,
+  type RemoteEntry,
+  type RemoteFileInfo,
+  SizeMismatchError,
+} from "../../functions/core/index.js";
 
 export const modifiedAt = new Date("2026-01-02T03:04:05Z");
 
@@ -31,19 +37,20 @@ export function memorySource(
     stat: async (path) => info(path),
     async download(path: string, destination: Writable, signal: AbortSignal, startAt = 0): Promise<FtpReply> {
       this.downloads.push(path);
-      try {
-        const rest = (files[path] ?? Buffer.alloc(0)).subarray(startAt);
-        for (let offset = 0; offset < rest.length; offset += 64 * 1024) {
-          if (signal.aborted) throw signal.reason;
-          if (!destination.write(rest.subarray(offset, offset + 64 * 1024))) {
-            await new Promise((resolve) => destination.once("drain", resolve));
-          }
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-        return { code: 226, message: "Transfer complete" };
-      } finally {
-        destination.end(); // like basic-ftp
+      await serve((files[path] ?? Buffer.alloc(0)).subarray(startAt), destination, signal);
+      return { code: 226, message: "Transfer complete" };
+    },
+    /** The range's bytes; "cut" (426) unless it ends where the file does (226, as servers answer). */
+    async downloadRange(path, destination, signal, start, end) {
+      this.downloads.push(`${path} [${start}, ${end})`);
+      const file = files[path] ?? Buffer.alloc(0);
+      await serve(file.subarray(start, end), destination, signal);
+      if (file.length < end) {
+        const received = Math.max(0, file.length - start);
+        throw new SizeMismatchError(`${path}: the data ended before byte ${end}`, end - start, received);
       }
+      const reply = end === file.length ? "226 Transfer complete" : "426 Transfer aborted";
+      return { cut: true, reply: { code: Number(reply.slice(0, 3)), message: reply.slice(4) } };
     },
     async deleteFile(path) {
       delete files[path];
@@ -71,3 +78,18 @@ export const readOnlyChanges: Pick<FileSource, "deleteFile" | "rename" | "makeDi
     throw new Error("this fake source is read-only");
   },
 };
+
+/** Writes `bytes` in 64 KiB chunks with backpressure and a turn of the event loop between, then ends. */
+async function serve(bytes: Buffer, destination: Writable, signal: AbortSignal): Promise<void> {
+  try {
+    for (let offset = 0; offset < bytes.length; offset += 64 * 1024) {
+      if (signal.aborted) throw signal.reason;
+      if (!destination.write(bytes.subarray(offset, offset + 64 * 1024))) {
+        await new Promise((resolve) => destination.once("drain", resolve));
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    destination.end(); // like basic-ftp
+  }
+}
