@@ -7,6 +7,9 @@ import type { PutObjectCommand, UploadPartCommand } from "@aws-sdk/client-s3";
  * tag's hash. S3 checks the CRC64NVME against the bytes it received and refuses them on a mismatch
  * (BadDigest), which is the integrity the payload hash gave; the headers, the CRC among them, stay
  * signed. This is what the SDK itself does for streamed bodies (STREAMING-UNSIGNED-PAYLOAD-TRAILER).
+ * Over HTTPS only: TLS then guards the bytes against anyone between us and S3. Over plain HTTP (an
+ * S3-compatible server on a private network) a CRC is no defence against someone who can change the
+ * bytes (it is linear: they can make the altered bytes match it), so the payload stays signed.
  */
 export function withUnsignedPayload<C extends UploadPartCommand | PutObjectCommand>(command: C): C {
   // The stack's add() is typed per step and per command; this middleware reads only the request.
@@ -21,8 +24,10 @@ type Handler = (args: { request: unknown }) => Promise<unknown>;
 
 function unsignedPayload(next: Handler): Handler {
   return async (args) => {
-    const request = args.request as { headers?: Record<string, string> };
-    if (request.headers !== undefined) request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD";
+    const request = args.request as { protocol?: string; headers?: Record<string, string> };
+    if (request.protocol === "https:" && request.headers !== undefined) {
+      request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD";
+    }
     return next(args);
   };
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { S3Client } from "@aws-sdk/client-s3";
 import { Crc64Nvme } from "@aws-sdk/crc64-nvme";
@@ -24,7 +24,7 @@ interface WireRequest {
 }
 
 /** An S3 client whose HTTP handler records each request and answers as S3 would, with no network. */
-function recordingClient(): { client: S3Client; requests: WireRequest[] } {
+function recordingClient(endpoint = "https://127.0.0.1:9"): { client: S3Client; requests: WireRequest[] } {
   const requests: WireRequest[] = [];
   const answer = (status: number, headers: Record<string, string>, body = "") => ({
     response: { statusCode: status, headers, body: Readable.from([Buffer.from(body)]) },
@@ -56,7 +56,7 @@ function recordingClient(): { client: S3Client; requests: WireRequest[] } {
   };
   const client = new S3Client({
     region: "us-east-1",
-    endpoint: "http://127.0.0.1:9",
+    endpoint,
     forcePathStyle: true,
     credentials: { accessKeyId: "k", secretAccessKey: "s" },
     requestHandler,
@@ -80,8 +80,8 @@ async function sdkCrc(bytes: Uint8Array): Promise<string> {
 const partSize = 5 * 2 ** 20;
 const target = { bucket: "b", key: "k.bin" };
 
-async function copyThroughSink(data: Buffer): Promise<WireRequest[]> {
-  const { client, requests } = recordingClient();
+async function copyThroughSink(data: Buffer, endpoint?: string): Promise<WireRequest[]> {
+  const { client, requests } = recordingClient(endpoint);
   const sink = new S3Sink(client);
   const crc = await sink.fullObjectChecksum();
   const upload = new PartUpload(sink, target, {
@@ -153,6 +153,15 @@ describe("CRC64NVME computed once per byte: each part's own, combined for the ob
     expect(requests).toHaveLength(1);
     expect(requests[0]?.headers["x-amz-checksum-crc64nvme"]).toBe(await sdkCrc(data));
     expect(requests[0]?.headers["x-amz-content-sha256"]).toBe("UNSIGNED-PAYLOAD");
+  });
+
+  it("over plain HTTP a part with its CRC64NVME is still signed by its SHA-256: without TLS a CRC guards nothing against a changed body", async () => {
+    const data = randomBytes(300_000);
+    const requests = await copyThroughSink(data, "http://127.0.0.1:9");
+    expect(requests[0]?.headers["x-amz-checksum-crc64nvme"]).toBe(await sdkCrc(data));
+    expect(requests[0]?.headers["x-amz-content-sha256"]).toBe(
+      createHash("sha256").update(data).digest("hex"),
+    );
   });
 
   it("without a CRC (--checksums when-required) a part's payload stays signed by its SHA-256", async () => {
