@@ -10,10 +10,13 @@
  *
  *   npm run build && node --import tsx bench/discard-smoke.ts
  */
+import { readFileSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
+import { Agent } from "node:https";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { startInteropServer } from "../test/interop/servers.js";
 import { startDelayProxy } from "./lib/delay-proxy.js";
 import { startDiscardS3 } from "./lib/discard-s3.js";
@@ -32,7 +35,7 @@ async function main(): Promise<number> {
   await writeManyFiles(path.join(work.ftpRoot, "many"), FILES, 100);
   const ftp = await startInteropServer("pyftpdlib", { root: work.ftpRoot, user: USER, password: PASSWORD });
   const proxy = await startDelayProxy(ftp.port, 5);
-  const s3 = await startDiscardS3();
+  const s3 = await startDiscardS3({ tls: true });
   const rclone = await findRclone();
   let failures = 0;
   const check = (name: string, ok: boolean, detail: string) => {
@@ -81,7 +84,11 @@ async function main(): Promise<number> {
           user: USER,
           obscuredPassword: await rclone.obscure(PASSWORD),
         },
-        s3: { endpoint: s3.endpoint, ...s3.credentials },
+        s3: {
+          endpoint: s3.endpoint,
+          ...s3.credentials,
+          ...(s3.caCert === undefined ? {} : { caCert: s3.caCert }),
+        },
       });
       for (const args of [
         rcloneCopyToArgs("/one/big.bin", "smoke", "rclone/big.bin", 8, 4),
@@ -103,6 +110,11 @@ async function main(): Promise<number> {
       forcePathStyle: true,
       region: "us-east-1",
       credentials: s3.credentials,
+      ...(s3.caCert === undefined
+        ? {}
+        : {
+            requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ ca: readFileSync(s3.caCert) }) }),
+          }),
     });
     const text = "x".repeat(100_000);
     await client.send(

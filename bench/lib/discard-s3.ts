@@ -16,9 +16,15 @@
  *   MD5 of a kept body; else the MD5 of the upload's identity (cheap, unique, not the bytes'). A
  *   multipart ETag is the MD5 of the parts' MD5s and "-N", as S3 makes it.
  */
+
+import { execFileSync } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { BodyReader } from "./aws-chunked.js";
 import {
   completeXml,
@@ -60,6 +66,8 @@ interface Upload {
 
 export interface DiscardS3 {
   endpoint: string;
+  /** With `tls`: the self-signed certificate's file, for a client that must trust it (rclone's --ca-cert). */
+  caCert?: string;
   /** The environment for the SDK (and ftp2s3) to reach this server. */
   env: Record<string, string>;
   credentials: typeof CREDENTIALS;
@@ -145,7 +153,27 @@ function listPage(
   return page;
 }
 
-export async function startDiscardS3(): Promise<DiscardS3> {
+/**
+ * A self-signed certificate for 127.0.0.1, made by openssl in a temp dir. S3 is HTTPS: TLS costs
+ * both clients CPU, and ftp2s3 signs a checksummed part's payload UNSIGNED-PAYLOAD only over HTTPS
+ * (over plain HTTP it hashes every byte for the signature), so a plain-HTTP endpoint would measure a
+ * pipeline that never runs against AWS.
+ */
+function selfSignedCertificate(): { key: Buffer; cert: Buffer; certFile: string } {
+  const dir = mkdtempSync(join(tmpdir(), "discard-s3-tls-"));
+  const keyFile = join(dir, "key.pem");
+  const certFile = join(dir, "cert.pem");
+  execFileSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"]
+      .concat(["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+      .concat(["-keyout", keyFile, "-out", certFile]),
+    { stdio: "ignore" },
+  );
+  return { key: readFileSync(keyFile), cert: readFileSync(certFile), certFile };
+}
+
+export async function startDiscardS3(options: { tls?: boolean } = {}): Promise<DiscardS3> {
   const buckets = new Map<string, Map<string, StoredObject>>();
   const uploads = new Map<string, Upload>();
   let requests: Record<string, number> = {};
@@ -348,17 +376,22 @@ export async function startDiscardS3(): Promise<DiscardS3> {
     }
   }
 
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) send(res, 500, errorXml("InternalError", (error as Error).message));
       else res.destroy();
     });
-  });
+  };
+  const tls = options.tls ? selfSignedCertificate() : undefined;
+  const server =
+    tls === undefined ? createServer(listener) : createTlsServer({ key: tls.key, cert: tls.cert }, listener);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const endpoint = `${tls === undefined ? "http" : "https"}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     endpoint,
+    ...(tls === undefined ? {} : { caCert: tls.certFile }),
     env: {
+      ...(tls === undefined ? {} : { NODE_EXTRA_CA_CERTS: tls.certFile }),
       AWS_ENDPOINT_URL_S3: endpoint,
       AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,

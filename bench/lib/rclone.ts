@@ -32,7 +32,7 @@ export async function findRclone(): Promise<RcloneInfo | undefined> {
 
 export function rcloneEnv(options: {
   ftp: { host: string; port: number; user: string; obscuredPassword: string };
-  s3: { endpoint: string; accessKeyId: string; secretAccessKey: string };
+  s3: { endpoint: string; accessKeyId: string; secretAccessKey: string; caCert?: string };
 }): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   // Debian's rclone refuses its S3 backend when AWS_CA_BUNDLE is set (it cannot add a CA bundle to
@@ -52,6 +52,8 @@ export function rcloneEnv(options: {
     RCLONE_CONFIG_DST_ACCESS_KEY_ID: options.s3.accessKeyId,
     RCLONE_CONFIG_DST_SECRET_ACCESS_KEY: options.s3.secretAccessKey,
     RCLONE_CONFIG_DST_FORCE_PATH_STYLE: "true",
+    // An HTTPS endpoint with a self-signed certificate (the bench's discard S3): rclone's --ca-cert.
+    ...(options.s3.caCert === undefined ? {} : { RCLONE_CA_CERT: options.s3.caCert }),
   };
 }
 

@@ -86,7 +86,11 @@ function commandFor(
   }
   const env = rcloneEnv({
     ftp: { host: "127.0.0.1", port, user: USER, obscuredPassword: servers.obscured },
-    s3: { endpoint: servers.s3.endpoint, ...servers.s3.credentials },
+    s3: {
+      endpoint: servers.s3.endpoint,
+      ...servers.s3.credentials,
+      ...(servers.s3.caCert === undefined ? {} : { caCert: servers.s3.caCert }),
+    },
   });
   const args =
     config.case === "mirror"
@@ -177,7 +181,7 @@ export async function runGoals(options: {
   await writeRandomFile(path.join(ftpRoot, remote.big), GOALS.bigFileBytes);
 
   const ftp = await startInteropServer("pyftpdlib", { root: ftpRoot, user: USER, password: PASSWORD });
-  const s3 = await startDiscardS3();
+  const s3 = await startDiscardS3({ tls: true });
   const proxy = await startDelayProxy(ftp.port, GOALS.replyDelayMs);
   const limit = await createCpuLimit();
   if ("unavailable" in limit) log(`CPU limit unavailable, its rows are skipped: ${limit.unavailable}`);
