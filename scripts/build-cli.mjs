@@ -25,6 +25,11 @@ const result = await build({
   platform: "node",
   format: "esm",
   target: "node20",
+  // Less text to parse at each start: 29 M fewer instructions (of ~455 M) for `ftp2s3 --version`.
+  // Names stay (no minifyIdentifiers): error classes name themselves by constructor.name. A stack
+  // trace (FTP2S3_DEBUG=1) points into one long line; NODE_OPTIONS=--enable-source-maps maps it back.
+  minifyWhitespace: true,
+  minifySyntax: true,
   sourcemap: true,
   metafile: true,
   // Dependencies written in CommonJS call require(); give each ESM file one.

@@ -1,5 +1,5 @@
-import mime from "mime-types";
 import { InvalidInputError } from "./errors.js";
+import { mediaTypeOf } from "./media-types.js";
 import {
   type ObjectSettings,
   type RetentionMode,
@@ -99,11 +99,11 @@ export function landingAt(rendered: RenderedObject, nowMs: number): ObjectLandin
   return { ...rest, retention: { mode: retention.mode, retainUntil } };
 }
 
-/** The type of the file's extension (mime-db's table), else application/octet-stream. */
+/** The type of the file's extension (mime-types' table), else application/octet-stream. */
 export function contentTypeOf(path: string): string {
   const name = path.slice(path.lastIndexOf("/") + 1);
   // lookup, not contentType: a charset would be a guess (FTP servers hold text in any encoding).
-  return (name.includes(".") && mime.lookup(name)) || UNKNOWN_CONTENT_TYPE;
+  return (name.includes(".") && mediaTypeOf(name)) || UNKNOWN_CONTENT_TYPE;
 }
 
 /**
