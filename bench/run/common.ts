@@ -51,8 +51,12 @@ export function nodeEnv(
   s3: Pick<EmbeddedS3Server, "env">,
   extra: Record<string, string> = {},
 ): NodeJS.ProcessEnv {
+  // A machine-wide NODE_EXTRA_CA_CERTS (this one points it at the system bundle) makes Node parse
+  // the whole bundle at every start, ~0.05 CPU s a process that users do not pay: only the discard
+  // endpoint's own certificate goes in (its env sets it), when it speaks HTTPS.
+  const { NODE_EXTRA_CA_CERTS: _machineBundle, ...machine } = process.env;
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...machine,
     ...s3.env,
     FTP_PASSWORD: PASSWORD,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
