@@ -126,6 +126,15 @@ export type {
   UploadedPart,
 } from "./ports.js";
 export type { ProgressSnapshot } from "./progress.js";
+// The Lambda's durable record of its transfers, and what it announces (implemented in adapters/).
+export type {
+  HeldRange,
+  RangeClaimAnswer,
+  RangeLedger,
+  RangePlan,
+  RangeProgress,
+  RangeState,
+} from "./range-ledger.js";
 export { abandonUpload, type ResumePoint } from "./resume.js";
 export type { RunningHash } from "./sha256.js";
 // What becomes of a source file once its object is committed (afterCopy).
@@ -162,7 +171,6 @@ export {
   type SuspendReason,
   type UnchangedResult,
 } from "./transfer.js";
-// The Lambda's durable record of its transfers, and what it announces (implemented in adapters/).
 export type { TransferEvent, TransferEvents, TransferEventType } from "./transfer-events.js";
 export type {
   ClaimAnswer,
