@@ -3,7 +3,7 @@ import type {
   HeldRange,
   LedgerError,
   RangeLedger,
-  RangePlan,
+  FanOutPlan,
   RangeProgress,
   RangeState,
   TransferRecord,
@@ -56,7 +56,7 @@ export function dynamoDbRangeLedger(access: TransferItemAccess): RangeLedger {
   }
 
   return {
-    async fanOut({ transferId, claimId }, plan: RangePlan, at) {
+    async fanOut({ transferId, claimId }, plan: FanOutPlan, at) {
       const queued: AttributeValue = {
         M: { state: S("queued"), bytes: N(0), attempts: N(0) },
       };
@@ -182,7 +182,7 @@ export function rangesOf(item: Item): Pick<TransferRecord, "plan" | "ranges" | "
   if (item.plan?.S === undefined) return {};
   const ranges = (item.ranges?.L ?? []).map((entry) => rangeProgressOf(entry.M ?? {}));
   return {
-    plan: JSON.parse(item.plan.S) as RangePlan,
+    plan: JSON.parse(item.plan.S) as FanOutPlan,
     ranges,
     rangesDone: Number(item.rangesDone?.N ?? 0),
   };

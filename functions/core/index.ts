@@ -131,7 +131,7 @@ export type {
   HeldRange,
   RangeClaimAnswer,
   RangeLedger,
-  RangePlan,
+  FanOutPlan,
   RangeProgress,
   RangeState,
 } from "./range-ledger.js";

@@ -11,7 +11,7 @@ import type { LedgerError, LedgerResult, TransferRecord } from "./transfer-ledge
 export type RangeState = "queued" | "running" | "done" | "failed";
 
 /** What leg 0 decided, fixed for the transfer's life; range legs read everything they do from here. */
-export interface RangePlan {
+export interface FanOutPlan {
   uploadId: string;
   bucket: string;
   key: string;
@@ -54,7 +54,7 @@ export interface RangeLedger {
    * Leg 0, still holding the transfer, hands it to its ranges: state "ranging", the plan, every range
    * queued. False when its claim no longer holds (nothing written).
    */
-  fanOut(leg: { transferId: string; claimId: string }, plan: RangePlan, at: number): Promise<boolean>;
+  fanOut(leg: { transferId: string; claimId: string }, plan: FanOutPlan, at: number): Promise<boolean>;
   /** Claims a range: queued or failed, or running with a lapsed lease, while the transfer is ranging. */
   claimRange(claim: HeldRange & { at: number; leaseUntil: number }): Promise<RangeClaimAnswer>;
   /** Bytes of the range so far, while the claim holds. */

@@ -1,4 +1,4 @@
-import type { RangeLedger, RangePlan, RangeProgress } from "./range-ledger.js";
+import type { RangeLedger, FanOutPlan, RangeProgress } from "./range-ledger.js";
 
 /**
  * The Lambda's durable record of each transfer (one item per transfer id): what was asked, which leg
@@ -66,7 +66,7 @@ export interface TransferRecord {
   result?: LedgerResult;
   error?: LedgerError;
   /** A ranged transfer's plan, its ranges' progress (in plan order) and how many are done. */
-  plan?: RangePlan;
+  plan?: FanOutPlan;
   ranges?: RangeProgress[];
   rangesDone?: number;
 }

@@ -2,7 +2,7 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dynamoDbLedger } from "../../functions/adapters/dynamodb-ledger.js";
 import { LEDGER_TABLE } from "../../functions/contracts/index.js";
-import type { RangePlan, TransferLedger } from "../../functions/core/index.js";
+import type { FanOutPlan, TransferLedger } from "../../functions/core/index.js";
 import { type EmbeddedDynamoDb, startDynalite } from "../support/embedded-dynamodb.js";
 import { createLedgerTable } from "../support/ledger-table.js";
 
@@ -11,7 +11,7 @@ const T0 = Date.parse("2026-12-07T10:00:00Z");
 const MINUTE = 60_000;
 const MiB = 1024 * 1024;
 
-const plan: RangePlan = {
+const plan: FanOutPlan = {
   uploadId: "upload-1",
   bucket: "landing",
   key: "partner/big.bin",
