@@ -1,9 +1,9 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import type {
+  FanOutPlan,
   HeldRange,
   LedgerError,
   RangeLedger,
-  FanOutPlan,
   RangeProgress,
   RangeState,
   TransferRecord,

@@ -128,13 +128,14 @@ export type {
 export type { ProgressSnapshot } from "./progress.js";
 // The Lambda's durable record of its transfers, and what it announces (implemented in adapters/).
 export type {
+  FanOutPlan,
   HeldRange,
   RangeClaimAnswer,
   RangeLedger,
-  FanOutPlan,
   RangeProgress,
   RangeState,
 } from "./range-ledger.js";
+export { openRangedUpload, type RangedUpload } from "./ranged-upload.js";
 export { abandonUpload, type ResumePoint } from "./resume.js";
 export type { RunningHash } from "./sha256.js";
 // What becomes of a source file once its object is committed (afterCopy).

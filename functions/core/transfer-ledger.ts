@@ -1,4 +1,4 @@
-import type { RangeLedger, FanOutPlan, RangeProgress } from "./range-ledger.js";
+import type { FanOutPlan, RangeLedger, RangeProgress } from "./range-ledger.js";
 
 /**
  * The Lambda's durable record of each transfer (one item per transfer id): what was asked, which leg
