@@ -3,6 +3,7 @@ import type {
   DigestAlgorithm,
   FileSource,
   FtpReply,
+  RangeReadEnd,
   RemoteEntry,
   RemoteFileInfo,
   RemoteFilePath,
@@ -44,6 +45,23 @@ export class SessionBoundary implements FileSource {
   ): Promise<FtpReply> {
     const reply = await this.guard(() => this.inner.download(path, destination, signal, startAt));
     return { code: reply.code, message: this.session.scrubber.text(reply.message) };
+  }
+
+  async downloadRange(
+    path: RemoteFilePath,
+    destination: Writable,
+    signal: AbortSignal,
+    start: number,
+    end: number,
+  ): Promise<RangeReadEnd> {
+    const read = this.inner.downloadRange?.bind(this.inner);
+    if (read === undefined) throw new Error("this session cannot read ranges");
+    const ended = await this.guard(() => read(path, destination, signal, start, end));
+    const { reply } = ended;
+    return {
+      cut: ended.cut,
+      reply: reply === null ? null : { code: reply.code, message: this.session.scrubber.text(reply.message) },
+    };
   }
 
   deleteFile(path: RemoteFilePath): Promise<void> {

@@ -29,7 +29,7 @@ import {
   S3Error,
   type S3Location,
 } from "../core/index.js";
-import { crc64nvme } from "./crc64nvme.js";
+import { combineCrc64nvme, crc64nvme, EMPTY_CRC64NVME } from "./crc64nvme.js";
 import { landingParams } from "./landing-params.js";
 import { PartChecksums } from "./s3-part-checksums.js";
 
@@ -286,6 +286,13 @@ export class S3Sink implements ObjectSink {
   async fullObjectChecksum(saved?: string): Promise<FullObjectChecksum | null> {
     const withChecksums = (await this.client.config.requestChecksumCalculation()) === "WHEN_SUPPORTED";
     return withChecksums ? crc64nvme(saved) : null;
+  }
+
+  combineChecksums(pieces: { crc64nvme: string; bytes: number }[]): string {
+    return pieces.reduce(
+      (combined, piece) => combineCrc64nvme(combined, piece.crc64nvme, piece.bytes),
+      EMPTY_CRC64NVME,
+    );
   }
 
   async tag(target: S3Location, tags: Record<string, string>): Promise<void> {

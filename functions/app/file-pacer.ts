@@ -37,10 +37,20 @@ export class FilePacer {
 
 /** The session, its downloads waiting for their turn of the pacer. */
 export function pacedSource(source: FileSource, pacer: FilePacer): FileSource {
+  const readRange = source.downloadRange?.bind(source);
   return wrapSource(source, {
     download: async (path, destination, signal, startAt) => {
       await pacer.turn(signal);
       return source.download(path, destination, signal, startAt);
     },
+    // A range's RETR is a start like any other: the server counts it the same.
+    ...(readRange === undefined
+      ? {}
+      : {
+          downloadRange: async (path, destination, signal, start, end) => {
+            await pacer.turn(signal);
+            return readRange(path, destination, signal, start, end);
+          },
+        }),
   });
 }

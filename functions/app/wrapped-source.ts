@@ -11,6 +11,7 @@ export function wrapSource(source: FileSource, overrides: Partial<FileSource> = 
     list: (dir) => source.list(dir),
     stat: (path) => source.stat(path),
     download: (path, destination, signal, startAt) => source.download(path, destination, signal, startAt),
+    downloadRange: source.downloadRange?.bind(source),
     deleteFile: (path) => source.deleteFile(path),
     rename: (from, to) => source.rename(from, to),
     makeDirectory: (dir) => source.makeDirectory(dir),

@@ -121,12 +121,16 @@ export type {
   ObjectLanding,
   ObjectOptions,
   ObjectSink,
+  RangeReadEnd,
   RemoteEntry,
   RemoteFileInfo,
   UploadedPart,
 } from "./ports.js";
 export type { ProgressSnapshot } from "./progress.js";
-// The Lambda's durable record of its transfers, and what it announces (implemented in adapters/).
+// One file over many sessions: ranges read apart into one multipart upload, committed together.
+export { type CompleteRangesArgs, completeRanges, type RangeDone } from "./range-complete.js";
+export { copyRange, type RangeCopied, type RangeCopyArgs } from "./range-copy.js";
+// A fanned-out transfer's plan and ranges in the ledger, and the upload its ranges fill.
 export type {
   FanOutPlan,
   HeldRange,
@@ -135,6 +139,7 @@ export type {
   RangeProgress,
   RangeState,
 } from "./range-ledger.js";
+export { planRanges, type RangePlan, type RangeSpec, type SourceVersion } from "./range-plan.js";
 export { openRangedUpload, type RangedUpload } from "./ranged-upload.js";
 export { abandonUpload, type ResumePoint } from "./resume.js";
 export type { RunningHash } from "./sha256.js";
@@ -172,6 +177,7 @@ export {
   type SuspendReason,
   type UnchangedResult,
 } from "./transfer.js";
+// The Lambda's durable record of its transfers, and what it announces (implemented in adapters/).
 export type { TransferEvent, TransferEvents, TransferEventType } from "./transfer-events.js";
 export type {
   ClaimAnswer,

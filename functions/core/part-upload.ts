@@ -42,6 +42,8 @@ export interface PartUploadOptions {
   tagSha256?: boolean;
   /** Go on with an upload whose first parts S3 already holds (numbered 1..n, in order). */
   resume?: { uploadId: string; parts: UploadedPart[] };
+  /** The number of this upload's first part: a range of a fanned-out file starts further on. Default 1. */
+  firstPartNumber?: number;
 }
 
 /** What commit stored. */
@@ -128,6 +130,7 @@ export class PartUpload extends Writable {
       }
       this.nextPartNumber = resume.parts.length + 1;
     }
+    this.nextPartNumber += (options.firstPartNumber ?? 1) - 1;
   }
 
   get uploadId(): string | undefined {
@@ -242,6 +245,26 @@ export class PartUpload extends Writable {
       hashState: hash.save(),
       ...(crcState === undefined ? {} : { crcState }),
     };
+  }
+
+  /**
+   * Sends what is left as the last part and waits for every part, without completing: the upload
+   * (opened before, see `resume`) stays open for the parts of other writers, the other ranges of a
+   * fanned-out file, and whoever completes it lists them. Resolves with this upload's parts, in order.
+   */
+  async finishParts(): Promise<{ partNumber: number; etag: string }[]> {
+    await this.absorbed();
+    this.settle();
+    if (this.failure) throw this.failure;
+    if (this.creating === undefined) throw new Error("finishParts needs an upload opened before (resume)");
+    if (this.current !== undefined && this.filled > 0) {
+      await this.slot();
+      this.seal(this.current, this.filled);
+    }
+    this.current = undefined;
+    await this.settleRequests();
+    if (this.failure) throw this.failure;
+    return [...this.done].sort((a, b) => a.partNumber - b.partNumber);
   }
 
   /** Discards everything: waits until the requests in flight have settled, then aborts the upload. */

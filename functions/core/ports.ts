@@ -39,6 +39,18 @@ export interface RemoteEntry {
   unreadableName?: string;
 }
 
+/** How a ranged read (FileSource.downloadRange) ended, once every byte of the range was delivered. */
+export interface RangeReadEnd {
+  /**
+   * The server's final reply to the transfer, or null when none came within a few seconds of the cut
+   * (some servers send nothing). To a transfer we cut on purpose servers answer 426 or 451, or 226
+   * when they had already sent everything: none of these is a failure of the range.
+   */
+  reply: FtpReply | null;
+  /** True when we closed the data connection ourselves after the range's last byte. */
+  cut: boolean;
+}
+
 /** A logged-in session with one FTP server. */
 export interface FileSource {
   /** The file's URL for metadata and messages (no password). */
@@ -60,6 +72,22 @@ export interface FileSource {
     signal: AbortSignal,
     startAt?: number,
   ): Promise<FtpReply>;
+  /**
+   * The bytes [start, end) of the file (REST start, then RETR), written into `destination`, which is
+   * ended once all of them are in. The data connection is closed by us after the range's last byte:
+   * the server's reply to that cut (426, 451, 226, or nothing within a few seconds) is not a failure.
+   * Fewer bytes before the data connection ends reject with a SizeMismatchError; a refused REST with
+   * a RestartRefusedError; the signal as `download`'s does. After the call, resolved or not, the
+   * session is in no state for another command: the caller closes it. A source without this method
+   * cannot read ranges.
+   */
+  downloadRange?(
+    path: RemoteFilePath,
+    destination: Writable,
+    signal: AbortSignal,
+    start: number,
+    end: number,
+  ): Promise<RangeReadEnd>;
   /** DELE: removes the file (afterCopy "delete"); rejects with an FtpReplyError when refused. */
   deleteFile(path: RemoteFilePath): Promise<void>;
   /** RNFR then RNTO (afterCopy "moveTo"); rejects with an FtpReplyError when either is refused. */
@@ -199,4 +227,10 @@ export interface ObjectSink {
    * this method sends none.
    */
   fullObjectChecksum?(saved?: string): Promise<FullObjectChecksum | null>;
+  /**
+   * The CRC64NVME (base64) of pieces read apart, from each piece's value and length, in the order
+   * given: a fanned-out file's ranges make its full-object checksum without reading a byte again.
+   * Present wherever fullObjectChecksum gives checksums.
+   */
+  combineChecksums?(pieces: { crc64nvme: string; bytes: number }[]): string;
 }
