@@ -10,7 +10,7 @@ import type { SQSRecord } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { vi } from "vitest";
 import { secretsManagerPasswords } from "../../functions/adapters/passwords.js";
-import { sqsTransferQueue } from "../../functions/adapters/transfer-queue.js";
+import { sqsTransferQueue, sqsTransferQueueBatch } from "../../functions/adapters/transfer-queue.js";
 import type { SessionBudgets, SlotWait } from "../../functions/app/session-budget.js";
 import { parseConfig } from "../../functions/contracts/index.js";
 import { createHandler } from "../../functions/lambda/create-handler.js";
@@ -131,6 +131,7 @@ export async function startLambdaRig(
       },
     }),
     queue: sqsTransferQueue(sqs, queueUrl),
+    queueBatch: sqsTransferQueueBatch(sqs, queueUrl),
     passwords: secretsManagerPasswords(new SecretsManagerClient({ region, credentials })),
     continuationKey: async () => continuationKey,
     logger: new Logger({ serviceName: "ftp2s3" }),
