@@ -6,6 +6,7 @@ import type {
   DigestAlgorithm,
   FileSource,
   FtpReply,
+  RangeReadEnd,
   RemoteEntry,
   RemoteFileInfo,
   RemoteFilePath,
@@ -23,12 +24,15 @@ import {
   FtpReplyError,
   type FtpSecurity,
   formatFtpUrl,
+  InvalidInputError,
   RestartRefusedError,
+  SizeMismatchError,
   TransferTimeoutError,
 } from "../core/index.js";
 import { SessionBoundary } from "./ftp-boundary.js";
 import { DIGEST_VERBS, ServerDigests } from "./ftp-digests.js";
 import { defaultListingLimits, type ListingLimits, listDirectory } from "./ftp-listing.js";
+import { DEFAULT_CUT_REPLY_MS, readRange } from "./ftp-range-read.js";
 import { busyReason, parseMdtmReply, parseSizeReply, replyText } from "./ftp-replies.js";
 import { deleteRemoteFile, makeRemoteDirectory, renameRemoteFile } from "./ftp-source-actions.js";
 import { watchReplies } from "./ftp-watchdog.js";
@@ -80,6 +84,8 @@ export interface FtpSourceOptions {
   encoding?: string;
   /** The reply bound of a digest command (the server reads the whole file first); default `DEFAULTS.digestTimeoutMs`. */
   digestTimeoutMs?: number;
+  /** How long a ranged read waits for the server's reply to the transfer it cut; default 3 s. */
+  cutReplyMs?: number;
 }
 
 /** Builds the basic-ftp client; injected so tests can observe or replace it. */
@@ -246,6 +252,55 @@ class FtpSource implements FileSource {
         throw classifyTransferError(refusal, this.urlOf(path), this.location.timeoutMs);
       }
       throw failure;
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async downloadRange(
+    path: RemoteFilePath,
+    destination: Writable,
+    signal: AbortSignal,
+    start: number,
+    end: number,
+  ): Promise<RangeReadEnd> {
+    if (signal.aborted) throw signal.reason;
+    const url = this.urlOf(path);
+    const length = end - start;
+    if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(end) || length < 1) {
+      throw new InvalidInputError(`${url}: not a range of bytes to read: [${start}, ${end})`);
+    }
+    const onAbort = () => this.client.close();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      const read = await readRange(
+        this.client,
+        this.names.toWire(path),
+        destination,
+        { start, length },
+        { timeoutMs: this.location.timeoutMs, cutReplyMs: this.location.cutReplyMs ?? DEFAULT_CUT_REPLY_MS },
+      );
+      const reply = read.reply === null ? null : parseReply(read.reply.code, read.reply.message);
+      if (read.bytes < length) {
+        const said = reply === null ? "" : ` (the server said ${reply.code} ${reply.message})`;
+        throw new SizeMismatchError(
+          `${url}: the data connection ended after ${read.bytes} of the ${length} bytes from byte ${start}${said}`,
+          length,
+          read.bytes,
+        );
+      }
+      return { reply, cut: read.cut };
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      if (error instanceof Ftp2s3Error) throw error;
+      if (start > 0 && isRestRefusal(error)) {
+        const reply = parseReply((error as FTPError).code, (error as FTPError).message);
+        throw new RestartRefusedError(
+          `${url}: the server refused to start at byte ${start} (REST): ${reply.code} ${reply.message}`,
+          { cause: error },
+        );
+      }
+      throw classifyTransferError(error, url, this.location.timeoutMs);
     } finally {
       signal.removeEventListener("abort", onAbort);
     }

@@ -1,3 +1,4 @@
+import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { FilePacer, pacedSource } from "../../../functions/app/file-pacer.js";
 import { BudgetedSessions, InProcessSessionBudget } from "../../../functions/app/session-budget.js";
@@ -13,6 +14,10 @@ function recordingSession(calls: string[]): FileSource {
     list: async () => [],
     stat: async () => ({ size: null, modifiedAt: null }),
     download: async () => ({ code: 226, message: "ok" }),
+    downloadRange: async (path, _destination, _signal, start, end) => {
+      calls.push(`RANGE ${path} ${start}-${end}`);
+      return { cut: true, reply: { code: 426, message: "cut" } };
+    },
     deleteFile: async (path) => {
       calls.push(`DELE ${path}`);
     },
@@ -34,10 +39,12 @@ describe("a wrapped session forwards what it does not change", () => {
 
     expect(await paced.digestAlgorithms?.()).toEqual(["sha-256"]);
     expect(await paced.digest?.(path, "sha-256")).toEqual({ algorithm: "sha-256", value: "ab" });
+    const ranged = await paced.downloadRange?.(path, new PassThrough(), new AbortController().signal, 5, 9);
     await paced.deleteFile(path);
     paced.close();
 
-    expect(calls).toEqual(["HASH /in/a.csv", "DELE /in/a.csv", "QUIT"]);
+    expect(ranged).toEqual({ cut: true, reply: { code: 426, message: "cut" } });
+    expect(calls).toEqual(["HASH /in/a.csv", "RANGE /in/a.csv 5-9", "DELE /in/a.csv", "QUIT"]);
   });
 
   it("budgeted: the same, and closing gives the slot back", async () => {
@@ -46,10 +53,11 @@ describe("a wrapped session forwards what it does not change", () => {
     const budgeted = await sessions.open(async () => recordingSession(calls), undefined);
 
     expect(await budgeted.digest?.(path, "sha-256")).toEqual({ algorithm: "sha-256", value: "ab" });
+    await budgeted.downloadRange?.(path, new PassThrough(), new AbortController().signal, 0, 4);
     await budgeted.deleteFile(path);
     budgeted.close();
 
-    expect(calls).toEqual(["HASH /in/a.csv", "DELE /in/a.csv", "QUIT"]);
+    expect(calls).toEqual(["HASH /in/a.csv", "RANGE /in/a.csv 0-4", "DELE /in/a.csv", "QUIT"]);
     // The one slot is free again: a second session opens at once.
     (await sessions.open(async () => recordingSession([]), undefined)).close();
   });
