@@ -51,10 +51,14 @@ export interface RangeLegPorts {
   sessionBudgets: SessionBudgets;
   logger: Logger;
   metrics: Metrics;
-  /** Bytes between two writes of a range's progress to the ledger, and the log's interval. */
+  /** Least time between two progress lines of a range. */
   progressIntervalMs: number;
-  /** Parts of a range uploaded at once. */
+  /** Least time between two writes of a range's bytes to the ledger. */
+  ledgerProgressIntervalMs: number;
+  /** Parts of a range uploaded at once, at most. */
   queueSize: number;
+  /** Bytes the range's part buffers may take (as a whole-file copy's). */
+  memoryBudget: number;
 }
 
 /** The range a message names, with its plan and the keys its log lines carry. */
@@ -182,21 +186,33 @@ export class RangeLegs {
       path: record.request.path,
     });
     const length = spec.end - spec.start;
-    let reportedAt = 0;
+    let loggedAt = 0;
+    let writtenAt = Date.now();
+    let writing = false;
     const onProgress = (bytes: number) => {
       const now = Date.now();
-      if (now - reportedAt < this.ports.progressIntervalMs) return;
-      reportedAt = now;
-      const percent = Math.round((1000 * bytes) / length) / 10;
-      log.info(
-        `range ${spec.index} of ${plan.ranges.length}: received ${bytes} of ${length} bytes (${percent}%)`,
-        {
-          bytes,
-          totalBytes: length,
-          percent,
-        },
-      );
-      void this.ports.ledger.rangeProgress(held, bytes, now).catch(() => {});
+      if (now - loggedAt >= this.ports.progressIntervalMs) {
+        loggedAt = now;
+        const percent = Math.round((1000 * bytes) / length) / 10;
+        log.info(
+          `range ${spec.index} of ${plan.ranges.length}: received ${bytes} of ${length} bytes (${percent}%)`,
+          {
+            bytes,
+            totalBytes: length,
+            percent,
+          },
+        );
+      }
+      // One write at a time, at the ledger's own slower rate; a refused write only loses a figure.
+      if (writing || now - writtenAt < this.ports.ledgerProgressIntervalMs) return;
+      writing = true;
+      writtenAt = now;
+      void this.ports.ledger
+        .rangeProgress(held, bytes, now)
+        .catch(() => {})
+        .finally(() => {
+          writing = false;
+        });
     };
     const source = await this.ports.fence.openSource(record.request.connection, signal);
     try {
@@ -208,12 +224,19 @@ export class RangeLegs {
         version: { size: plan.size, modifiedAt: plan.modifiedAt },
         signal,
         onProgress,
-        parts: { queueSize: this.ports.queueSize },
+        parts: this.partsWithin(plan.partSize),
       });
     } finally {
       // The read was cut after the range's last byte: the session is good for nothing else.
       source.close();
     }
+  }
+
+  /** Part buffers within the memory budget (two at least: one filling, one uploading), the queue one fewer. */
+  private partsWithin(partSize: number): { queueSize: number; buffers: number } {
+    const { queueSize, memoryBudget } = this.ports;
+    const buffers = Math.max(2, Math.min(queueSize + 1, Math.floor(memoryBudget / partSize)));
+    return { queueSize: buffers - 1, buffers };
   }
 
   /**

@@ -136,7 +136,9 @@ export class Transfers {
       logger: deps.logger,
       metrics: deps.metrics,
       progressIntervalMs: this.transfer.progressIntervalMs,
+      ledgerProgressIntervalMs: this.ledgerSettings.progressIntervalMs,
       queueSize: this.transfer.queueSize,
+      memoryBudget: this.memoryBudget,
     });
   }
 
