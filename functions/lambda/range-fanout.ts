@@ -68,9 +68,11 @@ export class RangeFanOut {
     const { fenced, log, signal } = leg;
     const fanout = fenced.connection.rangeFanout;
     const source = await this.ports.fence.openSource(leg.connection, signal);
+    let handedOn = false;
     try {
       const info = await source.stat(fenced.path);
       const asOne = (why: string | undefined): FanOutDecision => {
+        handedOn = true;
         if (why !== undefined)
           log.info(`the file is copied as one, not by ranges: ${why}`, { size: info.size });
         return { status: "copy-as-one", source };
@@ -82,18 +84,18 @@ export class RangeFanOut {
       if (fenced.afterCopy !== "keep") return asOne('"afterCopy" runs only after a copy as one');
       const key = await this.ports.continuationKey?.();
       if (key === undefined) return asOne("no continuation key signs the range messages");
+      // Planned before the upload is opened: a file the plan refuses leaves nothing to abort.
+      const { partSize, ranges } = planRanges(info.size, {
+        ranges: fanout.ranges,
+        partSize: this.ports.transfer.partSize,
+      });
       const opened = await openRangedUpload(
         source,
         this.ports.sink,
         { path: fenced.path, target: leg.target, ifExists: leg.ifExists, known: info },
         leg.copy,
       );
-      source.close();
       if ("status" in opened) return opened;
-      const { partSize, ranges } = planRanges(info.size, {
-        ranges: fanout.ranges,
-        partSize: this.ports.transfer.partSize,
-      });
       const plan: FanOutPlan = {
         uploadId: opened.uploadId,
         bucket: leg.target.bucket,
@@ -107,9 +109,9 @@ export class RangeFanOut {
       };
       await this.start(leg, plan, key);
       return { status: "fanned-out", ranges: ranges.length };
-    } catch (error) {
-      source.close();
-      throw error;
+    } finally {
+      // Closed once leg 0 is done with it, unless the copy goes on on it.
+      if (!handedOn) source.close();
     }
   }
 
