@@ -10,7 +10,7 @@ import { dynamoDbLedger } from "./adapters/dynamodb-ledger.js";
 import { dynamoSessionBudgets } from "./adapters/dynamodb-session-budget.js";
 import { eventBridgeEvents } from "./adapters/eventbridge-events.js";
 import { secretsManagerPasswords } from "./adapters/passwords.js";
-import { sqsTransferQueue } from "./adapters/transfer-queue.js";
+import { sqsTransferQueue, sqsTransferQueueBatch } from "./adapters/transfer-queue.js";
 import {
   LEDGER_TABLE,
   ledgerSettingsOf,
@@ -33,10 +33,17 @@ const dynamoDb = new DynamoDBClient({});
 // a minute after Lambda ended it.
 const SESSION_LEASE_MS = 16 * 60_000;
 
+/** The ingestion queue for single messages and for a fanned-out file's batch of ranges, on one client. */
+function queues(queueUrl: string | undefined) {
+  if (queueUrl === undefined) return { queue: undefined };
+  const sqs = new SQSClient({});
+  return { queue: sqsTransferQueue(sqs, queueUrl), queueBatch: sqsTransferQueueBatch(sqs, queueUrl) };
+}
+
 export const handler = createHandler({
   config,
   s3: new S3Client({}),
-  queue: config.queueUrl === undefined ? undefined : sqsTransferQueue(new SQSClient({}), config.queueUrl),
+  ...queues(config.queueUrl),
   passwords: secretsManagerPasswords(secretsManager),
   ...(config.continuationKeySecretArn === undefined
     ? {}

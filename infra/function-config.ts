@@ -88,9 +88,14 @@ export function checkFunctionConfig(config: StackConfig): Config {
   return parsed;
 }
 
-/** A lease table only where a connection has a session budget to keep. */
+/**
+ * A lease table only where a connection has a session budget to keep: its maxSessions, or the
+ * sessions of each fanned-out file (rangeFanout.maxSessions).
+ */
 export function needsSessionLeases(config: StackConfig): boolean {
-  return Object.values(config.connections).some((c) => c.maxSessions !== undefined);
+  return Object.values(config.connections).some(
+    (c) => c.maxSessions !== undefined || c.rangeFanout !== undefined,
+  );
 }
 
 function dropUndefined(o: Record<string, unknown>): Record<string, unknown> {

@@ -20,6 +20,7 @@ import type {
   TransferState,
 } from "../core/index.js";
 import { InvalidInputError } from "../core/index.js";
+import { dynamoDbRangeLedger, rangesOf } from "./dynamodb-range-ledger.js";
 
 type Item = Record<string, AttributeValue>;
 
@@ -126,6 +127,7 @@ export function dynamoDbLedger(
 
   return {
     get,
+    ...dynamoDbRangeLedger({ updateTransfer, get, record: (item) => recordOf(item, table) }),
 
     async queued(transferId, request, at) {
       await client.send(
@@ -299,6 +301,7 @@ function recordOf(item: Item, table: LedgerTable): TransferRecord {
     leaseUntil: number("leaseUntil"),
     result: json<TransferRecord["result"]>("result"),
     error: json<TransferRecord["error"]>("error"),
+    ...rangesOf(item),
   };
   for (const [name, value] of Object.entries(optional)) {
     if (value !== undefined) Object.assign(record, { [name]: value });

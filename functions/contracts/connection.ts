@@ -14,6 +14,25 @@ export const absolutePath = z
   .regex(/^\//, "must be an absolute path")
   .refine((p) => !/[\r\n\0]/.test(p), "must not contain CR, LF or NUL");
 
+/** Most ranges one file is split into (the ledger keeps them all in the transfer's one item). */
+export const MAX_FANOUT_RANGES = 64;
+
+/** One big file over many invocations: when, into how many ranges, and how many read at once. */
+export const rangeFanoutSchema = z
+  .object({
+    /** Files of at least this many MiB fan out; smaller ones are copied as one. At least 5 (one S3 part). */
+    minMiB: z.number().min(5),
+    /** Ranges (queue messages) a file is split into. */
+    ranges: z.number().int().min(2).max(MAX_FANOUT_RANGES),
+    /** Ranges of one file read at once (FTP sessions for the file), at most `ranges`. */
+    maxSessions: z.number().int().min(1),
+  })
+  .strict()
+  .refine((f) => f.maxSessions <= f.ranges, {
+    message: '"maxSessions" of a range fan-out may not exceed its "ranges"',
+    path: ["maxSessions"],
+  });
+
 /**
  * A connection's fields, shared with the stack's config (infra/config.ts), which writes them through:
  * one definition, so a field cannot be known to one and lost by the other.
@@ -85,6 +104,13 @@ export const connectionFields = z.object({
    * servers that ban clients fetching too fast. Default (left out) 0: no pause.
    */
   minIntervalMs: z.number().int().min(0).max(3_600_000).optional(),
+  /**
+   * Splits one big file over many invocations: a copy of a file of at least `minMiB` becomes
+   * `ranges` queue messages, each reading its own byte range (REST + RETR) into its own parts of one
+   * multipart upload, at most `maxSessions` of them at once (see README, Ranged fan-out). Default
+   * (left out): off, every file is one sequential copy.
+   */
+  rangeFanout: rangeFanoutSchema.optional(),
   /**
    * The connection's key space below the bucket prefix: every key a request, an event or a mirror
    * job of this connection writes lies below it (ending in "/"). Default "<connection name>/".

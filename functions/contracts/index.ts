@@ -20,6 +20,8 @@ export {
   connectionFields,
   connectionName,
   connectionSchema,
+  MAX_FANOUT_RANGES,
+  rangeFanoutSchema,
   userOrAnonymous,
 } from "./connection.js";
 export { describeIssues, parseInput } from "./issues.js";
@@ -49,6 +51,7 @@ export {
   objectSettingsOf,
   objectSettingsSchema,
 } from "./object-settings.js";
+export { isRangeMessage, type RangeMessage, rangeMessageSchema } from "./range-message.js";
 export { resumePointSchema } from "./resume-point.js";
 export { SESSION_LEASE_TABLE } from "./session-leases.js";
 export {
@@ -58,6 +61,7 @@ export {
   ledgerSettingsOf,
   type MirrorSettings,
   mirrorSettingsOf,
+  type RangeFanoutSettings,
   type TransferSettings,
   transferSettingsOf,
 } from "./settings.js";

@@ -50,7 +50,7 @@ export function transferSettingsOf(config: Pick<Config, "transfer">): TransferSe
 /** A connection with its port always set and its times in milliseconds. */
 export type ConnectionSettings = Omit<
   ConnectionConfig,
-  "port" | "timeoutSeconds" | "minRateWindowSeconds" | "keepAliveSeconds"
+  "port" | "timeoutSeconds" | "minRateWindowSeconds" | "keepAliveSeconds" | "rangeFanout"
 > & {
   port: number;
   /** Idle timeout: connect, replies, a stalled data connection. */
@@ -59,12 +59,32 @@ export type ConnectionSettings = Omit<
   minRateWindowMs: number;
   /** Idle time before keepalive probes on the control connection; 0: none. */
   keepAliveMs: number;
+  /** Big files split over many invocations; undefined: off. */
+  rangeFanout?: RangeFanoutSettings;
 };
 
+/** A connection's range fan-out in bytes. */
+export interface RangeFanoutSettings {
+  /** Files of at least this many bytes fan out. */
+  minBytes: number;
+  ranges: number;
+  /** Ranges of one file read at once. */
+  maxSessions: number;
+}
+
 export function connectionSettingsOf(connection: ConnectionConfig): ConnectionSettings {
-  const { port, timeoutSeconds, minRateWindowSeconds, keepAliveSeconds, ...rest } = connection;
+  const { port, timeoutSeconds, minRateWindowSeconds, keepAliveSeconds, rangeFanout, ...rest } = connection;
   return {
     ...rest,
+    ...(rangeFanout === undefined
+      ? {}
+      : {
+          rangeFanout: {
+            minBytes: bytesOfMiB(rangeFanout.minMiB),
+            ranges: rangeFanout.ranges,
+            maxSessions: rangeFanout.maxSessions,
+          },
+        }),
     port: port ?? defaultFtpPort(connection.secure),
     timeoutMs: msOfSeconds(timeoutSeconds),
     minRateWindowMs: msOfSeconds(minRateWindowSeconds),

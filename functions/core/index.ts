@@ -133,7 +133,17 @@ export type { ProgressSnapshot } from "./progress.js";
 // One file over many sessions: ranges read apart into one multipart upload, committed together.
 export { type CompleteRangesArgs, completeRanges, type RangeDone } from "./range-complete.js";
 export { copyRange, type RangeCopied, type RangeCopyArgs } from "./range-copy.js";
+// A fanned-out transfer's plan and ranges in the ledger, and the upload its ranges fill.
+export type {
+  FanOutPlan,
+  HeldRange,
+  RangeClaimAnswer,
+  RangeLedger,
+  RangeProgress,
+  RangeState,
+} from "./range-ledger.js";
 export { planRanges, type RangePlan, type RangeSpec, type SourceVersion } from "./range-plan.js";
+export { openRangedUpload, type RangedUpload } from "./ranged-upload.js";
 export { abandonUpload, type ResumePoint } from "./resume.js";
 export type { RunningHash } from "./sha256.js";
 // What becomes of a source file once its object is committed (afterCopy).

@@ -1,11 +1,23 @@
+import type { FanOutPlan, RangeLedger, RangeProgress } from "./range-ledger.js";
+
 /**
  * The Lambda's durable record of each transfer (one item per transfer id): what was asked, which leg
  * runs it, how far it got and how it ended. Legs claim the transfer before they touch FTP or S3, so
  * one transfer runs one leg at a time however often SQS delivers it. The command keeps no ledger.
  */
 
-/** A transfer's life: queued → running ⇄ continuing → committed | unchanged | failed. */
-export type TransferState = "queued" | "running" | "continuing" | "committed" | "unchanged" | "failed";
+/**
+ * A transfer's life: queued → running ⇄ continuing → committed | unchanged | failed; a big file's
+ * leg 0 may hand it to its ranges instead: running → ranging → committed | failed (range-ledger.ts).
+ */
+export type TransferState =
+  | "queued"
+  | "running"
+  | "continuing"
+  | "ranging"
+  | "committed"
+  | "unchanged"
+  | "failed";
 
 /** The request as it is kept: what was asked, never a continuation's resume point or signature. */
 export interface LedgerRequest {
@@ -53,6 +65,10 @@ export interface TransferRecord {
   leaseUntil?: number;
   result?: LedgerResult;
   error?: LedgerError;
+  /** A ranged transfer's plan, its ranges' progress (in plan order) and how many are done. */
+  plan?: FanOutPlan;
+  ranges?: RangeProgress[];
+  rangesDone?: number;
 }
 
 /** A leg of one transfer, as the invocation that claimed it holds it. */
@@ -100,7 +116,7 @@ export interface IdempotencyRecord {
   fingerprint: string;
 }
 
-export interface TransferLedger {
+export interface TransferLedger extends RangeLedger {
   /** An async request was accepted: its transfer waits on the queue for leg 0. */
   queued(transferId: string, request: LedgerRequest, at: number): Promise<void>;
   claim(claim: LegClaim): Promise<ClaimAnswer>;

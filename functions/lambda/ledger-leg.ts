@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { LedgerSettings } from "../contracts/index.js";
 import type {
+  FanOutPlan,
   HeldLeg,
   LedgerError,
   LedgerRequest,
@@ -80,6 +81,12 @@ export class LedgerLeg {
       .finally(() => {
         this.progressWrite = undefined;
       });
+  }
+
+  /** Leg 0 hands the transfer to its ranges (range-fanout.ts); false when its claim no longer holds. */
+  async fannedOut(plan: FanOutPlan): Promise<boolean> {
+    await this.progressWrite;
+    return this.ports.ledger.fanOut(this.held, plan, Date.now());
   }
 
   /** The leg stops to go on later: written before its continuation is queued, so the next leg may claim. */

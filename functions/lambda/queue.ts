@@ -1,5 +1,12 @@
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { parseInput, type TransferRequest, transferRequestSchema } from "../contracts/index.js";
+import {
+  isRangeMessage,
+  parseInput,
+  type RangeMessage,
+  rangeMessageSchema,
+  type TransferRequest,
+  transferRequestSchema,
+} from "../contracts/index.js";
 import type { ErrorCode, IfExists } from "../core/index.js";
 import { FtpBusyError, InvalidInputError } from "../core/index.js";
 import { returnWhenBusy } from "./busy-return.js";
@@ -43,6 +50,11 @@ export async function handleQueue(
     }
     let request: TransferRequest | undefined;
     try {
+      const range = rangeMessageIn(record.body);
+      if (range !== undefined) {
+        await transfers.range(range, signal);
+        continue;
+      }
       request = await trustedRequest(record.body, deps);
       // A copy that runs out of time goes on in a new invocation (a continuation message); this
       // message is then done.
@@ -101,6 +113,17 @@ async function busyReturn(
     ...returned,
   });
   return true;
+}
+
+/** A fanned-out file's range message (range-leg.ts checks its signature against the plan); undefined for any other body. */
+function rangeMessageIn(body: string): RangeMessage | undefined {
+  let message: unknown;
+  try {
+    message = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  return isRangeMessage(message) ? parseInput(rangeMessageSchema, message, "range message") : undefined;
 }
 
 /** The message as a request this function may act on: parsed, and a continuation only if it signed it. */

@@ -50,7 +50,11 @@ export async function recentTransfers(
 
 /** What a caller sees of a transfer: never the lease or claim, which are the legs' business. */
 export function statusView(record: TransferRecord, now: number): Record<string, unknown> {
-  const { transferId, request, state, leg, bytes, totalBytes, createdAt, updatedAt, result, error } = record;
+  const { transferId, request, state, leg, totalBytes, createdAt, updatedAt, result, error } = record;
+  const ranges = rangesView(record);
+  // A ranged transfer's bytes so far are its ranges'; its record's own count is set when it ends.
+  const bytes =
+    state === "ranging" && ranges !== undefined ? ranges.reduce((sum, r) => sum + r.bytes, 0) : record.bytes;
   const { trigger, ...asked } = request;
   return {
     id: transferId,
@@ -66,9 +70,20 @@ export function statusView(record: TransferRecord, now: number): Record<string, 
     etaSeconds: etaOf(record, now),
     createdAt,
     updatedAt,
+    ...(ranges === undefined ? {} : { ranges }),
     ...(result === undefined ? {} : { result }),
     ...(error === undefined ? {} : { error }),
   };
+}
+
+/** A fanned-out transfer's ranges: where each lies, how far it got, and why it last failed. */
+function rangesView(record: TransferRecord) {
+  const { plan, ranges } = record;
+  if (plan === undefined || ranges === undefined) return undefined;
+  return plan.ranges.map(({ start, end }, range) => {
+    const { state, bytes, attempts, error } = ranges[range] ?? { state: "queued", bytes: 0, attempts: 0 };
+    return { range, state, start, end, bytes, attempts, ...(error === undefined ? {} : { error }) };
+  });
 }
 
 function legsRun({ state, leg }: TransferRecord): number {

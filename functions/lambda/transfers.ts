@@ -7,11 +7,11 @@ import { connectFtpSource, type FtpSourceOptions } from "../adapters/ftp-source.
 import type { Lookup } from "../adapters/host-resolution.js";
 import type { PasswordSource } from "../adapters/passwords.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
-import type { TransferQueue } from "../adapters/transfer-queue.js";
+import type { TransferQueue, TransferQueueBatch } from "../adapters/transfer-queue.js";
 import { ConnectionFence, type FencedCopy } from "../app/connection-fence.js";
 import { type CopyObserver, type CopyOneFileSettings, copyOneFile } from "../app/copy-one-file.js";
 import { type MirrorPorts, mirrorDirectory, readinessOf, resolveMirror } from "../app/mirror-directory.js";
-import type { SessionBudgets, SlotWait } from "../app/session-budget.js";
+import { inProcessSessionBudgets, type SessionBudgets, type SlotWait } from "../app/session-budget.js";
 import {
   type Config,
   type LedgerSettings,
@@ -20,6 +20,7 @@ import {
   type MirrorSettings,
   mirrorSettingsOf,
   objectSettingsOf,
+  type RangeMessage,
   type TransferRequest,
   type TransferSettings,
   type Trigger,
@@ -44,6 +45,8 @@ import { LedgerLeg, type LedgerPorts } from "./ledger-leg.js";
 import { lambdaMemoryBudget } from "./memory-budget.js";
 import { mirrorEvent } from "./mirror-event.js";
 import { queueContinuation } from "./queue-continuation.js";
+import { RangeFanOut } from "./range-fanout.js";
+import { RangeLegs } from "./range-leg.js";
 import { LegReport, recordTransfer, reportMirror } from "./transfer-report.js";
 
 /** Everything the handler needs from outside, built once per container (or by a test). */
@@ -52,6 +55,8 @@ export interface HandlerDeps {
   s3: S3Client;
   /** The ingestion queue; absent when none is configured (async API calls are then refused). */
   queue: TransferQueue | undefined;
+  /** Sends many messages to the ingestion queue at once (a fanned-out file's ranges); default one by one. */
+  queueBatch?: TransferQueueBatch;
   passwords: PasswordSource;
   /** Signs and checks continuations; without it (or when it gives none) no copy suspends. */
   continuationKey?: ContinuationKeySource;
@@ -82,6 +87,10 @@ export class Transfers {
   private readonly transfer: TransferSettings;
   private readonly mirrorSettings: MirrorSettings;
   readonly ledgerSettings: LedgerSettings;
+  /** Leg 0 of a big file on a connection with rangeFanout; undefined without a queue. */
+  private readonly rangeFanOut: RangeFanOut | undefined;
+  /** The legs of a fanned-out file's ranges. */
+  private readonly rangeLegs: RangeLegs;
 
   constructor(private readonly deps: HandlerDeps) {
     this.memoryBudget = lambdaMemoryBudget(deps.config.transfer.memoryBudgetMiB, process.env);
@@ -97,6 +106,49 @@ export class Transfers {
     this.transfer = transferSettingsOf(deps.config);
     this.mirrorSettings = mirrorSettingsOf(deps.config);
     this.ledgerSettings = ledgerSettingsOf(deps.config);
+    const { queue } = deps;
+    const queueBatch =
+      deps.queueBatch ??
+      (queue === undefined
+        ? undefined
+        : async (messages: Record<string, unknown>[]) => {
+            for (const message of messages) await queue(message);
+          });
+    this.rangeFanOut =
+      queueBatch === undefined
+        ? undefined
+        : new RangeFanOut({
+            fence: this.fence,
+            sink: this.sink,
+            ledger: deps.ledger,
+            queueBatch,
+            continuationKey: deps.continuationKey,
+            transfer: this.transfer,
+          });
+    this.rangeLegs = new RangeLegs({
+      fence: this.fence,
+      sink: this.sink,
+      ledger: deps.ledger,
+      events: deps.events,
+      queue,
+      continuationKey: deps.continuationKey,
+      sessionBudgets: deps.sessionBudgets ?? inProcessSessionBudgets(),
+      logger: deps.logger,
+      metrics: deps.metrics,
+      progressIntervalMs: this.transfer.progressIntervalMs,
+      ledgerProgressIntervalMs: this.ledgerSettings.progressIntervalMs,
+      queueSize: this.transfer.queueSize,
+      memoryBudget: this.memoryBudget,
+    });
+  }
+
+  /** One range leg of a fanned-out file (range-leg.ts). */
+  async range(message: RangeMessage, signal: AbortSignal): Promise<void> {
+    try {
+      await this.rangeLegs.run(message, signal);
+    } finally {
+      await this.fence.settled();
+    }
   }
 
   /** Checks a request against the fence and the key rules without transferring anything. */
@@ -118,7 +170,8 @@ export class Transfers {
     signal: AbortSignal,
     suspendSignal?: AbortSignal,
   ): Promise<(CopyOutcome & { afterCopy?: SourceActionReport }) | undefined> {
-    const { path, key, afterCopy } = this.resolve(request);
+    const fenced = this.resolve(request);
+    const { path, key, afterCopy } = fenced;
     const { bucket, transfer } = this.deps.config;
     const { continuation } = request;
     const transferId = request.transferId ?? this.newId();
@@ -138,10 +191,42 @@ export class Transfers {
       ledgerRequestOf(request, trigger),
       { bucket, key },
     );
-    if (leg === undefined) return undefined;
+    // Only leg 0 of a queued copy may fan out: a synchronous API call answers with its own copy.
+    const mayFanOut =
+      this.rangeFanOut?.applies(request.connection) === true && trigger === "queue" && !continuation;
+    if (leg === undefined) {
+      if (mayFanOut) await this.rangeFanOut?.resendIfRanging(transferId, report.log);
+      return undefined;
+    }
     report.started(continuation);
     const resumeFrom = continuation?.resumeAt ?? undefined;
     try {
+      const decided = mayFanOut
+        ? await this.rangeFanOut?.legZero({
+            transferId,
+            connection: request.connection,
+            fenced,
+            target: { bucket, key },
+            ifExists,
+            leg,
+            copy: { ...this.copyOptions(), object: this.objectSettings(request.connection, request), signal },
+            log: report.log,
+            signal,
+          })
+        : undefined;
+      if (decided?.status === "fanned-out") return undefined;
+      if (decided?.status === "unchanged") {
+        report.finished(decided);
+        await leg.finished(decided);
+        return decided;
+      }
+      // The session leg 0 looked at the file on goes on to copy it.
+      let opened = decided?.source;
+      const openSource = async () => {
+        const source = opened ?? (await this.fence.openSource(request.connection, signal));
+        opened = undefined;
+        return source;
+      };
       const copied = await copyOneFile(
         {
           request: {
@@ -156,7 +241,7 @@ export class Transfers {
           ...(suspendSignal === undefined ? {} : { suspendSignal }),
         },
         {
-          openSource: () => this.fence.openSource(request.connection, signal),
+          openSource,
           sink: this.sink,
           store: queueContinuation({
             request,

@@ -9,9 +9,11 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { vi } from "vitest";
+import { connectFtpSource } from "../../functions/adapters/ftp-source.js";
 import { secretsManagerPasswords } from "../../functions/adapters/passwords.js";
-import { sqsTransferQueue } from "../../functions/adapters/transfer-queue.js";
+import { sqsTransferQueue, sqsTransferQueueBatch } from "../../functions/adapters/transfer-queue.js";
 import type { SessionBudgets, SlotWait } from "../../functions/app/session-budget.js";
+import { wrapSource } from "../../functions/app/wrapped-source.js";
 import { parseConfig } from "../../functions/contracts/index.js";
 import { createHandler } from "../../functions/lambda/create-handler.js";
 import type { HandlerDeps } from "../../functions/lambda/transfers.js";
@@ -56,6 +58,8 @@ export async function startLambdaRig(
     conditionalWrites?: boolean;
     /** The "partner" connection's object settings (storage class, key, templates, retention). */
     partnerObject?: Record<string, unknown>;
+    /** More fields of the "partner" connection (rangeFanout, maxSessions, ...). */
+    partner?: Record<string, unknown>;
     /** Where connections with maxSessions keep their budget (a lease table); default per container. */
     sessionBudgets?: SessionBudgets;
     slotWait?: SlotWait;
@@ -110,6 +114,7 @@ export async function startLambdaRig(
         timeoutSeconds: 5,
         allowPrivateAddresses: true, // the partner is on loopback here
         ...(options.partnerObject === undefined ? {} : { object: options.partnerObject }),
+        ...options.partner,
       },
       ...options.connections,
     },
@@ -118,7 +123,31 @@ export async function startLambdaRig(
     mirror: { ...options.mirror },
     ledger: { ...options.ledger },
   });
+  // The function's own FTP sessions, counted where it opens and closes them: a server may keep a
+  // session whose read was cut open a while longer (ftp-srv does), and would count it still.
+  const sessions = { open: 0, peak: 0, rangedReads: 0 };
   const deps: HandlerDeps = {
+    connect: async (connectOptions) => {
+      const source = await connectFtpSource(connectOptions);
+      sessions.open += 1;
+      sessions.peak = Math.max(sessions.peak, sessions.open);
+      let closed = false;
+      return wrapSource(source, {
+        ...(source.downloadRange === undefined
+          ? {}
+          : {
+              downloadRange: (...args: Parameters<NonNullable<typeof source.downloadRange>>) => {
+                sessions.rangedReads += 1;
+                return (source.downloadRange as NonNullable<typeof source.downloadRange>)(...args);
+              },
+            }),
+        close: () => {
+          if (!closed) sessions.open -= 1;
+          closed = true;
+          source.close();
+        },
+      });
+    },
     config,
     s3: new S3Client({
       endpoint: recorder.endpoint,
@@ -131,6 +160,7 @@ export async function startLambdaRig(
       },
     }),
     queue: sqsTransferQueue(sqs, queueUrl),
+    queueBatch: sqsTransferQueueBatch(sqs, queueUrl),
     passwords: secretsManagerPasswords(new SecretsManagerClient({ region, credentials })),
     continuationKey: async () => continuationKey,
     logger: new Logger({ serviceName: "ftp2s3" }),
@@ -151,6 +181,14 @@ export async function startLambdaRig(
     recorder,
     secrets,
     config,
+    /** The most FTP sessions the function held open at once so far. */
+    get peakSessions() {
+      return sessions.peak;
+    },
+    /** Ranged reads (REST + RETR) the function started so far. */
+    get rangedReads() {
+      return sessions.rangedReads;
+    },
     /** The function's ledger (DynamoDB on dynalite), to read or to stage a record in. */
     ledger: ledger.ledger,
     /** The events the function put, in order. */

@@ -86,6 +86,17 @@ describe("the session lease table (a connection with maxSessions)", () => {
     expect(report.violations).toEqual([]);
   });
 
+  it("is made for a connection with rangeFanout, whose config passes through to the function", () => {
+    const fanned = synth((json) => {
+      json.connections["partner-ftp"].rangeFanout = { minMiB: 1024, ranges: 8, maxSessions: 4 };
+    });
+    const fn = fanned.template.toJSON().Resources[logicalId(fanned.stack, fanned.stack.transfer.function)];
+    const config = JSON.stringify(fn.Properties.Environment.Variables.FTP2S3_CONFIG);
+
+    expect(leaseTables(fanned)).toHaveLength(1);
+    expect(config).toContain(`\\"rangeFanout\\":{\\"minMiB\\":1024,\\"ranges\\":8,\\"maxSessions\\":4}`);
+  });
+
   it("is not made where no connection sets maxSessions", () => {
     const without = synth();
 

@@ -1,0 +1,159 @@
+import { utimes, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ListMultipartUploadsCommand } from "@aws-sdk/client-s3";
+import type { SQSRecord } from "aws-lambda";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  bucket,
+  callApi,
+  type LambdaRig,
+  sqsEvent,
+  sqsRecord,
+  startLambdaRig,
+} from "../support/lambda-rig.js";
+import { objectExists, randomFile, readObject, sha256 } from "../support/objects.js";
+
+// One big file over many invocations, through the real handler: leg 0 plans and queues the ranges,
+// four range legs run at once, the last one done commits. ftp-srv, s3rver (it lists parts), SQS on
+// fauxqs, the ledger on dynalite.
+const MiB = 1024 * 1024;
+const size = 4 * 5 * MiB + 1234; // five parts (the last of 1234 bytes): ranges of 2, 1, 1 and 1 parts
+const key = "landing/partner/outbox/big.bin";
+
+describe("a big file fanned out over range legs", () => {
+  let rig: LambdaRig;
+  afterEach(async () => {
+    await rig?.close();
+  });
+
+  async function fannedOut(rangeFanout: Record<string, unknown>, transferId: string) {
+    rig = await startLambdaRig({ s3: "s3rver", partner: { rangeFanout } });
+    const data = randomFile(size);
+    await rig.serve("outbox/big.bin", data);
+    const leg0 = await rig.invoke(
+      sqsEvent(sqsRecord(JSON.stringify({ connection: "partner", path: "/outbox/big.bin" }), transferId)),
+    );
+    expect(leg0).toEqual({ batchItemFailures: [] });
+    const ranges = await rig.receive();
+    return { data, ranges };
+  }
+  const run = (message: SQSRecord) => rig.invoke(sqsEvent(message));
+  // Counted where the function sends them: ftp-srv notices a read cut on purpose only later.
+  const retrs = () => rig.rangedReads;
+  const completes = () => rig.recorder.requests.filter((r) => r.operation === "CompleteMultipartUpload");
+
+  it("copies the file in 4 ranges by 4 concurrent invocations, byte-exact, with one Complete", async () => {
+    // Arrange
+    const { data, ranges } = await fannedOut({ minMiB: 5, ranges: 4, maxSessions: 4 }, "t-four");
+
+    // Act
+    const answers = await Promise.all(ranges.map(run));
+
+    // Assert
+    expect(ranges.map((m) => JSON.parse(m.body))).toEqual(
+      [0, 1, 2, 3].map((range) => ({ transferId: "t-four", range, signature: expect.any(String) })),
+    );
+    expect(answers).toEqual(ranges.map(() => ({ batchItemFailures: [] })));
+    expect(sha256(await readObject(rig.s3, bucket, key))).toBe(sha256(data));
+    expect(completes()).toHaveLength(1);
+    expect(retrs()).toBe(4);
+    expect(rig.peakSessions).toBe(4);
+    expect(rig.events.map((e) => e.detailType)).toEqual(["Object Ingested"]);
+    const status = await callApi(rig, "GET", "/transfers/t-four");
+    expect(status.body).toMatchObject({
+      state: "committed",
+      bytes: size,
+      totalBytes: size,
+      ranges: [
+        { range: 0, state: "done", start: 0, end: 10 * MiB, bytes: 10 * MiB },
+        { range: 1, state: "done", bytes: 5 * MiB },
+        { range: 2, state: "done", bytes: 5 * MiB },
+        { range: 3, state: "done", start: 20 * MiB, end: size, bytes: 1234 },
+      ],
+    });
+    const progress = rig
+      .logs()
+      .filter((l) => /^range 0 of 4: received \d+ of 10485760 bytes \([\d.]+%\)$/.test(l.message));
+    expect(progress.length).toBeGreaterThan(0);
+  });
+
+  it("retries a range that failed mid-way alone: the other ranges are not read again", async () => {
+    // Arrange: S3 refuses part 3 (range 1's) once.
+    const { data, ranges } = await fannedOut({ minMiB: 5, ranges: 4, maxSessions: 4 }, "t-retry");
+    let refused = false;
+    rig.recorder.fault = ({ operation, partNumber }) => {
+      if (operation !== "UploadPart" || partNumber !== 3 || refused) return undefined;
+      refused = true;
+      return 400;
+    };
+
+    // Act
+    const answers = await Promise.all(ranges.map(run));
+    const failed = ranges.filter(
+      (_, i) => (answers[i] as { batchItemFailures: unknown[] }).batchItemFailures.length,
+    );
+    const retried = await Promise.all(failed.map(run));
+
+    // Assert
+    expect(failed.map((m) => JSON.parse(m.body).range)).toEqual([1]);
+    expect(retried).toEqual([{ batchItemFailures: [] }]);
+    expect(retrs()).toBe(5);
+    expect(sha256(await readObject(rig.s3, bucket, key))).toBe(sha256(data));
+    expect(completes()).toHaveLength(1);
+    const record = await rig.ledger.get("t-retry");
+    expect(record?.ranges?.map((r) => [r.state, r.attempts])).toEqual([
+      ["done", 0],
+      ["done", 1],
+      ["done", 0],
+      ["done", 0],
+    ]);
+  });
+
+  it("aborts the whole upload when the source changes during the fan-out", async () => {
+    // Arrange
+    const { ranges } = await fannedOut({ minMiB: 5, ranges: 4, maxSessions: 4 }, "t-changed");
+    const [first, second, ...rest] = ranges as [SQSRecord, SQSRecord, ...SQSRecord[]];
+    await run(first);
+    const local = join(rig.ftp.root, "outbox/big.bin");
+    await writeFile(local, randomFile(size));
+    await utimes(local, new Date(), new Date(Date.now() + 60_000));
+
+    // Act
+    const changed = await run(second);
+    const later = await Promise.all(rest.map(run));
+
+    // Assert
+    expect(changed).toEqual({ batchItemFailures: [] }); // given up, not retried
+    expect(later).toEqual(rest.map(() => ({ batchItemFailures: [] })));
+    expect(await objectExists(rig.s3, bucket, key)).toBe(false);
+    const uploads = await rig.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+    expect(uploads.Uploads ?? []).toEqual([]);
+    expect(completes()).toHaveLength(0);
+    expect(rig.events).toMatchObject([{ detailType: "Transfer Failed", detail: { code: "SOURCE_CHANGED" } }]);
+    expect(retrs()).toBe(1);
+    expect((await rig.ledger.get("t-changed"))?.state).toBe("failed");
+    expect(rig.logs().map((l) => l.message)).toContain(
+      "range 2 skipped: the transfer is failed; nothing was read or written",
+    );
+  });
+
+  it("holds the file's session cap: maxSessions 2 with 4 ranges, the others come back later", async () => {
+    // Arrange
+    const { data, ranges } = await fannedOut({ minMiB: 5, ranges: 4, maxSessions: 2 }, "t-cap");
+
+    // Act: all four at once; two find no session and come back later (delayed on the queue), and
+    // their messages, delivered again, then copy them.
+    await Promise.all(ranges.map(run));
+    const waited = rig
+      .logs()
+      .filter((l) => / waits: all 2 sessions for this file are in use/.test(l.message))
+      .map((l) => l.range);
+    await Promise.all(ranges.filter((m) => waited.includes(JSON.parse(m.body).range)).map(run));
+
+    // Assert
+    expect(waited).toHaveLength(2);
+    expect(rig.peakSessions).toBe(2);
+    expect(sha256(await readObject(rig.s3, bucket, key))).toBe(sha256(data));
+    expect(completes()).toHaveLength(1);
+  });
+});
