@@ -43,13 +43,17 @@ export function parseMlstReply(message: string, now: number = Date.now()): MlstV
   const size = facts.get("size");
   const modify = facts.get("modify");
   if (size === undefined || modify === undefined) return { fallback: "session" };
-  // Digits only: SIZE's reply may carry a comment after the number, a fact may not.
-  const verdict = /^\d{1,20}$/.test(size) ? parseSizeReply(size) : undefined;
+  const bytes = readSize(size);
   const modifiedAt = parseMdtmReply(modify, now);
-  if (verdict === undefined || !("size" in verdict) || verdict.size === null || modifiedAt === null) {
-    return { fallback: "this-path" };
-  }
-  return { size: verdict.size, modifiedAt };
+  if (bytes === null || modifiedAt === null) return { fallback: "this-path" };
+  return { size: bytes, modifiedAt };
+}
+
+/** Digits only (SIZE's reply may carry a comment after the number, a fact may not), within SIZE's bounds. */
+function readSize(value: string): number | null {
+  if (!/^\d{1,20}$/.test(value)) return null;
+  const verdict = parseSizeReply(value);
+  return "size" in verdict ? verdict.size : null;
 }
 
 /** " type=file;size=12; /a.bin" -> type and size (names lower-cased); undefined when not RFC 3659's shape. */
