@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
 import type { Writable } from "node:stream";
 import type { ConnectionOptions } from "node:tls";
-import { Client, FTPError, type FTPResponse } from "basic-ftp";
+import { Client, FTPError } from "basic-ftp";
 import type {
   DigestAlgorithm,
   FileSource,
@@ -32,6 +32,7 @@ import {
 import { SessionBoundary } from "./ftp-boundary.js";
 import { DIGEST_VERBS, ServerDigests } from "./ftp-digests.js";
 import { defaultListingLimits, type ListingLimits, listDirectory } from "./ftp-listing.js";
+import { ServerMlst } from "./ftp-mlst.js";
 import { DEFAULT_CUT_REPLY_MS, readRange } from "./ftp-range-read.js";
 import { busyReason, parseMdtmReply, parseSizeReply, replyText } from "./ftp-replies.js";
 import { deleteRemoteFile, makeRemoteDirectory, renameRemoteFile } from "./ftp-source-actions.js";
@@ -170,6 +171,7 @@ class FtpSource implements FileSource {
   /** The 550 a server gave to SIZE, per path: the truth when RETR then only shows a reset (proftpd). */
   private readonly sizeRefusals = new Map<string, FTPError>();
   private readonly digests: ServerDigests;
+  private readonly mlst: ServerMlst;
 
   constructor(
     private readonly client: Client,
@@ -180,6 +182,7 @@ class FtpSource implements FileSource {
     this.digests = new ServerDigests(client, {
       digestTimeoutMs: location.digestTimeoutMs ?? DEFAULTS.digestTimeoutMs,
     });
+    this.mlst = new ServerMlst(client);
   }
 
   urlOf(path: string): string {
@@ -200,6 +203,9 @@ class FtpSource implements FileSource {
   async stat(path: RemoteFilePath): Promise<RemoteFileInfo> {
     this.sizeRefusals.delete(path);
     const wirePath = this.names.toWire(path);
+    // One round trip where the server does MLST; SIZE and MDTM whenever it does not answer plainly.
+    const listed = await this.ask(() => this.mlst.stat(wirePath));
+    if (listed !== null) return listed;
     // Asked directly, not through basic-ftp's size() and lastMod(): see ftp-replies.ts.
     const sizeReply = await this.ask(
       () => this.client.send(`SIZE ${wirePath}`),
@@ -350,11 +356,11 @@ class FtpSource implements FileSource {
     }
   }
 
-  /** SIZE and MDTM are optional extensions: an error reply means "unknown", not a failed copy. */
-  private async ask(
-    question: () => Promise<FTPResponse>,
+  /** MLST, SIZE and MDTM are optional extensions: an error reply means "unknown", not a failed copy. */
+  private async ask<Answer>(
+    question: () => Promise<Answer>,
     onRefusal?: (refusal: FTPError) => void,
-  ): Promise<FTPResponse | null> {
+  ): Promise<Answer | null> {
     try {
       return await question();
     } catch (error) {
