@@ -199,14 +199,7 @@ export class PartUpload extends Writable {
       this.completed = true;
       return { ...committed, sha256, ...checked, taggedInline: false };
     }
-    if (this.current !== undefined && this.filled > 0) {
-      await this.slot();
-      this.seal(this.current, this.filled);
-    }
-    this.current = undefined;
-    await this.settleRequests();
-    if (this.failure) throw this.failure;
-    const parts = [...this.done].sort((a, b) => a.partNumber - b.partNumber);
+    const parts = await this.sendRemainingParts();
     const sha256 = hash.digest();
     beforeStore(sha256);
     const checked = crc === undefined ? {} : { crc64nvme: await crc.value() };
@@ -257,6 +250,11 @@ export class PartUpload extends Writable {
     this.settle();
     if (this.failure) throw this.failure;
     if (this.creating === undefined) throw new Error("finishParts needs an upload opened before (resume)");
+    return this.sendRemainingParts();
+  }
+
+  /** Seals what the current buffer holds as the last part, waits for every part: all of them, in order. */
+  private async sendRemainingParts(): Promise<{ partNumber: number; etag: string }[]> {
     if (this.current !== undefined && this.filled > 0) {
       await this.slot();
       this.seal(this.current, this.filled);
