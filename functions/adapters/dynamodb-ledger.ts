@@ -20,7 +20,7 @@ import type {
   TransferState,
 } from "../core/index.js";
 import { InvalidInputError } from "../core/index.js";
-import { dynamoDbRangeLedger, rangesOf } from "./dynamodb-range-ledger.js";
+import { dynamoDbRangeLedger, outcomeSet, rangesOf } from "./dynamodb-range-ledger.js";
 
 type Item = Record<string, AttributeValue>;
 
@@ -211,15 +211,10 @@ export function dynamoDbLedger(
         ":now": S(iso(at)),
         ":expires": expiresAt(at),
       };
-      let set = `#state = :end, #leg = :legNo, #updatedAt = :now, #${ttlAttribute} = :expires`;
-      if (end.state === "failed" || end.state === "queued") {
-        set += ", #error = :error";
-        values[":error"] = S(JSON.stringify(end.error));
-      } else {
-        set += ", #result = :result, #bytes = :bytes";
-        values[":result"] = S(JSON.stringify(end.result));
-        values[":bytes"] = N(end.result.bytes);
-      }
+      const set = `#state = :end, #leg = :legNo, #updatedAt = :now, #${ttlAttribute} = :expires, ${outcomeSet(
+        values,
+        end.state === "failed" || end.state === "queued" ? { error: end.error } : { result: end.result },
+      )}`;
       return whileHeld(leg, `SET ${set} REMOVE #leaseUntil, #etaSeconds`, values);
     },
 

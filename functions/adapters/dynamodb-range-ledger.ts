@@ -15,6 +15,23 @@ const S = (value: string): AttributeValue => ({ S: value });
 const N = (value: number): AttributeValue => ({ N: String(value) });
 const iso = (at: number) => new Date(at).toISOString();
 
+/**
+ * The SET assignments (and their values) of how a transfer ended: its error, or its result and its
+ * bytes. The ledger's legs and the ranged transfer's completion write the same fields.
+ */
+export function outcomeSet(
+  values: Item,
+  outcome: { error: unknown } | { result: { bytes: number } },
+): string {
+  if ("error" in outcome) {
+    values[":error"] = S(JSON.stringify(outcome.error));
+    return "#error = :error";
+  }
+  values[":result"] = S(JSON.stringify(outcome.result));
+  values[":bytes"] = N(outcome.result.bytes);
+  return "#result = :result, #bytes = :bytes";
+}
+
 /** What the range writes need from the ledger's adapter: its conditional update and its read. */
 export interface TransferItemAccess {
   /** A conditional UpdateItem of the transfer's item: the item after, or undefined when refused. */
@@ -157,15 +174,10 @@ export function dynamoDbRangeLedger(access: TransferItemAccess): RangeLedger {
 
     async rangedFinished(transferId, end, at) {
       const values: Item = { ":ranging": S("ranging"), ":end": S(end.state), ":now": S(iso(at)) };
-      let set = "#state = :end, #updatedAt = :now";
-      if (end.state === "failed") {
-        set += ", #error = :error";
-        values[":error"] = S(JSON.stringify(end.error));
-      } else {
-        set += ", #result = :result, #bytes = :bytes";
-        values[":result"] = S(JSON.stringify(end.result));
-        values[":bytes"] = N(end.result.bytes);
-      }
+      const set = `#state = :end, #updatedAt = :now, ${outcomeSet(
+        values,
+        end.state === "failed" ? { error: end.error } : { result: end.result },
+      )}`;
       const after = await updateTransfer(
         transferId,
         `SET ${set} REMOVE #completeUntil`,
