@@ -77,6 +77,39 @@ describe("a big file fanned out over range legs", () => {
     expect(progress.length).toBeGreaterThan(0);
   });
 
+  it("a range message delivered again, or forged, reads nothing and stores nothing", async () => {
+    // Arrange: the file copied, then the same messages again and one with its signature changed.
+    const { data, ranges } = await fannedOut({ minMiB: 5, ranges: 4, maxSessions: 4 }, "t-again");
+    await Promise.all(ranges.map(run));
+    const first = ranges[0] as SQSRecord;
+    const forged = { ...first, body: JSON.stringify({ ...JSON.parse(first.body), range: 9 }) };
+    const resigned = {
+      ...first,
+      body: JSON.stringify({ ...JSON.parse(first.body), signature: "A".repeat(43) }),
+    };
+
+    // Act
+    const answers = [];
+    for (const message of [...ranges, forged, resigned]) answers.push(await run(message));
+
+    // Assert
+    // Nothing is retried: duplicates are skipped as done, forged ones dropped as permanent failures.
+    expect(answers).toEqual(answers.map(() => ({ batchItemFailures: [] })));
+    const messages = rig.logs().map((l) => `${l.level} ${l.message}`);
+    for (const range of [0, 1, 2, 3]) {
+      expect(messages).toContain(
+        `INFO range ${range} skipped: the transfer is committed; nothing was read or written`,
+      );
+    }
+    expect(
+      messages.filter((m) => m === "ERROR message failed permanently; it is dropped, not retried"),
+    ).toHaveLength(2);
+    expect(retrs()).toBe(4);
+    expect(completes()).toHaveLength(1);
+    expect(sha256(await readObject(rig.s3, bucket, key))).toBe(sha256(data));
+    expect(rig.events.map((e) => e.detailType)).toEqual(["Object Ingested"]);
+  });
+
   it("retries a range that failed mid-way alone: the other ranges are not read again", async () => {
     // Arrange: S3 refuses part 3 (range 1's) once.
     const { data, ranges } = await fannedOut({ minMiB: 5, ranges: 4, maxSessions: 4 }, "t-retry");
