@@ -23,6 +23,11 @@ export async function startDelayProxy(upstreamPort: number, delayMs: number): Pr
   const server = createServer((client) => {
     const upstream = createConnection({ host: "127.0.0.1", port: upstreamPort });
     sockets.add(client).add(upstream);
+    // A WAN link delays; it does not coalesce. Without TCP_NODELAY the proxy's own writes of a
+    // multi-line reply (MLST's three lines, RETR's 150 then 226) waited for the client's delayed ACK,
+    // ~40 ms a reply on loopback: a cost of the proxy, not of the client, and it hit ftp2s3 (MLST) harder.
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
     let pending = "";
     client.on("data", (chunk: Buffer) => {
       pending += chunk.toString("latin1");
