@@ -30,6 +30,10 @@ const { values } = parseArgs({
     rclone: { type: "boolean", default: false },
     /** Node flags of the run, split on spaces (default: the command's shebang flag). */
     flags: { type: "string", default: "--max-semi-space-size=1" },
+    /** The command to run (e.g. an unminified build, for readable profiles). */
+    cli: { type: "string", default: cliPath },
+    /** Copies the first file alone (the one-small-file case) instead of mirroring the directory. */
+    copy: { type: "boolean", default: false },
   },
 });
 const files = Number(values.files);
@@ -69,7 +73,7 @@ try {
             ...(wrap.length > 0 ? [...wrap.slice(1), process.execPath] : []),
             ...values.flags!.split(" ").filter(Boolean),
             ...flags,
-            cliPath,
+            values.cli!,
             "mirror",
             `ftp://${USER}@127.0.0.1:${proxy.port}/many`,
             `s3://discard/run${run}/`,

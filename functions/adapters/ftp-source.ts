@@ -136,6 +136,7 @@ export async function connectFtpSource(
     ...(isIP(options.host) === 0 ? { servername: options.host } : {}),
     ...(options.ca === undefined ? {} : { ca: options.ca }),
   };
+  featuresReadOnce(client);
   try {
     await client.access({
       host: options.address ?? options.host,
@@ -155,6 +156,20 @@ export async function connectFtpSource(
     );
   }
   return new SessionBoundary(new FtpSource(client, options, names), { signal, scrubber, onClose: release });
+}
+
+/**
+ * basic-ftp's login sends FEAT (useDefaultSettings, to choose MLSD) and keeps only its verdict; the
+ * digests, MLST and the ranged reads ask client.features() again. One FEAT a session: the login's
+ * answer is the session's (a server's features do not change while it is logged in).
+ */
+function featuresReadOnce(client: Client): void {
+  const readFeatures = client.features.bind(client);
+  let features: ReturnType<Client["features"]> | undefined;
+  client.features = () => {
+    features ??= readFeatures();
+    return features;
+  };
 }
 
 /**

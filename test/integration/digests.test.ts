@@ -103,6 +103,8 @@ describe("ftp2s3 copy: verified end to end by both ends", () => {
     });
     expect(commandsSince(from)).toContain("HASH");
     expect(commandsSince(from)).not.toContain("OPTS HASH"); // SHA-256 was already selected (*)
+    // The login's FEAT chose MLSD; the digests read the same answer: one FEAT for the session.
+    expect(commandsSince(from).filter((verb) => verb === "FEAT")).toHaveLength(1);
     const [uploadId, seen] =
       [...proxy.seen].find(([, s]) => s.sent === (run.result?.crc64nvme as string)) ?? [];
     expect(uploadId).toBeDefined();
