@@ -1,3 +1,4 @@
+import { FTPContext, type FTPResponse, type TaskResolver } from "basic-ftp";
 import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
 import { parseControlResponse } from "../../node_modules/basic-ftp/dist/parseControlResponse.js";
@@ -39,5 +40,28 @@ describe("basic-ftp, patched: parseControlResponse", () => {
       logLevel: "silent",
     });
     expect(result.outputFiles[0]?.text).toMatch(PATCHED_PARSER);
+  });
+});
+
+describe("basic-ftp, patched: a task's launching stack is formatted only when needed", () => {
+  it("still names where the running task was launched when a second one is launched meanwhile", async () => {
+    // Arrange
+    const context = new FTPContext();
+    const rejectOnError = (response: Error | FTPResponse, task: TaskResolver) => {
+      if (response instanceof Error) task.reject(response);
+    };
+    const launchTheFirstTask = () => context.handle(undefined, rejectOnError);
+    const first = launchTheFirstTask();
+
+    // Act
+    void context.handle(undefined, rejectOnError).catch(() => {});
+
+    // Assert
+    const error = await first.then(
+      () => undefined,
+      (caught: unknown) => caught as Error,
+    );
+    expect(error?.message).toContain("User launched a task while another one is still running");
+    expect(error?.stack).toMatch(/Running task launched at: Error[\s\S]*\n\s+at launchTheFirstTask /);
   });
 });
