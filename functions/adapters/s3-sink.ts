@@ -31,6 +31,7 @@ import {
 } from "../core/index.js";
 import { combineCrc64nvme, crc64nvme, EMPTY_CRC64NVME } from "./crc64nvme.js";
 import { landingParams } from "./landing-params.js";
+import { sendThroughConflicts } from "./s3-conditional-conflict.js";
 import { PartChecksums } from "./s3-part-checksums.js";
 import { withUnsignedPayload } from "./unsigned-payload.js";
 
@@ -138,19 +139,20 @@ export class S3Sink implements ObjectSink {
     options: ObjectOptions & { tags?: Record<string, string>; crc64nvme?: string },
   ): Promise<CommittedObject> {
     try {
-      const command = new PutObjectCommand({
-        Bucket: target.bucket,
-        Key: target.key,
-        Body: body,
-        ContentLength: body.length,
-        Metadata: options.metadata,
-        ...(options.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
-        ...landingParams(options.landing, options.tags),
-        ...(options.crc64nvme === undefined ? {} : { ChecksumCRC64NVME: options.crc64nvme }),
+      // A command is sent once: each attempt builds its own (the SDK adds its plugins at every send).
+      const result = await sendThroughConflicts(() => {
+        const command = new PutObjectCommand({
+          Bucket: target.bucket,
+          Key: target.key,
+          Body: body,
+          ContentLength: body.length,
+          Metadata: options.metadata,
+          ...(options.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
+          ...landingParams(options.landing, options.tags),
+          ...(options.crc64nvme === undefined ? {} : { ChecksumCRC64NVME: options.crc64nvme }),
+        });
+        return this.client.send(options.crc64nvme === undefined ? command : withUnsignedPayload(command));
       });
-      const result = await this.client.send(
-        options.crc64nvme === undefined ? command : withUnsignedPayload(command),
-      );
       return { etag: unquote(result.ETag), versionId: result.VersionId };
     } catch (error) {
       throw completionError(target, "storing", error);
@@ -249,25 +251,27 @@ export class S3Sink implements ObjectSink {
     options: { ifNoneMatch: boolean; crc64nvme?: string },
   ): Promise<CommittedObject> {
     try {
-      const result = await this.client.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: target.bucket,
-          Key: target.key,
-          UploadId: uploadId,
-          MultipartUpload: {
-            Parts: parts.map((p) => ({
-              PartNumber: p.partNumber,
-              ETag: `"${p.etag}"`,
-              ...this.checksums.of(uploadId, p.partNumber),
-            })),
-          },
-          // S3 conditional write: refuse to replace an object that appeared since our existence check.
-          ...(options.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
-          // S3 checks the object it assembled against the CRC64NVME of the bytes we read.
-          ...(options.crc64nvme === undefined
-            ? {}
-            : { ChecksumCRC64NVME: options.crc64nvme, ChecksumType: "FULL_OBJECT" }),
-        }),
+      const result = await sendThroughConflicts(() =>
+        this.client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: target.bucket,
+            Key: target.key,
+            UploadId: uploadId,
+            MultipartUpload: {
+              Parts: parts.map((p) => ({
+                PartNumber: p.partNumber,
+                ETag: `"${p.etag}"`,
+                ...this.checksums.of(uploadId, p.partNumber),
+              })),
+            },
+            // S3 conditional write: refuse to replace an object that appeared since our existence check.
+            ...(options.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
+            // S3 checks the object it assembled against the CRC64NVME of the bytes we read.
+            ...(options.crc64nvme === undefined
+              ? {}
+              : { ChecksumCRC64NVME: options.crc64nvme, ChecksumType: "FULL_OBJECT" }),
+          }),
+        ),
       );
       this.checksums.forget(uploadId);
       return { etag: unquote(result.ETag), versionId: result.VersionId };
