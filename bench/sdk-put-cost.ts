@@ -23,7 +23,8 @@ if (values.child) {
   const sink = createS3Sink(createS3Client());
   const body = randomBytes(16 * 1024);
   const crc64nvme = "AAAAAAAAAAA="; // the discard endpoint echoes checksums unverified
-  const put = (key: string) => sink.putObject({ bucket: "discard", key }, body, { metadata: {}, ifNoneMatch: false, crc64nvme });
+  const put = (key: string) =>
+    sink.putObject({ bucket: "discard", key }, body, { metadata: {}, ifNoneMatch: false, crc64nvme });
   await put("warm-up");
   const before = process.cpuUsage();
   const started = performance.now();
