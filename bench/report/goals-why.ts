@@ -2,10 +2,19 @@
  * What the issue 18 runs show about their misses, and what they do not: every cause here is either
  * computed from this run's figures or marked "not measured" (with where a figure came from by hand).
  */
+import { median } from "../lib/measure.js";
 import { findRow, type GoalRow, sizeLabel, perFileTotal as sum } from "./goals.js";
 import type { Results } from "./types.js";
 
 type Goals = NonNullable<Results["goals"]>;
+
+/** The SDK's own CPU per PutObject measured in this run, next to rclone's whole cost per file. */
+function sdkFloor(goals: Goals, rcloneMsPerFile: number): string {
+  const measured = goals.sdkPutCpuMs ?? [];
+  if (measured.length === 0) return "";
+  const put = median(measured);
+  return ` The SDK alone spends ${put.toFixed(2)} ms of CPU on one 16 KiB PutObject through ftp2s3's sink over the same endpoint (bench/sdk-put-cost.ts, 4 at a time, median of ${measured.length}): ${(put / rcloneMsPerFile).toFixed(2)}× rclone's whole cost per file, against a goal of 1.5× for everything (FTP included) — with the chosen packages the goal is out of reach.`;
+}
 
 export function goalsKnown(goals: Goals, rows: GoalRow[]): string {
   const s = goals.settings;
@@ -24,7 +33,7 @@ export function goalsKnown(goals: Goals, rows: GoalRow[]): string {
       `- **Round trips** (measured: the commands the proxy saw). ftp2s3 sends ${sum(ours.ftpPerFile).toFixed(1)} FTP commands per file, rclone ${sum(theirs.ftpPerFile).toFixed(1)}${onlyOurs.length > 0 ? `; per file, ftp2s3 sends ${onlyOurs.join(" and ")} and rclone does not (it takes size and time from the listing)` : ""}.`,
       `  Each waits ${s.replyDelayMs} ms for its reply in its session: ${extra >= 0 ? "the extra" : "the fewer"} ${Math.abs(extra).toFixed(1)} per file ${extra >= 0 ? "cost" : "save"} about ${Math.abs(waitS).toFixed(1)} s of wall over ${s.mirrorFiles} files and ${sessions} sessions (an estimate from the counts; commands sent without waiting for the previous reply would cost less).`,
       `  S3 requests per file: ftp2s3 ${sum(ours.s3PerFile).toFixed(2)}, rclone ${sum(theirs.s3PerFile).toFixed(2)} (on loopback a request costs CPU, not a round trip).`,
-      `- **CPU per file** (measured): ${ours.cpuMsPerFile} ms against rclone's ${theirs.cpuMsPerFile} ms. Where it goes is **not measured** by this bench; issue 18's flat profile (by hand, before session 6) names garbage collection under \`--max-semi-space-size=1\`, the SDK's per-request middleware (user agent, signing, endpoint resolution), the per-file lines on stderr, stack traces of errors made on the normal path, and module compilation at start.`,
+      `- **CPU per file** (measured): ${ours.cpuMsPerFile} ms against rclone's ${theirs.cpuMsPerFile} ms.${sdkFloor(goals, theirs.cpuMsPerFile)} Where it goes (by hand, session 7: \`node --cpu-prof\` and callgrind of this mirror, bench/profile-mirror.ts) is spread thin: the SDK's middleware (serialisation, retry, endpoint, signing: about a quarter of the main thread's busy time), garbage collection, socket writes of each FTP command and request, Node's streams and basic-ftp's tasks; no single function above 3%. Cut so far: one FEAT a session, basic-ftp's per-command stack text formatted only when read, MLST after each small file replaced by one re-listing per directory batch where the listing is MLSD.`,
     );
   }
   const limited = rows
@@ -48,7 +57,7 @@ export function goalsKnown(goals: Goals, rows: GoalRow[]): string {
   }
   if (small) {
     lines.push(
-      `- **One ${sizeLabel(1024)} file** (measured): ${small.wallS} s wall, ${small.cpuS} CPU s, ${small.peakRssMB.toFixed(0)} MB${smallRclone ? ` against rclone's ${smallRclone.wallS} s, ${smallRclone.cpuS} CPU s, ${smallRclone.peakRssMB.toFixed(0)} MB` : ""}. A 1 KiB copy moves next to nothing: its CPU seconds are start-up and the requests around the data. What is loaded before the first byte, and what it costs, is **not measured** here (\`node --cpu-prof\` on one copy would tell).`,
+      `- **One ${sizeLabel(1024)} file** (measured): ${small.wallS} s wall, ${small.cpuS} CPU s, ${small.peakRssMB.toFixed(0)} MB${smallRclone ? ` against rclone's ${smallRclone.wallS} s, ${smallRclone.cpuS} CPU s, ${smallRclone.peakRssMB.toFixed(0)} MB` : ""}. A 1 KiB copy moves next to nothing: its CPU seconds are start-up and the requests around the data. By hand (session 7, callgrind, instructions of one copy over this HTTPS endpoint): 1,066 M with the shebang's \`--max-semi-space-size=1\`, 928 M without it (any V8 heap-size flag makes Node reject its built-in code cache); of those, Node's TLS root store (\`NewRootCertStore\`: its ~140 bundled certificates parsed at the first TLS connection, or at start when NODE_EXTRA_CA_CERTS is set, as here) ~200 M, the TLS handshake ~80 M, bare Node ~85 M; the rest is compiling and running the command, the SDK and basic-ftp.`,
     );
   }
   const big = findRow(rows, "big-file", "ftp2s3");

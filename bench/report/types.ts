@@ -186,4 +186,6 @@ export interface GoalsRecord {
   /** Whether the 0.58-core limit could be set up, and how (or why not). */
   cpuLimit: { applied: boolean; detail: string };
   runs: GoalRun[];
+  /** CPU ms per 16 KiB PutObject through the product's sink, the SDK alone (bench/sdk-put-cost.ts), per repetition. */
+  sdkPutCpuMs?: number[];
 }

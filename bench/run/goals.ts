@@ -14,6 +14,7 @@ import { cpuSeconds, measure } from "../lib/measure.js";
 import { type RcloneInfo, rcloneCopyDirArgs, rcloneCopyToArgs, rcloneEnv } from "../lib/rclone.js";
 import { cliPath, GiB, MiB, repoRoot, writeManyFiles, writeRandomFile } from "../lib/setup.js";
 import type { GoalCase, GoalRun, GoalsRecord, Subject } from "../report/types.js";
+import { measureSdkPutCost } from "../sdk-put-cost.js";
 import { failureText, lastJsonLine, log, nodeEnv, PART_MIB, PASSWORD, QUEUE, QUICK, USER } from "./common.js";
 
 /** The bench's size: BENCH_QUICK=1 makes a smoke run of a minute or two. */
@@ -195,6 +196,7 @@ export async function runGoals(options: {
     { case: "big-file", sessions: null, limited: false, extraSubjects: ["ftp2s3 --checksums when-required"] },
   ];
   const runs: GoalRun[] = [];
+  const sdkPutCpuMs: number[] = [];
   try {
     for (let rep = 1; rep <= GOALS.repetitions; rep++) {
       const order = rep % 2 === 1 ? subjects : [...subjects].reverse();
@@ -214,6 +216,11 @@ export async function runGoals(options: {
       }
     }
     log("issue 18 cases: one small file measured");
+    // The floor under the per-file goal: what the SDK alone spends on each object's PutObject.
+    for (let rep = 1; rep <= GOALS.repetitions; rep++) {
+      sdkPutCpuMs.push((await measureSdkPutCost(s3, GOALS.mirrorFiles)).cpuMsPerPut);
+    }
+    log(`issue 18 cases: the SDK's PutObject alone, CPU ms a put: ${sdkPutCpuMs.join(", ")}`);
   } finally {
     await proxy.close();
     await s3.close();
@@ -232,6 +239,7 @@ export async function runGoals(options: {
       smallFileRepetitions: GOALS.smallFileRepetitions,
       quick: QUICK,
     },
+    sdkPutCpuMs,
     cpuLimit:
       "limit" in limit
         ? {
