@@ -114,7 +114,17 @@ async function queueCopy(
   }
   const { async: _async, ...message } = request;
   await transfers.queued(request);
-  await deps.queue(message);
+  try {
+    await deps.queue(message);
+  } catch (error) {
+    await transfers.notQueued(request).catch((cause: unknown) => {
+      deps.logger.error("a transfer that could not be queued is still recorded as queued", {
+        transferId: request.transferId,
+        error: cause as Error,
+      });
+    });
+    throw error;
+  }
   deps.logger.info("transfer queued", { transferId: request.transferId, connection: request.connection });
   return json(202, { id: request.transferId, status: "queued" });
 }

@@ -283,6 +283,22 @@ export class Transfers {
     return this.deps.ledger.queued(request.transferId, ledgerRequestOf(request, "api"), Date.now());
   }
 
+  /**
+   * An accepted request whose message could not be sent never starts: its record says so (failed),
+   * instead of "queued" for ever to GET /transfers/{id} and to a repeat with its Idempotency-Key.
+   * The text is ours: the queue's own error (with its URL) goes to the log, not to the caller.
+   */
+  async notQueued(request: TransferRequest & { transferId: string }): Promise<void> {
+    const { ledger } = this.deps;
+    const at = Date.now();
+    const held = { transferId: request.transferId, leg: 0, claimId: randomUUID() };
+    const claim = { ...held, request: ledgerRequestOf(request, "api"), at, leaseUntil: at + 60_000 };
+    if (!(await ledger.claim(claim)).claimed) return;
+    const message =
+      "the copy could not be queued, so nothing was copied; send the request again (with a new Idempotency-Key)";
+    await ledger.finished(held, { state: "failed", error: { code: "INTERNAL", message } }, at);
+  }
+
   private ledgerPorts(log: KeyedLog): LedgerPorts {
     const { ledger, events } = this.deps;
     return { ledger, events, settings: this.ledgerSettings, log };
