@@ -1,4 +1,6 @@
+import { FtpBusyError } from "./errors.js";
 import type { PlannedFile } from "./mirror-plan.js";
+import type { FileSource } from "./ports.js";
 
 /** How a mirror retries a file whose session the server refused as busy (FTP_BUSY). */
 export interface BusyRetryRules {
@@ -68,4 +70,31 @@ export function pause(ms: number, signal: AbortSignal | undefined): Promise<void
     const timer = setTimeout(done, ms);
     signal?.addEventListener("abort", done, { once: true });
   });
+}
+
+/**
+ * The mirror's first session (it lists, then copies): a server at its session limit gets the pauses
+ * a last copying session gets (1 s, 2 s, 4 s... up to `tries` refusals), each said in a warning,
+ * instead of failing the run at its first refusal. Another error, or the last refusal, is thrown.
+ */
+export async function connectThroughBusy(
+  connect: () => Promise<FileSource>,
+  rules: BusyRetryRules,
+  signal: AbortSignal | undefined,
+  warn: (message: string, details: Record<string, unknown>) => void,
+): Promise<FileSource> {
+  for (let refusals = 1; ; refusals += 1) {
+    try {
+      return await connect();
+    } catch (error) {
+      if (!(error instanceof FtpBusyError) || refusals > rules.tries || signal?.aborted) throw error;
+      const delayMs = Math.min(MAX_BUSY_DELAY_MS, rules.firstDelayMs * 2 ** (refusals - 1));
+      warn(`the FTP server refused the mirror's first session as busy; trying again in ${delayMs / 1000} s`, {
+        refusals,
+        reason: error.message,
+      });
+      await pause(delayMs, signal);
+      if (signal?.aborted) throw error;
+    }
+  }
 }

@@ -1,6 +1,6 @@
 import type { S3Location } from "./locations.js";
 import { inlineBudgetOf, splitByBudget } from "./mirror-budget.js";
-import type { BusyRetryRules } from "./mirror-busy.js";
+import { type BusyRetryRules, connectThroughBusy, DEFAULT_BUSY_RETRY } from "./mirror-busy.js";
 import { copyAll, enqueueAll } from "./mirror-copy.js";
 import {
   type DeleteRefusal,
@@ -177,7 +177,12 @@ export async function runMirror(
 ): Promise<MirrorSummary & { skippedEntries: { path: string; reason: string }[] }> {
   const now = options.now ?? Date.now;
   const startedAt = now();
-  const listingSource = await connect();
+  const listingSource = await connectThroughBusy(
+    connect,
+    options.busyRetry ?? DEFAULT_BUSY_RETRY,
+    options.signal,
+    options.copy.onWarning ?? (() => {}),
+  );
   let handedOver = false;
   try {
     const plan = await planMirror(listingSource, request, {

@@ -151,4 +151,48 @@ describe("a mirror meeting a server at its session limit (FTP_BUSY)", () => {
     expect(withQueue.copied).toBe(1);
     expect(queued.map((f) => f.relativePath)).toEqual(names.slice(2));
   });
+
+  it("pauses and tries again when the server refuses the first session (the listing's) as busy", async () => {
+    // Arrange: a server that refuses the first two sessions, then lets them in.
+    const { server, connect } = busyServer(4);
+    let refusalsLeft = 2;
+    const refusingAtFirst = async () => {
+      if (refusalsLeft > 0) {
+        refusalsLeft -= 1;
+        throw new FtpBusyError("ftp://h: is at its session limit: 421 Too many connections");
+      }
+      return connect();
+    };
+    const s3 = new MemoryS3();
+    const opts = options({ concurrency: 1 });
+
+    // Act
+    const summary = await runMirror(refusingAtFirst, s3, "b", request, opts);
+
+    // Assert
+    expect(summary).toMatchObject({ copied: names.length, failed: [] });
+    expect(server.retr).toBe(names.length);
+    expect(opts.warnings).toEqual([
+      "the FTP server refused the mirror's first session as busy; trying again in 0.001 s",
+      "the FTP server refused the mirror's first session as busy; trying again in 0.002 s",
+    ]);
+  });
+
+  it("fails the run with FTP_BUSY once the first session was refused more often than the bound", async () => {
+    // Arrange
+    let attempts = 0;
+    const alwaysBusy = async (): Promise<FileSource> => {
+      attempts += 1;
+      throw new FtpBusyError("ftp://h: is at its session limit: 421 Too many connections");
+    };
+
+    // Act
+    const failure = await runMirror(alwaysBusy, new MemoryS3(), "b", request, options()).catch(
+      (error: unknown) => error,
+    );
+
+    // Assert: the first try and three more (tries: 3).
+    expect(failure).toBeInstanceOf(FtpBusyError);
+    expect(attempts).toBe(4);
+  });
 });
