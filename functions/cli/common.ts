@@ -337,7 +337,10 @@ async function serverEncoding(encoding: string): Promise<string> {
 }
 
 /** The S3 endpoint, checked as a URL here rather than failing inside the SDK after the FTP login. */
-function s3Endpoint(options: CommonOptions, env: NodeJS.ProcessEnv): string | undefined {
+export function s3Endpoint(
+  options: Pick<CommonOptions, "s3Endpoint">,
+  env: NodeJS.ProcessEnv,
+): string | undefined {
   const [setting, value] =
     options.s3Endpoint !== undefined
       ? ["--s3-endpoint", options.s3Endpoint]

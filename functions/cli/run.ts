@@ -1,5 +1,5 @@
 import { setMaxListeners } from "node:events";
-import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { DEFAULTS } from "../core/index.js";
 import { AFTER_COPY_FLAG, AFTER_COPY_HELP, afterCopyArgument } from "./after-copy-option.js";
 import {
@@ -14,6 +14,7 @@ import { type CopyCommandOptions, copyCommand } from "./copy-command.js";
 import { type MirrorCommandOptions, mirrorCommand } from "./mirror-command.js";
 import { withProgressLine } from "./progress-view.js";
 import { givenOptions } from "./resume-hint.js";
+import { type Sha256CommandOptions, sha256Command } from "./sha256-command.js";
 
 export {
   type CliIo,
@@ -40,6 +41,9 @@ export async function runCli(argv: string[], given: CliIo): Promise<number> {
     // (and the listing), a bound the options set, above Node's default of 10 past five sessions.
     if (io.signal !== undefined) setMaxListeners(2 * options.concurrency + 2, io.signal);
     exitCode = await mirrorCommand(ftpUrl, s3Url, options, io);
+  });
+  declareSha256(program).action(async (s3Url: string, options: Sha256CommandOptions) => {
+    exitCode = await sha256Command(s3Url, options, io);
   });
   try {
     await program.parseAsync(argv, { from: "user" });
@@ -117,6 +121,30 @@ function declareCopy(program: Command): Command {
         "where stopped copies keep what --resume needs (default $FTP2S3_STATE_DIR, else ~/.local/state/ftp2s3)",
       ),
   );
+}
+
+/** `ftp2s3 sha256 <s3-url>`: an object read back, its SHA-256 printed and, with --tag, written as its tag. */
+function declareSha256(program: Command): Command {
+  return program
+    .command("sha256")
+    .summary("read an object back and print its SHA-256 (--tag: write it as the object's sha256 tag)")
+    .description(
+      "Read an object back from S3 and print the SHA-256 of its bytes. With --tag, write it as the " +
+        "object's sha256 tag, the tag a streamed copy carries: for an object stored without one (a " +
+        "ranged fan-out, whose SHA-256 cannot be combined from its ranges, or a copy made with --no-tag).",
+    )
+    .argument("<s3-url>", "s3://bucket/key")
+    .option("--tag", "write the SHA-256 as the object's sha256 tag (its other tags are kept)", false)
+    .option(
+      "--s3-endpoint <url>",
+      "S3-compatible endpoint, path-style (default: $AWS_ENDPOINT_URL_S3, else AWS)",
+    )
+    .option("--region <region>", "S3 region (default: $AWS_REGION, else us-east-1)")
+    .addOption(
+      new Option("--progress <mode>", "auto: a line on a terminal, JSON lines otherwise")
+        .choices(["auto", "tty", "json", "none"])
+        .default("auto"),
+    );
 }
 
 /** `ftp2s3 mirror <ftp-url-dir> <s3-url-prefix>` and its options. */

@@ -85,6 +85,7 @@ export {
   type ObjectSettings,
   RETENTION_MODES,
   type RetentionMode,
+  SHA256_TAG,
   STORAGE_CLASSES,
   type StorageClass,
   storageClassProblem,
@@ -129,7 +130,7 @@ export type {
   RemoteFileInfo,
   UploadedPart,
 } from "./ports.js";
-export type { ProgressSnapshot } from "./progress.js";
+export { ProgressReporter, type ProgressSnapshot } from "./progress.js";
 // One file over many sessions: ranges read apart into one multipart upload, committed together.
 export { type CompleteRangesArgs, completeRanges, type RangeDone } from "./range-complete.js";
 export { copyRange, type RangeCopied, type RangeCopyArgs } from "./range-copy.js";
