@@ -4,7 +4,7 @@ import { InlineBudget, OverBudget } from "./mirror-budget.js";
 import { BusyRetry, DEFAULT_BUSY_RETRY, pause } from "./mirror-busy.js";
 import type { Manifest } from "./mirror-manifest.js";
 import { describeFailure, type PlannedFile } from "./mirror-plan.js";
-import { directoriesToBatch, RecheckBatch } from "./mirror-recheck.js";
+import { directoriesToBatch, heldBytes, RecheckBatch } from "./mirror-recheck.js";
 import { Session } from "./mirror-session.js";
 import { DEFAULT_PART_SIZE } from "./part-size.js";
 import { parentOf } from "./paths.js";
@@ -77,7 +77,7 @@ class MirrorCopies {
     this.copyBudget = Math.floor(
       (job.options.copy.memoryBudget ?? defaultCopyOptions.memoryBudget) / job.options.concurrency,
     );
-    const exact = job.files.filter((file) => this.isSmall(file) && file.modifiedAt !== null);
+    const exact = job.files.filter((file) => this.smallWithExactFacts(file));
     this.batchedDirs = directoriesToBatch(exact, job.listingSizes);
   }
 
@@ -104,8 +104,8 @@ class MirrorCopies {
   private recheckBatch(): RecheckBatch {
     const { options, listingSizes } = this.job;
     return new RecheckBatch({
-      // A session's waiting files hold at most what one copy's buffers may.
-      maxBytes: this.copyBudget,
+      // Waiting and committing, a session's batched files hold at most one copy's share.
+      maxBytes: Math.floor(this.copyBudget / 2),
       listingSizes,
       ...(options.signal ? { signal: options.signal } : {}),
       warn: options.copy.onWarning ?? (() => {}),
@@ -132,8 +132,7 @@ class MirrorCopies {
         if (!this.attempt(file)) continue;
         const batched = this.batched(file);
         if (session.batch.mustFlushBefore(file, batched)) await this.flush(session);
-        // Waiting for a commit leaves the session idle: the waiting files are checked meanwhile.
-        while (session.full) await (session.batch.size > 0 ? this.flush(session) : session.oneSettled());
+        while (session.full) await session.oneSettled();
         let source: FileSource;
         try {
           // No await while the session is open: a file starts (or not) before a commit's callback
@@ -156,8 +155,8 @@ class MirrorCopies {
         const free = new Promise<boolean>((resolve) => {
           released = resolve;
         });
-        const task = this.copyOne(source, file, released, batched ? session.batch : undefined);
-        session.track(task);
+        const task = this.copyOne(source, file, released, batched ? session : undefined);
+        session.track(task, batched ? heldBytes(file) : undefined);
         if (!this.isSmall(file)) await task; // a big file holds several parts in memory: finish it first
         if (!(await free)) session.discard();
       }
@@ -176,12 +175,14 @@ class MirrorCopies {
     return file.size !== null && file.size < (this.job.options.copy.partSize ?? DEFAULT_PART_SIZE);
   }
 
-  /**
-   * Checked by its directory's re-listing: a small file whose listing gave size and time (MLSD), in a
-   * directory with enough such files. Big files keep their stat: a round trip is nothing next to them.
-   */
+  /** Big files keep their stat: a round trip is nothing next to them; LIST's times are too coarse. */
+  private smallWithExactFacts(file: PlannedFile): boolean {
+    return this.isSmall(file) && file.modifiedAt !== null;
+  }
+
+  /** Checked by its directory's re-listing: a small file listed with MLSD, among enough such files. */
   private batched(file: PlannedFile): boolean {
-    return this.isSmall(file) && file.modifiedAt !== null && this.batchedDirs.has(parentOf(file.path));
+    return this.smallWithExactFacts(file) && this.batchedDirs.has(parentOf(file.path));
   }
 
   /** Checks the session's waiting files on it, logging in again when a failure closed it. */
@@ -220,13 +221,14 @@ class MirrorCopies {
 
   /**
    * Copies one file; resolves `released` once the FTP session is free again (true) or broken (false).
-   * With a batch, the file's after-copy check waits in it, after the session is released.
+   * With `batching` (the session), the file's after-copy check waits in its batch once the session is
+   * released, and the commit then waits for one of its commit slots.
    */
   private copyOne(
     source: FileSource,
     file: PlannedFile,
     released: (fine: boolean) => void,
-    batch: RecheckBatch | undefined,
+    batching: Session | undefined,
   ): Promise<void> {
     const startedAt = this.now();
     let downloaded = false;
@@ -234,16 +236,27 @@ class MirrorCopies {
       downloaded = true;
       released(true);
     };
-    const options = {
-      ...this.optionsFor(file, onDownloaded),
-      ...(batch === undefined ? {} : { recheck: () => batch.add(file) }),
+    let slotTaken = false;
+    const recheck =
+      batching &&
+      (async () => {
+        const facts = await batching.batch.add(file);
+        await batching.commitSlot();
+        slotTaken = true;
+        return facts;
+      });
+    const options = { ...this.optionsFor(file, onDownloaded), ...(recheck ? { recheck } : {}) };
+    const ended = () => {
+      if (slotTaken) batching?.freeCommitSlot();
     };
     return copyFile(source, this.job.sink, this.requestFor(file), options).then(
       (outcome) => {
+        ended();
         released(true);
         this.recordOutcome(file, outcome, startedAt);
       },
       (error: unknown) => {
+        ended();
         // A failure while the file was still being read may have closed the session; a file found
         // changed after it was read whole was stat'ed again on it, so that session is sound.
         released(downloaded || (error instanceof SourceChangedError && !error.whileReading));

@@ -35,7 +35,7 @@ interface WaitingFile {
 }
 
 export interface RecheckRules {
-  /** Bytes the waiting files may hold: the session's share of the memory budget. */
+  /** Bytes the waiting files may hold (heldBytes). */
   maxBytes: number;
   /** The entries each directory had when the plan listed it (MirrorPlan.listingSizes). */
   listingSizes: ReadonlyMap<string, number>;
@@ -63,6 +63,11 @@ export class RecheckBatch {
   /** Files waiting for their check. */
   get size(): number {
     return this.count;
+  }
+
+  /** Bytes the waiting files may hold. */
+  get maxBytes(): number {
+    return this.rules.maxBytes;
   }
 
   /** The file's facts once the batch is flushed, or null when its directory no longer lists it. */
@@ -188,7 +193,7 @@ export function directoriesToBatch(
 }
 
 /** What a waiting file holds in memory: its one part buffer (see PartUpload's first buffer). */
-function heldBytes(file: PlannedFile): number {
+export function heldBytes(file: PlannedFile): number {
   return Math.max(file.size ?? 0, MIN_FIRST_BUFFER);
 }
 

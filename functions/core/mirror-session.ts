@@ -1,4 +1,4 @@
-import type { RecheckBatch } from "./mirror-recheck.js";
+import { RECHECK_BATCH_FILES, type RecheckBatch } from "./mirror-recheck.js";
 import type { FileSource } from "./ports.js";
 
 /** Small files whose upload may still be finishing while their FTP session reads the next one. */
@@ -6,11 +6,16 @@ const PENDING_COMMITS_PER_SESSION = 4;
 
 /**
  * One FTP session of the pool, reused from file to file: opened when first needed, closed when a
- * failure may have broken it, with the small files' commits it has left pending and those of them
- * still waiting for their after-copy check (`batch`).
+ * failure may have broken it, with the small files' commits it has left pending. Files whose check
+ * waits in its `batch` are held apart: a flush frees many at once, and they commit a few at a time
+ * (commitSlot) while the session reads on, within two batches' files and bytes.
  */
 export class Session {
   private readonly pending = new Set<Promise<void>>();
+  /** Batched files from their read until their commit ended: how many, and their buffers' bytes. */
+  private held = { files: 0, bytes: 0 };
+  private commitsRunning = 0;
+  private readonly commitQueue: (() => void)[] = [];
 
   constructor(
     private readonly connect: () => Promise<FileSource>,
@@ -30,11 +35,16 @@ export class Session {
   }
 
   /**
-   * Whether PENDING_COMMITS_PER_SESSION commits are pending: the next file waits for one. Files
-   * waiting for their check are not counted: the batch bounds them, and only its flush moves them on.
+   * Whether the next file waits: PENDING_COMMITS_PER_SESSION unbatched commits are pending, or the
+   * batched files held reach two batches (by count or bytes: at most one batch is waiting, so some of
+   * them are committing and will settle).
    */
   get full(): boolean {
-    return this.pending.size - this.batch.size >= PENDING_COMMITS_PER_SESSION;
+    return (
+      this.pending.size - this.held.files >= PENDING_COMMITS_PER_SESSION ||
+      this.held.files >= 2 * RECHECK_BATCH_FILES ||
+      this.held.bytes >= 2 * this.batch.maxBytes
+    );
   }
 
   /** Settles when one of the pending commits does. */
@@ -42,9 +52,37 @@ export class Session {
     return Promise.race(this.pending);
   }
 
-  track(task: Promise<void>): void {
+  /** A pending copy; `heldBytes` when its check waits in the batch (what its buffer holds till it ends). */
+  track(task: Promise<void>, heldBytes?: number): void {
     this.pending.add(task);
-    void task.finally(() => this.pending.delete(task));
+    if (heldBytes !== undefined) {
+      this.held = { files: this.held.files + 1, bytes: this.held.bytes + heldBytes };
+    }
+    void task.finally(() => {
+      this.pending.delete(task);
+      if (heldBytes !== undefined) {
+        this.held = { files: this.held.files - 1, bytes: this.held.bytes - heldBytes };
+      }
+    });
+  }
+
+  /**
+   * Resolves once a checked file may commit: PENDING_COMMITS_PER_SESSION at a time, as unbatched
+   * files do (a burst of PutObjects would open as many connections to S3). Hand it back with
+   * freeCommitSlot when the commit ended.
+   */
+  commitSlot(): Promise<void> {
+    if (this.commitsRunning < PENDING_COMMITS_PER_SESSION) {
+      this.commitsRunning += 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.commitQueue.push(resolve));
+  }
+
+  freeCommitSlot(): void {
+    const next = this.commitQueue.shift();
+    if (next === undefined) this.commitsRunning -= 1;
+    else next(); // the slot passes straight to the next commit
   }
 
   /** A copy that failed while reading may have left the session unusable: the next file logs in anew. */
