@@ -84,6 +84,29 @@ describe("a mirror checks its small files after their transfer by one re-listing
     expect(mirrored(s3)).toEqual(names.map((n) => `in/${n}`));
   });
 
+  it("commits the checked files four at a time while the session reads on", async () => {
+    // Arrange: each PutObject of a mirrored file takes 10 ms; count how many run at once
+    const { calls, connect } = server();
+    const s3 = new MemoryS3();
+    let running = 0;
+    let peak = 0;
+    s3.fault = async (req) => {
+      if (req.operation !== "PutObject" || !req.key.startsWith("in/")) return;
+      running += 1;
+      peak = Math.max(peak, running);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      running -= 1;
+    };
+
+    // Act
+    const summary = await runMirror(connect, s3, "b", request, options());
+
+    // Assert
+    expect(summary).toMatchObject({ copied: names.length, failed: [] });
+    expect(peak).toBe(4);
+    expect(calls).toMatchObject({ list: 2, stat: 0 });
+  });
+
   it("commits none of the files waiting for their check when the run is stopped", async () => {
     // Arrange: the stop comes as the last file is read, before the re-listing
     const stop = new AbortController();
