@@ -107,6 +107,25 @@ describe("a mirror checks its small files after their transfer by one re-listing
     expect(calls).toMatchObject({ list: 2, stat: 0 });
   });
 
+  it("checks each file before the next is read when one file fills the session's memory share", async () => {
+    // Arrange: 64 KiB for the session's copies: one file's 64 KiB buffer is all it may hold
+    const { calls, connect } = server();
+    const s3 = new MemoryS3();
+
+    // Act
+    const summary = await runMirror(
+      connect,
+      s3,
+      "b",
+      request,
+      options({ copy: { tagWithSha256: false, memoryBudget: 64 * 1024 } }),
+    );
+
+    // Assert: each file checked on its own once it is read (a batch of one)
+    expect(summary).toMatchObject({ copied: names.length, failed: [] });
+    expect(calls).toMatchObject({ list: 1, stat: names.length });
+  });
+
   it("commits none of the files waiting for their check when the run is stopped", async () => {
     // Arrange: the stop comes as the last file is read, before the re-listing
     const stop = new AbortController();
