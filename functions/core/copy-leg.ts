@@ -17,7 +17,7 @@ import { formatS3Url } from "./locations.js";
 import { landingAt } from "./object-landing.js";
 import { SOURCE_DIGEST_TAG } from "./object-settings.js";
 import { type CommittedUpload, PartUpload } from "./part-upload.js";
-import type { FtpReply } from "./ports.js";
+import type { FtpReply, RemoteFileInfo } from "./ports.js";
 import { ProgressReporter } from "./progress.js";
 import { assertSameDigest, type SourceDigest, withExtraDigest } from "./source-digest.js";
 import {
@@ -35,6 +35,8 @@ const SUSPEND = Symbol("suspend");
 /**
  * The prepared copy's leg over the wire, in its steps: transfer (RETR into the upload), gate (the
  * commit rule), recheck (the file is still the one the copy started from), and the outcome (committed, suspended, or cancelled with nothing left behind).
+ * The recheck is a stat on the session, or the facts the caller supplies (CopyOptions.recheck) once
+ * the session is released.
  */
 export class CopyLeg {
   /** The offset this leg starts from (a resumed copy's earlier legs hold the bytes before it). */
@@ -89,8 +91,13 @@ export class CopyLeg {
     try {
       const reply = await this.transfer();
       this.gate(reply);
-      await this.recheckSource();
+      const { recheck } = this.copy.opts;
+      if (recheck === undefined) await this.recheckSource();
       const sourceDigest = await this.askServerDigest();
+      // Asked for before the session is released: the caller's next use of it may be the answer.
+      const suppliedFacts = recheck?.(this.copy.request.path, this.prepared.info);
+      this.release();
+      if (suppliedFacts !== undefined) this.assertUnchanged(await suppliedFacts);
       // Past this point the server has confirmed the file: finish the commit even if the deadline
       // fires meanwhile (the caller's margin covers the last parts), rather than race it and leave an
       // object behind a reported failure.
@@ -201,11 +208,16 @@ export class CopyLeg {
    * since the copy started is not committed: the next run copies it whole.
    */
   private async recheckSource(): Promise<void> {
-    const { source, request, url } = this.copy;
+    const { source, request } = this.copy;
     const before = this.prepared.info;
     if (before.size === null && before.modifiedAt === null) return; // as sizeCheck "skipped": nothing to compare
-    const now = await untilAborted(() => source.stat(request.path), this.stop.signal);
-    const change = describeChange(before, now);
+    this.assertUnchanged(await untilAborted(() => source.stat(request.path), this.stop.signal));
+  }
+
+  /** The second look at the file (null: it is gone) against the first: a change is not committed. */
+  private assertUnchanged(now: RemoteFileInfo | null): void {
+    const { url } = this.copy;
+    const change = describeChange(this.prepared.info, now);
     if (change !== null) {
       throw new SourceChangedError(
         `${url} changed while it was copied (${change}): nothing was stored, it is left for the next run`,
@@ -247,10 +259,17 @@ export class CopyLeg {
     };
   }
 
+  /**
+   * The FTP session is no longer needed: from here on the commit finishes whatever the signals say
+   * (facts still awaited come from a caller that answers a stop itself).
+   */
+  private release(): void {
+    this.stopListening();
+    this.copy.opts.onDownloaded?.();
+  }
+
   private async commit(reply: FtpReply, sourceDigest: SourceDigest | null): Promise<CopyResult> {
     const { opts, request } = this.copy;
-    this.stopListening(); // from here on the commit finishes whatever the signals say
-    opts.onDownloaded?.();
     const moreTags = sourceDigestTag(sourceDigest);
     const committed = await this.upload.commit(this.verifyAgainst(sourceDigest), moreTags);
     const tagged = opts.tagWithSha256 ? await this.ensureTagged(committed, moreTags) : false;

@@ -1,10 +1,13 @@
-import { FtpBusyError, ObjectExistsError, SourceChangedError } from "./errors.js";
+import { FtpBusyError, ObjectExistsError, SourceChangedError, TransferAbortedError } from "./errors.js";
 import type { MirrorOptions, MirrorSummary } from "./mirror.js";
 import { InlineBudget, OverBudget } from "./mirror-budget.js";
 import { BusyRetry, DEFAULT_BUSY_RETRY, pause } from "./mirror-busy.js";
 import type { Manifest } from "./mirror-manifest.js";
 import { describeFailure, type PlannedFile } from "./mirror-plan.js";
+import { directoriesToBatch, heldBytes, RecheckBatch } from "./mirror-recheck.js";
+import { Session } from "./mirror-session.js";
 import { DEFAULT_PART_SIZE } from "./part-size.js";
+import { parentOf } from "./paths.js";
 import type { FileSource, ListedObject, ObjectSink } from "./ports.js";
 import { TimeBudget } from "./time-budget.js";
 import {
@@ -14,9 +17,7 @@ import {
   copyFile,
   defaultCopyOptions,
 } from "./transfer.js";
-
-/** Small files whose upload may still be finishing while their FTP session reads the next one. */
-const PENDING_COMMITS_PER_SESSION = 4;
+import type { RemotePath } from "./values.js";
 
 /** What a mirror hands its copying step. */
 export interface MirrorCopyJob {
@@ -30,6 +31,8 @@ export interface MirrorCopyJob {
   files: PlannedFile[];
   /** The bucket listing under the prefix, by key. */
   listed: Map<string, ListedObject>;
+  /** The entries each directory had when listed (MirrorPlan.listingSizes), for the after-copy checks. */
+  listingSizes: ReadonlyMap<string, number>;
   options: MirrorOptions;
   /** Counts what happened; the copies add to it. */
   summary: MirrorSummary;
@@ -49,59 +52,6 @@ export function copyAll(job: MirrorCopyJob): Promise<PlannedFile[]> {
   return new MirrorCopies(job).run();
 }
 
-/**
- * One FTP session of the pool, reused from file to file: opened when first needed, closed when a
- * failure may have broken it, with the small files' commits it has left pending.
- */
-class Session {
-  private readonly pending = new Set<Promise<void>>();
-
-  constructor(
-    private readonly connect: () => Promise<FileSource>,
-    private source: FileSource | undefined,
-  ) {}
-
-  /** The open session, if any. */
-  get current(): FileSource | undefined {
-    return this.source;
-  }
-
-  /** Logs in (again, after a failure closed it). */
-  async open(): Promise<FileSource> {
-    this.source = await this.connect();
-    return this.source;
-  }
-
-  /** Whether PENDING_COMMITS_PER_SESSION commits are pending: the next file waits for one. */
-  get full(): boolean {
-    return this.pending.size >= PENDING_COMMITS_PER_SESSION;
-  }
-
-  /** Settles when one of the pending commits does. */
-  oneSettled(): Promise<void> {
-    return Promise.race(this.pending);
-  }
-
-  track(task: Promise<void>): void {
-    this.pending.add(task);
-    void task.finally(() => this.pending.delete(task));
-  }
-
-  /** A copy that failed while reading may have left the session unusable: the next file logs in anew. */
-  discard(): void {
-    this.source?.close();
-    this.source = undefined;
-  }
-
-  async drain(): Promise<void> {
-    await Promise.all(this.pending);
-  }
-
-  close(): void {
-    this.source?.close();
-  }
-}
-
 /** The mirror's copies: the shared list, the sessions working through it, and what each file became. */
 class MirrorCopies {
   private readonly overflow: PlannedFile[] = [];
@@ -114,19 +64,30 @@ class MirrorCopies {
   private readonly busy: BusyRetry;
   /** Sessions still taking files: one refused as busy leaves the pool only while others remain. */
   private working = 0;
+  /** Bytes each copy's part buffers may take: the sessions copy at once, each gets its share. */
+  private readonly copyBudget: number;
+  /** Directories whose small files are checked by a re-listing (see RecheckBatch). */
+  private readonly batchedDirs: Set<RemotePath>;
 
   constructor(private readonly job: MirrorCopyJob) {
     this.busy = new BusyRetry(job.options.busyRetry ?? DEFAULT_BUSY_RETRY);
     this.now = job.options.now ?? Date.now;
     this.time = new TimeBudget(job.options);
     this.checks = job.checks ?? { files: new Set(), budget: new InlineBudget(undefined) };
+    this.copyBudget = Math.floor(
+      (job.options.copy.memoryBudget ?? defaultCopyOptions.memoryBudget) / job.options.concurrency,
+    );
+    const exact = job.files.filter((file) => this.smallWithExactFacts(file));
+    this.batchedDirs = directoriesToBatch(exact, job.listingSizes);
   }
 
   async run(): Promise<PlannedFile[]> {
     const { files, options, connect, firstSource } = this.job;
     const sessions = Math.max(1, Math.min(options.concurrency, files.length));
-    const workers = [this.worker(new Session(connect, firstSource))];
-    for (let n = 1; n < sessions; n += 1) workers.push(this.worker(new Session(connect, undefined)));
+    const workers = [this.worker(new Session(connect, firstSource, this.recheckBatch()))];
+    for (let n = 1; n < sessions; n += 1) {
+      workers.push(this.worker(new Session(connect, undefined, this.recheckBatch())));
+    }
     await Promise.all(workers);
     const { shrunk } = this.busy;
     if (shrunk !== undefined) {
@@ -140,6 +101,17 @@ class MirrorCopies {
     return this.overflow;
   }
 
+  private recheckBatch(): RecheckBatch {
+    const { options, listingSizes } = this.job;
+    return new RecheckBatch({
+      // Waiting and committing, a session's batched files hold at most one copy's share.
+      maxBytes: Math.floor(this.copyBudget / 2),
+      listingSizes,
+      ...(options.signal ? { signal: options.signal } : {}),
+      warn: options.copy.onWarning ?? (() => {}),
+    });
+  }
+
   /** The next file: one handed back by a session the server refused first, then the list's next. */
   private next(): PlannedFile | undefined {
     return this.busy.next() ?? this.job.files[this.nextIndex++];
@@ -149,6 +121,8 @@ class MirrorCopies {
    * One FTP session working through the shared list. A small file (one part, held in memory anyway)
    * frees the session as soon as its bytes are in and confirmed: the next RETR starts while S3 stores
    * the last one. A few such commits may be pending per session; bigger files are finished in turn.
+   * Small files the listing gave exact facts for wait for their after-copy check in the session's
+   * batch, flushed between two files (see RecheckBatch) and always before the worker stops.
    */
   private async worker(session: Session): Promise<void> {
     const { options, summary } = this.job;
@@ -156,6 +130,8 @@ class MirrorCopies {
     try {
       for (let file = this.next(); file !== undefined; file = this.next()) {
         if (!this.attempt(file)) continue;
+        const batched = this.batched(file);
+        if (session.batch.mustFlushBefore(file, batched)) await this.flush(session);
         while (session.full) await session.oneSettled();
         let source: FileSource;
         try {
@@ -179,17 +155,47 @@ class MirrorCopies {
         const free = new Promise<boolean>((resolve) => {
           released = resolve;
         });
-        const task = this.copyOne(source, file, released);
-        session.track(task);
-        const small = file.size !== null && file.size < (options.copy.partSize ?? DEFAULT_PART_SIZE);
-        if (!small) await task; // a big file holds several parts in memory: finish it first
+        const task = this.copyOne(source, file, released, batched ? session : undefined);
+        session.track(task, batched ? heldBytes(file) : undefined);
+        if (!this.isSmall(file)) await task; // a big file holds several parts in memory: finish it first
         if (!(await free)) session.discard();
       }
       this.working -= 1;
+      await this.flush(session); // the waiting files' commits settle only once they are checked
       await session.drain();
     } finally {
+      session.batch.abandon(
+        new TransferAbortedError("not committed: the mirror stopped before the file's after-copy check"),
+      );
       session.close();
     }
+  }
+
+  private isSmall(file: PlannedFile): boolean {
+    return file.size !== null && file.size < (this.job.options.copy.partSize ?? DEFAULT_PART_SIZE);
+  }
+
+  /** Big files keep their stat: a round trip is nothing next to them; LIST's times are too coarse. */
+  private smallWithExactFacts(file: PlannedFile): boolean {
+    return this.isSmall(file) && file.modifiedAt !== null;
+  }
+
+  /** Checked by its directory's re-listing: a small file listed with MLSD, among enough such files. */
+  private batched(file: PlannedFile): boolean {
+    return this.smallWithExactFacts(file) && this.batchedDirs.has(parentOf(file.path));
+  }
+
+  /** Checks the session's waiting files on it, logging in again when a failure closed it. */
+  private async flush(session: Session): Promise<void> {
+    if (session.batch.size === 0) return;
+    let source: FileSource;
+    try {
+      source = session.current ?? (await session.open());
+    } catch (error) {
+      session.batch.abandon(error);
+      return;
+    }
+    if (!(await session.batch.flush(source))) session.discard();
   }
 
   /** Whether to copy the file here now; otherwise it is queued or recorded as not attempted. */
@@ -213,20 +219,44 @@ class MirrorCopies {
     return true;
   }
 
-  /** Copies one file; resolves `released` once the FTP session is free again (true) or broken (false). */
-  private copyOne(source: FileSource, file: PlannedFile, released: (fine: boolean) => void): Promise<void> {
+  /**
+   * Copies one file; resolves `released` once the FTP session is free again (true) or broken (false).
+   * With `batching` (the session), the file's after-copy check waits in its batch once the session is
+   * released, and the commit then waits for one of its commit slots.
+   */
+  private copyOne(
+    source: FileSource,
+    file: PlannedFile,
+    released: (fine: boolean) => void,
+    batching: Session | undefined,
+  ): Promise<void> {
     const startedAt = this.now();
     let downloaded = false;
     const onDownloaded = () => {
       downloaded = true;
       released(true);
     };
-    return copyFile(source, this.job.sink, this.requestFor(file), this.optionsFor(file, onDownloaded)).then(
+    let slotTaken = false;
+    const recheck =
+      batching &&
+      (async () => {
+        const facts = await batching.batch.add(file);
+        await batching.commitSlot();
+        slotTaken = true;
+        return facts;
+      });
+    const options = { ...this.optionsFor(file, onDownloaded), ...(recheck ? { recheck } : {}) };
+    const ended = () => {
+      if (slotTaken) batching?.freeCommitSlot();
+    };
+    return copyFile(source, this.job.sink, this.requestFor(file), options).then(
       (outcome) => {
+        ended();
         released(true);
         this.recordOutcome(file, outcome, startedAt);
       },
       (error: unknown) => {
+        ended();
         // A failure while the file was still being read may have closed the session; a file found
         // changed after it was read whole was stat'ed again on it, so that session is sound.
         released(downloaded || (error instanceof SourceChangedError && !error.whileReading));
@@ -254,10 +284,7 @@ class MirrorCopies {
     const { checks } = this;
     return {
       ...options.copy,
-      // The sessions copy at once: each copy gets its share of the memory budget.
-      memoryBudget: Math.floor(
-        (options.copy.memoryBudget ?? defaultCopyOptions.memoryBudget) / options.concurrency,
-      ),
+      memoryBudget: this.copyBudget,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(checks.files.has(file)
         ? {

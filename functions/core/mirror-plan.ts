@@ -61,6 +61,8 @@ export interface MirrorPlan {
   empty: string[];
   /** Done markers listed (relative paths): never copied, they let the files they mark be taken. */
   markers: Set<string>;
+  /** The entries of each directory listed, by its path: what a re-listing of it reads again. */
+  listingSizes: Map<RemotePath, number>;
 }
 
 /**

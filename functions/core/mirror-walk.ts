@@ -63,6 +63,7 @@ class MirrorPlanner {
     unreadable: [],
     empty: [],
     markers: new Set(),
+    listingSizes: new Map(),
   };
   private readonly wanted: (relativePath: string) => boolean;
   private readonly isMarker: (name: string) => boolean;
@@ -121,6 +122,7 @@ class MirrorPlanner {
     }
     if (at.relative === "") await refuseSingleFile(source, request.remoteDir, entries, signal);
     if (entries.length === 0) this.plan.empty.push(at.relative);
+    this.plan.listingSizes.set(at.dir, entries.length);
     return entries;
   }
 

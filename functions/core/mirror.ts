@@ -363,6 +363,7 @@ async function carryOut(
     ...work,
     files: inline,
     listed,
+    listingSizes: plan.listingSizes,
     manifest: next,
     checks: { files: likelyChecks, budget },
     journalsSourceAction: takesAway(request),

@@ -30,8 +30,10 @@ export function isSameVersion(existing: ExistingObject, url: string, info: Remot
 /**
  * What differs between two looks at one file, or null: the size, or the modification time where both
  * looks gave one. Times compare to the second: MLSD's `modify` and MDTM may differ in fractions.
+ * `after` null: the second look found no such file (a re-listing without it), which is a change too.
  */
-export function describeChange(before: RemoteFileInfo, after: RemoteFileInfo): string | null {
+export function describeChange(before: RemoteFileInfo, after: RemoteFileInfo | null): string | null {
+  if (after === null) return `it was ${describeInfo(before)}, it is gone`;
   const sizeChanged = before.size !== null && after.size !== null && before.size !== after.size;
   const timeChanged =
     before.modifiedAt !== null &&

@@ -79,6 +79,14 @@ export interface CopyOptions {
    */
   onDownloaded?: () => void;
   /**
+   * The file's facts after its transfer, supplied by the caller instead of a stat on the session (a
+   * mirror checks many small files with one re-listing of their directory). Called once the file is
+   * read and confirmed and any server digest is in, just before onDownloaded; resolves with the
+   * facts, or null when the file is gone. The copy is committed only when they equal the facts it
+   * started from; a rejection fails it with that error, nothing stored.
+   */
+  recheck?: (path: RemoteFilePath, before: RemoteFileInfo) => Promise<RemoteFileInfo | null>;
+  /**
    * Called once a copy is decided (the key holds no object of this version), before anything is
    * read or an upload created: throwing stops the copy there, with that error and nothing to undo.
    */
