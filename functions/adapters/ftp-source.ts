@@ -31,6 +31,7 @@ import {
 } from "../core/index.js";
 import { SessionBoundary } from "./ftp-boundary.js";
 import { DIGEST_VERBS, ServerDigests } from "./ftp-digests.js";
+import { announcesRestStream, keepLoginFeatures } from "./ftp-features.js";
 import { defaultListingLimits, type ListingLimits, listDirectory } from "./ftp-listing.js";
 import { ServerMlst } from "./ftp-mlst.js";
 import { DEFAULT_CUT_REPLY_MS, readRange } from "./ftp-range-read.js";
@@ -110,6 +111,7 @@ export async function connectFtpSource(
   const scrubber = secretScrubber(options.password);
   const names = await nameCodecFor(options.encoding ?? "utf8");
   const client = createClient(options.timeoutMs);
+  keepLoginFeatures(client);
   speakServerEncoding(client, names);
   if (options.log) {
     client.ftp.verbose = true;
@@ -325,6 +327,10 @@ class FtpSource implements FileSource {
 
   makeDirectory(dir: RemotePath): Promise<void> {
     return this.change("MKD", dir, () => makeRemoteDirectory(this.client, this.names.toWire(dir)));
+  }
+
+  async announcesRestStream(): Promise<boolean> {
+    return announcesRestStream(await this.client.features());
   }
 
   async digestAlgorithms(): Promise<DigestAlgorithm[]> {

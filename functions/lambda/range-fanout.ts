@@ -81,6 +81,8 @@ export class RangeFanOut {
       if (info.modifiedAt === null)
         return asOne("the server gives no MDTM, so a change between ranges would go unseen");
       if (source.downloadRange === undefined) return asOne("this session cannot read a range of a file");
+      if (!((await source.announcesRestStream?.()) ?? false))
+        return asOne("the server does not announce REST STREAM in FEAT, so a range could not start mid-file");
       if (fenced.afterCopy !== "keep") return asOne('"afterCopy" runs only after a copy as one');
       const key = await this.ports.continuationKey?.();
       if (key === undefined) return asOne("no continuation key signs the range messages");

@@ -26,8 +26,12 @@ describe("a big file fanned out over range legs", () => {
     await rig?.close();
   });
 
-  async function fannedOut(rangeFanout: Record<string, unknown>, transferId: string) {
-    rig = await startLambdaRig({ s3: "s3rver", partner: { rangeFanout } });
+  async function fannedOut(
+    rangeFanout: Record<string, unknown>,
+    transferId: string,
+    rigOptions: Parameters<typeof startLambdaRig>[0] = {},
+  ) {
+    rig = await startLambdaRig({ s3: "s3rver", partner: { rangeFanout }, ...rigOptions });
     const data = randomFile(size);
     await rig.serve("outbox/big.bin", data);
     const leg0 = await rig.invoke(
@@ -188,5 +192,22 @@ describe("a big file fanned out over range legs", () => {
     expect(rig.peakSessions).toBe(2);
     expect(sha256(await readObject(rig.s3, bucket, key))).toBe(sha256(data));
     expect(completes()).toHaveLength(1);
+  });
+
+  it("copies the file as one when the server does not announce REST STREAM in FEAT", async () => {
+    // Arrange: ftp-srv as it is (it takes REST, but its FEAT does not say so).
+    const { data, ranges } = await fannedOut({ minMiB: 5, ranges: 4, maxSessions: 4 }, "t-no-rest", {
+      restStream: false,
+    });
+
+    // Assert
+    expect(ranges).toEqual([]);
+    expect(retrs()).toBe(0);
+    expect(sha256(await readObject(rig.s3, bucket, key))).toBe(sha256(data));
+    expect(rig.logs().map((l) => l.message)).toContain(
+      "the file is copied as one, not by ranges: the server does not announce REST STREAM in FEAT, so a range could not start mid-file",
+    );
+    expect(rig.events.map((e) => e.detailType)).toEqual(["Object Ingested"]);
+    expect((await rig.ledger.get("t-no-rest"))?.state).toBe("committed");
   });
 });

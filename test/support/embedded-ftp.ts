@@ -1,4 +1,5 @@
 import { mkdir } from "node:fs/promises";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { resolve as resolvePath, sep } from "node:path";
 import { FtpSrv } from "ftp-srv";
@@ -19,6 +20,8 @@ export interface EmbeddedFtpServer {
   close(): Promise<void>;
 }
 
+const require = createRequire(import.meta.url);
+
 // ftp-srv logs through bunyan; the tests and the demo want quiet servers.
 const silentLogger = {
   child() {
@@ -32,6 +35,38 @@ const silentLogger = {
   fatal() {},
 };
 
+/** The servers whose FEAT lists REST STREAM. */
+const restStreamServers = new WeakSet<object>();
+let featPatched = false;
+
+/**
+ * ftp-srv takes REST but its FEAT does not announce `REST STREAM`, which every real server here does
+ * and a ranged fan-out asks for. Its FEAT handler is one shared registry entry: wrapped once, it adds
+ * the line for the servers marked here, and leaves any other as ftp-srv made it.
+ */
+function announceRestStream(server: FtpSrv): void {
+  restStreamServers.add(server);
+  if (featPatched) return;
+  featPatched = true;
+  const registry = require("ftp-srv/src/commands/registry") as Record<string, { handler: Function }>;
+  const feat = registry.FEAT as { handler: Function };
+  const original = feat.handler;
+  feat.handler = function featWithRestStream(this: FtpConnection, ...args: unknown[]) {
+    if (!restStreamServers.has(this.server)) return original.apply(this, args);
+    const reply = this.reply.bind(this);
+    const withRest = (code: number, ...lines: unknown[]) =>
+      code === 211 && lines.length > 1
+        ? reply(code, ...lines.slice(0, -1), { message: " REST STREAM", raw: true }, ...lines.slice(-1))
+        : reply(code, ...lines);
+    return original.apply(Object.assign(Object.create(this), { reply: withRest }), args);
+  };
+}
+
+interface FtpConnection {
+  server: object;
+  reply(code: number, ...lines: unknown[]): unknown;
+}
+
 /** ftp-srv on 127.0.0.1 with one account, serving `root`; passive ports picked by the OS range given. */
 export async function startEmbeddedFtp(options: {
   root: string;
@@ -43,6 +78,8 @@ export async function startEmbeddedFtp(options: {
    * connection is secure, ftp-srv's passive data server is TLS too: PROT P gets 200, PROT C 536.
    */
   tls?: { key: string; cert: string; implicit?: boolean };
+  /** FEAT lists `REST STREAM` (default true): false plays a server that does not announce it. */
+  restStream?: boolean;
 }): Promise<EmbeddedFtpServer> {
   const user = options.user ?? "demo";
   const password = options.password ?? "demo-password";
@@ -58,6 +95,7 @@ export async function startEmbeddedFtp(options: {
     greeting: "ftp2s3 embedded FTP server",
     log: silentLogger as never,
   });
+  if (options.restStream ?? true) announceRestStream(server);
   let logins = 0;
   let retrieved = 0;
   const retrievedPaths = new Map<string, number>();

@@ -63,12 +63,15 @@ export async function startLambdaRig(
     /** Where connections with maxSessions keep their budget (a lease table); default per container. */
     sessionBudgets?: SessionBudgets;
     slotWait?: SlotWait;
+    /** The partner's FEAT lists REST STREAM (default true). */
+    restStream?: boolean;
   } = {},
 ) {
   const work = await mkdtemp(join(tmpdir(), "ftp2s3-lambda-"));
   const ftp: EmbeddedFtpServer = await startEmbeddedFtp({
     root: join(work, "ftp"),
     password: "partner-secret-pw",
+    ...(options.restStream === undefined ? {} : { restStream: options.restStream }),
   });
   const aws = await startFauxqsS3();
   const objectStore = options.s3 === "s3rver" ? await startS3rver(join(work, "s3")) : aws;
