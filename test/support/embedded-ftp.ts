@@ -48,8 +48,8 @@ function announceRestStream(server: FtpSrv): void {
   restStreamServers.add(server);
   if (featPatched) return;
   featPatched = true;
-  const registry = require("ftp-srv/src/commands/registry") as Record<string, { handler: Function }>;
-  const feat = registry.FEAT as { handler: Function };
+  const registry = require("ftp-srv/src/commands/registry") as { FEAT: { handler: FeatHandler } };
+  const feat = registry.FEAT;
   const original = feat.handler;
   feat.handler = function featWithRestStream(this: FtpConnection, ...args: unknown[]) {
     if (!restStreamServers.has(this.server)) return original.apply(this, args);
@@ -61,6 +61,8 @@ function announceRestStream(server: FtpSrv): void {
     return original.apply(Object.assign(Object.create(this), { reply: withRest }), args);
   };
 }
+
+type FeatHandler = (this: FtpConnection, ...args: unknown[]) => unknown;
 
 interface FtpConnection {
   server: object;
