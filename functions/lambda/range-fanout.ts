@@ -15,7 +15,7 @@ import {
   type TransferLedger,
   type UnchangedResult,
 } from "../core/index.js";
-import { failureFields } from "./failure-fields.js";
+import { logFields } from "./failure-fields.js";
 import type { KeyedLog } from "./keyed-log.js";
 import type { LedgerLeg } from "./ledger-leg.js";
 import { signRange } from "./range-signature.js";
@@ -147,12 +147,11 @@ export class RangeFanOut {
     try {
       await this.ports.queueBatch(plan.ranges.map((_, index) => rangeMessage(transferId, index, plan, key)));
     } catch (error) {
-      const { code, message } = failureFields(error);
-      await this.ports.ledger.rangedFinished(
-        transferId,
-        { state: "failed", error: { code, message } },
-        Date.now(),
+      log.error(
+        "the range messages could not be sent: the transfer fails and its upload is aborted",
+        logFields(error),
       );
+      await leg.leg.fanOutFailed(error);
       await abandon();
       throw error;
     }

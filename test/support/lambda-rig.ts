@@ -11,7 +11,11 @@ import { mockClient } from "aws-sdk-client-mock";
 import { vi } from "vitest";
 import { connectFtpSource } from "../../functions/adapters/ftp-source.js";
 import { secretsManagerPasswords } from "../../functions/adapters/passwords.js";
-import { sqsTransferQueue, sqsTransferQueueBatch } from "../../functions/adapters/transfer-queue.js";
+import {
+  sqsTransferQueue,
+  sqsTransferQueueBatch,
+  type TransferQueueBatch,
+} from "../../functions/adapters/transfer-queue.js";
 import type { SessionBudgets, SlotWait } from "../../functions/app/session-budget.js";
 import { wrapSource } from "../../functions/app/wrapped-source.js";
 import { parseConfig } from "../../functions/contracts/index.js";
@@ -63,6 +67,8 @@ export async function startLambdaRig(
     /** Where connections with maxSessions keep their budget (a lease table); default per container. */
     sessionBudgets?: SessionBudgets;
     slotWait?: SlotWait;
+    /** Sends the range messages instead of SQS (a failing one, say). */
+    queueBatch?: TransferQueueBatch;
     /** The partner's FEAT lists REST STREAM (default true). */
     restStream?: boolean;
   } = {},
@@ -163,7 +169,7 @@ export async function startLambdaRig(
       },
     }),
     queue: sqsTransferQueue(sqs, queueUrl),
-    queueBatch: sqsTransferQueueBatch(sqs, queueUrl),
+    queueBatch: options.queueBatch ?? sqsTransferQueueBatch(sqs, queueUrl),
     passwords: secretsManagerPasswords(new SecretsManagerClient({ region, credentials })),
     continuationKey: async () => continuationKey,
     logger: new Logger({ serviceName: "ftp2s3" }),
