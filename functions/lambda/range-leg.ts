@@ -34,11 +34,18 @@ export const MAX_RANGE_ATTEMPTS = 3;
 
 /**
  * A range that finds every session of its file taken comes back this much later, doubling up to
- * RANGE_WAIT_MAX_SECONDS: its siblings hold them, each for at most one invocation. No bound on the
- * count: the wait ends when the transfer does.
+ * RANGE_WAIT_MAX_SECONDS: its siblings hold them, each for at most one invocation.
  */
 const RANGE_WAIT_FIRST_SECONDS = 15;
 const RANGE_WAIT_MAX_SECONDS = 120;
+
+/**
+ * How long a range waits for a session of its file while nothing else of its transfer moves (no
+ * range claimed, advanced or ended: the ledger item's updatedAt): two leases, by which time every
+ * holder has ended or lost its lease. Then the wait counts as a failed attempt. A wait behind
+ * siblings that are reading goes on: with 64 ranges and 2 sessions it is hours, and legitimate.
+ */
+export const MAX_SLOT_WAIT_MS = 2 * LEASE_MS;
 
 export interface RangeLegPorts {
   fence: ConnectionFence;
@@ -137,9 +144,48 @@ export class RangeLegs {
     const fileId = createHash("sha256").update(message.transferId).digest("base64url").slice(0, 22);
     const budget = this.ports.sessionBudgets(`${record.request.connection}#file-${fileId}`, plan.maxSessions);
     const slot = await budget.tryTake();
-    if (slot === undefined)
-      await this.comeBackLater(at, `all ${plan.maxSessions} sessions for this file are in use`);
+    if (slot === undefined) await this.waitForSlot(at);
     return slot;
+  }
+
+  /**
+   * No free session: the range waits (its message comes back later) until its wait, counted from
+   * its first one or from the transfer's last move, whichever is later, passes MAX_SLOT_WAIT_MS; it
+   * then counts a failed attempt, and the attempts rule decides.
+   */
+  private async waitForSlot(at: RangeAtHand): Promise<void> {
+    const { message, plan, spec, log } = at;
+    const busy = `all ${plan.maxSessions} sessions for this file are in use`;
+    const now = Date.now();
+    const waiting = await this.ports.ledger.rangeWaits(message.transferId, spec.index, now);
+    const since = waiting?.ranges?.[spec.index]?.waitingSince;
+    if (waiting === undefined || since === undefined) {
+      log.info(`range ${spec.index} skipped: it is not waiting to run (another delivery runs or ran it)`);
+      return;
+    }
+    const stillSince = Math.max(since, Date.parse(waiting.updatedAt));
+    if (now - stillSince < MAX_SLOT_WAIT_MS) {
+      await this.comeBackLater(at, busy);
+      return;
+    }
+    const minutes = Math.round((now - stillSince) / 60_000);
+    const error = new FtpBusyError(
+      `range ${spec.index} waited ${minutes} min for a session of its file while no other range moved: ${busy}`,
+    );
+    const after = await this.ports.ledger.rangeWaitedTooLong(
+      message.transferId,
+      spec.index,
+      { since, error: errorOf(error) },
+      now,
+    );
+    if (after === undefined) return; // another delivery of this range ended the same wait
+    const attempts = after.ranges?.[spec.index]?.attempts ?? 0;
+    log.error(`range ${spec.index} failed (attempt ${attempts} of ${MAX_RANGE_ATTEMPTS})`, logFields(error));
+    if (attempts >= MAX_RANGE_ATTEMPTS) {
+      await this.failTransfer(at, errorOf(error));
+      return;
+    }
+    throw error;
   }
 
   private async claimed(at: RangeAtHand, signal: AbortSignal): Promise<void> {

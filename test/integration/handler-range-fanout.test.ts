@@ -2,7 +2,8 @@ import { utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ListMultipartUploadsCommand } from "@aws-sdk/client-s3";
 import type { SQSRecord } from "aws-lambda";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { inProcessSessionBudgets, type SessionBudgets } from "../../functions/app/session-budget.js";
 import {
   bucket,
   callApi,
@@ -230,5 +231,44 @@ describe("a big file fanned out over range legs", () => {
     expect((await rig.ledger.get("t-unsent"))?.state).toBe("failed");
     const uploads = await rig.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
     expect(uploads.Uploads ?? []).toEqual([]);
+  });
+
+  it("ends a range's wait for a session of its file after two leases without progress: an attempt each, then the transfer", async () => {
+    // Arrange: every session slot of the file held, by a leg that crashed, say.
+    const heldForever: SessionBudgets = (name, max) =>
+      name.includes("#file-") ? { tryTake: async () => undefined } : inProcessSessionBudgets()(name, max);
+    const { ranges } = await fannedOut({ minMiB: 5, ranges: 4, maxSessions: 2 }, "t-starved", {
+      sessionBudgets: heldForever,
+    });
+    const first = ranges[0] as SQSRecord;
+    const clock = Date.now();
+
+    // Act: the message comes back later, then again past 32 minutes, three times over.
+    const answers = [await run(first)];
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      for (const minutes of [33, 34, 67, 68, 101, 102]) {
+        vi.setSystemTime(clock + minutes * 60_000);
+        answers.push(await run(first));
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+
+    // Assert
+    const failed = { batchItemFailures: [{ itemIdentifier: first.messageId }] };
+    const none = { batchItemFailures: [] };
+    expect(answers).toEqual([none, failed, none, failed, none, none, none]);
+    const messages = rig.logs().map((l) => `${l.level} ${l.message}`);
+    expect(messages.filter((m) => m.startsWith("ERROR range 0 failed (attempt"))).toEqual([
+      "ERROR range 0 failed (attempt 1 of 3)",
+      "ERROR range 0 failed (attempt 2 of 3)",
+      "ERROR range 0 failed (attempt 3 of 3)",
+    ]);
+    expect(rig.events).toMatchObject([{ detailType: "Transfer Failed", detail: { code: "FTP_BUSY" } }]);
+    const record = await rig.ledger.get("t-starved");
+    expect(record?.state).toBe("failed");
+    expect(record?.ranges?.[0]).toMatchObject({ state: "failed", attempts: 3 });
+    expect(retrs()).toBe(0);
   });
 });
