@@ -214,6 +214,23 @@ export function dynamoDbRangeLedger(access: TransferItemAccess): RangeLedger {
       return after !== undefined;
     },
 
+    async completionFailed(transferId, leaseUntil, at) {
+      const after = await updateTransfer(
+        transferId,
+        "SET #completionFailures = if_not_exists(#completionFailures, :zero) + :one, #updatedAt = :now " +
+          "REMOVE #completeUntil",
+        "#state = :ranging AND #completeUntil = :lease",
+        {
+          ":ranging": S("ranging"),
+          ":lease": N(leaseUntil),
+          ":zero": N(0),
+          ":one": N(1),
+          ":now": S(iso(at)),
+        },
+      );
+      return after === undefined ? undefined : Number(after.completionFailures?.N ?? 0);
+    },
+
     async rangedFinished(transferId, end, at) {
       const values: Item = { ":ranging": S("ranging"), ":end": S(end.state), ":now": S(iso(at)) };
       const set = `#state = :end, #updatedAt = :now, ${outcomeSet(

@@ -97,6 +97,12 @@ export interface RangeLedger {
    * that took it crashed (its lease lapsed). False otherwise.
    */
   claimCompletion(transferId: string, ranges: number, at: number, leaseUntil: number): Promise<boolean>;
+  /**
+   * The completion this leg took (`leaseUntil`, as claimCompletion wrote it) failed for a reason that
+   * may pass: it is released for a later delivery to take again, and the failure counted. The count
+   * after, or undefined when the leg no longer held the completion.
+   */
+  completionFailed(transferId: string, leaseUntil: number, at: number): Promise<number | undefined>;
   /** The ranged transfer's end: written once, only while it is ranging. */
   rangedFinished(
     transferId: string,

@@ -27,10 +27,14 @@ import { failureFields, logFields } from "./failure-fields.js";
 import { type KeyedLog, withKeys } from "./keyed-log.js";
 import { LEASE_MS } from "./ledger-leg.js";
 import { assertSignedRange } from "./range-signature.js";
+import { isTemporaryS3Failure } from "./temporary-failure.js";
 import { recordTransfer } from "./transfer-report.js";
 
 /** Failed runs of one range before the whole transfer is given up (a source change gives it up at once). */
 export const MAX_RANGE_ATTEMPTS = 3;
+
+/** Completions that failed for a reason that may pass (isTemporaryS3Failure) before the transfer is given up. */
+export const MAX_COMPLETION_ATTEMPTS = 3;
 
 /**
  * A range that finds every session of its file taken comes back this much later, doubling up to
@@ -204,10 +208,11 @@ export class RangeLegs {
       attempt: (answer.record.ranges?.[spec.index]?.attempts ?? 0) + 1,
     });
     const startedAt = Date.now();
+    let after: TransferRecord | undefined;
     try {
       const copied = await this.copy(at, held, signal);
       recordTransfer(this.ports.metrics, copied.bytes, Date.now() - startedAt, false);
-      const after = await this.ports.ledger.rangeDone(held, copied, Date.now());
+      after = await this.ports.ledger.rangeDone(held, copied, Date.now());
       if (after === undefined) {
         log.warn(`range ${spec.index} was read, but its claim was taken over: its end is not recorded`);
         return;
@@ -216,12 +221,14 @@ export class RangeLegs {
         bytes: copied.bytes,
         crc64nvme: copied.crc64nvme,
       });
-      if (after.rangesDone === at.plan.ranges.length)
-        await this.completeIfFree({ ...at, record: after }, signal);
     } catch (error) {
       recordTransfer(this.ports.metrics, 0, Date.now() - startedAt, true);
       await this.rangeFailed(at, held, error);
+      return;
     }
+    // The range is done whatever the completion meets: a failed completion is not this range's.
+    if (after.rangesDone === at.plan.ranges.length)
+      await this.completeIfFree({ ...at, record: after }, signal);
   }
 
   /** Reads the range into its parts on a session of the connection's, logging and recording its progress. */
@@ -312,19 +319,32 @@ export class RangeLegs {
     throw error;
   }
 
-  /** Takes the completion (once, or from a leg that crashed in it) and commits the object. */
+  /**
+   * Takes the completion (once, or from a leg that crashed in it) and commits the object. A failure
+   * that may pass (S3 5xx, throttling, no answer) releases the completion and fails the message: its
+   * redelivery, finding its range done, takes the completion again, up to MAX_COMPLETION_ATTEMPTS.
+   */
   private async completeIfFree(at: RangeAtHand, signal: AbortSignal): Promise<void> {
     const { message, plan, log } = at;
     const now = Date.now();
-    if (
-      !(await this.ports.ledger.claimCompletion(message.transferId, plan.ranges.length, now, now + LEASE_MS))
-    ) {
+    const leaseUntil = now + LEASE_MS;
+    if (!(await this.ports.ledger.claimCompletion(message.transferId, plan.ranges.length, now, leaseUntil))) {
       log.info("every range is done; another leg commits the object");
       return;
     }
     try {
       await this.complete(at, signal);
     } catch (error) {
+      if (isTemporaryS3Failure(error)) {
+        const failures = await this.ports.ledger.completionFailed(message.transferId, leaseUntil, Date.now());
+        if (failures !== undefined && failures < MAX_COMPLETION_ATTEMPTS) {
+          log.warn(
+            `the ranged transfer could not be committed (attempt ${failures} of ${MAX_COMPLETION_ATTEMPTS}); the completion is tried again when this message returns`,
+            logFields(error),
+          );
+          throw error;
+        }
+      }
       log.error("the ranged transfer could not be committed", logFields(error));
       await this.failTransfer(at, errorOf(error));
     }

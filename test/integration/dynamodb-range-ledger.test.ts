@@ -164,4 +164,20 @@ describe("the DynamoDB ledger's ranges", () => {
     expect(endedAgain).toBeUndefined();
     expect(claimed.claimed && claimed.record.ranges?.[0]?.waitingSince).toBeUndefined();
   });
+
+  it("releases a completion that failed for a while and counts it: the next leg takes it again", async () => {
+    await fannedOut("t-again");
+    await claimRange("t-again", 0, "a");
+    await claimRange("t-again", 1, "b");
+    await ledger.rangeDone(held("t-again", 0, "a"), { bytes: 10 * MiB, crc64nvme: null }, T0);
+    await ledger.rangeDone(held("t-again", 1, "b"), { bytes: 10 * MiB, crc64nvme: null }, T0);
+
+    await ledger.claimCompletion("t-again", 2, T0, T0 + MINUTE);
+    const notHeld = await ledger.completionFailed("t-again", T0 + 2 * MINUTE, T0);
+    const once = await ledger.completionFailed("t-again", T0 + MINUTE, T0);
+    const retaken = await ledger.claimCompletion("t-again", 2, T0 + 1000, T0 + 5 * MINUTE);
+    const twice = await ledger.completionFailed("t-again", T0 + 5 * MINUTE, T0 + 2000);
+
+    expect([notHeld, once, retaken, twice]).toEqual([undefined, 1, true, 2]);
+  });
 });

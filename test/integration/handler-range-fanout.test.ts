@@ -43,6 +43,13 @@ describe("a big file fanned out over range legs", () => {
     return { data, ranges };
   }
   const run = (message: SQSRecord) => rig.invoke(sqsEvent(message));
+  /** Another file fanned out on the same rig. */
+  async function fannedOutAgain(transferId: string) {
+    await rig.serve("outbox/other.bin", randomFile(size));
+    const body = JSON.stringify({ connection: "partner", path: "/outbox/other.bin", overwrite: true });
+    expect(await run(sqsRecord(body, transferId))).toEqual({ batchItemFailures: [] });
+    return rig.receive();
+  }
   // Counted where the function sends them: ftp-srv notices a read cut on purpose only later.
   const retrs = () => rig.rangedReads;
   const completes = () => rig.recorder.requests.filter((r) => r.operation === "CompleteMultipartUpload");
@@ -270,5 +277,40 @@ describe("a big file fanned out over range legs", () => {
     expect(record?.state).toBe("failed");
     expect(record?.ranges?.[0]).toMatchObject({ state: "failed", attempts: 3 });
     expect(retrs()).toBe(0);
+  });
+
+  it("tries the completion again when S3 fails it for a while (503), and fails the transfer on a refusal (403)", async () => {
+    // Arrange: S3 answers 503 to CompleteMultipartUpload until told otherwise (past the SDK's own retries).
+    const { data, ranges } = await fannedOut({ minMiB: 5, ranges: 4, maxSessions: 4 }, "t-complete");
+    let status: number | undefined = 503;
+    rig.recorder.fault = ({ operation }) => (operation === "CompleteMultipartUpload" ? status : undefined);
+
+    // Act: the last range done takes the completion and fails; its message comes back, S3 recovered.
+    const answers = await Promise.all(ranges.map(run));
+    const returned = ranges.filter(
+      (_, i) => (answers[i] as { batchItemFailures: unknown[] }).batchItemFailures.length,
+    );
+    const stateBetween = (await rig.ledger.get("t-complete"))?.state;
+    status = undefined;
+    const again = await Promise.all(returned.map(run));
+
+    // Assert
+    expect(returned).toHaveLength(1);
+    expect(stateBetween).toBe("ranging");
+    expect(again).toEqual([{ batchItemFailures: [] }]);
+    expect(sha256(await readObject(rig.s3, bucket, key))).toBe(sha256(data));
+    expect(retrs()).toBe(4);
+    expect(rig.events.map((e) => e.detailType)).toEqual(["Object Ingested"]);
+    expect(rig.logs().map((l) => l.message)).toContain(
+      "the ranged transfer could not be committed (attempt 1 of 3); the completion is tried again when this message returns",
+    );
+
+    // A refusal is no passing failure: the next fan-out fails at once, its upload aborted.
+    const second = await fannedOutAgain("t-refused");
+    status = 403;
+    const refused = await Promise.all(second.map(run));
+    expect(refused).toEqual(second.map(() => ({ batchItemFailures: [] })));
+    expect((await rig.ledger.get("t-refused"))?.state).toBe("failed");
+    expect(rig.events.map((e) => e.detailType)).toEqual(["Object Ingested", "Transfer Failed"]);
   });
 });
