@@ -1,6 +1,7 @@
 /** bench/README.md, from results.json. */
 
 import { goalsMarkdown } from "./goals-tables.js";
+import { rangesMarkdown } from "./ranges-tables.js";
 import { MB, ratios } from "./summary.js";
 import {
   DIAGNOSIS_ALIGN,
@@ -46,6 +47,7 @@ export function renderMarkdown(results: Results): string {
     `- Run with \`npm run bench\` (all, ≤ 15 min on a quiet machine), \`BENCH_QUICK=1 npm run bench\` (a smoke run: issue 18's cases, small and once), or \`node --openssl-legacy-provider --import tsx bench/run.ts --no-s3rver\` (issue 18's cases only).`,
     "",
     ...(results.goals ? goalsMarkdown(results.goals, markdownTable) : []),
+    ...(results.ranges ? rangesMarkdown(results.ranges, markdownTable) : []),
   );
   if (results.runs.length === 0) return finish(out, results);
   out.push(
