@@ -18,11 +18,11 @@ import {
   copyRange,
   type FileSource,
   type ObjectSink,
+  objectKey,
   planRanges,
+  remoteFilePath,
   type SourceVersion,
 } from "../../functions/core/index.js";
-import { objectKey } from "../../functions/core/locations.js";
-import { remoteFilePath } from "../../functions/core/paths.js";
 import { interopServerVersions, startInteropServer } from "../../test/interop/servers.js";
 import { startDiscardS3 } from "../lib/discard-s3.js";
 import { GiB, MiB, writeRandomFile } from "../lib/setup.js";
