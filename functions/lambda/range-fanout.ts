@@ -12,6 +12,7 @@ import {
   type ObjectTarget,
   openRangedUpload,
   planRanges,
+  restHonoured,
   type TransferLedger,
   type UnchangedResult,
 } from "../core/index.js";
@@ -34,8 +35,8 @@ export interface RangeFanOutPorts {
 export type FanOutDecision =
   | { status: "fanned-out"; ranges: number }
   | UnchangedResult
-  /** Copy the file as one, on this session (already open and logged in). */
-  | { status: "copy-as-one"; source: FileSource };
+  /** Copy the file as one, on this session (already open and logged in), or on a new one. */
+  | { status: "copy-as-one"; source?: FileSource };
 
 /** One queued leg 0 of a connection with rangeFanout: what it needs to decide and to plan. */
 export interface FanOutLeg {
@@ -86,6 +87,12 @@ export class RangeFanOut {
       if (fenced.afterCopy !== "keep") return asOne('"afterCopy" runs only after a copy as one');
       const key = await this.ports.continuationKey?.();
       if (key === undefined) return asOne("no continuation key signs the range messages");
+      const rest = await restHonoured(source, fenced.path, info.size, signal);
+      if (rest !== true) {
+        // The probe may have left the session broken: the copy as one gets a session of its own.
+        log.info(`the file is copied as one, not by ranges: ${rest}`, { size: info.size });
+        return { status: "copy-as-one" };
+      }
       // Planned before the upload is opened: a file the plan refuses leaves nothing to abort.
       const { partSize, ranges } = planRanges(info.size, {
         ranges: fanout.ranges,

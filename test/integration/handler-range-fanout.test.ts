@@ -313,4 +313,20 @@ describe("a big file fanned out over range legs", () => {
     expect((await rig.ledger.get("t-refused"))?.state).toBe("failed");
     expect(rig.events.map((e) => e.detailType)).toEqual(["Object Ingested", "Transfer Failed"]);
   });
+
+  it("copies the file as one when the server takes REST but sends from byte 0 (the probe of its last bytes)", async () => {
+    // Arrange: ftp-srv answers REST 350 and forgets it.
+    const { data, ranges } = await fannedOut({ minMiB: 5, ranges: 4, maxSessions: 4 }, "t-rest-ignored", {
+      ignoreRest: true,
+    });
+
+    // Assert
+    expect(ranges).toEqual([]);
+    expect(retrs()).toBe(0);
+    expect(sha256(await readObject(rig.s3, bucket, key))).toBe(sha256(data));
+    expect(rig.logs().map((l) => l.message)).toContain(
+      `the file is copied as one, not by ranges: the server sent more than the 16 bytes after REST ${size - 16}: it ignores REST and sends from byte 0`,
+    );
+    expect((await rig.ledger.get("t-rest-ignored"))?.state).toBe("committed");
+  });
 });

@@ -71,6 +71,8 @@ export async function startLambdaRig(
     queueBatch?: TransferQueueBatch;
     /** The partner's FEAT lists REST STREAM (default true). */
     restStream?: boolean;
+    /** The partner takes REST and sends from byte 0 anyway. */
+    ignoreRest?: boolean;
   } = {},
 ) {
   const work = await mkdtemp(join(tmpdir(), "ftp2s3-lambda-"));
@@ -78,6 +80,7 @@ export async function startLambdaRig(
     root: join(work, "ftp"),
     password: "partner-secret-pw",
     ...(options.restStream === undefined ? {} : { restStream: options.restStream }),
+    ...(options.ignoreRest === undefined ? {} : { ignoreRest: options.ignoreRest }),
   });
   const aws = await startFauxqsS3();
   const objectStore = options.s3 === "s3rver" ? await startS3rver(join(work, "s3")) : aws;
