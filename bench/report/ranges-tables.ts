@@ -33,7 +33,7 @@ export function rangesMarkdown(record: RangesRecord, table: Table): string[] {
         median(runs.map((r) => r.mibPerSecond)).toFixed(1),
         ranges === 1 ? "1.00×" : `${(sequential / wall).toFixed(2)}×`,
         median(runs.map((r) => r.cpuS)).toFixed(1),
-        String(runs.length),
+        runs.map((r) => r.wallS.toFixed(1)).join(", "),
       ];
     });
   const failed = record.runs.filter((r) => !r.ok);
@@ -45,9 +45,14 @@ export function rangesMarkdown(record: RangesRecord, table: Table): string[] {
     `The sequential copy is copyFile on one session; the ranged copies plan ${record.partSizeMiB} MiB parts (planRanges), open one`,
     "multipart upload with a full-object CRC64NVME, read every range on its own session at once (copyRange, REST + RETR cut after",
     "the range's last byte) and commit once (completeRanges): what the Lambda's range legs do, without the queue between them.",
-    "Wall time from the first connection to the Complete; CPU is this process's (client and discard S3), not the server's.",
+    "Wall time from the first connection to the Complete (medians); CPU is this process's (client and discard S3), not the server's.",
+    ...(record.loadAverageAtStart === undefined
+      ? []
+      : [
+          `Load average ${record.loadAverageAtStart} when the case started: a throttled session needs little CPU, but 8 of them (pyftpdlib's side and the client's) need more than a busy machine gives, so on one the rows with more sessions vary most.`,
+        ]),
     "",
-    ...table(["copy", "sessions", "wall s", "MiB/s", "speed-up", "CPU s", "runs"], rows, [
+    ...table(["copy", "sessions", "wall s", "MiB/s", "speed-up", "CPU s", "each run's wall s"], rows, [
       "l",
       "r",
       "r",

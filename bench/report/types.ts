@@ -184,6 +184,8 @@ export interface RangesRecord {
   sessionBytesPerSecond: number;
   partSizeMiB: number;
   queueSize: number;
+  /** 1-minute load average when the case started: its walls are a throttled server's, but 8 sessions of it need CPU. */
+  loadAverageAtStart?: number;
   runs: RangesRun[];
 }
 

@@ -25,7 +25,7 @@ import {
 } from "../../functions/core/index.js";
 import { interopServerVersions, startInteropServer } from "../../test/interop/servers.js";
 import { startDiscardS3 } from "../lib/discard-s3.js";
-import { GiB, MiB, writeRandomFile } from "../lib/setup.js";
+import { GiB, loadAverage, MiB, writeRandomFile } from "../lib/setup.js";
 import type { RangesRecord, RangesRun } from "../report/types.js";
 import { log, PART_MIB, PASSWORD, QUEUE, QUICK, USER } from "./common.js";
 
@@ -61,6 +61,7 @@ export async function runRanges(ftpRoot: string): Promise<RangesRecord> {
       timeoutMs: 30_000,
     });
   const runs: RangesRun[] = [];
+  const loadAverageAtStart = loadAverage();
   try {
     for (let rep = 1; rep <= RANGES.repetitions; rep++) {
       const order = rep % 2 === 1 ? RANGES.ranges : [...RANGES.ranges].reverse();
@@ -84,6 +85,7 @@ export async function runRanges(ftpRoot: string): Promise<RangesRecord> {
     sessionBytesPerSecond: RANGES.sessionBytesPerSecond,
     partSizeMiB: PART_MIB,
     queueSize: QUEUE,
+    loadAverageAtStart,
     runs,
   };
 }

@@ -73,15 +73,20 @@ export async function startLambdaRig(
     restStream?: boolean;
     /** The partner takes REST and sends from byte 0 anyway. */
     ignoreRest?: boolean;
+    /** The partner is this server (the interop suite's), not an ftp-srv of the rig's; the caller stops it. */
+    ftp?: OutsideFtp;
   } = {},
 ) {
   const work = await mkdtemp(join(tmpdir(), "ftp2s3-lambda-"));
-  const ftp: EmbeddedFtpServer = await startEmbeddedFtp({
-    root: join(work, "ftp"),
-    password: "partner-secret-pw",
-    ...(options.restStream === undefined ? {} : { restStream: options.restStream }),
-    ...(options.ignoreRest === undefined ? {} : { ignoreRest: options.ignoreRest }),
-  });
+  const ftp: EmbeddedFtpServer =
+    options.ftp === undefined
+      ? await startEmbeddedFtp({
+          root: join(work, "ftp"),
+          password: "partner-secret-pw",
+          ...(options.restStream === undefined ? {} : { restStream: options.restStream }),
+          ...(options.ignoreRest === undefined ? {} : { ignoreRest: options.ignoreRest }),
+        })
+      : outsideFtp(options.ftp);
   const aws = await startFauxqsS3();
   const objectStore = options.s3 === "s3rver" ? await startS3rver(join(work, "s3")) : aws;
   const recorder: S3Recorder = await startS3Recorder(objectStore.endpoint, {
@@ -297,3 +302,32 @@ const quietMetricsLogger = {
   },
   error: (...args: unknown[]) => console.error(...args),
 };
+
+/** An FTP server the rig does not run: where it is, the account, and the folder it serves. */
+export interface OutsideFtp {
+  port: number;
+  user: string;
+  password: string;
+  root: string;
+}
+
+/** An outside server as the rig's partner: what ftp-srv counts for the tests is not known there. */
+function outsideFtp(server: OutsideFtp): EmbeddedFtpServer {
+  const uncounted = (): never => {
+    throw new Error("not counted on an outside FTP server");
+  };
+  return {
+    host: "127.0.0.1",
+    ...server,
+    get logins() {
+      return uncounted();
+    },
+    get retrieved() {
+      return uncounted();
+    },
+    get retrievedPaths() {
+      return uncounted();
+    },
+    close: async () => {},
+  };
+}
