@@ -8,6 +8,10 @@
  * every FTP reply delayed by a WAN round trip, free and held to 0.58 core (a cgroup) at 4, 8 and 16
  * sessions; one 1 KiB file; one 1 GiB file. BENCH_QUICK=1 makes them small and runs only them.
  *
+ * Then issue 19's case (bench/run/ranges.ts; skipped with --no-ranges, run alone into the last
+ * results with --only-ranges): one big file from a pyftpdlib that holds each session to 8 MiB/s,
+ * one sequential copy against 4 and 8 ranges read at once (core level), into the discard S3.
+ *
  * Then the s3rver suite of issue 7 (skipped with --no-s3rver or BENCH_QUICK=1):
  * For a 64 MiB and a 1 GiB file of random bytes, served by each FTP server (pyftpdlib, vsftpd) into
  * s3rver (disk-backed, as in the demo), each of these runs as its own process under GNU time:
@@ -21,7 +25,8 @@
  * and the bundled Lambda handler's size and module load time.
  *
  *   tsx bench/run.ts [--reps-64 3] [--reps-1g 2] [--servers pyftpdlib,vsftpd] [--no-1g] [--no-mirror]
- *                    [--no-diagnose] [--no-s3rver] [--no-goals] [--keep] [--render]
+ *                    [--no-diagnose] [--no-s3rver] [--no-goals] [--no-ranges] [--keep] [--render]
+ *                    [--only-ranges]
  *
  * The diagnosis runs (skipped with --no-diagnose) run the pipeline and the mirror with probes (where the
  * memory goes, how long uploaders wait for their next part, which S3 requests) under other settings:
@@ -77,6 +82,7 @@ import type {
   DiagnosisRecord,
   GoalsRecord,
   MirrorRecord,
+  RangesRecord,
   Results,
   RunKind,
   RunRecord,
@@ -99,6 +105,7 @@ import {
 import { diagnose, diagnoseMirror } from "./run/diagnose.js";
 import { runGoals } from "./run/goals.js";
 import { runMirror } from "./run/mirror.js";
+import { runRanges } from "./run/ranges.js";
 import { describeRun, runOnce } from "./run/subjects.js";
 
 const { values: flags } = parseArgs({
@@ -111,6 +118,8 @@ const { values: flags } = parseArgs({
     "no-diagnose": { type: "boolean", default: false },
     "no-s3rver": { type: "boolean", default: false },
     "no-goals": { type: "boolean", default: false },
+    "no-ranges": { type: "boolean", default: false },
+    "only-ranges": { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
     render: { type: "boolean", default: false },
   },
@@ -176,6 +185,7 @@ async function main(): Promise<number> {
     }
     return await rerunWithLegacyProvider();
   }
+  if (flags["only-ranges"]) return await onlyRanges();
   if (!existsSync(cliPath)) {
     process.stderr.write(`bench: ${path.relative(repoRoot, cliPath)} is missing: run npm run build first\n`);
     return 2;
@@ -251,6 +261,7 @@ async function main(): Promise<number> {
   let bundleError: string | undefined;
   let diagnosis: DiagnosisRecord[] | undefined;
   let goals: GoalsRecord | undefined;
+  let ranges: RangesRecord | undefined;
   try {
     // Issue 18's cases first: they start their own servers (pyftpdlib, the discard S3, the delay proxy).
     if (!flags["no-goals"])
@@ -260,6 +271,8 @@ async function main(): Promise<number> {
         rclone,
         obscured,
       });
+    // Issue 19's case: its own throttled pyftpdlib and discard S3.
+    if (!flags["no-ranges"]) ranges = await runRanges(work.ftpRoot);
     for (const kind of wanted) {
       const reason = interopUnavailableReason(kind);
       if (reason) {
@@ -360,13 +373,37 @@ async function main(): Promise<number> {
     runs: [...runs, ...fixedCost],
     ...(diagnosis ? { diagnosis } : {}),
     ...(goals ? { goals: { ...goals, targets: evaluateGoals(goals) } } : {}),
+    ...(ranges ? { ranges } : {}),
   };
 
   await writeFile(path.join(repoRoot, "bench/results.json"), `${JSON.stringify(results, null, 2)}\n`);
   await writeReadme(results);
   process.stdout.write(renderConsole(results));
   log(`wrote bench/results.json and bench/README.md (${results.durationS} s)`);
-  return runs.every((r) => r.ok) && (goals?.runs ?? []).every((r) => r.ok) ? 0 : 1;
+  return runs.every((r) => r.ok) &&
+    (goals?.runs ?? []).every((r) => r.ok) &&
+    (ranges?.runs ?? []).every((r) => r.ok)
+    ? 0
+    : 1;
+}
+
+/**
+ * --only-ranges: issue 19's case alone, its figures put into the results.json of the last full run
+ * (the other figures stay as they were measured) and bench/README.md rendered again.
+ */
+async function onlyRanges(): Promise<number> {
+  const file = path.join(repoRoot, "bench/results.json");
+  const results = JSON.parse(await readFile(file, "utf8")) as Results;
+  const work = await makeWorkDir();
+  try {
+    results.ranges = await runRanges(work.ftpRoot);
+  } finally {
+    await rm(work.dir, { recursive: true, force: true });
+  }
+  await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+  await writeReadme(results);
+  log("wrote the ranged fan-out's figures into bench/results.json and bench/README.md");
+  return results.ranges.runs.every((r) => r.ok) ? 0 : 1;
 }
 
 process.exitCode = await main();

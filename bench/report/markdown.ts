@@ -1,6 +1,7 @@
 /** bench/README.md, from results.json. */
 
 import { goalsMarkdown } from "./goals-tables.js";
+import { rangesMarkdown } from "./ranges-tables.js";
 import { MB, ratios } from "./summary.js";
 import {
   DIAGNOSIS_ALIGN,
@@ -43,9 +44,10 @@ export function renderMarkdown(results: Results): string {
         ? ""
         : ` Load average ${results.machine.loadAverageAtStart} at the start, ${results.machine.loadAverageAtEnd} at the end (the bench itself keeps up to three processes busy, so the load at the end is high anyway; a high load at the start means other work shared the cores).`),
     `- rclone: ${sw.rclone ?? "not installed (apt-get install -y rclone): its rows are missing"}.`,
-    `- Run with \`npm run bench\` (all, ≤ 15 min on a quiet machine), \`BENCH_QUICK=1 npm run bench\` (a smoke run: issue 18's cases, small and once), or \`node --openssl-legacy-provider --import tsx bench/run.ts --no-s3rver\` (issue 18's cases only).`,
+    `- Run with \`npm run bench\` (all, ≤ 22 min on a quiet machine, 7 of them the ranged fan-out's throttled copies), \`BENCH_QUICK=1 npm run bench\` (a smoke run: issue 18's and 19's cases, small and once), \`node --openssl-legacy-provider --import tsx bench/run.ts --no-s3rver\` (issue 18's and 19's cases only), or \`… --only-ranges\` (issue 19's case alone, into the last results).`,
     "",
     ...(results.goals ? goalsMarkdown(results.goals, markdownTable) : []),
+    ...(results.ranges ? rangesMarkdown(results.ranges, markdownTable) : []),
   );
   if (results.runs.length === 0) return finish(out, results);
   out.push(

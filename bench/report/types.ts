@@ -136,6 +136,8 @@ export interface Results {
   diagnosis?: DiagnosisRecord[];
   /** The issue 18 cases (discard S3, delayed FTP replies, the CPU limit) and their targets. */
   goals?: GoalsRecord & { targets: TargetResult[] };
+  /** Issue 19's case: the ranged fan-out against one throttled session. */
+  ranges?: RangesRecord;
 }
 
 export type GoalCase = "mirror" | "small-file" | "big-file";
@@ -168,6 +170,23 @@ export interface GoalRun {
   /** Limited runs: cfs periods (100 ms) in which the cgroup had work, and in which it was throttled. */
   cgroupPeriods?: number;
   throttledPeriods?: number;
+}
+
+/** One copy of issue 19's case: the file in `ranges` ranges read at once (1: the sequential copyFile). */
+export type RangesRun =
+  | { ranges: number; rep: number; ok: true; wallS: number; mibPerSecond: number; cpuS: number }
+  | { ranges: number; rep: number; ok: false; error: string };
+
+/** Issue 19's case: one big file from a server that throttles each session, sequential vs ranged. */
+export interface RangesRecord {
+  server: string;
+  fileBytes: number;
+  sessionBytesPerSecond: number;
+  partSizeMiB: number;
+  queueSize: number;
+  /** 1-minute load average when the case started: its walls are a throttled server's, but 8 sessions of it need CPU. */
+  loadAverageAtStart?: number;
+  runs: RangesRun[];
 }
 
 export interface GoalsRecord {

@@ -54,6 +54,9 @@ export interface TransferItemAccess {
 export function dynamoDbRangeLedger(access: TransferItemAccess): RangeLedger {
   const { updateTransfer, get, record } = access;
   const range = (index: number) => `#ranges[${Math.trunc(index)}]`;
+  /** A range a leg may claim: queued, failed, or running with a lapsed lease (a crashed leg). */
+  const waitable = (r: string) =>
+    `(${r}.#state IN (:queued, :failed) OR (${r}.#state = :running AND ${r}.#leaseUntil < :nowMs))`;
 
   /** An update of a range this leg holds: running, its claim, the transfer ranging. */
   async function whileHeldRange(
@@ -100,8 +103,8 @@ export function dynamoDbRangeLedger(access: TransferItemAccess): RangeLedger {
       const r = range(index);
       const claimed = await updateTransfer(
         transferId,
-        `SET ${r}.#state = :running, ${r}.#claimId = :claim, ${r}.#leaseUntil = :lease, #updatedAt = :now`,
-        `#state = :ranging AND (${r}.#state IN (:queued, :failed) OR (${r}.#state = :running AND ${r}.#leaseUntil < :nowMs))`,
+        `SET ${r}.#state = :running, ${r}.#claimId = :claim, ${r}.#leaseUntil = :lease, #updatedAt = :now REMOVE ${r}.#waitingSince`,
+        `#state = :ranging AND ${waitable(r)}`,
         {
           ":ranging": S("ranging"),
           ":running": S("running"),
@@ -115,6 +118,45 @@ export function dynamoDbRangeLedger(access: TransferItemAccess): RangeLedger {
       );
       if (claimed === undefined) return { claimed: false, current: await get(transferId) };
       return { claimed: true, record: record(claimed) };
+    },
+
+    async rangeWaits(transferId, index, at) {
+      const r = range(index);
+      const after = await updateTransfer(
+        transferId,
+        `SET ${r}.#waitingSince = if_not_exists(${r}.#waitingSince, :nowMs)`,
+        `#state = :ranging AND ${waitable(r)}`,
+        {
+          ":ranging": S("ranging"),
+          ":queued": S("queued"),
+          ":failed": S("failed"),
+          ":running": S("running"),
+          ":nowMs": N(at),
+        },
+      );
+      return after === undefined ? undefined : record(after);
+    },
+
+    async rangeWaitedTooLong(transferId, index, wait, at) {
+      const r = range(index);
+      const after = await updateTransfer(
+        transferId,
+        `SET ${r}.#state = :failed, ${r}.#error = :error, ${r}.#attempts = ${r}.#attempts + :one, ` +
+          `#updatedAt = :now REMOVE ${r}.#waitingSince, ${r}.#claimId, ${r}.#leaseUntil`,
+        `#state = :ranging AND ${waitable(r)} AND ${r}.#waitingSince = :since`,
+        {
+          ":ranging": S("ranging"),
+          ":queued": S("queued"),
+          ":failed": S("failed"),
+          ":running": S("running"),
+          ":nowMs": N(at),
+          ":since": N(wait.since),
+          ":error": S(JSON.stringify(wait.error)),
+          ":one": N(1),
+          ":now": S(iso(at)),
+        },
+      );
+      return after === undefined ? undefined : record(after);
     },
 
     async rangeProgress(held, bytes, at) {
@@ -172,6 +214,23 @@ export function dynamoDbRangeLedger(access: TransferItemAccess): RangeLedger {
       return after !== undefined;
     },
 
+    async completionFailed(transferId, leaseUntil, at) {
+      const after = await updateTransfer(
+        transferId,
+        "SET #completionFailures = if_not_exists(#completionFailures, :zero) + :one, #updatedAt = :now " +
+          "REMOVE #completeUntil",
+        "#state = :ranging AND #completeUntil = :lease",
+        {
+          ":ranging": S("ranging"),
+          ":lease": N(leaseUntil),
+          ":zero": N(0),
+          ":one": N(1),
+          ":now": S(iso(at)),
+        },
+      );
+      return after === undefined ? undefined : Number(after.completionFailures?.N ?? 0);
+    },
+
     async rangedFinished(transferId, end, at) {
       const values: Item = { ":ranging": S("ranging"), ":end": S(end.state), ":now": S(iso(at)) };
       const set = `#state = :end, #updatedAt = :now, ${outcomeSet(
@@ -210,5 +269,6 @@ function rangeProgressOf(m: Item): RangeProgress {
   if (m.error?.S !== undefined) progress.error = JSON.parse(m.error.S) as LedgerError;
   if (m.claimId?.S !== undefined) progress.claimId = m.claimId.S;
   if (m.leaseUntil?.N !== undefined) progress.leaseUntil = Number(m.leaseUntil.N);
+  if (m.waitingSince?.N !== undefined) progress.waitingSince = Number(m.waitingSince.N);
   return progress;
 }

@@ -65,6 +65,10 @@ export class SessionBoundary implements FileSource {
     };
   }
 
+  announcesRestStream(): Promise<boolean> {
+    return this.guard(async () => (await this.inner.announcesRestStream?.()) ?? false);
+  }
+
   deleteFile(path: RemoteFilePath): Promise<void> {
     return this.guard(() => this.inner.deleteFile(path));
   }

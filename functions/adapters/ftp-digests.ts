@@ -12,7 +12,7 @@ import { replyText } from "./ftp-replies.js";
 export const DIGEST_VERBS = ["HASH", "XSHA256", "XSHA1", "XMD5", "XCRC"] as const;
 
 /**
- * One session's file digests: the offered ones read from FEAT once (the session's FEAT is the login's), the
+ * One session's file digests: FEAT as the login read it (ftp-features.ts keeps it), the
  * algorithm HASH has selected remembered (OPTS HASH only when it changes), and each digest asked
  * with the digest timeout on the socket too (basic-ftp's idle timer would cut a long HASH short).
  */

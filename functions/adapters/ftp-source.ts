@@ -31,6 +31,7 @@ import {
 } from "../core/index.js";
 import { SessionBoundary } from "./ftp-boundary.js";
 import { DIGEST_VERBS, ServerDigests } from "./ftp-digests.js";
+import { announcesRestStream, keepLoginFeatures } from "./ftp-features.js";
 import { defaultListingLimits, type ListingLimits, listDirectory } from "./ftp-listing.js";
 import { ServerMlst } from "./ftp-mlst.js";
 import { DEFAULT_CUT_REPLY_MS, readRange } from "./ftp-range-read.js";
@@ -110,6 +111,7 @@ export async function connectFtpSource(
   const scrubber = secretScrubber(options.password);
   const names = await nameCodecFor(options.encoding ?? "utf8");
   const client = createClient(options.timeoutMs);
+  keepLoginFeatures(client);
   speakServerEncoding(client, names);
   if (options.log) {
     client.ftp.verbose = true;
@@ -136,7 +138,6 @@ export async function connectFtpSource(
     ...(isIP(options.host) === 0 ? { servername: options.host } : {}),
     ...(options.ca === undefined ? {} : { ca: options.ca }),
   };
-  featuresReadOnce(client);
   try {
     await client.access({
       host: options.address ?? options.host,
@@ -156,20 +157,6 @@ export async function connectFtpSource(
     );
   }
   return new SessionBoundary(new FtpSource(client, options, names), { signal, scrubber, onClose: release });
-}
-
-/**
- * basic-ftp's login sends FEAT (useDefaultSettings, to choose MLSD) and keeps only its verdict; the
- * digests, MLST and the ranged reads ask client.features() again. One FEAT a session: the login's
- * answer is the session's (a server's features do not change while it is logged in).
- */
-function featuresReadOnce(client: Client): void {
-  const readFeatures = client.features.bind(client);
-  let features: ReturnType<Client["features"]> | undefined;
-  client.features = () => {
-    features ??= readFeatures();
-    return features;
-  };
 }
 
 /**
@@ -340,6 +327,10 @@ class FtpSource implements FileSource {
 
   makeDirectory(dir: RemotePath): Promise<void> {
     return this.change("MKD", dir, () => makeRemoteDirectory(this.client, this.names.toWire(dir)));
+  }
+
+  async announcesRestStream(): Promise<boolean> {
+    return announcesRestStream(await this.client.features());
   }
 
   async digestAlgorithms(): Promise<DigestAlgorithm[]> {

@@ -12,6 +12,7 @@ export function wrapSource(source: FileSource, overrides: Partial<FileSource> = 
     stat: (path) => source.stat(path),
     download: (path, destination, signal, startAt) => source.download(path, destination, signal, startAt),
     downloadRange: source.downloadRange?.bind(source),
+    announcesRestStream: source.announcesRestStream?.bind(source),
     deleteFile: (path) => source.deleteFile(path),
     rename: (from, to) => source.rename(from, to),
     makeDirectory: (dir) => source.makeDirectory(dir),

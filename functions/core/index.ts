@@ -145,6 +145,7 @@ export type {
 } from "./range-ledger.js";
 export { planRanges, type RangePlan, type RangeSpec, type SourceVersion } from "./range-plan.js";
 export { openRangedUpload, type RangedUpload } from "./ranged-upload.js";
+export { REST_PROBE_BYTES, restHonoured } from "./rest-probe.js";
 export { abandonUpload, type ResumePoint } from "./resume.js";
 export type { RunningHash } from "./sha256.js";
 // What becomes of a source file once its object is committed (afterCopy).

@@ -88,6 +88,12 @@ export interface FileSource {
     start: number,
     end: number,
   ): Promise<RangeReadEnd>;
+  /**
+   * Whether the server announced `REST STREAM` in FEAT (RFC 3659), read from the login's FEAT: ranges
+   * are planned only on a server that says a RETR after REST starts at the offset. A source without
+   * this method announces nothing.
+   */
+  announcesRestStream?(): Promise<boolean>;
   /** DELE: removes the file (afterCopy "delete"); rejects with an FtpReplyError when refused. */
   deleteFile(path: RemoteFilePath): Promise<void>;
   /** RNFR then RNTO (afterCopy "moveTo"); rejects with an FtpReplyError when either is refused. */

@@ -36,6 +36,8 @@ export interface RangeProgress {
   error?: LedgerError;
   claimId?: string;
   leaseUntil?: number;
+  /** When its message first found every session of the file taken, since the range last ran (ms). */
+  waitingSince?: number;
 }
 
 /** A range as the leg that claimed it holds it. */
@@ -57,6 +59,22 @@ export interface RangeLedger {
   fanOut(leg: { transferId: string; claimId: string }, plan: FanOutPlan, at: number): Promise<boolean>;
   /** Claims a range: queued or failed, or running with a lapsed lease, while the transfer is ranging. */
   claimRange(claim: HeldRange & { at: number; leaseUntil: number }): Promise<RangeClaimAnswer>;
+  /**
+   * The range's message found no free session: its wait starts now, unless it started already. The
+   * record after, or undefined when the range is not waiting to run (running, done, the transfer
+   * ended). The transfer's `updatedAt` is left as it is: a wait is not progress.
+   */
+  rangeWaits(transferId: string, index: number, at: number): Promise<TransferRecord | undefined>;
+  /**
+   * The range waited too long for a session: it counts a failed attempt, and its wait is over. Written
+   * once per wait (`since`, the wait's start, must still be the range's); the record after, or undefined.
+   */
+  rangeWaitedTooLong(
+    transferId: string,
+    index: number,
+    wait: { since: number; error: LedgerError },
+    at: number,
+  ): Promise<TransferRecord | undefined>;
   /** Bytes of the range so far, while the claim holds. */
   rangeProgress(range: HeldRange, bytes: number, at: number): Promise<void>;
   /** The range is done and counted; the record after, or undefined when the claim no longer held. */
@@ -79,6 +97,12 @@ export interface RangeLedger {
    * that took it crashed (its lease lapsed). False otherwise.
    */
   claimCompletion(transferId: string, ranges: number, at: number, leaseUntil: number): Promise<boolean>;
+  /**
+   * The completion this leg took (`leaseUntil`, as claimCompletion wrote it) failed for a reason that
+   * may pass: it is released for a later delivery to take again, and the failure counted. The count
+   * after, or undefined when the leg no longer held the completion.
+   */
+  completionFailed(transferId: string, leaseUntil: number, at: number): Promise<number | undefined>;
   /** The ranged transfer's end: written once, only while it is ranging. */
   rangedFinished(
     transferId: string,

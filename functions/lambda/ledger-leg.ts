@@ -35,6 +35,8 @@ export interface LedgerPorts {
 export class LedgerLeg {
   private lastProgressAt = Date.now();
   private progressWrite: Promise<void> | undefined;
+  /** The transfer was handed to its ranges and ended there (fanOutFailed): the leg has no end to write. */
+  private endedAsRanged = false;
 
   private constructor(
     private readonly ports: LedgerPorts,
@@ -89,6 +91,32 @@ export class LedgerLeg {
     return this.ports.ledger.fanOut(this.held, plan, Date.now());
   }
 
+  /**
+   * Leg 0 handed the transfer to its ranges but could not send their messages: the transfer, no
+   * longer this leg's claim but ranging, ends as failed here, with its Transfer Failed event. The
+   * leg's own failure that follows has nothing more to write.
+   */
+  async fanOutFailed(error: unknown): Promise<void> {
+    this.endedAsRanged = true;
+    const ledgerError = ledgerErrorOf(error);
+    const { log, ledger, events } = this.ports;
+    try {
+      if (
+        !(await ledger.rangedFinished(
+          this.held.transferId,
+          { state: "failed", error: ledgerError },
+          Date.now(),
+        ))
+      ) {
+        log.warn("the range messages were not sent, and the ledger had ended the transfer already");
+        return;
+      }
+      await events({ detailType: "Transfer Failed", detail: { ...this.eventFields(), ...ledgerError } });
+    } catch (recordError) {
+      log.error("the transfer's end was not recorded or not announced", { error: String(recordError) });
+    }
+  }
+
   /** The leg stops to go on later: written before its continuation is queued, so the next leg may claim. */
   async suspending(outcome: SuspendedResult): Promise<void> {
     await this.progressWrite;
@@ -120,8 +148,8 @@ export class LedgerLeg {
   }
 
   async failed(error: unknown): Promise<void> {
-    const { code, message, ftpCode } = failureFields(error);
-    const ledgerError: LedgerError = { code, message, ...(ftpCode === undefined ? {} : { ftpCode }) };
+    if (this.endedAsRanged) return;
+    const ledgerError = ledgerErrorOf(error);
     await this.end(
       { state: "failed", error: ledgerError },
       { detailType: "Transfer Failed", detail: { ...this.eventFields(), ...ledgerError } },
@@ -171,4 +199,9 @@ export class LedgerLeg {
       durationMs: Date.now() - Date.parse(createdAt),
     };
   }
+}
+
+function ledgerErrorOf(error: unknown): LedgerError {
+  const { code, message, ftpCode } = failureFields(error);
+  return { code, message, ...(ftpCode === undefined ? {} : { ftpCode }) };
 }

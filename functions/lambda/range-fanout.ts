@@ -12,10 +12,11 @@ import {
   type ObjectTarget,
   openRangedUpload,
   planRanges,
+  restHonoured,
   type TransferLedger,
   type UnchangedResult,
 } from "../core/index.js";
-import { failureFields } from "./failure-fields.js";
+import { logFields } from "./failure-fields.js";
 import type { KeyedLog } from "./keyed-log.js";
 import type { LedgerLeg } from "./ledger-leg.js";
 import { signRange } from "./range-signature.js";
@@ -34,8 +35,8 @@ export interface RangeFanOutPorts {
 export type FanOutDecision =
   | { status: "fanned-out"; ranges: number }
   | UnchangedResult
-  /** Copy the file as one, on this session (already open and logged in). */
-  | { status: "copy-as-one"; source: FileSource };
+  /** Copy the file as one, on this session (already open and logged in), or on a new one. */
+  | { status: "copy-as-one"; source?: FileSource };
 
 /** One queued leg 0 of a connection with rangeFanout: what it needs to decide and to plan. */
 export interface FanOutLeg {
@@ -81,9 +82,17 @@ export class RangeFanOut {
       if (info.modifiedAt === null)
         return asOne("the server gives no MDTM, so a change between ranges would go unseen");
       if (source.downloadRange === undefined) return asOne("this session cannot read a range of a file");
+      if (!((await source.announcesRestStream?.()) ?? false))
+        return asOne("the server does not announce REST STREAM in FEAT, so a range could not start mid-file");
       if (fenced.afterCopy !== "keep") return asOne('"afterCopy" runs only after a copy as one');
       const key = await this.ports.continuationKey?.();
       if (key === undefined) return asOne("no continuation key signs the range messages");
+      const rest = await restHonoured(source, fenced.path, info.size, signal);
+      if (rest !== true) {
+        // The probe may have left the session broken: the copy as one gets a session of its own.
+        log.info(`the file is copied as one, not by ranges: ${rest}`, { size: info.size });
+        return { status: "copy-as-one" };
+      }
       // Planned before the upload is opened: a file the plan refuses leaves nothing to abort.
       const { partSize, ranges } = planRanges(info.size, {
         ranges: fanout.ranges,
@@ -145,12 +154,11 @@ export class RangeFanOut {
     try {
       await this.ports.queueBatch(plan.ranges.map((_, index) => rangeMessage(transferId, index, plan, key)));
     } catch (error) {
-      const { code, message } = failureFields(error);
-      await this.ports.ledger.rangedFinished(
-        transferId,
-        { state: "failed", error: { code, message } },
-        Date.now(),
+      log.error(
+        "the range messages could not be sent: the transfer fails and its upload is aborted",
+        logFields(error),
       );
+      await leg.leg.fanOutFailed(error);
       await abandon();
       throw error;
     }

@@ -27,18 +27,29 @@ import { failureFields, logFields } from "./failure-fields.js";
 import { type KeyedLog, withKeys } from "./keyed-log.js";
 import { LEASE_MS } from "./ledger-leg.js";
 import { assertSignedRange } from "./range-signature.js";
+import { isTemporaryS3Failure } from "./temporary-failure.js";
 import { recordTransfer } from "./transfer-report.js";
 
 /** Failed runs of one range before the whole transfer is given up (a source change gives it up at once). */
 export const MAX_RANGE_ATTEMPTS = 3;
 
+/** Completions that failed for a reason that may pass (isTemporaryS3Failure) before the transfer is given up. */
+export const MAX_COMPLETION_ATTEMPTS = 3;
+
 /**
  * A range that finds every session of its file taken comes back this much later, doubling up to
- * RANGE_WAIT_MAX_SECONDS: its siblings hold them, each for at most one invocation. No bound on the
- * count: the wait ends when the transfer does.
+ * RANGE_WAIT_MAX_SECONDS: its siblings hold them, each for at most one invocation.
  */
 const RANGE_WAIT_FIRST_SECONDS = 15;
 const RANGE_WAIT_MAX_SECONDS = 120;
+
+/**
+ * How long a range waits for a session of its file while nothing else of its transfer moves (no
+ * range claimed, advanced or ended: the ledger item's updatedAt): two leases, by which time every
+ * holder has ended or lost its lease. Then the wait counts as a failed attempt. A wait behind
+ * siblings that are reading goes on: with 64 ranges and 2 sessions it is hours, and legitimate.
+ */
+export const MAX_SLOT_WAIT_MS = 2 * LEASE_MS;
 
 export interface RangeLegPorts {
   fence: ConnectionFence;
@@ -137,9 +148,48 @@ export class RangeLegs {
     const fileId = createHash("sha256").update(message.transferId).digest("base64url").slice(0, 22);
     const budget = this.ports.sessionBudgets(`${record.request.connection}#file-${fileId}`, plan.maxSessions);
     const slot = await budget.tryTake();
-    if (slot === undefined)
-      await this.comeBackLater(at, `all ${plan.maxSessions} sessions for this file are in use`);
+    if (slot === undefined) await this.waitForSlot(at);
     return slot;
+  }
+
+  /**
+   * No free session: the range waits (its message comes back later) until its wait, counted from
+   * its first one or from the transfer's last move, whichever is later, passes MAX_SLOT_WAIT_MS; it
+   * then counts a failed attempt, and the attempts rule decides.
+   */
+  private async waitForSlot(at: RangeAtHand): Promise<void> {
+    const { message, plan, spec, log } = at;
+    const busy = `all ${plan.maxSessions} sessions for this file are in use`;
+    const now = Date.now();
+    const waiting = await this.ports.ledger.rangeWaits(message.transferId, spec.index, now);
+    const since = waiting?.ranges?.[spec.index]?.waitingSince;
+    if (waiting === undefined || since === undefined) {
+      log.info(`range ${spec.index} skipped: it is not waiting to run (another delivery runs or ran it)`);
+      return;
+    }
+    const stillSince = Math.max(since, Date.parse(waiting.updatedAt));
+    if (now - stillSince < MAX_SLOT_WAIT_MS) {
+      await this.comeBackLater(at, busy);
+      return;
+    }
+    const minutes = Math.round((now - stillSince) / 60_000);
+    const error = new FtpBusyError(
+      `range ${spec.index} waited ${minutes} min for a session of its file while no other range moved: ${busy}`,
+    );
+    const after = await this.ports.ledger.rangeWaitedTooLong(
+      message.transferId,
+      spec.index,
+      { since, error: errorOf(error) },
+      now,
+    );
+    if (after === undefined) return; // another delivery of this range ended the same wait
+    const attempts = after.ranges?.[spec.index]?.attempts ?? 0;
+    log.error(`range ${spec.index} failed (attempt ${attempts} of ${MAX_RANGE_ATTEMPTS})`, logFields(error));
+    if (attempts >= MAX_RANGE_ATTEMPTS) {
+      await this.failTransfer(at, errorOf(error));
+      return;
+    }
+    throw error;
   }
 
   private async claimed(at: RangeAtHand, signal: AbortSignal): Promise<void> {
@@ -158,10 +208,11 @@ export class RangeLegs {
       attempt: (answer.record.ranges?.[spec.index]?.attempts ?? 0) + 1,
     });
     const startedAt = Date.now();
+    let after: TransferRecord | undefined;
     try {
       const copied = await this.copy(at, held, signal);
       recordTransfer(this.ports.metrics, copied.bytes, Date.now() - startedAt, false);
-      const after = await this.ports.ledger.rangeDone(held, copied, Date.now());
+      after = await this.ports.ledger.rangeDone(held, copied, Date.now());
       if (after === undefined) {
         log.warn(`range ${spec.index} was read, but its claim was taken over: its end is not recorded`);
         return;
@@ -170,12 +221,14 @@ export class RangeLegs {
         bytes: copied.bytes,
         crc64nvme: copied.crc64nvme,
       });
-      if (after.rangesDone === at.plan.ranges.length)
-        await this.completeIfFree({ ...at, record: after }, signal);
     } catch (error) {
       recordTransfer(this.ports.metrics, 0, Date.now() - startedAt, true);
       await this.rangeFailed(at, held, error);
+      return;
     }
+    // The range is done whatever the completion meets: a failed completion is not this range's.
+    if (after.rangesDone === at.plan.ranges.length)
+      await this.completeIfFree({ ...at, record: after }, signal);
   }
 
   /** Reads the range into its parts on a session of the connection's, logging and recording its progress. */
@@ -266,19 +319,32 @@ export class RangeLegs {
     throw error;
   }
 
-  /** Takes the completion (once, or from a leg that crashed in it) and commits the object. */
+  /**
+   * Takes the completion (once, or from a leg that crashed in it) and commits the object. A failure
+   * that may pass (S3 5xx, throttling, no answer) releases the completion and fails the message: its
+   * redelivery, finding its range done, takes the completion again, up to MAX_COMPLETION_ATTEMPTS.
+   */
   private async completeIfFree(at: RangeAtHand, signal: AbortSignal): Promise<void> {
     const { message, plan, log } = at;
     const now = Date.now();
-    if (
-      !(await this.ports.ledger.claimCompletion(message.transferId, plan.ranges.length, now, now + LEASE_MS))
-    ) {
+    const leaseUntil = now + LEASE_MS;
+    if (!(await this.ports.ledger.claimCompletion(message.transferId, plan.ranges.length, now, leaseUntil))) {
       log.info("every range is done; another leg commits the object");
       return;
     }
     try {
       await this.complete(at, signal);
     } catch (error) {
+      if (isTemporaryS3Failure(error)) {
+        const failures = await this.ports.ledger.completionFailed(message.transferId, leaseUntil, Date.now());
+        if (failures !== undefined && failures < MAX_COMPLETION_ATTEMPTS) {
+          log.warn(
+            `the ranged transfer could not be committed (attempt ${failures} of ${MAX_COMPLETION_ATTEMPTS}); the completion is tried again when this message returns`,
+            logFields(error),
+          );
+          throw error;
+        }
+      }
       log.error("the ranged transfer could not be committed", logFields(error));
       await this.failTransfer(at, errorOf(error));
     }

@@ -130,4 +130,54 @@ describe("the DynamoDB ledger's ranges", () => {
     // A range of a transfer that ended can no longer be claimed.
     expect((await claimRange("t-done", 0, "late", T0 + 60 * MINUTE)).claimed).toBe(false);
   });
+
+  it("starts a range's wait for a session once, ends it once as a failed attempt, and a claim clears it", async () => {
+    await fannedOut("t-wait");
+    const updatedAt = (await ledger.get("t-wait"))?.updatedAt;
+
+    const first = await ledger.rangeWaits("t-wait", 0, T0 + MINUTE);
+    const again = await ledger.rangeWaits("t-wait", 0, T0 + 2 * MINUTE);
+    await claimRange("t-wait", 1, "holder", T0 + MINUTE);
+    const running = await ledger.rangeWaits("t-wait", 1, T0 + 2 * MINUTE);
+    const error = { code: "FTP_BUSY" as const, message: "waited" };
+    const ended = await ledger.rangeWaitedTooLong(
+      "t-wait",
+      0,
+      { since: T0 + MINUTE, error },
+      T0 + 40 * MINUTE,
+    );
+    const endedAgain = await ledger.rangeWaitedTooLong(
+      "t-wait",
+      0,
+      { since: T0 + MINUTE, error },
+      T0 + 41 * MINUTE,
+    );
+    await ledger.rangeWaits("t-wait", 0, T0 + 42 * MINUTE);
+    const claimed = await claimRange("t-wait", 0, "later", T0 + 43 * MINUTE);
+
+    expect(first?.ranges?.[0]?.waitingSince).toBe(T0 + MINUTE);
+    expect(first?.updatedAt).toBe(updatedAt); // a wait is not progress
+    expect(again?.ranges?.[0]?.waitingSince).toBe(T0 + MINUTE);
+    expect(running).toBeUndefined(); // range 1 runs under a live lease: nothing to wait for
+    expect(ended?.ranges?.[0]).toMatchObject({ state: "failed", attempts: 1, error });
+    expect(ended?.ranges?.[0]?.waitingSince).toBeUndefined();
+    expect(endedAgain).toBeUndefined();
+    expect(claimed.claimed && claimed.record.ranges?.[0]?.waitingSince).toBeUndefined();
+  });
+
+  it("releases a completion that failed for a while and counts it: the next leg takes it again", async () => {
+    await fannedOut("t-again");
+    await claimRange("t-again", 0, "a");
+    await claimRange("t-again", 1, "b");
+    await ledger.rangeDone(held("t-again", 0, "a"), { bytes: 10 * MiB, crc64nvme: null }, T0);
+    await ledger.rangeDone(held("t-again", 1, "b"), { bytes: 10 * MiB, crc64nvme: null }, T0);
+
+    await ledger.claimCompletion("t-again", 2, T0, T0 + MINUTE);
+    const notHeld = await ledger.completionFailed("t-again", T0 + 2 * MINUTE, T0);
+    const once = await ledger.completionFailed("t-again", T0 + MINUTE, T0);
+    const retaken = await ledger.claimCompletion("t-again", 2, T0 + 1000, T0 + 5 * MINUTE);
+    const twice = await ledger.completionFailed("t-again", T0 + 5 * MINUTE, T0 + 2000);
+
+    expect([notHeld, once, retaken, twice]).toEqual([undefined, 1, true, 2]);
+  });
 });

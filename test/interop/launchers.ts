@@ -221,6 +221,8 @@ export const launchers: Record<InteropServerKind, (ctx: LaunchContext) => Promis
     ];
     if (account) args.push("--run-as", `${account.uid}:${account.gid}`);
     if (options.rawNames) args.push("--raw-names");
+    if (options.throttleBytesPerSecond !== undefined)
+      args.push("--throttle", String(options.throttleBytesPerSecond));
     return {
       command: SYSTEM_PYTHON,
       args,

@@ -13,7 +13,7 @@ import os
 import sys
 
 from pyftpdlib.authorizers import DummyAuthorizer
-from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.handlers import FTPHandler, ThrottledDTPHandler
 from pyftpdlib.servers import FTPServer
 
 
@@ -28,6 +28,11 @@ def main() -> None:
         "--raw-names",
         action="store_true",
         help="names are the bytes on disk, not UTF-8 (a Latin-1 or Windows code page server)",
+    )
+    parser.add_argument(
+        "--throttle",
+        type=int,
+        help="bytes a second each data connection sends at most (one session over a slow link)",
     )
     args = parser.parse_args()
 
@@ -56,6 +61,12 @@ def main() -> None:
                 super(FTPHandler, self).push(s.encode("utf8", self.unicode_errors))
 
     Handler.authorizer = authorizer
+    if args.throttle:
+        # Per data connection: every session is held to the rate, however many run at once.
+        class Throttled(ThrottledDTPHandler):
+            write_limit = args.throttle
+
+        Handler.dtp_handler = Throttled
     Handler.passive_ports = list(range(low, high + 1))
     Handler.permit_foreign_addresses = False
 

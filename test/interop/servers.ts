@@ -60,6 +60,11 @@ export interface InteropServerOptions {
    * Latin-1 or a Windows code page, as its files were named).
    */
   rawNames?: boolean;
+  /**
+   * pyftpdlib only: each data connection sends at most this many bytes a second (its
+   * ThrottledDTPHandler), as one session over a WAN would: the bench's ranged fan-out case.
+   */
+  throttleBytesPerSecond?: number;
 }
 
 export interface InteropServer {

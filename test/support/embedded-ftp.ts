@@ -1,4 +1,5 @@
 import { mkdir } from "node:fs/promises";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { resolve as resolvePath, sep } from "node:path";
 import { FtpSrv } from "ftp-srv";
@@ -19,6 +20,8 @@ export interface EmbeddedFtpServer {
   close(): Promise<void>;
 }
 
+const require = createRequire(import.meta.url);
+
 // ftp-srv logs through bunyan; the tests and the demo want quiet servers.
 const silentLogger = {
   child() {
@@ -32,6 +35,66 @@ const silentLogger = {
   fatal() {},
 };
 
+type CommandHandler = (this: FtpConnection, ...args: unknown[]) => unknown;
+
+interface FtpConnection {
+  server: object;
+  reply(code: number, ...lines: unknown[]): unknown;
+}
+
+/**
+ * Changes one of ftp-srv's commands for the servers marked with `servers`, leaving any other server as
+ * ftp-srv made it: its handlers are shared registry entries, so each is wrapped once.
+ */
+function commandOverride(
+  directive: "FEAT" | "REST",
+  changed: (this: FtpConnection & { original: CommandHandler }, ...args: unknown[]) => unknown,
+): WeakSet<object> {
+  const servers = new WeakSet<object>();
+  const registry = require("ftp-srv/src/commands/registry") as Record<string, { handler: CommandHandler }>;
+  const command = registry[directive] as { handler: CommandHandler };
+  const original = command.handler;
+  command.handler = function overridden(this: FtpConnection, ...args: unknown[]) {
+    return servers.has(this.server)
+      ? changed.call(Object.assign(Object.create(this), { original }), ...args)
+      : original.apply(this, args);
+  };
+  return servers;
+}
+
+/**
+ * ftp-srv takes REST but its FEAT does not announce `REST STREAM`, which every real server here does
+ * and a ranged fan-out asks for: added for the servers started with restStream.
+ */
+const restStreamServers = lazy(() =>
+  commandOverride(
+    "FEAT",
+    function featWithRestStream(this: FtpConnection & { original: CommandHandler }, ...args) {
+      const reply = this.reply.bind(this);
+      const withRest = (code: number, ...lines: unknown[]) =>
+        code === 211 && lines.length > 1
+          ? reply(code, ...lines.slice(0, -1), { message: " REST STREAM", raw: true }, ...lines.slice(-1))
+          : reply(code, ...lines);
+      return this.original.apply(Object.assign(Object.create(this), { reply: withRest }), args);
+    },
+  ),
+);
+
+/** A server that takes REST and then sends from byte 0 anyway, as some broken servers do. */
+const restIgnoringServers = lazy(() =>
+  commandOverride("REST", function restIgnored(this: FtpConnection) {
+    return this.reply(350, "Restarting next transfer (not really)");
+  }),
+);
+
+function lazy<T>(make: () => T): () => T {
+  let made: T | undefined;
+  return () => {
+    made ??= make();
+    return made;
+  };
+}
+
 /** ftp-srv on 127.0.0.1 with one account, serving `root`; passive ports picked by the OS range given. */
 export async function startEmbeddedFtp(options: {
   root: string;
@@ -43,6 +106,10 @@ export async function startEmbeddedFtp(options: {
    * connection is secure, ftp-srv's passive data server is TLS too: PROT P gets 200, PROT C 536.
    */
   tls?: { key: string; cert: string; implicit?: boolean };
+  /** FEAT lists `REST STREAM` (default true): false plays a server that does not announce it. */
+  restStream?: boolean;
+  /** REST is answered 350 and forgotten: RETR sends from byte 0. */
+  ignoreRest?: boolean;
 }): Promise<EmbeddedFtpServer> {
   const user = options.user ?? "demo";
   const password = options.password ?? "demo-password";
@@ -58,6 +125,8 @@ export async function startEmbeddedFtp(options: {
     greeting: "ftp2s3 embedded FTP server",
     log: silentLogger as never,
   });
+  if (options.restStream ?? true) restStreamServers().add(server);
+  if (options.ignoreRest) restIgnoringServers().add(server);
   let logins = 0;
   let retrieved = 0;
   const retrievedPaths = new Map<string, number>();

@@ -11,7 +11,11 @@ import { mockClient } from "aws-sdk-client-mock";
 import { vi } from "vitest";
 import { connectFtpSource } from "../../functions/adapters/ftp-source.js";
 import { secretsManagerPasswords } from "../../functions/adapters/passwords.js";
-import { sqsTransferQueue, sqsTransferQueueBatch } from "../../functions/adapters/transfer-queue.js";
+import {
+  sqsTransferQueue,
+  sqsTransferQueueBatch,
+  type TransferQueueBatch,
+} from "../../functions/adapters/transfer-queue.js";
 import type { SessionBudgets, SlotWait } from "../../functions/app/session-budget.js";
 import { wrapSource } from "../../functions/app/wrapped-source.js";
 import { parseConfig } from "../../functions/contracts/index.js";
@@ -63,13 +67,26 @@ export async function startLambdaRig(
     /** Where connections with maxSessions keep their budget (a lease table); default per container. */
     sessionBudgets?: SessionBudgets;
     slotWait?: SlotWait;
+    /** Sends the range messages instead of SQS (a failing one, say). */
+    queueBatch?: TransferQueueBatch;
+    /** The partner's FEAT lists REST STREAM (default true). */
+    restStream?: boolean;
+    /** The partner takes REST and sends from byte 0 anyway. */
+    ignoreRest?: boolean;
+    /** The partner is this server (the interop suite's), not an ftp-srv of the rig's; the caller stops it. */
+    ftp?: OutsideFtp;
   } = {},
 ) {
   const work = await mkdtemp(join(tmpdir(), "ftp2s3-lambda-"));
-  const ftp: EmbeddedFtpServer = await startEmbeddedFtp({
-    root: join(work, "ftp"),
-    password: "partner-secret-pw",
-  });
+  const ftp: EmbeddedFtpServer =
+    options.ftp === undefined
+      ? await startEmbeddedFtp({
+          root: join(work, "ftp"),
+          password: "partner-secret-pw",
+          ...(options.restStream === undefined ? {} : { restStream: options.restStream }),
+          ...(options.ignoreRest === undefined ? {} : { ignoreRest: options.ignoreRest }),
+        })
+      : outsideFtp(options.ftp);
   const aws = await startFauxqsS3();
   const objectStore = options.s3 === "s3rver" ? await startS3rver(join(work, "s3")) : aws;
   const recorder: S3Recorder = await startS3Recorder(objectStore.endpoint, {
@@ -160,7 +177,7 @@ export async function startLambdaRig(
       },
     }),
     queue: sqsTransferQueue(sqs, queueUrl),
-    queueBatch: sqsTransferQueueBatch(sqs, queueUrl),
+    queueBatch: options.queueBatch ?? sqsTransferQueueBatch(sqs, queueUrl),
     passwords: secretsManagerPasswords(new SecretsManagerClient({ region, credentials })),
     continuationKey: async () => continuationKey,
     logger: new Logger({ serviceName: "ftp2s3" }),
@@ -285,3 +302,32 @@ const quietMetricsLogger = {
   },
   error: (...args: unknown[]) => console.error(...args),
 };
+
+/** An FTP server the rig does not run: where it is, the account, and the folder it serves. */
+export interface OutsideFtp {
+  port: number;
+  user: string;
+  password: string;
+  root: string;
+}
+
+/** An outside server as the rig's partner: what ftp-srv counts for the tests is not known there. */
+function outsideFtp(server: OutsideFtp): EmbeddedFtpServer {
+  const uncounted = (): never => {
+    throw new Error("not counted on an outside FTP server");
+  };
+  return {
+    host: "127.0.0.1",
+    ...server,
+    get logins() {
+      return uncounted();
+    },
+    get retrieved() {
+      return uncounted();
+    },
+    get retrievedPaths() {
+      return uncounted();
+    },
+    close: async () => {},
+  };
+}
