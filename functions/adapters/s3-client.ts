@@ -43,6 +43,12 @@ export function createS3Client(
         }),
     // A bucket in another region than the configured one still works (one extra round trip).
     followRegionRedirects: true,
+    // The SDK adds `Expect: 100-continue` to bodies of 2 MB and more, and sends such a request over a
+    // connection of its own that is closed after it (a keep-alive agent is not used for them): every
+    // part paid a TCP and TLS handshake, TCP's slow start and a round trip for the 100 (measured, 1 GiB
+    // over HTTPS: 130 connections, now 4 as rclone's; about 0.5 CPU s less). What 100-continue saves,
+    // a refused request's body, is one part's bytes: the upload stops at its first failed part.
+    expectContinueHeader: false,
   });
 }
 
