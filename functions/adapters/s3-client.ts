@@ -1,4 +1,5 @@
 import { S3Client } from "@aws-sdk/client-s3";
+import { sendBodiesInPieces } from "./tls-body-pieces.js";
 
 export type ChecksumMode = "when-supported" | "when-required";
 
@@ -27,7 +28,7 @@ export function createS3Client(
     settings.checksums === undefined ? undefined : settings.checksums.toUpperCase().replace("-", "_");
   const accessKeyId = nonEmpty(env.AWS_ACCESS_KEY_ID);
   const secretAccessKey = nonEmpty(env.AWS_SECRET_ACCESS_KEY);
-  return new S3Client({
+  const client = new S3Client({
     // Keys in the given environment win, so a caller (or a test) can run with an env of its own;
     // otherwise the SDK's default chain (process env, profile, container or instance role).
     ...(accessKeyId && secretAccessKey
@@ -50,6 +51,8 @@ export function createS3Client(
     // a refused request's body, is one part's bytes: the upload stops at its first failed part.
     expectContinueHeader: false,
   });
+  sendBodiesInPieces(client);
+  return client;
 }
 
 /** An environment variable's value, with "" read as unset (as the AWS SDKs do). */
