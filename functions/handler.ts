@@ -2,7 +2,6 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import { S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { secretsManagerContinuationKey } from "./adapters/continuation-key.js";
@@ -10,6 +9,7 @@ import { dynamoDbLedger } from "./adapters/dynamodb-ledger.js";
 import { dynamoSessionBudgets } from "./adapters/dynamodb-session-budget.js";
 import { eventBridgeEvents } from "./adapters/eventbridge-events.js";
 import { secretsManagerPasswords } from "./adapters/passwords.js";
+import { s3ClientForParts } from "./adapters/s3-client.js";
 import { sqsTransferQueue, sqsTransferQueueBatch } from "./adapters/transfer-queue.js";
 import {
   LEDGER_TABLE,
@@ -42,7 +42,7 @@ function queues(queueUrl: string | undefined) {
 
 export const handler = createHandler({
   config,
-  s3: new S3Client({}),
+  s3: s3ClientForParts(),
   ...queues(config.queueUrl),
   passwords: secretsManagerPasswords(secretsManager),
   ...(config.continuationKeySecretArn === undefined

@@ -72,7 +72,8 @@ export interface DiscardS3 {
   env: Record<string, string>;
   credentials: typeof CREDENTIALS;
   /** Requests by S3 operation and payload bytes received, since the last reset. */
-  stats(): { requests: Record<string, number>; bytesReceived: number };
+  /** Requests by operation, body bytes read, and connections accepted (TCP, TLS included). */
+  stats(): { requests: Record<string, number>; bytesReceived: number; connections: number };
   resetStats(): void;
   close(): Promise<void>;
 }
@@ -178,6 +179,7 @@ export async function startDiscardS3(options: { tls?: boolean } = {}): Promise<D
   const uploads = new Map<string, Upload>();
   let requests: Record<string, number> = {};
   let bytesReceived = 0;
+  let connections = 0;
 
   const bucketOf = (name: string) => {
     let objects = buckets.get(name);
@@ -385,6 +387,9 @@ export async function startDiscardS3(options: { tls?: boolean } = {}): Promise<D
   const tls = options.tls ? selfSignedCertificate() : undefined;
   const server =
     tls === undefined ? createServer(listener) : createTlsServer({ key: tls.key, cert: tls.cert }, listener);
+  server.on("connection", () => {
+    connections += 1;
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const endpoint = `${tls === undefined ? "http" : "https"}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
@@ -398,10 +403,11 @@ export async function startDiscardS3(options: { tls?: boolean } = {}): Promise<D
       AWS_REGION: "us-east-1",
     },
     credentials: CREDENTIALS,
-    stats: () => ({ requests: { ...requests }, bytesReceived }),
+    stats: () => ({ requests: { ...requests }, bytesReceived, connections }),
     resetStats() {
       requests = {};
       bytesReceived = 0;
+      connections = 0;
     },
     close: () =>
       new Promise<void>((resolve) => {

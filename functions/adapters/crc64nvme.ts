@@ -1,24 +1,38 @@
 import type { FullObjectChecksum } from "../core/index.js";
 import { crc64nvmeOf } from "./crc64nvme-slicing.js";
+import { crc64nvmeOffThread, isShared } from "./crc64nvme-worker.js";
 
 /**
  * A CRC64NVME whose state crosses legs, computed once per byte: each `update` (a part) gets its own
  * CRC, which UploadPart sends as the part's checksum (the SDK then computes none), and the value of
- * the bytes so far is the parts' CRCs combined. The value is the state: saving needs nothing but
- * `value()`, and going on from a saved value combines onto it.
+ * the bytes so far is the parts' CRCs combined, in the order of the updates. The value is the state:
+ * saving needs nothing but `value()`, and going on from a saved value combines onto it. Bytes in
+ * shared memory of at least OFF_THREAD_BYTES (part buffers) are CRC'd by the worker.
  */
 export function crc64nvme(saved?: string): FullObjectChecksum {
-  let value = saved ?? EMPTY_CRC64NVME;
   if (saved !== undefined) toBigInt(saved); // a damaged value fails here, not at the next part
+  let value = Promise.resolve(saved ?? EMPTY_CRC64NVME);
+  let last: Promise<unknown> = value;
   return {
     update: (bytes) => {
-      const own = crc64nvmeOf(bytes);
-      value = combineCrc64nvme(value, own, bytes.length);
+      const compute = () =>
+        isShared(bytes) && bytes.length >= OFF_THREAD_BYTES ? crc64nvmeOffThread(bytes) : crc64nvmeOf(bytes);
+      // Each after the one before: parts then go out in their order (a small last part computed
+      // here would otherwise overtake the one before it in the worker).
+      const own = last.then(compute, compute);
+      last = own;
+      value = Promise.all([value, own]).then(([before, part]) =>
+        combineCrc64nvme(before, part, bytes.length),
+      );
+      value.catch(() => {}); // a failed part's CRC fails its upload, which is what reports it
       return own;
     },
-    value: async () => value,
+    value: () => value,
   };
 }
+
+/** Below this, a message to the worker and back costs about what the CRC does. */
+const OFF_THREAD_BYTES = 1024 * 1024;
 
 /**
  * CRC64NVME as S3 uses it: reflected, polynomial 0xAD93D23594C93659 (bit-reversed below), register

@@ -169,7 +169,7 @@ export class PartUpload extends Writable {
       // Never more than one buffer: one PutObject, no upload to create, complete or abort.
       const body = this.current?.subarray(0, this.filled) ?? Buffer.alloc(0);
       hash.update(body);
-      crc?.update(body);
+      await crc?.update(body);
       const sha256 = hash.digest();
       beforeStore(sha256);
       const checked = crc === undefined ? {} : { crc64nvme: await crc.value() };
@@ -300,7 +300,7 @@ export class PartUpload extends Writable {
   /** The buffer is full and more bytes came: it becomes a part, or it grows if it was a small first one. */
   private async makeRoom(full: Buffer): Promise<void> {
     if (full.length < this.options.partSize) {
-      const grown = Buffer.allocUnsafeSlow(this.options.partSize);
+      const grown = Buffer.from(new SharedArrayBuffer(this.options.partSize));
       full.copy(grown, 0, 0, this.filled);
       this.current = grown;
       return;
@@ -343,14 +343,14 @@ export class PartUpload extends Writable {
         this.id = id;
         return id;
       });
-    const request: Promise<void> = this.creating
-      .then((uploadId) =>
+    const request: Promise<void> = Promise.all([this.creating, partCrc])
+      .then(([uploadId, crc64nvme]) =>
         this.sink.uploadPart(
           this.target,
           uploadId,
           partNumber,
           body,
-          partCrc === undefined ? undefined : { crc64nvme: partCrc },
+          crc64nvme === undefined ? undefined : { crc64nvme },
         ),
       )
       .then(
@@ -386,7 +386,12 @@ export class PartUpload extends Writable {
       if (reused !== undefined) return reused;
       if (this.allocated < max) {
         this.allocated += 1;
-        return Buffer.allocUnsafeSlow(this.bufferSize());
+        const size = this.bufferSize();
+        // A whole part's buffer is shared memory: its CRC64NVME may be computed by a worker thread
+        // reading it in place. A smaller first one holds a one-part file, CRC'd here at its commit.
+        return size === this.options.partSize
+          ? Buffer.from(new SharedArrayBuffer(size))
+          : Buffer.allocUnsafeSlow(size);
       }
       await new Promise<void>((resolve) => this.waiting.push(resolve));
       if (this.settled) return Buffer.alloc(0);

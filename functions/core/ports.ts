@@ -143,9 +143,10 @@ export interface ObjectLanding {
 export interface FullObjectChecksum {
   /**
    * Adds the bytes that follow those so far (a part, best whole: each call costs a combine) and
-   * returns their own CRC64NVME, which UploadPart sends as the part's checksum.
+   * resolves to their own CRC64NVME, which UploadPart sends as the part's checksum. The bytes must
+   * stay unchanged until it resolves (it may be computed off the main thread).
    */
-  update(bytes: Uint8Array): string;
+  update(bytes: Uint8Array): Promise<string>;
   /** The checksum of the bytes so far, as S3 shows it (base64). */
   value(): Promise<string>;
 }
