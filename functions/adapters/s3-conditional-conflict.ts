@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { httpStatus } from "./s3-errors.js";
 
 /**
  * S3 answers `409 ConditionalRequestConflict` to a conditional write (If-None-Match: *) that raced
@@ -24,7 +25,5 @@ export async function sendThroughConflicts<T>(
 }
 
 function isConditionalConflict(error: unknown): boolean {
-  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata
-    ?.httpStatusCode;
-  return status === 409 && error instanceof Error && error.name === "ConditionalRequestConflict";
+  return httpStatus(error) === 409 && error instanceof Error && error.name === "ConditionalRequestConflict";
 }

@@ -15,6 +15,7 @@ import {
   SHA256_TAG,
   SourceChangedError,
 } from "../core/index.js";
+import { httpStatus, s3Error } from "./s3-errors.js";
 
 /** S3 keeps at most ten tags on an object. */
 const MAX_TAGS = 10;
@@ -58,8 +59,8 @@ export async function readBackSha256(
       onBytes(bytes, version.size);
     }
   } catch (error) {
-    if (status(error) === 412) throw changed(target);
-    throw s3Failure(`cannot read ${formatS3Url(target)} back`, error);
+    if (httpStatus(error) === 412) throw changed(target);
+    throw s3Error(`cannot read ${formatS3Url(target)} back`, error);
   }
   if (bytes !== version.size) {
     throw new S3Error(
@@ -103,7 +104,7 @@ export async function tagReadBack(client: S3Client, target: S3Location, read: Re
     );
   } catch (error) {
     if (error instanceof InvalidInputError) throw error;
-    throw s3Failure(`cannot tag ${formatS3Url(target)}`, error);
+    throw s3Error(`cannot tag ${formatS3Url(target)}`, error);
   }
 }
 
@@ -119,29 +120,13 @@ async function headOf(
       ...(head.VersionId === undefined || head.VersionId === "null" ? {} : { versionId: head.VersionId }),
     };
   } catch (error) {
-    const hint = status(error) === 404 ? " (no such object)" : "";
-    throw s3Failure(`cannot read ${formatS3Url(target)}${hint}`, error);
+    const hint = httpStatus(error) === 404 ? " (no such object)" : "";
+    throw s3Error(`cannot read ${formatS3Url(target)}${hint}`, error);
   }
 }
 
 function changed(target: S3Location): SourceChangedError {
   return new SourceChangedError(
     `${formatS3Url(target)} was replaced while it was read back: its SHA-256 is not taken nor tagged`,
-  );
-}
-
-function status(error: unknown): number | undefined {
-  return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
-}
-
-function s3Failure(what: string, error: unknown): S3Error {
-  const httpStatus = status(error);
-  const name = error instanceof Error ? error.name : "Error";
-  return new S3Error(
-    `${what}: ${name}${httpStatus === undefined ? "" : ` (HTTP ${httpStatus})`}`,
-    httpStatus,
-    {
-      cause: error,
-    },
   );
 }

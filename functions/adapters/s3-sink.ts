@@ -32,6 +32,7 @@ import {
 import { combineCrc64nvme, crc64nvme, EMPTY_CRC64NVME } from "./crc64nvme.js";
 import { landingParams } from "./landing-params.js";
 import { sendThroughConflicts } from "./s3-conditional-conflict.js";
+import { httpStatus, s3Error } from "./s3-errors.js";
 import { PartChecksums } from "./s3-part-checksums.js";
 import { withUnsignedPayload } from "./unsigned-payload.js";
 
@@ -342,20 +343,6 @@ function isChecksumRefusal(error: unknown): boolean {
   const name = error instanceof Error ? error.name : "";
   const message = error instanceof Error ? error.message : "";
   return name === "BadDigest" || (name === "InvalidRequest" && /checksum/i.test(message));
-}
-
-function s3Error(what: string, error: unknown): S3Error {
-  const status = httpStatus(error);
-  const name = error instanceof Error ? error.name : "Error";
-  const message = error instanceof Error ? error.message : String(error);
-  const detail = message && message !== name && message !== "UnknownError" ? `${name}: ${message}` : name;
-  return new S3Error(`${what}: ${detail}${status === undefined ? "" : ` (HTTP ${status})`}`, status, {
-    cause: error,
-  });
-}
-
-function httpStatus(error: unknown): number | undefined {
-  return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
 }
 
 /** S3 sends ETags in quotes; results and the mirror manifest keep them bare. */

@@ -4,6 +4,7 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { connectFtpSource } from "../adapters/ftp-source.js";
 import { isUtf8Encoding } from "../adapters/name-encoding.js";
 import { type ChecksumMode, createS3Client, nonEmpty } from "../adapters/s3-client.js";
+import { httpStatus } from "../adapters/s3-errors.js";
 import { createS3Sink } from "../adapters/s3-sink.js";
 import type {
   CopyOptions,
@@ -371,7 +372,7 @@ async function checkBucket(client: S3Client, bucket: string, endpoint: string | 
   try {
     await client.send(new HeadBucketCommand({ Bucket: bucket }));
   } catch (error) {
-    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    const status = httpStatus(error);
     const name = (error as Error).name;
     if (status === 404 || name === "NoSuchBucket" || name === "NotFound") {
       throw new S3Error(
