@@ -8,6 +8,7 @@ import {
   ListObjectsV2Command,
   ListPartsCommand,
   PutObjectCommand,
+  type PutObjectCommandInput,
   PutObjectTaggingCommand,
   type S3Client,
   UploadPartCommand,
@@ -26,12 +27,12 @@ import {
   type Ftp2s3Error,
   formatS3Url,
   ObjectExistsError,
-  S3Error,
   type S3Location,
 } from "../core/index.js";
 import { combineCrc64nvme, crc64nvme, EMPTY_CRC64NVME } from "./crc64nvme.js";
 import { landingParams } from "./landing-params.js";
 import { sendThroughConflicts } from "./s3-conditional-conflict.js";
+import { DirectPut } from "./s3-direct-put.js";
 import { httpStatus, s3Error } from "./s3-errors.js";
 import { PartChecksums } from "./s3-part-checksums.js";
 import { withUnsignedPayload } from "./unsigned-payload.js";
@@ -42,8 +43,12 @@ import { withUnsignedPayload } from "./unsigned-payload.js";
  */
 export class S3Sink implements ObjectSink {
   private readonly checksums = new PartChecksums();
+  /** Small objects' PutObject once the SDK has shown the way to their bucket (s3-direct-put.ts). */
+  private readonly directPut: DirectPut;
 
-  constructor(private readonly client: S3Client) {}
+  constructor(private readonly client: S3Client) {
+    this.directPut = new DirectPut(client);
+  }
 
   async list(bucket: string, prefix: string, options: { recursive?: boolean } = {}): Promise<ListedObject[]> {
     const objects: ListedObject[] = [];
@@ -139,19 +144,23 @@ export class S3Sink implements ObjectSink {
     body: Uint8Array,
     options: ObjectOptions & { tags?: Record<string, string>; crc64nvme?: string },
   ): Promise<CommittedObject> {
+    const input: PutObjectCommandInput = {
+      Bucket: target.bucket,
+      Key: target.key,
+      Body: body,
+      ContentLength: body.length,
+      Metadata: options.metadata,
+      ...(options.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
+      ...landingParams(options.landing, options.tags),
+      ...(options.crc64nvme === undefined ? {} : { ChecksumCRC64NVME: options.crc64nvme }),
+    };
     try {
+      const direct = await this.directPut.put(input);
+      if (direct !== undefined) return { etag: unquote(direct.etag), versionId: direct.versionId };
       // A command is sent once: each attempt builds its own (the SDK adds its plugins at every send).
       const result = await sendThroughConflicts(() => {
-        const command = new PutObjectCommand({
-          Bucket: target.bucket,
-          Key: target.key,
-          Body: body,
-          ContentLength: body.length,
-          Metadata: options.metadata,
-          ...(options.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
-          ...landingParams(options.landing, options.tags),
-          ...(options.crc64nvme === undefined ? {} : { ChecksumCRC64NVME: options.crc64nvme }),
-        });
+        const command = new PutObjectCommand(input);
+        this.directPut.learnFrom(command, input);
         return this.client.send(options.crc64nvme === undefined ? command : withUnsignedPayload(command));
       });
       return { etag: unquote(result.ETag), versionId: result.VersionId };

@@ -1,5 +1,6 @@
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { sigv4Holds } from "./sigv4-check.js";
 
 /** One S3 request as it reached the server, named by what it does. */
 export interface RecordedS3Request {
@@ -61,6 +62,8 @@ export async function startS3Recorder(
      * writes to one key are decided one at a time (a HEAD to the server first), as S3 decides them.
      */
     conditionalWrites?: boolean;
+    /** Check every request's SigV4 signature with this secret (test/support/sigv4-check.ts); 403 if wrong. */
+    sigv4Secret?: string;
   } = {},
 ): Promise<S3Recorder> {
   const target = new URL(targetEndpoint);
@@ -110,6 +113,15 @@ export async function startS3Recorder(
       (operation === "PutObject" || operation === "CompleteMultipartUpload");
     const pass = () =>
       conditional ? writeIfAbsent(req, res, url.pathname, record) : forward(req, res, target, record);
+    if (options.sigv4Secret !== undefined && !sigv4Holds(req, options.sigv4Secret)) {
+      req.resume();
+      record.status = 403;
+      res.writeHead(403, { "content-type": "application/xml" });
+      res.end(
+        `<?xml version="1.0"?><Error><Code>SignatureDoesNotMatch</Code><Message>checked by the test</Message></Error>`,
+      );
+      return;
+    }
     const fault = recorder.fault?.({ operation, partNumber });
     if (typeof fault === "object") {
       // Hold the request back, its body unread meanwhile, as a slow server would.
