@@ -1,9 +1,11 @@
 /**
- * What the AWS SDK alone costs per small object: N PutObjects of 16 KiB, 4 at a time (as a 4-session
- * mirror sends them), through the product's S3 sink (createS3Client; S3Sink.putObject with a
- * CRC64NVME, so signed UNSIGNED-PAYLOAD as the copies are) into the HTTPS discard endpoint. The
- * puts run in a child process, which must trust the endpoint's certificate from its start; the CPU
- * time counted is the puts' alone (client built and one request made before the clock starts).
+ * What a small object's PutObject costs: N PutObjects of 16 KiB, 4 at a time (as a 4-session mirror
+ * sends them), into the HTTPS discard endpoint, two ways: through the AWS SDK alone (a
+ * PutObjectCommand as the sink builds it, with a CRC64NVME, so signed UNSIGNED-PAYLOAD as the copies
+ * are), and through the product's S3 sink, which sends them itself once the SDK's first has shown
+ * the way (functions/adapters/s3-direct-put.ts). The puts run in a child process, which must trust
+ * the endpoint's certificate from its start; the CPU time counted is the puts' alone (client built
+ * and one request made before the clock starts).
  * The goals run (bench/run/goals.ts) measures it beside the mirrors; alone:
  * `node --openssl-legacy-provider --import tsx bench/sdk-put-cost.ts [--objects 500]`
  */
@@ -11,15 +13,20 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { createS3Client } from "../functions/adapters/s3-client.js";
 import { createS3Sink } from "../functions/adapters/s3-sink.js";
+import { withUnsignedPayload } from "../functions/adapters/unsigned-payload.js";
 import { type DiscardS3, startDiscardS3 } from "./lib/discard-s3.js";
 import { nodeEnv } from "./run/common.js";
 
 export interface SdkPutCost {
   objects: number;
   wallMs: number;
+  /** Through the SDK alone. */
   cpuMsPerPut: number;
+  /** Through the sink (functions/adapters/s3-direct-put.ts after the first). */
+  sinkCpuMsPerPut: number;
 }
 
 const script = fileURLToPath(import.meta.url);
@@ -35,11 +42,40 @@ export async function measureSdkPutCost(s3: DiscardS3, objects: number): Promise
 }
 
 async function putsInThisProcess(objects: number): Promise<SdkPutCost> {
-  const sink = createS3Sink(createS3Client());
+  const client = createS3Client();
+  const sink = createS3Sink(client);
   const body = randomBytes(16 * 1024);
   const crc64nvme = "AAAAAAAAAAA="; // the discard endpoint echoes checksums, unverified
-  const put = (key: string) =>
+  const viaSdk = (key: string) =>
+    client.send(
+      withUnsignedPayload(
+        new PutObjectCommand({
+          Bucket: "discard",
+          Key: key,
+          Body: body,
+          ContentLength: body.length,
+          Metadata: {},
+          ChecksumCRC64NVME: crc64nvme,
+        }),
+      ),
+    );
+  const viaSink = (key: string) =>
     sink.putObject({ bucket: "discard", key }, body, { metadata: {}, ifNoneMatch: false, crc64nvme });
+  const sdk = await cpuPerPut(objects, viaSdk);
+  const sinkCost = await cpuPerPut(objects, viaSink);
+  return {
+    objects,
+    wallMs: sdk.wallMs + sinkCost.wallMs,
+    cpuMsPerPut: sdk.cpuMs,
+    sinkCpuMsPerPut: sinkCost.cpuMs,
+  };
+}
+
+/** CPU ms per put of `objects` puts, 4 at a time, after one put that warms the way up. */
+async function cpuPerPut(
+  objects: number,
+  put: (key: string) => Promise<unknown>,
+): Promise<{ cpuMs: number; wallMs: number }> {
   await put("sdk-put-cost/warm-up");
   const before = process.cpuUsage();
   const started = performance.now();
@@ -50,9 +86,8 @@ async function putsInThisProcess(objects: number): Promise<SdkPutCost> {
   await Promise.all([worker(), worker(), worker(), worker()]);
   const used = process.cpuUsage(before);
   return {
-    objects,
     wallMs: Math.round(performance.now() - started),
-    cpuMsPerPut: Number(((used.user + used.system) / 1000 / objects).toFixed(2)),
+    cpuMs: Number(((used.user + used.system) / 1000 / objects).toFixed(2)),
   };
 }
 

@@ -8,12 +8,14 @@ import type { Results } from "./types.js";
 
 type Goals = NonNullable<Results["goals"]>;
 
-/** The SDK's own CPU per PutObject measured in this run, next to rclone's whole cost per file. */
-function sdkFloor(goals: Goals, rcloneMsPerFile: number): string {
-  const measured = goals.sdkPutCpuMs ?? [];
-  if (measured.length === 0) return "";
-  const put = median(measured);
-  return ` The SDK alone spends ${put.toFixed(2)} ms of CPU on one 16 KiB PutObject through ftp2s3's sink over the same endpoint (bench/sdk-put-cost.ts, 4 at a time, median of ${measured.length}): ${(put / rcloneMsPerFile).toFixed(2)}× rclone's whole cost per file, against a goal of 1.5× for everything (FTP included) — with the chosen packages the goal is out of reach.`;
+/** CPU per PutObject measured in this run, through the SDK alone and through the sink. */
+function putCost(goals: Goals, rcloneMsPerFile: number): string {
+  const sdk = goals.sdkPutCpuMs ?? [];
+  const sink = goals.sinkPutCpuMs ?? [];
+  if (sdk.length === 0) return "";
+  const viaSdk = median(sdk);
+  const viaSink = sink.length > 0 ? median(sink) : undefined;
+  return ` One 16 KiB PutObject over the same endpoint costs ${viaSdk.toFixed(2)} ms of CPU through the AWS SDK alone (${(viaSdk / rcloneMsPerFile).toFixed(2)}× rclone's whole cost per file)${viaSink === undefined ? "" : ` and ${viaSink.toFixed(2)} ms through ftp2s3's sink, which sends small objects itself once the SDK's first has shown the way`} (bench/sdk-put-cost.ts, 4 at a time, median of ${sdk.length}).`;
 }
 
 export function goalsKnown(goals: Goals, rows: GoalRow[]): string {
@@ -33,7 +35,7 @@ export function goalsKnown(goals: Goals, rows: GoalRow[]): string {
       `- **Round trips** (measured: the commands the proxy saw). ftp2s3 sends ${sum(ours.ftpPerFile).toFixed(1)} FTP commands per file, rclone ${sum(theirs.ftpPerFile).toFixed(1)}${onlyOurs.length > 0 ? `; per file, ftp2s3 sends ${onlyOurs.join(" and ")} and rclone does not (it takes size and time from the listing)` : ""}.`,
       `  Each waits ${s.replyDelayMs} ms for its reply in its session: ${extra >= 0 ? "the extra" : "the fewer"} ${Math.abs(extra).toFixed(1)} per file ${extra >= 0 ? "cost" : "save"} about ${Math.abs(waitS).toFixed(1)} s of wall over ${s.mirrorFiles} files and ${sessions} sessions (an estimate from the counts; commands sent without waiting for the previous reply would cost less).`,
       `  S3 requests per file: ftp2s3 ${sum(ours.s3PerFile).toFixed(2)}, rclone ${sum(theirs.s3PerFile).toFixed(2)} (on loopback a request costs CPU, not a round trip).`,
-      `- **CPU per file** (measured): ${ours.cpuMsPerFile} ms against rclone's ${theirs.cpuMsPerFile} ms.${sdkFloor(goals, theirs.cpuMsPerFile)} Where it goes (by hand, session 7: \`node --cpu-prof\` and callgrind of this mirror, bench/profile-mirror.ts) is spread thin: the SDK's middleware (serialisation, retry, endpoint, signing: about a quarter of the main thread's busy time), garbage collection, socket writes of each FTP command and request, Node's streams and basic-ftp's tasks; no single function above 3%. Cut so far: one FEAT a session, basic-ftp's per-command stack text formatted only when read, MLST after each small file replaced by one re-listing per directory batch where the listing is MLSD.`,
+      `- **CPU per file** (measured): ${ours.cpuMsPerFile} ms against rclone's ${theirs.cpuMsPerFile} ms.${putCost(goals, theirs.cpuMsPerFile)} Where it goes (by hand, session 7: \`node --cpu-prof\` and callgrind of this mirror, bench/profile-mirror.ts) is spread thin: the SDK's middleware (serialisation, retry, endpoint, signing: about a quarter of the main thread's busy time), garbage collection, socket writes of each FTP command and request, Node's streams and basic-ftp's tasks; no single function above 3%. Cut so far: small objects' PutObject sent without the SDK's per-request work (session 8), one FEAT a session, basic-ftp's per-command stack text formatted only when read, MLST after each small file replaced by one re-listing per directory batch where the listing is MLSD.`,
     );
   }
   const limited = rows

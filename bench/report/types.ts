@@ -205,6 +205,8 @@ export interface GoalsRecord {
   /** Whether the 0.58-core limit could be set up, and how (or why not). */
   cpuLimit: { applied: boolean; detail: string };
   runs: GoalRun[];
-  /** CPU ms per 16 KiB PutObject through the product's sink, the SDK alone (bench/sdk-put-cost.ts), per repetition. */
+  /** CPU ms per 16 KiB PutObject through the SDK alone (bench/sdk-put-cost.ts), per repetition. */
   sdkPutCpuMs?: number[];
+  /** The same through the product's sink, which sends them itself after the first (s3-direct-put.ts). */
+  sinkPutCpuMs?: number[];
 }
