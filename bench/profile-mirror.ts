@@ -32,13 +32,17 @@ const { values } = parseArgs({
     flags: { type: "string", default: "--max-semi-space-size=1" },
     /** The command to run (e.g. an unminified build, for readable profiles). */
     cli: { type: "string", default: cliPath },
-    /** Copies the first file alone (the one-small-file case) instead of mirroring the directory. */
+    /** Copies the first file alone (the one-small-file case: with --size 1024) instead of mirroring. */
     copy: { type: "boolean", default: false },
+    /** Bytes per file. */
+    size: { type: "string", default: String(16 * 1024) },
+    /** The Node binary that runs the command (e.g. a Node 22 one, as the Lambda's). */
+    node: { type: "string", default: process.execPath },
   },
 });
 const files = Number(values.files);
 const { dir, ftpRoot } = await makeWorkDir();
-await writeManyFiles(path.join(ftpRoot, "many"), files, 16 * 1024);
+await writeManyFiles(path.join(ftpRoot, "many"), files, Number(values.size));
 const ftp = await startInteropServer("pyftpdlib", { root: ftpRoot, user: USER, password: PASSWORD });
 const s3 = await startDiscardS3({ tls: !values.http });
 const proxy = await startDelayProxy(ftp.port, Number(values.delay));
@@ -68,17 +72,25 @@ try {
           },
         )
       : await measure(
-          wrap[0] ?? process.execPath,
+          wrap[0] ?? values.node!,
           [
-            ...(wrap.length > 0 ? [...wrap.slice(1), process.execPath] : []),
+            ...(wrap.length > 0 ? [...wrap.slice(1), values.node!] : []),
             ...values.flags!.split(" ").filter(Boolean),
             ...flags,
             values.cli!,
-            "mirror",
-            `ftp://${USER}@127.0.0.1:${proxy.port}/many`,
-            `s3://discard/run${run}/`,
-            "--concurrency",
-            values.sessions!,
+            ...(values.copy
+              ? [
+                  "copy",
+                  `ftp://${USER}@127.0.0.1:${proxy.port}/many/f0000.bin`,
+                  `s3://discard/run${run}/f0000.bin`,
+                ]
+              : [
+                  "mirror",
+                  `ftp://${USER}@127.0.0.1:${proxy.port}/many`,
+                  `s3://discard/run${run}/`,
+                  "--concurrency",
+                  values.sessions!,
+                ]),
             "--progress",
             "none",
           ],

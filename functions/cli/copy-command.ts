@@ -30,13 +30,8 @@ import {
 } from "./common.js";
 import { progressPrinter } from "./progress-view.js";
 import { abortCommand, resumeCommand } from "./resume-hint.js";
-import {
-  loadState,
-  type ResumeSettings,
-  resumeSettingOptions,
-  stateDirectory,
-  stateFileStore,
-} from "./resume-state.js";
+import { loadState, type ResumeSettings, resumeSettingOptions, stateFileStore } from "./resume-state.js";
+import { stateDirectory } from "./state-directory.js";
 
 export interface CopyCommandOptions extends CommonOptions {
   overwrite: boolean;

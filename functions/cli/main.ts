@@ -1,6 +1,7 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
 // The flag: a small young generation, so the 64 KiB socket reads a transfer drops are collected
 // sooner (15-20 MB less peak memory in the benchmark, no cost in throughput).
+import { stateDirectory } from "./state-directory.js";
 
 // The command owns its stderr: a library's process warning (the AWS SDK's 8-line notice on Node 20,
 // a deprecation) is not the user's business unless --verbose asks for everything. Set before the
@@ -10,6 +11,15 @@ if (!process.argv.slice(2).includes("--verbose")) {
   // Node prints process warnings through its own 'warning' listener; without it they go nowhere.
   process.removeAllListeners("warning");
 }
+
+// Node 22.1 and later keep the compiled code of the modules loaded after this call, so that the next
+// run skips compiling them (a 1 KiB copy: 0.43 -> 0.37 CPU s measured on Node 22.23). The cache is the
+// user's, in the state directory, not the shared tmp directory Node defaults to. Node 20 has no such
+// cache. A NODE_COMPILE_CACHE directory (Node enables it before this runs) wins, and
+// NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+const { join } = await import("node:path");
+const nodeModule = (await import("node:module")) as { enableCompileCache?: (directory: string) => unknown };
+nodeModule.enableCompileCache?.(join(stateDirectory(process.env), "compile-cache"));
 
 const { stopSignal } = await import("./common.js");
 const { runCli } = await import("./run.js");

@@ -1,5 +1,4 @@
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import type { ResumeStore } from "../app/resume-store.js";
 import { InvalidInputError, RestartRefusedError, type ResumePoint } from "../core/index.js";
@@ -39,12 +38,6 @@ export const resumeSettingOptions = {
   caFile: "--ca-file",
   passwordFile: "--password-file",
 } as const satisfies Record<keyof ResumeSettings, string>;
-
-/** $FTP2S3_STATE_DIR, else $XDG_STATE_HOME/ftp2s3, else ~/.local/state/ftp2s3. */
-export function stateDirectory(env: NodeJS.ProcessEnv): string {
-  if (env.FTP2S3_STATE_DIR) return env.FTP2S3_STATE_DIR;
-  return join(env.XDG_STATE_HOME || join(homedir(), ".local", "state"), "ftp2s3");
-}
 
 function fileOf(directory: string, uploadId: string): string {
   // Upload ids are opaque: keep the file name to characters every file system takes.
