@@ -176,19 +176,27 @@ export class DirectPut {
     const headers = directPutHeaders(input);
     if (route === undefined || headers === undefined || input.Key === undefined) return undefined;
     const body = input.Body as Uint8Array;
-    const signed = await this.signer(route.signingRegion).sign(
-      {
-        method: "PUT",
-        protocol: route.protocol,
-        hostname: route.hostname,
-        port: route.port,
-        path: route.pathPrefix + keyPath(input.Key),
-        query: { "x-id": "PutObject" },
-        headers: { ...headers, host: route.host, "x-amz-content-sha256": payloadHash(route.protocol, body) },
-        body,
-      },
-      { signingDate: new Date(Date.now() + (this.client.config.systemClockOffset ?? 0)) },
-    );
+    // A failure to sign (credentials that cannot be had) is the SDK's to report, in its words.
+    const signed = await this.signer(route.signingRegion)
+      .sign(
+        {
+          method: "PUT",
+          protocol: route.protocol,
+          hostname: route.hostname,
+          port: route.port,
+          path: route.pathPrefix + keyPath(input.Key),
+          query: { "x-id": "PutObject" },
+          headers: {
+            ...headers,
+            host: route.host,
+            "x-amz-content-sha256": payloadHash(route.protocol, body),
+          },
+          body,
+        },
+        { signingDate: new Date(Date.now() + (this.client.config.systemClockOffset ?? 0)) },
+      )
+      .catch(() => undefined);
+    if (signed === undefined) return undefined;
     const response = await this.send(route, signed.path, signed.headers, body);
     if (response === undefined || response.statusCode === undefined) return undefined;
     if (response.statusCode < 200 || response.statusCode > 299) return undefined;
@@ -245,22 +253,32 @@ export class DirectPut {
   ): Promise<IncomingMessage | undefined> {
     const https = route.protocol === "https:";
     return new Promise((resolve) => {
-      const request = (https ? httpsRequest : httpRequest)(
-        {
-          method: "PUT",
-          hostname: route.hostname,
-          port: route.port,
-          path: `${path}?x-id=PutObject`,
-          headers,
-          agent: https ? this.httpsAgent : this.httpAgent,
-          timeout: ANSWER_TIMEOUT_MS,
-        },
-        (response) => {
-          response.on("error", () => resolve(undefined));
-          response.on("end", () => resolve(response));
-          response.resume();
-        },
-      );
+      const send = https ? httpsRequest : httpRequest;
+      let request: ReturnType<typeof send>;
+      try {
+        request = send(
+          {
+            method: "PUT",
+            hostname: route.hostname,
+            port: route.port,
+            path: `${path}?x-id=PutObject`,
+            headers,
+            agent: https ? this.httpsAgent : this.httpAgent,
+            timeout: ANSWER_TIMEOUT_MS,
+          },
+          (response) => {
+            response.on("error", () => resolve(undefined));
+            response.on("end", () => resolve(response));
+            // Closed before its end (the connection dropped mid-answer): no answer. After it: settled.
+            response.on("close", () => resolve(undefined));
+            response.resume();
+          },
+        );
+      } catch {
+        // Node refuses a header value it cannot send (not Latin-1): the SDK's request reports it.
+        resolve(undefined);
+        return;
+      }
       request.on("timeout", () => request.destroy(new Error("no answer")));
       request.on("error", () => resolve(undefined));
       request.end(body);
