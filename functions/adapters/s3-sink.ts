@@ -122,13 +122,21 @@ export class S3Sink implements ObjectSink {
     return refused;
   }
 
-  async head(target: S3Location): Promise<ExistingObject | null> {
+  async head(target: S3Location, options: { checksum?: boolean } = {}): Promise<ExistingObject | null> {
     try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: target.bucket, Key: target.key }));
+      const head = await this.client.send(
+        new HeadObjectCommand({
+          Bucket: target.bucket,
+          Key: target.key,
+          ...(options.checksum ? { ChecksumMode: "ENABLED" } : {}),
+        }),
+      );
       return {
         size: head.ContentLength ?? 0,
         etag: unquote(head.ETag),
         metadata: head.Metadata ?? {},
+        ...(head.ChecksumCRC64NVME === undefined ? {} : { crc64nvme: head.ChecksumCRC64NVME }),
+        ...(head.VersionId === undefined ? {} : { versionId: head.VersionId }),
       };
     } catch (error) {
       if (httpStatus(error) === 404) return null;

@@ -272,6 +272,9 @@ export class CopyLeg {
     const { opts, request } = this.copy;
     const moreTags = sourceDigestTag(sourceDigest);
     const committed = await this.upload.commit(this.verifyAgainst(sourceDigest), moreTags);
+    if (committed.answerLost !== undefined) {
+      this.copy.warn(committed.answerLost, { bucket: request.target.bucket, key: request.target.key });
+    }
     const tagged = opts.tagWithSha256 ? await this.ensureTagged(committed, moreTags) : false;
     const { info } = this.prepared;
     return {

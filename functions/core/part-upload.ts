@@ -4,7 +4,6 @@ import { formatS3Url, type S3Location } from "./locations.js";
 import { MIN_FIRST_BUFFER, S3_MAX_PARTS } from "./part-size.js";
 import type {
   CancelReport,
-  CommittedObject,
   FullObjectChecksum,
   ObjectLanding,
   ObjectOptions,
@@ -12,6 +11,7 @@ import type {
   UploadedPart,
 } from "./ports.js";
 import type { RunningHash } from "./sha256.js";
+import { type CompletedUpload, completeUpload } from "./upload-completion.js";
 
 export interface PartUploadOptions {
   partSize: number;
@@ -47,7 +47,7 @@ export interface PartUploadOptions {
 }
 
 /** What commit stored. */
-export interface CommittedUpload extends CommittedObject {
+export interface CommittedUpload extends CompletedUpload {
   sha256: string;
   /** The full-object CRC64NVME S3 checked (base64), when one was sent. */
   crc64nvme?: string;
@@ -203,10 +203,14 @@ export class PartUpload extends Writable {
     const sha256 = hash.digest();
     beforeStore(sha256);
     const checked = crc === undefined ? {} : { crc64nvme: await crc.value() };
-    const committed = await this.sink.completeMultipartUpload(this.target, this.id as string, parts, {
-      ifNoneMatch,
-      ...checked,
-    });
+    const committed = await completeUpload(
+      this.sink,
+      this.target,
+      this.id as string,
+      parts,
+      { ifNoneMatch, ...checked },
+      this.sealedBytes,
+    );
     this.completed = true;
     return { ...committed, sha256, ...checked, taggedInline: false };
   }

@@ -179,6 +179,9 @@ export interface ExistingObject {
   etag: string;
   /** User metadata (x-amz-meta-*), keys in lower case. */
   metadata: Record<string, string>;
+  /** Its full-object CRC64NVME (base64), when asked for (head's `checksum`) and it has one. */
+  crc64nvme?: string;
+  versionId?: string;
 }
 
 /** One object of a bucket listing. */
@@ -199,8 +202,11 @@ export interface ObjectSink {
   writeText(target: S3Location, text: string): Promise<void>;
   /** Deletes the keys (DeleteObjects, a thousand at a time); returns those S3 refused, with why. */
   delete(bucket: string, keys: string[]): Promise<{ key: string; message: string }[]>;
-  /** The object at the key, or null when there is none. */
-  head(target: S3Location): Promise<ExistingObject | null>;
+  /**
+   * The object at the key, or null when there is none. With `checksum`, its CRC64NVME too, when it has
+   * one (HeadObject's ChecksumMode).
+   */
+  head(target: S3Location, options?: { checksum?: boolean }): Promise<ExistingObject | null>;
   /**
    * One request for an object that fits in one part. `tags` are stored with it (x-amz-tagging): no
    * tagging request of its own.

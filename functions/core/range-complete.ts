@@ -1,8 +1,9 @@
 import { InvalidInputError, SizeMismatchError } from "./errors.js";
 import { formatS3Url, type S3Location } from "./locations.js";
-import type { CommittedObject, FileSource, ObjectSink, UploadedPart } from "./ports.js";
+import type { FileSource, ObjectSink, UploadedPart } from "./ports.js";
 import { assertSameVersion, uploadGone } from "./range-copy.js";
 import { partSizeIn, partsOf, type RangeSpec, type SourceVersion } from "./range-plan.js";
+import { type CompletedUpload, completeUpload, foundLanded } from "./upload-completion.js";
 import type { RemoteFilePath } from "./values.js";
 
 /** A range as its leg reported it: where it lies, and what it read. */
@@ -33,26 +34,37 @@ export interface CompleteRangesArgs {
  * read from (SIZE, MDTM, asked once more: a SourceChangedError, and the caller aborts the upload); S3
  * holds every planned part at its planned size. Then one CompleteMultipartUpload, with the full-object
  * CRC64NVME combined from the ranges' (S3 checks it against the bytes it holds) when every range has
- * one. Nothing is aborted here: a failure leaves the upload to the caller.
+ * one. An upload found gone, here or at the Complete, counts as committed when the object at the key
+ * proves to be its own (an earlier completion's answer was lost: upload-completion.ts). Nothing is
+ * aborted here: a failure leaves the upload to the caller.
  */
 export async function completeRanges(
   source: FileSource,
   sink: ObjectSink,
   args: CompleteRangesArgs,
-): Promise<CommittedObject & { crc64nvme: string | null }> {
+): Promise<CompletedUpload & { crc64nvme: string | null }> {
   const { path, target, uploadId, version } = args;
   const url = source.urlOf(path);
   const ranges = [...args.ranges].sort((a, b) => a.start - b.start);
   assertRangesCoverFile(url, ranges, args);
   assertSameVersion(url, version, await source.stat(path), "before completing");
-  const held = await sink.listParts(target, uploadId);
-  if (held === null) throw uploadGone(target, uploadId);
-  const parts = partsToComplete(target, uploadId, ranges, args.partSize, held);
   const crc64nvme = combinedCrc(sink, ranges);
-  const committed = await sink.completeMultipartUpload(target, uploadId, parts, {
-    ifNoneMatch: args.ifNoneMatch,
-    ...(crc64nvme === null ? {} : { crc64nvme }),
-  });
+  const held = await sink.listParts(target, uploadId);
+  if (held === null) {
+    // An earlier completion (another attempt of this one) may have committed it, its answer lost.
+    const planned = { size: args.size, crc64nvme, partEtags: null };
+    const found = await foundLanded(sink, target, uploadId, planned, uploadGone(target, uploadId));
+    return { ...found, crc64nvme };
+  }
+  const parts = partsToComplete(target, uploadId, ranges, args.partSize, held);
+  const committed = await completeUpload(
+    sink,
+    target,
+    uploadId,
+    parts,
+    { ifNoneMatch: args.ifNoneMatch, ...(crc64nvme === null ? {} : { crc64nvme }) },
+    args.size,
+  );
   return { ...committed, crc64nvme };
 }
 

@@ -373,6 +373,7 @@ export class RangeLegs {
       version: { size: plan.size, modifiedAt: plan.modifiedAt },
       ifNoneMatch: plan.ifNoneMatch,
     }).finally(() => source.close());
+    if (committed.answerLost !== undefined) log.warn(committed.answerLost);
     const result = {
       ...target,
       ...(committed.versionId === undefined ? {} : { versionId: committed.versionId }),

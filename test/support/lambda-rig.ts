@@ -25,6 +25,7 @@ import { type EmbeddedFtpServer, startEmbeddedFtp } from "./embedded-ftp.js";
 import { startFauxqsS3, startS3rver } from "./embedded-s3.js";
 import { fakeContext, takeQueuedRecords, urlRequest } from "./lambda-events.js";
 import { recordingEvents, startLocalLedger } from "./local-ledger.js";
+import { startLostAnswerS3 } from "./lost-answer-s3.js";
 import { type S3Recorder, startS3Recorder } from "./s3-recorder.js";
 
 export { fakeContext, sqsEvent, sqsRecord, urlRequest } from "./lambda-events.js";
@@ -60,6 +61,8 @@ export async function startLambdaRig(
     s3?: "fauxqs" | "s3rver";
     /** S3's conditional writes (If-None-Match: *), played by the recorder: see startS3Recorder. */
     conditionalWrites?: boolean;
+    /** A proxy between the recorder and S3 that can lose a Complete's answer: see startLostAnswerS3. */
+    lostAnswers?: boolean;
     /** The "partner" connection's object settings (storage class, key, templates, retention). */
     partnerObject?: Record<string, unknown>;
     /** More fields of the "partner" connection (rangeFanout, maxSessions, ...). */
@@ -89,7 +92,8 @@ export async function startLambdaRig(
       : outsideFtp(options.ftp);
   const aws = await startFauxqsS3();
   const objectStore = options.s3 === "s3rver" ? await startS3rver(join(work, "s3")) : aws;
-  const recorder: S3Recorder = await startS3Recorder(objectStore.endpoint, {
+  const lostAnswers = options.lostAnswers ? await startLostAnswerS3(objectStore.endpoint) : undefined;
+  const recorder: S3Recorder = await startS3Recorder(lostAnswers?.endpoint ?? objectStore.endpoint, {
     conditionalWrites: options.conditionalWrites === true,
   });
   const s3 = objectStore.client();
@@ -196,6 +200,7 @@ export async function startLambdaRig(
     sqs,
     queueUrl,
     recorder,
+    lostAnswers,
     secrets,
     config,
     /** The most FTP sessions the function held open at once so far. */
@@ -244,6 +249,7 @@ export async function startLambdaRig(
       for (const spy of spies) spy.mockRestore();
       secrets.restore();
       await recorder.close();
+      await lostAnswers?.close();
       await ftp.close();
       if (objectStore !== aws) await objectStore.close();
       await aws.close();

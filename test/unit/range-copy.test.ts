@@ -8,7 +8,7 @@ import {
   S3Error,
   type SourceVersion,
 } from "../../functions/core/index.js";
-import { objectKey } from "../../functions/core/locations.js";
+import { objectKey, type S3Location } from "../../functions/core/locations.js";
 import { remoteFilePath } from "../../functions/core/paths.js";
 import { randomFile, sha256 } from "../support/bytes.js";
 import { MemoryS3 } from "../support/memory-s3.js";
@@ -264,5 +264,46 @@ describe("completeRanges refuses before any Complete", () => {
     });
     expect(s3.sent("CompleteMultipartUpload")).toEqual([]);
     expect(s3.openUploads()).toEqual([uploadId]); // the caller aborts
+  });
+});
+
+describe("completeRanges after a completion whose answer was lost", () => {
+  /** Every range copied, and the upload completed by an attempt whose answer never came back. */
+  async function completedUnawares(shownCrc: string) {
+    const s3 = new (class extends MemoryS3 {
+      override async head(location: S3Location, options?: { checksum?: boolean }) {
+        const found = await super.head(location);
+        return found === null || !options?.checksum ? found : { ...found, crc64nvme: shownCrc };
+      }
+      combineChecksums(pieces: { crc64nvme: string }[]): string {
+        return pieces.map((piece) => piece.crc64nvme).join("+"); // a stand-in: only equality matters here
+      }
+    })(1000);
+    const uploadId = await s3.createMultipartUpload(target, { metadata: {}, ifNoneMatch: true });
+    const source = memorySource({ [path]: file });
+    const done = [];
+    for (const range of ranges) {
+      done.push({ ...(await leg(source, s3, uploadId, range)), crc64nvme: `crc${range.index}` });
+    }
+    await completeRanges(source, s3, completion(uploadId, done));
+    return { s3, uploadId, source, done };
+  }
+
+  it("finds the upload gone and the object the ranges make at the key: committed, with a warning", async () => {
+    const { s3, uploadId, source, done } = await completedUnawares("crc0+crc1+crc2");
+
+    const committed = await completeRanges(source, s3, completion(uploadId, done));
+
+    expect(committed.answerLost).toMatch(/4500 bytes, CRC64NVME crc0\+crc1\+crc2 as sent/);
+    expect(committed.etag).toBe(s3.objects.get("big.bin")?.etag);
+    expect(s3.sent("CompleteMultipartUpload")).toHaveLength(1);
+  });
+
+  it("an object with another checksum: the upload-gone failure, as before", async () => {
+    const { s3, uploadId, source, done } = await completedUnawares("other");
+
+    await expect(completeRanges(source, s3, completion(uploadId, done))).rejects.toThrow(
+      "s3://b/big.bin: upload upload-1 no longer exists (completed, aborted, or expired by the lifecycle rule)",
+    );
   });
 });
