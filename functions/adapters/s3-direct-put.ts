@@ -169,7 +169,9 @@ export class DirectPut {
 
   /**
    * S3's answer when it was a 2xx; undefined when it was anything else or none came, and when the
-   * bucket has no route yet or the input a field this module does not send: the SDK's turn.
+   * bucket has no route yet or the input a field this module does not send: the SDK's turn. A 412 to
+   * a conditional write is final (an object is at the key): it throws as the SDK's error would, so
+   * that the sink reports OBJECT_EXISTS without asking S3 a second time.
    */
   async put(input: PutObjectCommandInput): Promise<PutAnswer | undefined> {
     const route = input.Bucket === undefined ? undefined : this.routes.get(input.Bucket);
@@ -199,6 +201,7 @@ export class DirectPut {
     if (signed === undefined) return undefined;
     const response = await this.send(route, signed.path, signed.headers, body);
     if (response === undefined || response.statusCode === undefined) return undefined;
+    if (response.statusCode === 412 && input.IfNoneMatch === "*") throw preconditionFailed();
     if (response.statusCode < 200 || response.statusCode > 299) return undefined;
     return {
       etag: header(response, "etag"),
@@ -284,6 +287,13 @@ export class DirectPut {
       request.end(body);
     });
   }
+}
+
+/** The error the SDK makes of S3's 412 PreconditionFailed, as far as the sink reads it. */
+function preconditionFailed(): Error {
+  const error = new Error("At least one of the pre-conditions you specified did not hold");
+  error.name = "PreconditionFailed";
+  return Object.assign(error, { $metadata: { httpStatusCode: 412 } });
 }
 
 type Middleware = (
