@@ -29,7 +29,7 @@ const { values } = parseArgs({
     /** Runs rclone copy instead of ftp2s3, for the baseline in the same set-up. */
     rclone: { type: "boolean", default: false },
     /** Node flags of the run, split on spaces (default: the command's shebang flag). */
-    flags: { type: "string", default: "--max-semi-space-size=1" },
+    flags: { type: "string", default: "--max-semi-space-size=1 --heap-growing-percent=50" },
     /** The command to run (e.g. an unminified build, for readable profiles). */
     cli: { type: "string", default: cliPath },
     /** Copies the first file alone (the one-small-file case: with --size 1024) instead of mirroring. */

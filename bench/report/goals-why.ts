@@ -50,6 +50,11 @@ export function goalsKnown(goals: Goals, rows: GoalRow[]): string {
           : "below the limit at every count: it waits, for replies or, on a busy machine, for a core (see the load average above), not for its cgroup's quota."),
     );
   }
+  if (ours && theirs) {
+    lines.push(
+      `- **Mirror memory** (measured: peak ${ours.peakRssMB.toFixed(0)} MB at ${sessions} sessions against rclone's ${theirs.peakRssMB.toFixed(0)}). What makes it up (by hand, session 8: process.memoryUsage() sampled every 100 ms and heap snapshots of bench/profile-mirror.ts): about 57 MB once the command is loaded, then garbage. Each file's objects outlive the 1 MiB young generation (a file takes three round trips), so they land in the old one, which V8 lets grow to 2–3× what is live (10–13 MB) before a full collection; the 64 KiB first buffers of the files read meanwhile (external memory, 17 MB counted) wait for the same collection. The shebang's \`--heap-growing-percent=50\` collects once the old generation grew by half: 88–93 MB → 81–84 at 4 sessions, 101–115 → 96 at 16, a few more 5–15 ms collections. Files waiting for their directory's re-listing are live: at 16 sessions with 500 files nearly all wait at once (a session's 31 files never fill a batch of 64), ~10 KB of heap and a 64 KiB buffer (16 KiB of it touched) each; before session 8 each also held its data socket and basic-ftp's task through the listeners basic-ftp's pipeline leaves on the download's destination (~8 KB more; now let go once the file is read). The Lambda does not get the flag: \`NODE_OPTIONS\` refuses it.`,
+    );
+  }
   const small = findRow(rows, "small-file", "ftp2s3");
   const smallRclone = findRow(rows, "small-file", "rclone");
   if (small && ours && theirs && smallRclone) {

@@ -51,7 +51,13 @@ export class CopyLeg {
    * open forever).
    */
   private readonly stop = new AbortController();
-  private readonly intake: Intake;
+  /**
+   * Bytes the download handed to the upload. The intake itself lives only while the file is read:
+   * basic-ftp's pipeline leaves its listeners on it, which hold the data socket and the FTP task
+   * (its launching stack's frames included). A mirror's small file waiting for its after-copy check
+   * would keep all that for seconds, hundreds of files at once.
+   */
+  private receivedBytes = 0;
   private downloaded = false;
 
   constructor(
@@ -83,7 +89,6 @@ export class CopyLeg {
       emit: opts.onProgress ?? (() => {}),
       now: copy.now,
     });
-    this.intake = new Intake(this.upload, (bytes) => this.received(bytes));
   }
 
   async run(): Promise<CopyOutcome> {
@@ -135,6 +140,7 @@ export class CopyLeg {
   }
 
   private received(bytes: number): void {
+    this.receivedBytes = bytes;
     const total = this.startAt + bytes;
     this.progress.update(total);
     const { size } = this.prepared.info;
@@ -154,7 +160,7 @@ export class CopyLeg {
       return new SizeMismatchError(
         `${url}: the server sent more than the ${size} bytes SIZE announced (did it ignore REST ${this.startAt}?)`,
         size,
-        this.startAt + this.intake.bytes,
+        this.startAt + this.receivedBytes,
       );
     }
     const announcer = request.known === undefined ? "SIZE" : "the listing";
@@ -167,14 +173,15 @@ export class CopyLeg {
   /** RETR into the upload; resolves with the final reply once every byte is handed on. */
   private async transfer(): Promise<FtpReply> {
     const { source, request } = this.copy;
+    const intake = new Intake(this.upload, (bytes) => this.received(bytes));
     const reply = await untilAborted(
-      () => source.download(request.path, this.intake, this.stop.signal, this.startAt),
+      () => source.download(request.path, intake, this.stop.signal, this.startAt),
       this.stop.signal,
       // The stop signal's reason as it is: SUSPEND is not an error, and the others are ours already.
       (signal) => signal.reason,
     );
     this.downloaded = true;
-    await this.intake.flush();
+    await intake.flush();
     this.progress.finish(this.totalBytes());
     return reply;
   }
@@ -410,7 +417,7 @@ export class CopyLeg {
   }
 
   private totalBytes(): number {
-    return this.startAt + this.intake.bytes;
+    return this.startAt + this.receivedBytes;
   }
 
   private sourceFacts(): CopyResult["source"] {
@@ -423,7 +430,7 @@ export class CopyLeg {
     return {
       bucket: this.copy.request.target.bucket,
       key: this.copy.request.target.key,
-      bytes: this.intake.bytes,
+      bytes: this.receivedBytes,
       fromOffset: this.startAt,
       durationMs: this.copy.elapsedMs(),
       source: this.sourceFacts(),

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { FtpConnectionError, SourceChangedError, TransferAbortedError } from "../../functions/core/errors.js";
 import { objectKey } from "../../functions/core/locations.js";
@@ -301,4 +303,55 @@ describe("a copy whose after-copy facts the caller supplies (CopyOptions.recheck
       expect(s3.openUploads()).toEqual([]);
     }
   });
+
+  it("lets go of the download's destination once the file is read: its check may wait for seconds", async () => {
+    // Arrange: basic-ftp's pipeline leaves its listeners on the destination, holding the data socket.
+    let socket: WeakRef<object> | undefined;
+    const leavesListeners: FileSource = {
+      ...source([]),
+      download: async (_path, destination) => {
+        const dataSocket = { received: Buffer.alloc(1024) };
+        destination.on("close", () => dataSocket.received.length);
+        socket = new WeakRef(dataSocket);
+        destination.end(Buffer.from("abc"));
+        return { code: 226, message: "Transfer complete" };
+      },
+    };
+    let supply: (facts: RemoteFileInfo | null) => void = () => {};
+    let asked: () => void = () => {};
+    const waiting = new Promise<void>((resolve) => {
+      asked = resolve;
+    });
+
+    // Act
+    const copying = copyFile(
+      leavesListeners,
+      new MemoryS3(),
+      { path, target, ifExists: "create", known },
+      {
+        tagWithSha256: false,
+        recheck: () => {
+          asked();
+          return new Promise((resolve) => {
+            supply = resolve;
+          });
+        },
+      },
+    );
+    await waiting;
+    await new Promise((resolve) => setImmediate(resolve)); // a WeakRef holds its target until the job ends
+    collectGarbage();
+    const heldWhileWaiting = socket?.deref() !== undefined;
+    supply(known);
+
+    // Assert
+    expect(heldWhileWaiting).toBe(false);
+    expect((await copying).status).toBe("copied");
+  });
 });
+
+/** A full collection, from a test run without --expose-gc. */
+function collectGarbage(): void {
+  setFlagsFromString("--expose-gc");
+  (runInNewContext("gc") as () => void)();
+}
