@@ -105,6 +105,7 @@ export {
 } from "./part-size.js";
 // The multipart driver on its own, for the benchmark of the S3 leg.
 export { PartUpload } from "./part-upload.js";
+export { isShared, offThreadJob, type SharedBytes } from "./part-worker.js";
 export {
   isInsideRoot,
   normaliseRemotePath,

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { InvalidInputError } from "./errors.js";
-import { offThreadSha256 } from "./sha256-worker.js";
+import { isShared, offThreadSha256 } from "./part-worker.js";
 
 /** A SHA-256 fed part by part; `save` is what a copy carries from one invocation to the next. */
 export interface RunningHash {
@@ -21,8 +21,7 @@ export interface RunningHash {
 export function fastSha256(): RunningHash {
   let chosen: Pick<RunningHash, "update" | "digest"> | undefined;
   const choose = (first: Uint8Array) => {
-    if (first.buffer instanceof SharedArrayBuffer && first.length >= OFF_THREAD_BYTES)
-      return offThreadSha256();
+    if (isShared(first) && first.length >= OFF_THREAD_BYTES) return offThreadSha256();
     const hash = createHash("sha256");
     return {
       update: async (bytes: Uint8Array) => {
@@ -44,7 +43,7 @@ export function fastSha256(): RunningHash {
   };
 }
 
-/** The CRC64NVME worker's threshold too: a part buffer is at least this (S3's smallest part is 5 MiB). */
+/** The CRC64NVME's threshold too: a part buffer is at least this (S3's smallest part is 5 MiB). */
 const OFF_THREAD_BYTES = 1024 * 1024;
 
 /**

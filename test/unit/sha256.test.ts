@@ -1,7 +1,9 @@
 import { createHash, randomBytes, randomInt } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { crc64nvmeOf } from "../../functions/adapters/crc64nvme-slicing.js";
+import { crc64nvmeOffThread } from "../../functions/adapters/crc64nvme-worker.js";
+import { offThreadSha256, type SharedBytes } from "../../functions/core/part-worker.js";
 import { fastSha256, resumableSha256 } from "../../functions/core/sha256.js";
-import { offThreadSha256 } from "../../functions/core/sha256-worker.js";
 
 const MiB = 2 ** 20;
 
@@ -10,10 +12,10 @@ function sha256Of(bytes: Uint8Array): string {
 }
 
 /** Bytes in shared memory, as PartUpload's part buffers are, at an offset inside a larger buffer. */
-function sharedCopy(bytes: Uint8Array, offset = 0): Buffer {
+function sharedCopy(bytes: Uint8Array, offset = 0): Buffer & SharedBytes {
   const shared = Buffer.from(new SharedArrayBuffer(bytes.length + offset + 3));
   shared.set(bytes, offset);
-  return shared.subarray(offset, offset + bytes.length);
+  return shared.subarray(offset, offset + bytes.length) as Buffer & SharedBytes;
 }
 
 /** Random cut points: parts of random sizes, the way a file's parts and legs fall. */
@@ -48,6 +50,18 @@ describe("the copy's SHA-256", () => {
     }
 
     expect(await Promise.all(hashes.map((hash) => hash.digest()))).toEqual(wholes.map(sha256Of));
+  });
+
+  it("shares the one worker with the parts' CRC64NVME, each answering right when interleaved", async () => {
+    const parts = [...Array(4)].map(() => sharedCopy(randomBytes(MiB + randomInt(1000))));
+    const hash = offThreadSha256();
+
+    const crcs = await Promise.all(
+      parts.map((part) => Promise.all([hash.update(part), crc64nvmeOffThread(part)]).then(([, crc]) => crc)),
+    );
+
+    expect(crcs).toEqual(parts.map((part) => crc64nvmeOf(part)));
+    expect(await hash.digest()).toBe(sha256Of(Buffer.concat(parts)));
   });
 
   it("fastSha256 gives node:crypto's digest whether it starts with a part in shared memory or not", async () => {
