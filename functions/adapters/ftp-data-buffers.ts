@@ -1,14 +1,14 @@
 import { type OnReadOpts, Socket, type SocketConstructorOpts } from "node:net";
-import type { Writable } from "node:stream";
+import type { CopyingDestination } from "../core/index.js";
 
 /** One read of the data socket at most: four of Node's own 64 KiB reads, a quarter of the syscalls. */
 const READ_BYTES = 256 * 1024;
-/** Reads handed to the destination and not yet called back, at most: then the socket pauses. */
+/** Reads handed to the destination and not yet released, at most: then the socket pauses. */
 const MAX_IN_FLIGHT = 3;
 
 /**
  * A data socket that reads into a few buffers of its own (Node's `onread`) and writes each read into
- * `destination`, whose write callback must mean "copied" (core's `copiesChunks`): the buffer is then
+ * `destination`, which says when it has copied it (core's CopyingDestination): the buffer is then
  * read into again.
  *
  * Why: a socket read the ordinary way allocates a fresh 64 KiB buffer for every read, 16,384 per GiB,
@@ -17,11 +17,11 @@ const MAX_IN_FLIGHT = 3;
  * (MAX_IN_FLIGHT + 1) x READ_BYTES, whatever the file's size.
  *
  * Backpressure as a piped socket's: paused (isPaused, which both watchdogs read as "we hold the
- * transfer up") while MAX_IN_FLIGHT reads wait for the destination, resumed when one is called back.
+ * transfer up") while MAX_IN_FLIGHT reads wait for the destination, resumed when one is released.
  * The socket's end still flows through basic-ftp's pipeline, which ends the destination after the
  * writes made here. Plain sockets only: a TLS socket reads its own raw socket.
  */
-export function socketReadingInto(destination: Writable): Socket {
+export function socketReadingInto(destination: CopyingDestination): Socket {
   const free: Buffer[] = [];
   let inFlight = 0;
   let heldBack = false;
@@ -31,7 +31,7 @@ export function socketReadingInto(destination: Writable): Socket {
     buffer: () => free.pop() ?? Buffer.allocUnsafeSlow(READ_BYTES),
     callback: (bytes, buffer) => {
       inFlight += 1;
-      destination.write(buffer.subarray(0, bytes), () => {
+      destination.writeThenRelease((buffer as Buffer).subarray(0, bytes), () => {
         inFlight -= 1;
         free.push(buffer as Buffer);
         if (heldBack) {

@@ -38,7 +38,7 @@ export {
   TransferTimeoutError,
   untilAborted,
 } from "./errors.js";
-export { copiesChunks } from "./intake.js";
+export { type CopyingDestination, copiesChunks } from "./intake.js";
 // Where files and objects are, and the rules a path or a key must keep.
 export {
   assertRemoteFilePath,

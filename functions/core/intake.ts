@@ -1,6 +1,19 @@
 import { Writable } from "node:stream";
 
 /**
+ * A destination that says when it holds its own copy of a chunk: the writer may then reuse the
+ * chunk's memory (the FTP source reads its data socket into a few buffers of its own). Until then,
+ * it leaves the bytes unchanged. Any other stream may keep a chunk for as long as it likes.
+ */
+export interface CopyingDestination {
+  writeThenRelease(chunk: Buffer, release: () => void): void;
+}
+
+export function copiesChunks(destination: Writable): destination is Writable & CopyingDestination {
+  return typeof (destination as Partial<CopyingDestination>).writeThenRelease === "function";
+}
+
+/**
  * The stream the FTP download writes into. It counts every chunk and passes it on to the upload
  * body, with one deliberate gap: ending or destroying the intake never ends the body.
  *
@@ -9,17 +22,12 @@ import { Writable } from "node:stream";
  * when its body ends (lib-storage's does) would then store the object after a 426. Here the body
  * (PartUpload) commits nothing when it ends: only the core, after checking the reply and the byte
  * count, commits.
- *
- * A write is called back once the body has called back its own: PartUpload has then copied the chunk
- * into a part buffer, so the writer may reuse the chunk's memory (the FTP source reads its data socket
- * into a few buffers of its own: see `copiesChunks`).
  */
-export class Intake extends Writable {
-  readonly copiesChunks = true;
+export class Intake extends Writable implements CopyingDestination {
   private receivedBytes = 0;
+  private readonly releases = new WeakMap<Uint8Array, () => void>();
 
   constructor(
-    /** Calls back a write once it holds its own copy of the bytes (PartUpload does). */
     private readonly body: Writable,
     private readonly onBytes: (total: number) => void,
   ) {
@@ -41,25 +49,35 @@ export class Intake extends Writable {
     });
   }
 
+  writeThenRelease(chunk: Buffer, release: () => void): void {
+    this.releases.set(chunk, release);
+    this.write(chunk);
+  }
+
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.receivedBytes += chunk.length;
     this.onBytes(this.receivedBytes);
-    // The next chunk waits until the body has copied this one, so backpressure from S3 reaches the FTP
-    // data socket (and, by TCP, the server).
-    this.body.write(chunk, (error) => {
-      callback(error ? new Error("the upload stopped accepting data", { cause: error }) : null);
-    });
+    // The body (PartUpload) calls back a write once it has copied the chunk into a part buffer.
+    const release = this.releases.get(chunk);
+    // The chunk is in the body's buffer once write() returns; waiting for "drain" only holds back the
+    // next one, so backpressure from S3 reaches the FTP data socket (and, by TCP, the server).
+    if (this.body.write(chunk, release && (() => release()))) {
+      callback();
+      return;
+    }
+    const onDrain = () => {
+      this.body.off("close", onClose);
+      callback();
+    };
+    const onClose = () => {
+      this.body.off("drain", onDrain);
+      callback(new Error("the upload stopped accepting data"));
+    };
+    this.body.once("drain", onDrain);
+    this.body.once("close", onClose);
   }
 
   override _final(callback: (error?: Error | null) => void): void {
     callback(); // Deliberately does not end the body: see the class comment.
   }
-}
-
-/**
- * Whether `destination` calls back each write only once it holds its own copy of the chunk (an
- * Intake does): a source may then read into buffers it reuses. Any other stream may keep the chunk.
- */
-export function copiesChunks(destination: Writable): boolean {
-  return (destination as Partial<Intake>).copiesChunks === true;
 }

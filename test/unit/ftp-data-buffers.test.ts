@@ -25,14 +25,22 @@ describe("the data socket reading into reused buffers", () => {
     const copies: Buffer[] = [];
     const buffers = new Set<ArrayBufferLike>();
     let sawPaused = false;
-    const destination = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        copies.push(Buffer.from(chunk));
-        buffers.add(chunk.buffer);
-        sawPaused ||= socket.isPaused();
-        setTimeout(callback, copies.length % 8 === 0 ? 20 : 0);
+    const destination = Object.assign(
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          copies.push(Buffer.from(chunk));
+          buffers.add(chunk.buffer);
+          sawPaused ||= socket.isPaused();
+          setTimeout(callback, copies.length % 8 === 0 ? 20 : 0);
+        },
+      }),
+      {
+        // As Intake: released once copied, which is when the write is called back.
+        writeThenRelease(chunk: Buffer, release: () => void) {
+          destination.write(chunk, release);
+        },
       },
-    });
+    );
     const socket = socketReadingInto(destination);
 
     // Act: piped as basic-ftp pipes it, for the end of the data and its errors.
