@@ -168,8 +168,10 @@ export class PartUpload extends Writable {
     if (this.creating === undefined) {
       // Never more than one buffer: one PutObject, no upload to create, complete or abort.
       const body = this.current?.subarray(0, this.filled) ?? Buffer.alloc(0);
-      await Promise.all([hash.update(body), crc?.update(body)]);
-      const sha256 = await hash.digest();
+      hash.update(body);
+      const digest = hash.digest();
+      await crc?.update(body);
+      const sha256 = typeof digest === "string" ? digest : await digest;
       beforeStore(sha256);
       const checked = crc === undefined ? {} : { crc64nvme: await crc.value() };
       if (this.options.tagSha256) {
@@ -199,7 +201,8 @@ export class PartUpload extends Writable {
       return { ...committed, sha256, ...checked, taggedInline: false };
     }
     const parts = await this.sendRemainingParts();
-    const sha256 = await hash.digest();
+    const digest = hash.digest();
+    const sha256 = typeof digest === "string" ? digest : await digest;
     beforeStore(sha256);
     const checked = crc === undefined ? {} : { crc64nvme: await crc.value() };
     const committed = await this.sink.completeMultipartUpload(this.target, this.id as string, parts, {
@@ -234,7 +237,7 @@ export class PartUpload extends Writable {
       uploadId: this.id,
       bytes: this.sealedBytes,
       parts: this.done.length,
-      hashState: await hash.save(),
+      hashState: hash.save(),
       ...(crcState === undefined ? {} : { crcState }),
     };
   }
@@ -357,7 +360,7 @@ export class PartUpload extends Writable {
         this.done.push({ partNumber, etag });
       });
     const fail = (error: unknown) => this.fail(error);
-    const request: Promise<void> = Promise.all([sent.catch(fail), hashed.catch(fail)])
+    const request: Promise<void> = Promise.all([sent.catch(fail), hashed?.catch(fail)])
       .then(() => {})
       .finally(() => {
         this.inFlight.delete(request);

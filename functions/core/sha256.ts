@@ -2,14 +2,18 @@ import { createHash } from "node:crypto";
 import { InvalidInputError } from "./errors.js";
 import { isShared, offThreadSha256 } from "./part-worker.js";
 
-/** A SHA-256 fed part by part; `save` is what a copy carries from one invocation to the next. */
+/**
+ * A SHA-256 fed part by part; `save` is what a copy carries from one invocation to the next. A hash
+ * computed on this thread answers at once (a small file's commit waits for nothing more); one in the
+ * worker thread answers with promises.
+ */
 export interface RunningHash {
-  /** Takes the next bytes; resolves once they are read (the caller leaves them unchanged until then). */
-  update(bytes: Uint8Array): Promise<void>;
-  /** Hex digest; call once, after the last update. */
-  digest(): Promise<string>;
+  /** Takes the next bytes; a promise when they are read elsewhere: leave them unchanged till it settles. */
+  update(bytes: Uint8Array): Promise<void> | undefined;
+  /** Hex digest; call once, after the last update (no need to wait for the updates: it comes after them). */
+  digest(): string | Promise<string>;
   /** The state so far (base64), or undefined for a hash that cannot be saved. */
-  save(): Promise<string | undefined>;
+  save(): string | undefined;
 }
 
 /**
@@ -24,10 +28,11 @@ export function fastSha256(): RunningHash {
     if (isShared(first) && first.length >= OFF_THREAD_BYTES) return offThreadSha256();
     const hash = createHash("sha256");
     return {
-      update: async (bytes: Uint8Array) => {
+      update: (bytes: Uint8Array) => {
         hash.update(bytes);
+        return undefined;
       },
-      digest: async () => hash.digest("hex"),
+      digest: () => hash.digest("hex"),
     };
   };
   return {
@@ -39,7 +44,7 @@ export function fastSha256(): RunningHash {
       chosen ??= choose(new Uint8Array(0));
       return chosen.digest();
     },
-    save: async () => undefined,
+    save: () => undefined,
   };
 }
 
@@ -64,10 +69,11 @@ export async function resumableSha256(savedState?: string): Promise<RunningHash>
     }
   }
   return {
-    update: async (bytes) => {
+    update: (bytes) => {
       hash.update(bytes);
+      return undefined;
     },
-    digest: async () => hash.digest("hex"),
-    save: async () => Buffer.from(hash.save()).toString("base64"),
+    digest: () => hash.digest("hex"),
+    save: () => Buffer.from(hash.save()).toString("base64"),
   };
 }
