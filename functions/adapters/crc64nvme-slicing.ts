@@ -8,8 +8,8 @@
  * polynomial 0xAD93D23594C93659 bit-reversed below, register started at all ones, inverted at the end.
  *
  * Everything is inside one function that refers to nothing outside itself and names no function of its
- * own, so that its source text is a program on its own, minified or not: the worker that computes parts' CRCs off the main thread (crc64nvme-worker.ts)
- * is started from it, in the bundles as in the sources, with no file of its own to ship.
+ * own, so that its source text is a program on its own, minified or not: the core's worker thread runs
+ * it for parts' CRCs (crc64nvme-worker.ts), in the bundles as in the sources, with no file to ship.
  */
 export function makeCrc64nvmeOf(): (bytes: Uint8Array) => string {
   const REFLECTED_POLY = 0x9a6c9329ac4bc9b5n;

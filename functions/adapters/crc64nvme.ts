@@ -1,6 +1,6 @@
-import type { FullObjectChecksum } from "../core/index.js";
+import { type FullObjectChecksum, isShared } from "../core/index.js";
 import { crc64nvmeOf } from "./crc64nvme-slicing.js";
-import { crc64nvmeOffThread, isShared } from "./crc64nvme-worker.js";
+import { crc64nvmeOffThread } from "./crc64nvme-worker.js";
 
 /**
  * A CRC64NVME whose state crosses legs, computed once per byte: each `update` (a part) gets its own

@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import type { Writable } from "node:stream";
-import type { ConnectionOptions } from "node:tls";
+import { type ConnectionOptions, TLSSocket } from "node:tls";
 import { Client, FTPError } from "basic-ftp";
 import type {
   DigestAlgorithm,
@@ -15,6 +15,7 @@ import type {
 } from "../core/index.js";
 import {
   abortReason,
+  copiesChunks,
   DataConnectionError,
   DEFAULTS,
   Ftp2s3Error,
@@ -30,6 +31,7 @@ import {
   TransferTimeoutError,
 } from "../core/index.js";
 import { SessionBoundary } from "./ftp-boundary.js";
+import { socketReadingInto } from "./ftp-data-buffers.js";
 import { DIGEST_VERBS, ServerDigests } from "./ftp-digests.js";
 import { announcesRestStream, keepLoginFeatures } from "./ftp-features.js";
 import { defaultListingLimits, type ListingLimits, listDirectory } from "./ftp-listing.js";
@@ -239,6 +241,7 @@ class FtpSource implements FileSource {
     // Closing the client is the only way to stop a running RETR in basic-ftp; it rejects the task.
     const onAbort = () => this.client.close();
     signal.addEventListener("abort", onAbort, { once: true });
+    const ownSocket = this.readDataInto(destination);
     try {
       // With startAt > 0 basic-ftp sends REST first, and RETR only after the 350 that accepts it.
       const response = await this.client.downloadTo(destination, wirePath, startAt);
@@ -261,8 +264,29 @@ class FtpSource implements FileSource {
       }
       throw failure;
     } finally {
+      ownSocket.restore();
       signal.removeEventListener("abort", onAbort);
     }
+  }
+
+  /**
+   * The download's data socket reads into reused buffers (ftp-data-buffers.ts) when the destination
+   * copies what it is given and the connection is plain. basic-ftp makes the data socket with
+   * `_newSocket`, which makes the control socket only when it connects: the first socket it asks
+   * for during the download is the data socket.
+   */
+  private readDataInto(destination: Writable): { restore(): void } {
+    const ftp = this.client.ftp;
+    if (!copiesChunks(destination) || ftp.socket instanceof TLSSocket) return { restore: () => {} };
+    const original = ftp._newSocket;
+    const restore = () => {
+      ftp._newSocket = original;
+    };
+    ftp._newSocket = () => {
+      restore();
+      return socketReadingInto(destination);
+    };
+    return { restore };
   }
 
   async downloadRange(

@@ -38,6 +38,7 @@ export {
   TransferTimeoutError,
   untilAborted,
 } from "./errors.js";
+export { type CopyingDestination, copiesChunks } from "./intake.js";
 // Where files and objects are, and the rules a path or a key must keep.
 export {
   assertRemoteFilePath,
@@ -104,6 +105,7 @@ export {
 } from "./part-size.js";
 // The multipart driver on its own, for the benchmark of the S3 leg.
 export { PartUpload } from "./part-upload.js";
+export { isShared, offThreadJob, type SharedBytes } from "./part-worker.js";
 export {
   isInsideRoot,
   normaliseRemotePath,

@@ -169,8 +169,9 @@ export class PartUpload extends Writable {
       // Never more than one buffer: one PutObject, no upload to create, complete or abort.
       const body = this.current?.subarray(0, this.filled) ?? Buffer.alloc(0);
       hash.update(body);
+      const digest = hash.digest();
       await crc?.update(body);
-      const sha256 = hash.digest();
+      const sha256 = typeof digest === "string" ? digest : await digest;
       beforeStore(sha256);
       const checked = crc === undefined ? {} : { crc64nvme: await crc.value() };
       if (this.options.tagSha256) {
@@ -200,7 +201,8 @@ export class PartUpload extends Writable {
       return { ...committed, sha256, ...checked, taggedInline: false };
     }
     const parts = await this.sendRemainingParts();
-    const sha256 = hash.digest();
+    const digest = hash.digest();
+    const sha256 = typeof digest === "string" ? digest : await digest;
     beforeStore(sha256);
     const checked = crc === undefined ? {} : { crc64nvme: await crc.value() };
     const committed = await completeUpload(
@@ -333,7 +335,8 @@ export class PartUpload extends Writable {
 
   private seal(buffer: Buffer, length: number): void {
     const body = buffer.subarray(0, length);
-    this.options.hash.update(body);
+    // The buffer goes back for reuse only once the hash has read it too, which may be after S3 has it.
+    const hashed = this.options.hash.update(body);
     const { crc } = this.options;
     const partCrc = crc?.update(body);
     this.sealedBytes += length;
@@ -347,7 +350,7 @@ export class PartUpload extends Writable {
         this.id = id;
         return id;
       });
-    const request: Promise<void> = Promise.all([this.creating, partCrc])
+    const sent = Promise.all([this.creating, partCrc])
       .then(([uploadId, crc64nvme]) =>
         this.sink.uploadPart(
           this.target,
@@ -357,12 +360,12 @@ export class PartUpload extends Writable {
           crc64nvme === undefined ? undefined : { crc64nvme },
         ),
       )
-      .then(
-        (etag) => {
-          this.done.push({ partNumber, etag });
-        },
-        (error: unknown) => this.fail(error),
-      )
+      .then((etag) => {
+        this.done.push({ partNumber, etag });
+      });
+    const fail = (error: unknown) => this.fail(error);
+    const request: Promise<void> = Promise.all([sent.catch(fail), hashed?.catch(fail)])
+      .then(() => {})
       .finally(() => {
         this.inFlight.delete(request);
         this.release(buffer);

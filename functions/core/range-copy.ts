@@ -44,7 +44,7 @@ const DEFAULT_QUEUE_SIZE = 4;
  * A full-file SHA-256 cannot be put together from ranges read apart (unlike a CRC): a range leg
  * computes none, and a fanned-out object carries no sha256 tag.
  */
-const NO_SHA256: RunningHash = { update: () => {}, digest: () => "", save: () => undefined };
+const NO_SHA256: RunningHash = { update: () => undefined, digest: () => "", save: () => undefined };
 
 /**
  * One range leg of a fanned-out file: checks that the file is still the version the plan saw, reads

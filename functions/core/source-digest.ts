@@ -77,8 +77,8 @@ export function withExtraDigest(hash: RunningHash, extra: ExtraDigest | null): R
   if (extra === null) return hash;
   return {
     update: (bytes) => {
-      hash.update(bytes);
       extra.update(bytes);
+      return hash.update(bytes);
     },
     digest: () => hash.digest(),
     save: () => hash.save(),

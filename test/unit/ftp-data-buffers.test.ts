@@ -1,0 +1,57 @@
+import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:net";
+import { pipeline, Writable } from "node:stream";
+import { afterEach, describe, expect, it } from "vitest";
+import { socketReadingInto } from "../../functions/adapters/ftp-data-buffers.js";
+
+let server: Server | undefined;
+afterEach(() => server?.close());
+
+/** A loopback server that sends `bytes` to whoever connects, then ends: a data connection's RETR. */
+async function serving(bytes: Buffer): Promise<number> {
+  server = createServer((socket) => socket.end(bytes));
+  await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+describe("the data socket reading into reused buffers", () => {
+  it("delivers every byte in order to a slow destination that copies, through few buffers, pausing meanwhile", async () => {
+    // Arrange: a destination that copies each chunk and calls back late, as PartUpload does while
+    // every part buffer is in flight.
+    const sent = randomBytes(5 * 2 ** 20 + 123);
+    const port = await serving(sent);
+    const copies: Buffer[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    let sawPaused = false;
+    const destination = Object.assign(
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          copies.push(Buffer.from(chunk));
+          buffers.add(chunk.buffer);
+          sawPaused ||= socket.isPaused();
+          setTimeout(callback, copies.length % 8 === 0 ? 20 : 0);
+        },
+      }),
+      {
+        // As Intake: released once copied, which is when the write is called back.
+        writeThenRelease(chunk: Buffer, release: () => void) {
+          destination.write(chunk, release);
+        },
+      },
+    );
+    const socket = socketReadingInto(destination);
+
+    // Act: piped as basic-ftp pipes it, for the end of the data and its errors.
+    await new Promise<void>((resolve, reject) => {
+      pipeline(socket, destination, (error) => (error ? reject(error) : resolve()));
+      socket.connect(port, "127.0.0.1");
+    });
+
+    // Assert
+    expect(Buffer.concat(copies).equals(sent)).toBe(true);
+    expect(buffers.size).toBeLessThanOrEqual(4);
+    expect(sawPaused).toBe(true);
+  });
+});
