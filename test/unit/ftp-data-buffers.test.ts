@@ -54,4 +54,47 @@ describe("the data socket reading into reused buffers", () => {
     expect(buffers.size).toBeLessThanOrEqual(4);
     expect(sawPaused).toBe(true);
   });
+
+  it("reads the next downloads into the buffers the last ones left, byte-exact: a small file takes no new one", async () => {
+    // Arrange: small files, one download after another on fresh data sockets, as a mirror makes them.
+    const files = [randomBytes(16 * 1024), randomBytes(16 * 1024), randomBytes(3000)];
+    const download = async (bytes: Buffer) => {
+      const port = await serving(bytes);
+      const chunks: Buffer[] = [];
+      const buffers = new Set<ArrayBufferLike>();
+      const destination = Object.assign(
+        new Writable({
+          write(chunk: Buffer, _encoding, callback) {
+            chunks.push(Buffer.from(chunk));
+            buffers.add(chunk.buffer);
+            callback();
+          },
+        }),
+        {
+          writeThenRelease(chunk: Buffer, release: () => void) {
+            destination.write(chunk, release);
+          },
+        },
+      );
+      const socket = socketReadingInto(destination);
+      await new Promise<void>((resolve, reject) => {
+        pipeline(socket, destination, (error) => (error ? reject(error) : resolve()));
+        socket.connect(port, "127.0.0.1");
+      });
+      await new Promise((resolve) => setImmediate(resolve)); // the socket's close, after the end
+      server?.close();
+      return { bytes: Buffer.concat(chunks), buffers };
+    };
+
+    // Act
+    const first = await download(files[0]!);
+    const later = [await download(files[1]!), await download(files[2]!)];
+
+    // Assert
+    expect(first.bytes.equals(files[0]!)).toBe(true);
+    for (const [index, { bytes, buffers }] of later.entries()) {
+      expect(bytes.equals(files[index + 1]!)).toBe(true);
+      for (const buffer of buffers) expect(first.buffers.has(buffer) || later[0]!.buffers.has(buffer)).toBe(true);
+    }
+  });
 });
