@@ -231,12 +231,6 @@ export class DirectPut {
     );
   }
 
-  /** Closes the kept-alive connections (a process that ends closes them anyway). */
-  close(): void {
-    this.httpsAgent.destroy();
-    this.httpAgent.destroy();
-  }
-
   private signer(region: string): SignatureV4 {
     let signer = this.signers.get(region);
     if (signer === undefined) {
