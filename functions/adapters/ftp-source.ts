@@ -36,6 +36,7 @@ import { DIGEST_VERBS, ServerDigests } from "./ftp-digests.js";
 import { announcesRestStream, keepLoginFeatures } from "./ftp-features.js";
 import { defaultListingLimits, type ListingLimits, listDirectory } from "./ftp-listing.js";
 import { ServerMlst } from "./ftp-mlst.js";
+import { PassiveAhead } from "./ftp-passive-ahead.js";
 import { DEFAULT_CUT_REPLY_MS, readRange } from "./ftp-range-read.js";
 import { busyReason, parseMdtmReply, parseSizeReply, replyText } from "./ftp-replies.js";
 import { deleteRemoteFile, makeRemoteDirectory, renameRemoteFile } from "./ftp-source-actions.js";
@@ -86,6 +87,12 @@ export interface FtpSourceOptions {
    * "utf8". Keys and messages use the names in UTF-8; commands send the server's own bytes.
    */
   encoding?: string;
+  /**
+   * Sends the next transfer's EPSV when a download's data connection ends, before the RETR's final
+   * reply (ftp-passive-ahead.ts): one round trip less a file. Default true; false for a server that
+   * cannot take a command before it answered the one before.
+   */
+  pipelining?: boolean;
   /** The reply bound of a digest command (the server reads the whole file first); default `DEFAULTS.digestTimeoutMs`. */
   digestTimeoutMs?: number;
   /** How long a ranged read waits for the server's reply to the transfer it cut; default 3 s. */
@@ -128,6 +135,8 @@ export async function connectFtpSource(
     rateOption: options.rateSetting ?? "minBytesPerSecond",
     slowReplies: { verbs: DIGEST_VERBS, timeoutMs: options.digestTimeoutMs ?? DEFAULTS.digestTimeoutMs },
   });
+  // After watchReplies: a command that waits for the reply to an EPSV sent ahead waits within its bounds.
+  const ahead = new PassiveAhead(client, options.pipelining ?? true);
   // closeWithError hands the reason to the command in flight, or to the next one.
   const stop = () => client.ftp.closeWithError(abortReason(signal as AbortSignal));
   signal?.addEventListener("abort", stop, { once: true });
@@ -158,7 +167,11 @@ export async function connectFtpSource(
       signal?.aborted ? abortReason(signal) : classifyConnectError(error, endpoint, options),
     );
   }
-  return new SessionBoundary(new FtpSource(client, options, names), { signal, scrubber, onClose: release });
+  return new SessionBoundary(new FtpSource(client, options, names, ahead), {
+    signal,
+    scrubber,
+    onClose: release,
+  });
 }
 
 /**
@@ -169,6 +182,9 @@ export async function connectFtpSource(
  */
 function keepControlConnectionAlive(client: Client, idleMs: number): void {
   client.ftp.socket.setKeepAlive(idleMs > 0, idleMs);
+  // Commands go out at once: Nagle's algorithm held a command sent ahead (ftp-passive-ahead.ts) until
+  // the server acknowledged the one before, which its kernel does with its reply, a round trip later.
+  client.ftp.socket.setNoDelay(true);
 }
 
 class FtpSource implements FileSource {
@@ -182,6 +198,7 @@ class FtpSource implements FileSource {
     private readonly location: Omit<FtpSourceOptions, "password">,
     /** Paths go out as the server's bytes, names come back in UTF-8 (name-encoding.ts). */
     private readonly names: NameCodec,
+    private readonly ahead: PassiveAhead,
   ) {
     this.digests = new ServerDigests(client, {
       digestTimeoutMs: location.digestTimeoutMs ?? DEFAULTS.digestTimeoutMs,
@@ -244,7 +261,9 @@ class FtpSource implements FileSource {
     const ownSocket = this.readDataInto(destination);
     try {
       // With startAt > 0 basic-ftp sends REST first, and RETR only after the 350 that accepts it.
-      const response = await this.client.downloadTo(destination, wirePath, startAt);
+      const response = await this.ahead.duringDownload(() =>
+        this.client.downloadTo(destination, wirePath, startAt),
+      );
       return parseReply(response.code, response.message);
     } catch (error) {
       if (signal.aborted) throw signal.reason;

@@ -226,6 +226,7 @@ export class ConnectionFence {
       secure: connection.secure,
       ...(connection.caPem === undefined ? {} : { ca: connection.caPem }),
       ...(connection.encoding === undefined ? {} : { encoding: connection.encoding }),
+      ...(connection.pipelining === undefined ? {} : { pipelining: connection.pipelining }),
       timeoutMs: connection.timeoutMs,
     });
   }

@@ -119,6 +119,8 @@ export interface CommonOptions extends ObjectFlags {
   minRateWindow: number;
   /** Seconds of silence on the control connection before TCP keepalive probes; 0: no keepalive. */
   keepalive: number;
+  /** false (--no-pipelining): no EPSV sent before a download's final reply. */
+  pipelining: boolean;
   progress: "auto" | ProgressMode;
   tag: boolean;
   serverDigest: ServerDigestMode;
@@ -205,6 +207,10 @@ function addSessionOptions(command: Command): Command {
       "TCP keepalive on the FTP control connection after this long idle, so NAT gateways and firewalls keep it during long downloads (0: off)",
       keepAliveSeconds,
       inSeconds(DEFAULTS.keepAliveMs),
+    )
+    .option(
+      "--no-pipelining",
+      "wait for the server's final reply to a download before sending the next transfer's EPSV (for a server that cannot take a command early)",
     );
 }
 
@@ -293,6 +299,7 @@ export async function setUp(location: FtpLocation, options: CommonOptions, io: C
         minBytesPerSecond: options.minRate,
         minRateWindowMs: msOfSeconds(options.minRateWindow),
         keepAliveMs: msOfSeconds(options.keepalive),
+        pipelining: options.pipelining,
         encoding,
         rateSetting: "--min-rate",
         ...(options.verbose ? { log: (line: string) => io.stderr.write(`${line.trimEnd()}\n`) } : {}),

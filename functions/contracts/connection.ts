@@ -82,6 +82,12 @@ export const connectionFields = z.object({
    */
   keepAliveSeconds: z.number().int().min(0).max(32_767).optional(),
   /**
+   * Send the next transfer's EPSV when a download's data ends, before the server's final reply to
+   * RETR: one round trip less a file. Default (left out) true; false for a server that cannot take a
+   * command before it has answered the one before.
+   */
+  pipelining: z.boolean().optional(),
+  /**
    * The encoding of the server's file names: "utf8" (the default, left out) or another that
    * iconv-lite knows, e.g. "latin1", "windows-1252", "shift_jis", "gbk". Keys are the names in UTF-8,
    * commands send the server's own bytes, and a name not valid in it is skipped and named.
