@@ -50,6 +50,7 @@ function retrWatchingForEarlyCommands(finalReplies: Record<string, string> = {})
 async function connect(
   retr: (ctx: RetrContext) => Promise<void>,
   pipelining?: boolean,
+  timeoutMs = 5_000,
 ): Promise<FakeFtpServer> {
   earlyCommands.length = 0;
   ftp = await startFakeFtpServer({ files, retr });
@@ -59,7 +60,7 @@ async function connect(
     user: "u",
     password: "pw",
     secure: false,
-    timeoutMs: 5_000,
+    timeoutMs,
     ...(pipelining === undefined ? {} : { pipelining }),
   });
   return ftp;
@@ -143,5 +144,25 @@ describe("passive mode asked ahead", () => {
     const failed = await download("/in/a.bin");
     expect(failed).toHaveProperty("error");
     expect((failed as { error: Error }).error.message).toContain("451 Local error in processing");
+  });
+
+  it("bounds the wait for an EPSV sent ahead that is never answered: the next download fails with TIMEOUT", async () => {
+    // The first RETR completes, then the server reads nothing more: the EPSV sent ahead stays
+    // unanswered, and the next command waits for its reply within --timeout, not forever.
+    await connect(
+      async (ctx) => {
+        await retrWatchingForEarlyCommands()(ctx);
+        await new Promise(() => {});
+      },
+      undefined,
+      1_000,
+    );
+    expect(await download("/in/a.bin")).toEqual({
+      hash: sha256(files["/in/a.bin"]),
+      reply: "226 Transfer complete",
+    });
+    const failed = await download("/in/b.bin");
+    expect(failed).toHaveProperty("error");
+    expect((failed as { error: Error & { code?: string } }).error.code).toBe("TIMEOUT");
   });
 });
