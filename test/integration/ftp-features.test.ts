@@ -1,32 +1,17 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { connectFtpSource } from "../../functions/adapters/ftp-source.js";
+import { describe, expect, it } from "vitest";
 import type { FileSource } from "../../functions/core/ports.js";
-import { type FakeFtpServer, startFakeFtpServer } from "../support/fake-ftp-server.js";
+import type { FakeFtpServer } from "../support/fake-ftp-server.js";
+import { useFakeFtpSessions } from "../support/fake-ftp-session.js";
 
 // The login's FEAT answers every later question about the session's features: REST STREAM (a
 // ranged fan-out needs it) and the digests, without a second FEAT.
 const BASICS = ["SIZE", "MDTM", "EPSV", "PASV", "UTF8"];
 
-let ftp: FakeFtpServer | undefined;
-let source: FileSource | undefined;
-afterEach(async () => {
-  source?.close();
-  source = undefined;
-  await ftp?.close();
-  ftp = undefined;
-});
+const sessions = useFakeFtpSessions();
 
 async function connect(features: string[]): Promise<{ server: FakeFtpServer; session: FileSource }> {
-  ftp = await startFakeFtpServer({ features });
-  source = await connectFtpSource({
-    host: ftp.host,
-    port: ftp.port,
-    user: "u",
-    password: "pw",
-    secure: false,
-    timeoutMs: 5_000,
-  });
-  return { server: ftp, session: source };
+  const { server, source } = await sessions.connect({ features });
+  return { server, session: source };
 }
 
 describe("the session's features, from the login's FEAT", () => {
@@ -41,8 +26,7 @@ describe("the session's features, from the login's FEAT", () => {
   it("no REST line, or REST without STREAM: false", async () => {
     const plain = await connect(BASICS);
     expect(await plain.session.announcesRestStream?.()).toBe(false);
-    source?.close();
-    await ftp?.close();
+    await sessions.close();
 
     const other = await connect([...BASICS, "REST"]);
     expect(await other.session.announcesRestStream?.()).toBe(false);

@@ -1,14 +1,12 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { connectFtpSource } from "../../functions/adapters/ftp-source.js";
+import { describe, expect, it } from "vitest";
 import { remoteFilePath } from "../../functions/core/paths.js";
-import type { FileSource } from "../../functions/core/ports.js";
 import {
   type CommandContext,
   defaultModifiedAt,
   type FakeFtpOptions,
   type FakeFtpServer,
-  startFakeFtpServer,
 } from "../support/fake-ftp-server.js";
+import { useFakeFtpSessions } from "../support/fake-ftp-session.js";
 
 // A file's size and time from one MLST where the server announced it, and SIZE and MDTM, as before,
 // wherever MLST does not answer plainly: counted in the commands the server received.
@@ -31,32 +29,19 @@ const mlstWith =
   };
 const plainMlst = mlstWith((content) => `modify=20240102030405;size=${content.length};type=file;`);
 
-let ftp: FakeFtpServer | undefined;
-let source: FileSource | undefined;
-afterEach(async () => {
-  source?.close();
-  source = undefined;
-  await ftp?.close();
-  ftp = undefined;
-});
+const sessions = useFakeFtpSessions();
 
 async function connect(options: FakeFtpOptions, encoding?: string): Promise<FakeFtpServer> {
-  ftp = await startFakeFtpServer({ files: { "/in/a.bin": file, "/in/b.bin": file }, ...options });
-  source = await connectFtpSource({
-    host: ftp.host,
-    port: ftp.port,
-    user: "u",
-    password: "pw",
-    secure: false,
-    timeoutMs: 5_000,
-    ...(encoding === undefined ? {} : { encoding }),
-  });
-  return ftp;
+  const { server } = await sessions.connect(
+    { files: { "/in/a.bin": file, "/in/b.bin": file }, ...options },
+    encoding === undefined ? {} : { encoding },
+  );
+  return server;
 }
 
 /** The stat commands the server received, from the first on (login's own left out). */
 const statCommands = (server: FakeFtpServer) => server.commands.filter((c) => /^(MLST|SIZE|MDTM) /.test(c));
-const stat = (path: string) => (source as FileSource).stat(remoteFilePath(path));
+const stat = (path: string) => sessions.current().source.stat(remoteFilePath(path));
 
 describe("stat over FTP: one MLST where the server does it", () => {
   it("asks MLST alone where the server announced it", async () => {

@@ -1,11 +1,10 @@
 import { Writable } from "node:stream";
-import { afterEach, describe, expect, it } from "vitest";
-import { connectFtpSource } from "../../functions/adapters/ftp-source.js";
+import { describe, expect, it } from "vitest";
 import { remoteFilePath } from "../../functions/core/paths.js";
-import type { FileSource } from "../../functions/core/ports.js";
 import { randomFile, sha256 } from "../support/bytes.js";
 import { endAndWaitClosed, sleep } from "../support/fake-ftp/sockets.js";
-import { type FakeFtpServer, type RetrContext, startFakeFtpServer } from "../support/fake-ftp-server.js";
+import type { FakeFtpServer, RetrContext } from "../support/fake-ftp-server.js";
+import { useFakeFtpSessions } from "../support/fake-ftp-session.js";
 
 // The next transfer's EPSV goes out when a download's data ends, before the server's final reply to
 // RETR (ftp-passive-ahead.ts). What a user sees: the same bytes, the same verdicts, one command sent
@@ -17,14 +16,7 @@ const files = {
   "/in/c.bin": randomFile(300_000),
 };
 
-let ftp: FakeFtpServer | undefined;
-let source: FileSource | undefined;
-afterEach(async () => {
-  source?.close();
-  source = undefined;
-  await ftp?.close();
-  ftp = undefined;
-});
+const sessions = useFakeFtpSessions();
 
 /** Whether a command came after RETR before its final reply went out, one entry per RETR. */
 const earlyCommands: (string | undefined)[] = [];
@@ -38,7 +30,7 @@ function retrWatchingForEarlyCommands(finalReplies: Record<string, string> = {})
     if (ctx.file === undefined) return ctx.reply("550 No such file");
     const data = await ctx.dataSocket();
     ctx.reply("150 Opening BINARY mode data connection");
-    const server = ftp as FakeFtpServer;
+    const { server } = sessions.current();
     const before = server.commands.length;
     await endAndWaitClosed(data, ctx.file);
     for (let waited = 0; waited < 300 && server.commands.length === before; waited += 10) await sleep(10);
@@ -53,17 +45,11 @@ async function connect(
   timeoutMs = 5_000,
 ): Promise<FakeFtpServer> {
   earlyCommands.length = 0;
-  ftp = await startFakeFtpServer({ files, retr });
-  source = await connectFtpSource({
-    host: ftp.host,
-    port: ftp.port,
-    user: "u",
-    password: "pw",
-    secure: false,
-    timeoutMs,
-    ...(pipelining === undefined ? {} : { pipelining }),
-  });
-  return ftp;
+  const { server } = await sessions.connect(
+    { files, retr },
+    { timeoutMs, ...(pipelining === undefined ? {} : { pipelining }) },
+  );
+  return server;
 }
 
 /** Downloads one file; its bytes' hash and the final reply, or the error it failed with. */
@@ -76,11 +62,9 @@ async function download(path: string): Promise<{ hash: string; reply: string } |
     },
   });
   try {
-    const reply = await (source as FileSource).download(
-      remoteFilePath(path),
-      sink,
-      new AbortController().signal,
-    );
+    const reply = await sessions
+      .current()
+      .source.download(remoteFilePath(path), sink, new AbortController().signal);
     return { hash: sha256(Buffer.concat(chunks)), reply: `${reply.code} ${reply.message}` };
   } catch (error) {
     return { error: error as Error };
@@ -134,7 +118,7 @@ describe("passive mode asked ahead", () => {
     await connect(async (ctx) => {
       const data = await ctx.dataSocket();
       ctx.reply("150 Opening BINARY mode data connection");
-      const server = ftp as FakeFtpServer;
+      const { server } = sessions.current();
       const before = server.commands.length;
       await endAndWaitClosed(data, ctx.file as Buffer);
       for (let waited = 0; waited < 1000 && server.commands.length === before; waited += 10) await sleep(10);
