@@ -29,17 +29,21 @@ type InternalContext = {
  * - No other command goes out while the EPSV's reply is outstanding: any command first waits for it
  *   (with the session's reply bound, ftp-watchdog.ts). The next transfer connects to the port it
  *   names; a refusal, or a port that no longer answers, is followed by a fresh EPSV.
+ * - A server that drops a command it received during a transfer would leave that wait to end in
+ *   TIMEOUT. So a wait longer than `probeAfterMs` sends a NOOP: its 200 (a reply EPSV never gives)
+ *   coming first shows the EPSV was dropped; the session then asks for every transfer in turn.
+ *   The EPSV's reply coming first is kept, and the NOOP's after it is read and dropped.
  */
 export class PassiveAhead {
-  /** An EPSV went out ahead and its reply has not come. */
-  private asked = false;
+  /** Commands sent outside basic-ftp's tasks whose replies have not come, oldest first. */
+  private unanswered: ("EPSV" | "NOOP")[] = [];
   /** The reply to the EPSV sent ahead, held for the next transfer. */
   private answer: Reply | undefined;
   /** A download is running that has not had its final reply. */
   private awaitingFinal = false;
   private downloading = false;
-  /** The server answered a pipelined EPSV before the RETR's final reply: never again on this session. */
-  private outOfOrder = false;
+  /** Why asking ahead stopped on this session (a reply out of order, a dropped EPSV); undefined: it goes on. */
+  private stopped: string | undefined;
   /** The strategy basic-ftp settles on (it assigns client.prepareTransfer once one works). */
   private strategy: PrepareTransfer;
   private readonly handle: Handle;
@@ -47,6 +51,7 @@ export class PassiveAhead {
   constructor(
     private readonly client: Client,
     private readonly enabled: boolean,
+    private readonly probeAfterMs = DEFAULT_PROBE_AFTER_MS,
   ) {
     const ftp = client.ftp;
     this.strategy = client.prepareTransfer;
@@ -64,7 +69,7 @@ export class PassiveAhead {
     };
     this.handle = ftp.handle.bind(ftp);
     ftp.handle = ((command, handler) => {
-      if (this.asked) return this.settle().then(() => this.start(command, handler));
+      if (this.unanswered.length > 0) return this.settle().then(() => this.start(command, handler));
       return this.start(command, handler);
     }) as Handle;
   }
@@ -86,67 +91,83 @@ export class PassiveAhead {
     }
   }
 
-  /** Where a reply from the server goes: true when it answers the EPSV sent ahead (kept here). */
+  /** Where a reply from the server goes: true when it answers a command sent ahead (kept here). */
   private route(reply: Reply): boolean {
     const isTransportFailure = reply instanceof Error && !(reply instanceof FTPError);
     if (isTransportFailure) {
       // The session is over; the running or the next task hears of it from basic-ftp.
-      this.asked = false;
+      this.unanswered = [];
       this.answer = undefined;
       return false;
     }
+    const code = reply instanceof FTPError ? reply.code : (reply as FTPResponse).code;
     if (this.awaitingFinal) {
-      if (this.asked && !(reply instanceof Error) && reply.code === 229) {
-        this.outOfOrder = true;
-        this.keep(reply);
+      if (this.unanswered[0] === "EPSV" && code === 229) {
+        this.stopAsking("the server answered the EPSV sent ahead before the RETR's final reply");
+        this.answered(reply);
         return true;
       }
-      if (isFinal(reply)) this.awaitingFinal = false;
+      if (isFinal(code)) this.awaitingFinal = false;
       return false;
     }
-    if (!this.asked) return false;
-    this.keep(reply);
+    if (this.unanswered.length === 0) return false;
+    if (this.unanswered[0] === "EPSV" && this.unanswered[1] === "NOOP" && code === 200) {
+      // The NOOP's reply came first: the server dropped the EPSV it received during the transfer.
+      this.stopAsking("the server did not answer the EPSV sent ahead");
+      this.unanswered.shift();
+    }
+    this.answered(reply);
     return true;
   }
 
-  private keep(reply: Reply): void {
-    this.asked = false;
-    this.answer = reply;
+  private answered(reply: Reply): void {
+    if (this.unanswered.shift() === "EPSV") this.answer = reply;
+    if (this.unanswered.length > 0) return;
     const endWait = this.endWait;
     this.endWait = undefined;
     endWait?.();
   }
 
-  /** Ends the task that waits for the reply to the EPSV sent ahead. */
+  private stopAsking(reason: string): void {
+    if (this.stopped !== undefined) return;
+    this.stopped = reason;
+    this.client.ftp.log(`No more commands sent ahead on this session: ${reason}.`);
+  }
+
+  /** Ends the task that waits for the replies to the commands sent ahead. */
   private endWait: (() => void) | undefined;
   private waiting: Promise<void> | undefined;
 
   /**
-   * Waits for the reply to the EPSV sent ahead, as a task of its own without a command: basic-ftp's
-   * and the watchdog's timeouts bound the wait, and a closed session rejects it.
+   * Waits for the replies to the commands sent ahead, as a task of its own without a command:
+   * basic-ftp's and the watchdog's timeouts bound the wait, and a closed session rejects it.
    */
   private settle(): Promise<void> {
-    if (!this.asked) return Promise.resolve();
+    if (this.unanswered.length === 0) return Promise.resolve();
     if (this.waiting !== undefined) return this.waiting;
     const ftp = this.client.ftp as unknown as InternalContext;
-    // Only failures of the connection reach this handler: the reply itself is routed to keep().
+    // Only failures of the connection reach this handler: the replies are routed to answered().
     const task = this.handle(undefined, (failure, running) => running.reject(failure as Error));
     const resolver = ftp._task?.resolver;
     this.endWait = () => resolver?.resolve(undefined);
-    this.waiting = task.then(
-      () => {
-        this.waiting = undefined;
-      },
-      (error: unknown) => {
-        this.waiting = undefined;
-        throw error;
-      },
-    );
+    const probe = setTimeout(() => {
+      if (this.unanswered.length !== 1 || this.unanswered[0] !== "EPSV" || this.client.ftp.closed) return;
+      this.unanswered.push("NOOP");
+      this.client.ftp.send("NOOP");
+    }, this.probeAfterMs);
+    const done = () => {
+      clearTimeout(probe);
+      this.waiting = undefined;
+    };
+    this.waiting = task.then(done, (error: unknown) => {
+      done();
+      throw error;
+    });
     return this.waiting;
   }
 
   private async prepareTransfer(ftp: FTPContext): Promise<FTPResponse> {
-    if (this.asked) await this.settle();
+    if (this.unanswered.length > 0) await this.settle();
     const answer = this.answer;
     this.answer = undefined;
     if (answer !== undefined && !(answer instanceof Error) && answer.code === 229) {
@@ -166,17 +187,25 @@ export class PassiveAhead {
 
   /** Sends the next EPSV when this download's data connection ends (the server closed it). */
   private watchDataEnd(ftp: FTPContext): void {
-    if (!this.enabled || !this.downloading || this.outOfOrder) return;
+    if (!this.enabled || !this.downloading || this.stopped !== undefined) return;
     if (this.strategy !== enterPassiveModeIPv6) return;
     const dataSocket = ftp.dataSocket as Socket | undefined;
     dataSocket?.once("end", () => {
-      if (!this.downloading || this.asked || this.answer !== undefined || ftp.closed) return;
-      this.asked = true;
+      const idle = this.unanswered.length === 0 && this.answer === undefined;
+      if (!this.downloading || !idle || this.stopped !== undefined || ftp.closed) return;
+      this.unanswered.push("EPSV");
       ftp.send("EPSV");
     });
   }
 }
 
-function isFinal(reply: FTPResponse | FTPError): boolean {
-  return reply instanceof FTPError || (reply.code >= 200 && reply.code < 300);
+/**
+ * How long the next command waits for the reply to an EPSV sent ahead before a NOOP asks whether
+ * the server dropped it. The reply normally comes a round trip after the RETR's final one; a NOOP
+ * sent to a server that was only slow costs a reply read and dropped.
+ */
+const DEFAULT_PROBE_AFTER_MS = 1_000;
+
+function isFinal(code: number): boolean {
+  return code >= 200 && code < 300 ? true : code >= 400;
 }

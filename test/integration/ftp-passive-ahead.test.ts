@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { remoteFilePath } from "../../functions/core/paths.js";
 import { randomFile, sha256 } from "../support/bytes.js";
 import { endAndWaitClosed, sleep } from "../support/fake-ftp/sockets.js";
-import type { FakeFtpServer, RetrContext } from "../support/fake-ftp-server.js";
+import type { FakeFtpOptions, FakeFtpServer, RetrContext } from "../support/fake-ftp-server.js";
 import { useFakeFtpSessions } from "../support/fake-ftp-session.js";
 
 // The next transfer's EPSV goes out when a download's data ends, before the server's final reply to
@@ -43,10 +43,11 @@ async function connect(
   retr: (ctx: RetrContext) => Promise<void>,
   pipelining?: boolean,
   timeoutMs = 5_000,
+  handlers: FakeFtpOptions["handlers"] = {},
 ): Promise<FakeFtpServer> {
   earlyCommands.length = 0;
   const { server } = await sessions.connect(
-    { files, retr },
+    { files, retr, handlers },
     { timeoutMs, ...(pipelining === undefined ? {} : { pipelining }) },
   );
   return server;
@@ -132,14 +133,15 @@ describe("passive mode asked ahead", () => {
 
   it("bounds the wait for an EPSV sent ahead that is never answered: the next download fails with TIMEOUT", async () => {
     // The first RETR completes, then the server reads nothing more: the EPSV sent ahead stays
-    // unanswered, and the next command waits for its reply within --timeout, not forever.
+    // unanswered (so is the NOOP sent after a second to ask), and the next command waits for its
+    // reply within --timeout, not forever.
     await connect(
       async (ctx) => {
         await retrWatchingForEarlyCommands()(ctx);
         await new Promise(() => {});
       },
       undefined,
-      1_000,
+      2_000,
     );
     expect(await download("/in/a.bin")).toEqual({
       hash: sha256(files["/in/a.bin"]),
@@ -148,5 +150,33 @@ describe("passive mode asked ahead", () => {
     const failed = await download("/in/b.bin");
     expect(failed).toHaveProperty("error");
     expect((failed as { error: Error & { code?: string } }).error.code).toBe("TIMEOUT");
+  });
+
+  it("finds out when the server drops the EPSV it received during a transfer, and asks in turn from then on", async () => {
+    // This server reads what came during a transfer and forgets it. The next download's wait for
+    // the reply sends a NOOP after a second; its 200 coming first shows the EPSV was lost.
+    let dropEpsv = false;
+    const server = await connect(
+      async (ctx) => {
+        await retrWatchingForEarlyCommands()(ctx);
+        if (earlyCommands.at(-1) === "EPSV") dropEpsv = true;
+      },
+      undefined,
+      5_000,
+      {
+        EPSV: async (ctx) => {
+          if (!dropEpsv) return ctx.fallback();
+          dropEpsv = false;
+        },
+      },
+    );
+    for (const path of ["/in/a.bin", "/in/b.bin", "/in/c.bin"]) {
+      expect(await download(path)).toEqual({
+        hash: sha256(files[path as keyof typeof files]),
+        reply: "226 Transfer complete",
+      });
+    }
+    expect(earlyCommands).toEqual(["EPSV", undefined, undefined]);
+    expect(server.commands.filter((c) => c === "NOOP")).toHaveLength(1);
   });
 });
