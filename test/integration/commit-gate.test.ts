@@ -139,6 +139,37 @@ describe("the commit gate: nothing is stored unless the server confirmed the who
     expect(recorder.openUploads()).toEqual([]);
   });
 
+  it("full data, the reply to the EPSV sent ahead before the RETR's own (229, then 451): exit 1, no object, upload aborted", async () => {
+    // A 229 is a positive completion to basic-ftp: read as the RETR's reply it would pass the file.
+    const url = await serve({
+      files: { [path]: randomFile(fileSize) },
+      retr: async (ctx) => {
+        const data = await ctx.dataSocket();
+        ctx.reply("150 Opening BINARY mode data connection");
+        const server = ftp as FakeFtpServer;
+        const before = server.commands.length;
+        data.end(ctx.file as Buffer);
+        await once(data, "close");
+        for (let waited = 0; waited < 2_000 && server.commands.length === before; waited += 10) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        ctx.reply("229 Entering Extended Passive Mode (|||1|)");
+        ctx.reply("451 Requested action aborted: local error in processing.");
+      },
+    });
+
+    const { run, key, operations, lastLine } = await copy(url);
+
+    expect(run.exitCode).toBe(1);
+    expect(lastLine).toBe(
+      `ftp2s3: FTP_REPLY: RETR ftp://u@127.0.0.1:${ftp?.port}${path} failed: 451 Requested action aborted: local error in processing.`,
+    );
+    expect(await objectExists(client, bucket, key)).toBe(false);
+    expect(operations).toContain("AbortMultipartUpload");
+    expect(operations).not.toContain("CompleteMultipartUpload");
+    expect(recorder.openUploads()).toEqual([]);
+  });
+
   it("short data closed cleanly, then 426: exit 1, no object, upload aborted", async () => {
     const url = await serve({ files: { [path]: randomFile(fileSize) }, retr: shortDataThen426 });
 

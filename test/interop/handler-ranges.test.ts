@@ -55,7 +55,10 @@ for (const kind of interopServerKinds) {
       const completes = rig.recorder.requests.filter((r) => r.operation === "CompleteMultipartUpload");
       expect(completes).toHaveLength(1);
       expect(rig.rangedReads).toBe(4);
-      expect(rig.peakSessions).toBe(4);
+      // The connection's budget holds (maxSessions 4) and the legs overlapped; whether all four were
+      // open at one instant depends on how fast each finished its 5 MiB (seen: 3 on a busy machine).
+      expect(rig.peakSessions).toBeGreaterThan(1);
+      expect(rig.peakSessions).toBeLessThanOrEqual(4);
       expect(rig.events.map((e) => e.detailType)).toEqual(["Object Ingested"]);
       expect((await rig.ledger.get(`t-${kind}`))?.state).toBe("committed");
     });
