@@ -30,9 +30,9 @@ type InternalContext = {
  *   (with the session's reply bound, ftp-watchdog.ts). The next transfer connects to the port it
  *   names; a refusal, or a port that no longer answers, is followed by a fresh EPSV.
  * - A server that drops a command it received during a transfer would leave that wait to end in
- *   TIMEOUT. So a wait longer than `probeAfterMs` sends a NOOP: its 200 (a reply EPSV never gives)
- *   coming first shows the EPSV was dropped; the session then asks for every transfer in turn.
- *   The EPSV's reply coming first is kept, and the NOOP's after it is read and dropped.
+ *   TIMEOUT. So a wait longer than a second (PROBE_AFTER_MS) sends a NOOP: its 200 (a reply EPSV
+ *   never gives) coming first shows the EPSV was dropped; the session then asks for every transfer
+ *   in turn. The EPSV's reply coming first is kept, and the NOOP's after it is read and dropped.
  */
 export class PassiveAhead {
   /** Commands sent outside basic-ftp's tasks whose replies have not come, oldest first. */
@@ -51,7 +51,6 @@ export class PassiveAhead {
   constructor(
     private readonly client: Client,
     private readonly enabled: boolean,
-    private readonly probeAfterMs = DEFAULT_PROBE_AFTER_MS,
   ) {
     const ftp = client.ftp;
     this.strategy = client.prepareTransfer;
@@ -154,7 +153,7 @@ export class PassiveAhead {
       if (this.unanswered.length !== 1 || this.unanswered[0] !== "EPSV" || this.client.ftp.closed) return;
       this.unanswered.push("NOOP");
       this.client.ftp.send("NOOP");
-    }, this.probeAfterMs);
+    }, PROBE_AFTER_MS);
     const done = () => {
       clearTimeout(probe);
       this.waiting = undefined;
@@ -204,7 +203,7 @@ export class PassiveAhead {
  * the server dropped it. The reply normally comes a round trip after the RETR's final one; a NOOP
  * sent to a server that was only slow costs a reply read and dropped.
  */
-const DEFAULT_PROBE_AFTER_MS = 1_000;
+const PROBE_AFTER_MS = 1_000;
 
 function isFinal(code: number): boolean {
   return code >= 200 && code < 300 ? true : code >= 400;
