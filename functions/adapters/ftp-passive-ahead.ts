@@ -54,9 +54,10 @@ export class PassiveAhead {
   ) {
     const ftp = client.ftp;
     this.strategy = client.prepareTransfer;
+    const prepareTransfer = (ftp: FTPContext) => this.prepareTransfer(ftp);
     Object.defineProperty(client, "prepareTransfer", {
       configurable: true,
-      get: () => (ftp: FTPContext) => this.prepareTransfer(ftp),
+      get: () => prepareTransfer,
       set: (strategy: PrepareTransfer) => {
         this.strategy = strategy;
       },
@@ -205,6 +206,7 @@ export class PassiveAhead {
  */
 const PROBE_AFTER_MS = 1_000;
 
+/** A reply that ends a command: a completion (2xx) or a refusal (4xx, 5xx); not 1xx, not 3xx. */
 function isFinal(code: number): boolean {
-  return code >= 200 && code < 300 ? true : code >= 400;
+  return (code >= 200 && code < 300) || code >= 400;
 }

@@ -160,6 +160,9 @@ export async function connectFtpSource(
       secureOptions,
     });
     keepControlConnectionAlive(client, options.keepAliveMs ?? DEFAULTS.keepAliveMs);
+    // Commands go out at once: Nagle's algorithm held a command sent ahead (ftp-passive-ahead.ts) until
+    // the server acknowledged the one before, which its kernel does with its reply, a round trip later.
+    client.ftp.socket.setNoDelay(true);
   } catch (error) {
     release();
     client.close();
@@ -182,9 +185,6 @@ export async function connectFtpSource(
  */
 function keepControlConnectionAlive(client: Client, idleMs: number): void {
   client.ftp.socket.setKeepAlive(idleMs > 0, idleMs);
-  // Commands go out at once: Nagle's algorithm held a command sent ahead (ftp-passive-ahead.ts) until
-  // the server acknowledged the one before, which its kernel does with its reply, a round trip later.
-  client.ftp.socket.setNoDelay(true);
 }
 
 class FtpSource implements FileSource {
