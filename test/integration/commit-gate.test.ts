@@ -18,6 +18,7 @@ import { copyFile } from "../../functions/core/transfer.js";
 import { type CliOutcome, runInProcess } from "../support/cli.js";
 import { type EmbeddedS3Server, startFauxqsS3, startS3rver } from "../support/embedded-s3.js";
 import {
+  commandAfter,
   type FakeFtpOptions,
   type FakeFtpServer,
   type RetrScript,
@@ -150,9 +151,7 @@ describe("the commit gate: nothing is stored unless the server confirmed the who
         const before = server.commands.length;
         data.end(ctx.file as Buffer);
         await once(data, "close");
-        for (let waited = 0; waited < 2_000 && server.commands.length === before; waited += 10) {
-          await new Promise((resolve) => setTimeout(resolve, 10));
-        }
+        await commandAfter(server, before, 2_000);
         ctx.reply("229 Entering Extended Passive Mode (|||1|)");
         ctx.reply("451 Requested action aborted: local error in processing.");
       },

@@ -2,8 +2,13 @@ import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { remoteFilePath } from "../../functions/core/paths.js";
 import { randomFile, sha256 } from "../support/bytes.js";
-import { endAndWaitClosed, sleep } from "../support/fake-ftp/sockets.js";
-import type { FakeFtpOptions, FakeFtpServer, RetrContext } from "../support/fake-ftp-server.js";
+import { endAndWaitClosed } from "../support/fake-ftp/sockets.js";
+import {
+  commandAfter,
+  type FakeFtpOptions,
+  type FakeFtpServer,
+  type RetrContext,
+} from "../support/fake-ftp-server.js";
 import { useFakeFtpSessions } from "../support/fake-ftp-session.js";
 
 // The next transfer's EPSV goes out when a download's data ends, before the server's final reply to
@@ -33,8 +38,7 @@ function retrWatchingForEarlyCommands(finalReplies: Record<string, string> = {})
     const { server } = sessions.current();
     const before = server.commands.length;
     await endAndWaitClosed(data, ctx.file);
-    for (let waited = 0; waited < 300 && server.commands.length === before; waited += 10) await sleep(10);
-    earlyCommands.push(server.commands[before]);
+    earlyCommands.push(await commandAfter(server, before, 300));
     ctx.reply(finalReplies[ctx.arg] ?? "226 Transfer complete");
   };
 }
@@ -122,7 +126,7 @@ describe("passive mode asked ahead", () => {
       const { server } = sessions.current();
       const before = server.commands.length;
       await endAndWaitClosed(data, ctx.file as Buffer);
-      for (let waited = 0; waited < 1000 && server.commands.length === before; waited += 10) await sleep(10);
+      await commandAfter(server, before, 1_000);
       ctx.reply("229 Entering Extended Passive Mode (|||1|)");
       ctx.reply("451 Local error in processing");
     });

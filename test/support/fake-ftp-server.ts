@@ -50,6 +50,21 @@ function resolveOptions(options: FakeFtpOptions): ResolvedOptions {
   };
 }
 
+/**
+ * The first command `server` received after the first `seen` ones, waiting up to `withinMs` for it
+ * (polled every 10 ms); undefined when none came. For scripts that act on what a client sent early.
+ */
+export async function commandAfter(
+  server: FakeFtpServer,
+  seen: number,
+  withinMs: number,
+): Promise<string | undefined> {
+  for (let waited = 0; waited < withinMs && server.commands.length <= seen; waited += 10) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return server.commands[seen];
+}
+
 export async function startFakeFtpServer(options: FakeFtpOptions = {}): Promise<FakeFtpServer> {
   const resources = new Resources();
   const commands: string[] = [];
