@@ -132,12 +132,12 @@ function whyRss(results: Results, flat: boolean): string {
   const p5 = diagnosisRow(results, "64 MiB", "ftp2s3 --part-size 5");
   const ours = fixedCost(results, "pipeline");
   const ftpLeg = results.summary.find((r) => r.size === "1 GiB" && r.kind === "ftp-leg");
-  const parts = (5 * 8 * 1024 * 1024) / 1e6;
+  const parts = (4 * 8 * 1024 * 1024) / 1e6;
   const floor = (ours?.rssMB ?? Number.NaN) + parts;
   if (flat) {
     return [
       `From 64 MiB to 1 GiB (diagnosis, defaults) the V8 heap stays at ${fmt(d64?.heapMB)} and ${fmt(d1g?.heapMB)} MB; what grows is the Buffer memory`,
-      `outside it, ${fmt(d64?.arrayBuffersMB)} → ${fmt(d1g?.arrayBuffersMB)} MB, of which the part buffers are a fixed 42 MB. The rest are the 64 KiB Buffers`,
+      `outside it, ${fmt(d64?.arrayBuffersMB)} → ${fmt(d1g?.arrayBuffersMB)} MB, of which the part buffers are a fixed 34 MB. The rest are the 64 KiB Buffers`,
       "of the socket reads (basic-ftp hands PartUpload a new one per read; it copies them into the part buffers and drops",
       "them): about 16,000 per GiB, dead but counted as V8's external memory, which V8 collects only after it has grown by",
       "tens of MB; the longer the run, the more often the peak meets a full load of them. Not malloc keeping freed memory:",
@@ -158,9 +158,9 @@ function whyRss(results: Results, flat: boolean): string {
   }
   return [
     `Where the memory goes (diagnosis, 64 MiB, defaults): ${fmt(d64?.arrayBuffersMB)} MB of Buffers outside the V8 heap (the part buffers`,
-    `are 42 MB of it), ${fmt(d64?.heapMB)} MB of V8 heap, the rest of the ${fmt(d64?.rssMB)} MB is Node and the loaded code.`,
+    `are 34 MB of it), ${fmt(d64?.heapMB)} MB of V8 heap, the rest of the ${fmt(d64?.rssMB)} MB is Node and the loaded code.`,
     "",
-    `- **The floor.** A 1 KiB copy, which holds no data, peaks at ${fmt(ours?.rssMB)} MB; 8 MiB × (4 in flight + 1 filling) is ${parts.toFixed(0)} MB`,
+    `- **The floor.** A 1 KiB copy, which holds no data, peaks at ${fmt(ours?.rssMB)} MB; 8 MiB × 4 (a buffer a part in flight) is ${parts.toFixed(0)} MB`,
     `  more: ${fmt(floor)} MB before a single socket read. 110 MB is below the floor of this design with this command.`,
     `- **The command's own weight.** Bare \`node\` is ${BY_HAND.nodeBareMB} MB; \`node dist/ftp2s3.mjs --help\` ${BY_HAND.helpNowMB} MB (${BY_HAND.helpWithZodMB} MB`,
     "  while zod was in the command; by hand, 5 runs each): the AWS SDK and basic-ftp are most of the difference.",
@@ -170,7 +170,7 @@ function whyRss(results: Results, flat: boolean): string {
     "",
     "**Done**: no zod in the command, and `--max-semi-space-size=1` in the bin's shebang and the Lambda's NODE_OPTIONS",
     "(the pipeline rows above include both). **Left**: the floor. A target this design can hold: the RSS of a 1 KiB",
-    "copy + (queue size + 1) × part size + 15%, about 130 MB at 8 MiB × 4; or 110 MB at --part-size 5.",
+    "copy + queue size × part size + 15%, about 110 MB at 8 MiB × 4; or 95 MB at --part-size 5.",
   ].join("\n");
 }
 

@@ -11,7 +11,7 @@ export const S3_MAX_OBJECT_SIZE = 5 * 1024 * 1024 * MiB;
 
 /**
  * Part size when the file's size is known: big enough that few requests carry the file, small enough
- * that memory (part size x (queue size + 1)) stays near 40 MiB with the default queue of 4.
+ * that memory (part size x queue size) stays at 32 MiB with the default queue of 4.
  */
 export const DEFAULT_PART_SIZE = 8 * MiB;
 
@@ -69,7 +69,7 @@ export interface PartPlan {
   partSize: number;
   /** Parts uploaded at once. */
   queueSize: number;
-  /** Part buffers the upload may hold: queueSize + 1 when they fit the budget, down to 1. */
+  /** Part buffers the upload may hold: queueSize when they fit the budget, down to 1. */
   buffers: number;
 }
 
@@ -87,11 +87,12 @@ export interface MemoryFit {
 }
 
 /**
- * Fits the part buffers into the memory budget. The part size is not ours to shrink (S3's 10,000
- * parts, or the parts a resumed upload already holds, fixed it): the queue shrinks instead, to
- * `buffers - 1` parts in flight while one fills. One buffer is the least PartUpload needs to make
- * progress (the download then waits while each part uploads); a file whose one buffer does not fit
- * is refused here, before anything is read or any upload created.
+ * Fits the part buffers into the memory budget: one buffer a part in flight, as lib-storage and
+ * rclone hold them (a part being filled takes a buffer that would otherwise carry one in flight, so
+ * the download waits while all of them are). The part size is not ours to shrink (S3's 10,000 parts,
+ * or the parts a resumed upload already holds, fixed it): the queue shrinks instead. One buffer is
+ * the least PartUpload needs to make progress (the download then waits while each part uploads); a
+ * file whose one buffer does not fit is refused here, before anything is read or any upload created.
  */
 export function fitPartsToMemory(fit: MemoryFit): PartPlan {
   const { partSize, queueSize, budget, expectedBytes } = fit;
@@ -101,9 +102,9 @@ export function fitPartsToMemory(fit: MemoryFit): PartPlan {
     if (needed > budget) throw tooLarge(fit, needed);
     return { partSize, queueSize, buffers: 1 };
   }
-  const buffers = Math.min(queueSize + 1, Math.floor(budget / partSize));
+  const buffers = Math.min(queueSize, Math.floor(budget / partSize));
   if (buffers < 1) throw tooLarge(fit, partSize);
-  return { partSize, queueSize: Math.max(1, Math.min(queueSize, buffers - 1)), buffers };
+  return { partSize, queueSize: buffers, buffers };
 }
 
 function tooLarge(fit: MemoryFit, needed: number): FileTooLargeError {

@@ -19,7 +19,7 @@ export interface PartUploadOptions {
   queueSize: number;
   /**
    * Part buffers, allocated when first needed: memory is at most buffers x partSize. Default
-   * queueSize + 1 (one fills while queueSize are sent); one is enough to make progress.
+   * queueSize (a buffer being filled is one fewer part in flight); one is enough to make progress.
    */
   buffers?: number;
   metadata: Record<string, string>;
@@ -78,7 +78,7 @@ export type BeforeStore = (sha256: string) => void;
 
 /**
  * The multipart driver: the stream the download's bytes go into, copied into part buffers
- * (queueSize + 1 unless fewer are given) allocated once and reused, each full buffer sent as an
+ * (queueSize unless fewer are given) allocated once and reused, each full buffer sent as an
  * UploadPart while the next one fills. Memory stays buffers x partSize whatever the file's size.
  * Writing blocks (backpressure to the FTP socket) while every buffer is full or in flight.
  *
@@ -386,7 +386,7 @@ export class PartUpload extends Writable {
   }
 
   private async takeBuffer(): Promise<Buffer> {
-    const max = this.options.buffers ?? this.options.queueSize + 1;
+    const max = this.options.buffers ?? this.options.queueSize;
     for (;;) {
       if (this.failure) throw this.failure;
       const reused = this.spare.pop();

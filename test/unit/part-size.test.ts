@@ -66,13 +66,13 @@ describe("fitPartsToMemory", () => {
   const file = "ftp://h/big.iso";
   const TiB = 1024 * GiB;
 
-  it("keeps queueSize + 1 buffers when they fit the budget", () => {
+  it("keeps a buffer for each part in flight when they fit the budget", () => {
     const partSize = choosePartSize(GiB);
     expect(fitPartsToMemory({ partSize, queueSize: 4, budget: 256 * MiB, expectedBytes: GiB, file })).toEqual(
       {
         partSize: 8 * MiB,
         queueSize: 4,
-        buffers: 5,
+        buffers: 4,
       },
     );
   });
@@ -80,8 +80,9 @@ describe("fitPartsToMemory", () => {
   it("shrinks the queue of a 1 GiB file to what a small budget holds, down to one buffer", () => {
     const planFor = (budget: number) =>
       fitPartsToMemory({ partSize: 8 * MiB, queueSize: 4, budget, expectedBytes: GiB, file });
-    expect(planFor(32 * MiB)).toEqual({ partSize: 8 * MiB, queueSize: 3, buffers: 4 });
-    expect(planFor(20 * MiB)).toEqual({ partSize: 8 * MiB, queueSize: 1, buffers: 2 });
+    expect(planFor(32 * MiB)).toEqual({ partSize: 8 * MiB, queueSize: 4, buffers: 4 });
+    expect(planFor(31 * MiB)).toEqual({ partSize: 8 * MiB, queueSize: 3, buffers: 3 });
+    expect(planFor(20 * MiB)).toEqual({ partSize: 8 * MiB, queueSize: 2, buffers: 2 });
     // One buffer still makes progress: the download waits while each part is sent.
     expect(planFor(8 * MiB)).toEqual({ partSize: 8 * MiB, queueSize: 1, buffers: 1 });
   });
@@ -118,7 +119,7 @@ describe("fitPartsToMemory", () => {
     ).toEqual({
       partSize: 16 * MiB,
       queueSize: 4,
-      buffers: 5,
+      buffers: 4,
     });
     expect(() =>
       fitPartsToMemory({ partSize, queueSize: 4, budget: 15 * MiB, expectedBytes: null, file }),
