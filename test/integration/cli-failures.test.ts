@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AbortMultipartUploadCommand, S3Client } from "@aws-sdk/client-s3";
@@ -192,16 +193,69 @@ describe("the built ftp2s3: failures are found early, said in one line, and leav
       );
     });
 
-    it("a bucket that does not exist: exit 1 before the FTP server is even contacted", async () => {
+    it("a bucket that does not exist: exit 1 before any file is asked of the FTP server", async () => {
       const outcome = await run([urlOf("e.bin"), "s3://no-such-bucket/in/"]);
       expect(outcome.stderr).toBe(
         `ftp2s3: S3: the bucket no-such-bucket does not exist at ${recorder.endpoint}\n`,
       );
       expect(outcome.exitCode).toBe(1);
-      expect(outcome.ftpConnections).toBe(0);
-      expect(outcome.ftpCommands.filter((c) => c.startsWith("RETR"))).toEqual([]);
+      // The session logs in while the bucket is asked, and is closed unused.
+      expect(outcome.ftpConnections).toBeLessThanOrEqual(1);
+      const aboutFiles = /^(SIZE|MDTM|MLST|MLSD|LIST|NLST|EPSV|PASV|REST|RETR|DELE|RNFR)\b/;
+      expect(outcome.ftpCommands.filter((c) => aboutFiles.test(c))).toEqual([]);
       expect(outcome.s3Requests.map((r) => r.operation)).not.toContain("CreateMultipartUpload");
       expectEndedWithItsLastLine(outcome);
+    });
+
+    it("a bucket that does not exist is said at once, while the FTP server has not even greeted", async () => {
+      // A server that takes the connection and never says a word: the session would wait --timeout.
+      const silent = createServer(() => {});
+      const held = new Set<Socket>();
+      silent.on("connection", (socket) => held.add(socket));
+      await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+      const { port } = silent.address() as AddressInfo;
+      try {
+        const outcome = await run([
+          `ftp://u@127.0.0.1:${port}/out/e.bin`,
+          "s3://no-such-bucket/in/",
+          ...["--timeout", "120"],
+        ]);
+        expect(outcome.killed, "the process waited for the silent server").toBe(false);
+        expect(outcome.stderr).toBe(
+          `ftp2s3: S3: the bucket no-such-bucket does not exist at ${recorder.endpoint}\n`,
+        );
+        expect(outcome.exitCode).toBe(1);
+        expectEndedWithItsLastLine(outcome);
+      } finally {
+        for (const socket of held) socket.destroy();
+        await new Promise((resolve) => silent.close(resolve));
+      }
+    });
+
+    it("the FTP session logs in while S3 is asked about the bucket, and the copy is exact", async () => {
+      const data = randomFile(3000);
+      files["/out/overlap.bin"] = data;
+      const seen = fake.commands.length;
+      // HeadBucket is held until the session has sent its password (or 5 s, the bound of a command
+      // that would ask the bucket first and wait for its answer before connecting).
+      let loggedInMeanwhile = false;
+      const loggedIn = (async () => {
+        for (let waited = 0; waited < 5000; waited += 10) {
+          if (fake.commands.slice(seen).some((c) => c.startsWith("PASS"))) {
+            loggedInMeanwhile = true;
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      })();
+      recorder.fault = ({ operation }) => (operation === "HeadBucket" ? { until: loggedIn } : undefined);
+
+      const outcome = await run([urlOf("overlap.bin"), `s3://${bucket}/in/`, "--progress", "none"]);
+
+      expect(outcome.stderr).toBe("");
+      expect(outcome.exitCode).toBe(0);
+      expect(loggedInMeanwhile).toBe(true);
+      expect(sha256(await readObject(s3.client(), bucket, "in/overlap.bin"))).toBe(sha256(data));
     });
   });
 
