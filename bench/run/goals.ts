@@ -19,7 +19,7 @@ import { failureText, lastJsonLine, log, nodeEnv, PART_MIB, PASSWORD, QUEUE, QUI
 
 /** The bench's size: BENCH_QUICK=1 makes a smoke run of a minute or two. */
 export const GOALS = {
-  repetitions: QUICK ? 1 : 3,
+  repetitions: QUICK ? 1 : 5,
   smallFileRepetitions: QUICK ? 2 : 5,
   mirrorFiles: QUICK ? 100 : 500,
   mirrorFileBytes: 16 * 1024,
