@@ -121,10 +121,7 @@ async function sessionOnceBucketChecked(
     await setup.checkBucket(plan.request.target.bucket);
   } catch (error) {
     bucketMissing.abort();
-    opening.then(
-      (session) => session.close(),
-      () => {},
-    );
+    opening.then((session) => session.close()).catch(() => {});
     throw error;
   }
   return () => opening;
